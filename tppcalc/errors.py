@@ -1,0 +1,107 @@
+"""One exception hierarchy for the whole package.
+
+Every error keeps its data in attributes and builds its message in ``__str__``, so the CLI can
+print one clear line and procurement code can inspect ``.field`` or ``.path`` programmatically.
+Each class also derives from the builtin it most resembles, so ``except ValueError`` still works.
+"""
+
+from __future__ import annotations
+
+
+class TppcalcError(Exception):
+    """Base of every error tppcalc raises on purpose."""
+
+
+class InputError(TppcalcError, ValueError):
+    """A value given by a user (flag, spec file, batch row) is unusable.
+
+    ``where`` names the place (a file, ``file:line``, a flag such as ``--dense``); ``field`` names
+    the field inside it; ``problem`` says what is wrong in words.
+    """
+
+    def __init__(self, problem: str, *, where: str | None = None, field: str | None = None):
+        super().__init__(problem, where, field)
+        self.problem = problem
+        self.where = where
+        self.field = field
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.where, self.field) if p]
+        return ": ".join([*parts, self.problem])
+
+    def at(self, where: str) -> InputError:
+        """The same error, placed (for errors raised deep down that learn their place later)."""
+        placed = f"{where}: {self.where}" if self.where else where
+        return type(self)(self.problem, where=placed, field=self.field)
+
+
+class SparseFigureError(InputError):
+    """A throughput marked as a sparse figure. TPP counts dense figures only (TN 2, item 3)."""
+
+
+class UnknownPrecisionError(InputError):
+    """A precision name that the registry does not know (``fp9``)."""
+
+
+class SpecError(InputError):
+    """A chip specification record failed validation.
+
+    ``errors`` lists ``(field, problem)`` pairs, all of them, so a user fixes a file in one pass.
+    """
+
+    def __init__(
+        self,
+        errors: list[tuple[str, str]],
+        *,
+        where: str | None = None,
+        record: str | None = None,
+    ):
+        first_field, first_problem = errors[0] if errors else (None, "invalid record")
+        super().__init__(first_problem, where=where, field=first_field)
+        self.errors = errors
+        self.record = record
+        self.args = (errors, where, record)
+
+    def __reduce__(self):  # keep pickling faithful to the keyword-only constructor
+        return (_rebuild_spec_error, (self.errors, self.where, self.record))
+
+    def __str__(self) -> str:
+        head = ": ".join(p for p in (self.where, self.record) if p)
+        lines = [f"{field}: {problem}" if field else problem for field, problem in self.errors]
+        body = "; ".join(lines)
+        return f"{head}: {body}" if head else body
+
+    def at(self, where: str) -> SpecError:
+        placed = f"{where}: {self.where}" if self.where else where
+        return SpecError(self.errors, where=placed, record=self.record)
+
+
+def _rebuild_spec_error(errors, where, record) -> SpecError:
+    return SpecError(errors, where=where, record=record)
+
+
+class UnknownChipError(TppcalcError, LookupError):
+    """A catalogue query matched nothing; ``suggestions`` holds the closest names."""
+
+    def __init__(self, query: str, suggestions: tuple[str, ...] = ()):
+        super().__init__(query, suggestions)
+        self.query = query
+        self.suggestions = tuple(suggestions)
+
+    def __str__(self) -> str:
+        msg = f"no chip in the catalogue matches {self.query!r}"
+        if self.suggestions:
+            msg += "; closest: " + ", ".join(self.suggestions)
+        return msg
+
+
+class AmbiguousChipError(TppcalcError, LookupError):
+    """A catalogue query matched several chips; ``candidates`` lists their ids."""
+
+    def __init__(self, query: str, candidates: tuple[str, ...]):
+        super().__init__(query, candidates)
+        self.query = query
+        self.candidates = tuple(candidates)
+
+    def __str__(self) -> str:
+        return f"{self.query!r} matches several chips: " + ", ".join(self.candidates)

@@ -1,0 +1,41 @@
+"""Readings of the rule text where it leaves a choice open.
+
+The primary reading is the one industry and BIS examples use; each alternative answers one open
+question of ../shared/reference/regulation.md section 10. The engine computes all of them so a
+chip whose classification depends on the reading can be flagged instead of silently decided.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reading(StrEnum):
+    PRIMARY = "primary"
+    TF32_19_BITS = "tf32-19-bits"
+    FP6_AT_FP4_RATE = "fp6-at-fp4-rate"
+    CONCURRENT_UNITS_SUMMED = "concurrent-units-summed"
+    IO_DIES_EXCLUDED = "io-dies-excluded"
+
+
+READING_DESCRIPTIONS: dict[Reading, str] = {
+    Reading.PRIMARY: (
+        "Highest TPP over precisions, each precision's rate summed over the units that run it "
+        "(TN 2 item 2); TF32 at 32 bits; FP6 at its listed rate; every non-planar logic die, "
+        "I/O dies included, in the applicable area (TN 2 item 4, literally)"
+    ),
+    Reading.TF32_19_BITS: "As primary, but TF32 counted at its 19 significant multiplier bits",
+    Reading.FP6_AT_FP4_RATE: (
+        "As primary, but a unit that runs FP6 is credited at its FP4 rate where that is higher "
+        "(FP6 operands issued through the FP4 datapath)"
+    ),
+    Reading.CONCURRENT_UNITS_SUMMED: (
+        "Each processing unit at its own best precision, summed over units that can run "
+        "concurrently (TN 2 item 1.d read as aggregating per-unit maxima)"
+    ),
+    Reading.IO_DIES_EXCLUDED: (
+        "As primary, but I/O dies left out of the applicable die area (only compute logic dies)"
+    ),
+}
+
+ALTERNATIVES: tuple[Reading, ...] = tuple(r for r in Reading if r is not Reading.PRIMARY)

@@ -1,0 +1,247 @@
+"""The chip specification model: what a datasheet says about one SKU, every value with its source.
+
+Records are frozen and forbid unknown fields, so a typo in a spec file is an error, not a silently
+ignored key. Numbers are exact Decimals (see ``exact.py``); units are in the field names and values
+are stored in those units. A value that no source gives is recorded as unknown *with the reason*,
+never as zero: the metric engine turns unknowns into bounds and the rules fail closed on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from tppcalc.errors import InputError
+from tppcalc.exact import positive, to_decimal
+from tppcalc.precision import Precision
+
+
+def _exact(value: object) -> Decimal:
+    try:
+        return to_decimal(value)
+    except InputError as exc:
+        raise ValueError(exc.problem) from None
+
+
+def _exact_positive(value: object) -> Decimal:
+    try:
+        return positive(value)
+    except InputError as exc:
+        raise ValueError(exc.problem) from None
+
+
+def _exact_non_negative(value: object) -> Decimal:
+    number = _exact(value)
+    if number < 0:
+        raise ValueError(f"value must not be negative, got {value!r}")
+    return number
+
+
+# Decimals serialise as strings so a JSON round trip stays exact.
+_as_text = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+PositiveDecimal = Annotated[Decimal, BeforeValidator(_exact_positive), _as_text]
+NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_non_negative), _as_text]
+
+T = TypeVar("T")
+
+SLUG = r"^[a-z0-9][a-z0-9.+-]*$"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Source(StrictModel):
+    """A document a value comes from: its title and where to find it."""
+
+    title: str = Field(min_length=1)
+    url: str | None = Field(default=None, description="Address of the document")
+
+
+class Sourced(StrictModel, Generic[T]):
+    """One value with the key of its source, or the reason it is unknown."""
+
+    value: T | None = None
+    source: str | None = Field(default=None, description="Key into the chip's `sources`")
+    unknown: str | None = Field(default=None, description="Why no value is given")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _value_or_reason(self):
+        if self.value is None and not self.unknown:
+            raise ValueError("give `value` with its `source`, or `unknown` with the reason")
+        if self.value is not None and self.unknown:
+            raise ValueError("give either `value` or `unknown`, not both")
+        if self.value is not None and not self.source:
+            raise ValueError("a value needs a `source`")
+        return self
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+class Throughput(Sourced[PositiveDecimal]):
+    """A dense throughput in tera-operations per second (TFLOPS or TOPS; one MAC = 2 operations).
+
+    ``sparse`` exists only to be refused: a figure "with sparsity" must never enter a TPP.
+    """
+
+    sparse: bool = False
+
+    @model_validator(mode="after")
+    def _dense_only(self):
+        if self.sparse:
+            raise ValueError(
+                "sparse figures are refused: record the dense figure and mention the sparse one "
+                "in `note` (3A090 Technical Note 2, item 3)"
+            )
+        return self
+
+
+class Kind(StrEnum):
+    GPU = "gpu"
+    ASIC = "asic"
+    CPU = "cpu"
+    FPGA = "fpga"
+
+
+class DieRole(StrEnum):
+    LOGIC = "logic"
+    IO = "io"
+    MEMORY = "memory"
+
+
+class TransistorArchitecture(StrEnum):
+    PLANAR = "planar"
+    FINFET = "finfet"
+    GAA = "gaa"
+
+    @property
+    def non_planar(self) -> bool:
+        return self is not TransistorArchitecture.PLANAR
+
+
+class ProcessingUnit(StrictModel):
+    """A group of MAC units (tensor cores, vector FMA units, AMX tiles) with its dense rates."""
+
+    name: str = Field(min_length=1)
+    dense_tops: dict[Precision, Throughput] = Field(
+        min_length=1, description="Dense tera-operations per second by precision"
+    )
+
+
+class Die(StrictModel):
+    """One kind of die in the package; ``count`` of them. ``source`` covers node and architecture."""
+
+    name: str = Field(min_length=1)
+    role: DieRole
+    count: int = Field(default=1, ge=1)
+    area_mm2: Sourced[PositiveDecimal]
+    process_node: str | None = None
+    transistor_architecture: TransistorArchitecture | None = Field(
+        default=None, description="None when unknown: the die's area then may or may not apply"
+    )
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _node_sourced(self):
+        if (self.process_node or self.transistor_architecture) and not self.source:
+            raise ValueError("process_node / transistor_architecture need a `source`")
+        return self
+
+
+class HbmStack(StrictModel):
+    """``count`` identical HBM stacks (or packaged DRAM) with per-stack bandwidth and area."""
+
+    count: int = Field(default=1, ge=1)
+    bandwidth_gbps: Sourced[PositiveDecimal]
+    package_area_mm2: Sourced[PositiveDecimal]
+
+
+class Memory(StrictModel):
+    type: str | None = None
+    capacity_gb: Sourced[PositiveDecimal] | None = None
+    dram_bandwidth_gbps: Sourced[NonNegativeDecimal] = Field(
+        description="Total DRAM bandwidth in GB/s (0 for a chip with no DRAM)"
+    )
+    hbm_stacks: tuple[HbmStack, ...] = ()
+
+
+class Clocks(StrictModel):
+    base_mhz: Sourced[PositiveDecimal] | None = None
+    boost_mhz: Sourced[PositiveDecimal] | None = None
+
+
+class PciId(StrictModel):
+    """PCI vendor and device id (hex strings such as ``0x10de``), optionally subsystem ids."""
+
+    vendor_id: str = Field(pattern=r"^0x[0-9a-f]{4}$")
+    device_id: str = Field(pattern=r"^0x[0-9a-f]{4}$")
+    subsystem_ids: tuple[str, ...] = Field(default=(), description="0xVVVVDDDD, vendor first")
+    board_part_numbers: tuple[str, ...] = ()
+    source: str
+
+
+class ChipSpec(StrictModel):
+    """One SKU as its datasheet describes it."""
+
+    id: str = Field(pattern=SLUG)
+    vendor: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    kind: Kind
+    architecture: str | None = None
+    release_date: dt.date | None = None
+    datacenter: Sourced[bool] = Field(
+        description="Designed or marketed for use in datacenters (Note 2 to 3A090.a and .b)"
+    )
+    processing_units: tuple[ProcessingUnit, ...] = Field(min_length=1)
+    dies: tuple[Die, ...] = Field(default=(), description="Empty when the die list is unknown")
+    memory: Memory | None = None
+    io_bidir_gbps: Sourced[NonNegativeDecimal] | None = Field(
+        default=None,
+        description="Aggregate bidirectional transfer rate to ICs other than volatile memory, GB/s",
+    )
+    transistor_count: Sourced[PositiveDecimal] | None = None
+    clocks: Clocks | None = None
+    pci: tuple[PciId, ...] = ()
+    published_tpp: Sourced[PositiveDecimal] | None = None
+    published_eccn: Sourced[str] | None = None
+    notes: str | None = None
+    sources: dict[str, Source] = Field(default_factory=dict)
+
+    def source_keys_used(self) -> Iterator[tuple[str, str]]:
+        """Every (field path, source key) in the record."""
+        yield from _source_keys(self, "")
+
+    @model_validator(mode="after")
+    def _sources_resolve(self):
+        missing = sorted({f"{path} -> {key!r}" for path, key in self.source_keys_used()
+                          if key not in self.sources})
+        if missing:
+            raise ValueError("source keys not in `sources`: " + ", ".join(missing))
+        return self
+
+
+def _source_keys(node: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            child = f"{path}.{name}" if path else name
+            if name == "source" and isinstance(value, str):
+                yield path or name, value
+            elif name != "sources":
+                yield from _source_keys(value, child)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _source_keys(value, f"{path}.{key}")
+    elif isinstance(node, tuple):
+        for index, value in enumerate(node):
+            yield from _source_keys(value, f"{path}[{index}]")
+

@@ -1,0 +1,81 @@
+"""Reading chip spec files (TOML or JSON) into validated ChipSpec records.
+
+A file holds an optional ``[sources]`` table shared by its records and one or more ``[[chip]]``
+records (JSON: ``{"sources": {...}, "chip": [...]}``). Each record may add its own ``sources``.
+Numbers are read as exact Decimals, never through float. Every error names the file, the record
+and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tppcalc.errors import InputError, SpecError
+from tppcalc.spec import ChipSpec
+
+
+def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """pydantic's errors as (dotted field path, message) pairs."""
+    pairs = []
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in error["loc"] if part != "[key]")
+        pairs.append((loc, error["msg"].removeprefix("Value error, ")))
+    return pairs
+
+
+def read_document(path: Path) -> dict:
+    """Parse a TOML or JSON file with exact decimals; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise InputError(exc.msg, where=f"{path}:{exc.lineno}") from None
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(exc), where=str(path)) from None
+
+
+def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
+    """Validate every record of a parsed document; all records are checked before raising."""
+    if not isinstance(document, dict):
+        raise InputError("expected a table with `sources` and `chip` records", where=where)
+    unexpected = sorted(set(document) - {"sources", "chip", "schema"})
+    if unexpected:
+        raise InputError(f"unknown top-level key(s) {', '.join(unexpected)} (expected `sources`, `chip`)", where=where)
+    shared = document.get("sources", {})
+    records = document.get("chip", [])
+    if isinstance(records, dict):
+        records = [records]
+    if not records:
+        raise InputError("no [[chip]] record", where=where)
+    specs: list[ChipSpec] = []
+    for index, record in enumerate(records):
+        label = record.get("id", f"chip[{index}]") if isinstance(record, dict) else f"chip[{index}]"
+        if not isinstance(record, dict):
+            raise SpecError([("", "a record must be a table")], where=where, record=str(label))
+        merged = {**record, "sources": {**shared, **record.get("sources", {})}}
+        try:
+            spec = ChipSpec.model_validate(merged)
+        except ValidationError as exc:
+            raise SpecError(validation_errors(exc), where=where, record=str(label)) from None
+        used = {key for _, key in spec.source_keys_used()}
+        specs.append(spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}}))
+    return specs
+
+
+def load_spec_file(path: str | Path) -> list[ChipSpec]:
+    """Every chip record in one spec file."""
+    path = Path(path)
+    return specs_from_document(read_document(path), str(path))
