@@ -156,23 +156,25 @@ class Metrics(BaseModel):
         return _headroom(self.primary)
 
 
-# A unit's rate table: precision -> exact rate, or None where the source gives no figure.
-_Rates = dict[Precision, Decimal | None]
+# Per processing unit: precision -> that unit's TPP at that precision (rate x bits, TF32 at 32),
+# or None where the source gives no figure. Every reading is derived from this one table.
+_UnitTpp = dict[Precision, Decimal | None]
+# Per precision: the TPP known so far (a lower bound) and whether any unit's figure is missing.
+_Totals = tuple[dict[Precision, Decimal], set[Precision]]
 _BITS = {p: info.bits for p, info in PRECISIONS.items()}
-_TF32_BITS = _BITS[Precision.TF32]
 
 
 def compute_metrics(spec: ChipSpec) -> Metrics:
     """All metrics of one chip. Pure, exact, and never raises on missing data."""
     unknowns: list[str] = []
-    units = [_unit_rates(spec, i, unknowns) for i in range(len(spec.processing_units))]
+    units = [_unit_tpp(spec, i, unknowns) for i in range(len(spec.processing_units))]
     area = _applicable_area(spec, include_io=True, unknowns=unknowns)
-    by_precision = _tpp_per_precision(units, tf32_bits=_TF32_BITS)
-    primary = _reading(by_precision, area)
+    totals = _sum_over_units(units)
+    primary = _highest(totals, area)
 
     readings = {Reading.PRIMARY: primary}
     for reading in ALTERNATIVES:
-        readings[reading] = _alternative(reading, spec, units, by_precision, area, primary)
+        readings[reading] = _alternative(reading, spec, units, totals, area, primary)
 
     memory = spec.memory
     if memory is None:
@@ -181,10 +183,11 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
     io = _known(spec.io_bidir_gbps, "io_bidir_gbps", unknowns)
     transistors = _known(spec.transistor_count, "transistor_count", unknowns)
     datacenter = _known(spec.datacenter, "datacenter", unknowns)
+    known, incomplete = totals
     return Metrics.model_construct(
         chip_id=spec.id,
         readings=readings,
-        tpp_by_precision={p: b.exact for p, b in by_precision.items()},
+        tpp_by_precision={p: None if p in incomplete else v for p, v in known.items()},
         datacenter=datacenter,
         io_bidir_gbps=io,
         dram_bandwidth_gbps=dram,
@@ -194,22 +197,14 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
     )
 
 
-def _alternative(reading, spec, units, by_precision, area, primary) -> ReadingMetrics:
+def _alternative(reading, spec, units, totals, area, primary) -> ReadingMetrics:
     """One alternative reading; the primary result itself where the reading cannot differ."""
     if reading is Reading.TF32_19_BITS:
-        # Fewer TF32 bits can only lower TF32's TPP: it matters only where TF32 governs.
-        if Precision.TF32 not in by_precision or primary.governing_precision not in (None, Precision.TF32):
-            return primary
-        return _reading(_tpp_per_precision(units, tf32_bits=TF32_SIGNIFICANT_BITS), area)
+        return _tf32_at_19_bits(totals, area, primary)
     if reading is Reading.FP6_AT_FP4_RATE:
-        boosted = [_fp6_at_fp4_rate(rates) for rates in units]
-        if all(b is u for b, u in zip(boosted, units)):
-            return primary
-        return _reading(_tpp_per_precision(boosted, tf32_bits=_TF32_BITS), area)
+        return _fp6_at_fp4_rate(units, totals, area, primary)
     if reading is Reading.CONCURRENT_UNITS_SUMMED:
-        if len(units) == 1:
-            return primary
-        return _summed_units_reading(units, area)
+        return primary if len(units) == 1 else _units_summed(units, area)
     if reading is Reading.IO_DIES_EXCLUDED:
         if not any(die.role is DieRole.IO for die in spec.dies):
             return primary
@@ -227,69 +222,95 @@ def _known(field: Sourced | None, name: str, unknowns: list[str]):
     return field.value
 
 
-def _unit_rates(spec: ChipSpec, index: int, unknowns: list[str]) -> _Rates:
+def _unit_tpp(spec: ChipSpec, index: int, unknowns: list[str]) -> _UnitTpp:
     unit = spec.processing_units[index]
-    rates: _Rates = {}
+    table: _UnitTpp = {}
     for precision, figure in unit.dense_tops.items():
-        rates[precision] = figure.value
-        if figure.value is None:
+        rate = figure.value
+        if rate is None:
+            table[precision] = None
             unknowns.append(f"processing_units[{index}].dense_tops.{precision}: {figure.unknown}")
-    return rates
+        else:
+            table[precision] = EXACT.multiply(rate, _BITS[precision])
+    return table
 
 
-def _fp6_at_fp4_rate(rates: _Rates) -> _Rates:
-    fp6, fp4 = rates.get(Precision.FP6), rates.get(Precision.FP4)
-    if Precision.FP6 not in rates or fp4 is None or (fp6 is not None and fp6 >= fp4):
-        return rates
-    return {**rates, Precision.FP6: fp4}
-
-
-def _tpp_per_precision(units: list[_Rates], *, tf32_bits: int) -> dict[Precision, Bounds]:
-    """For each precision: bit length x the rate summed over the units that run it."""
+def _sum_over_units(units: list[_UnitTpp]) -> _Totals:
+    """Each precision's TPP summed over the units that run it (TN 2 item 1.d)."""
+    if len(units) == 1:
+        (table,) = units
+        return ({p: ZERO if v is None else v for p, v in table.items()},
+                {p for p, v in table.items() if v is None})
     known: dict[Precision, Decimal] = {}
     incomplete: set[Precision] = set()
-    for rates in units:
-        for precision, rate in rates.items():
-            if rate is None:
+    for table in units:
+        for precision, tpp in table.items():
+            if tpp is None:
                 incomplete.add(precision)
                 known.setdefault(precision, ZERO)
             elif precision in known:
-                known[precision] = EXACT.add(known[precision], rate)
+                known[precision] = EXACT.add(known[precision], tpp)
             else:
-                known[precision] = rate
-    result = {}
-    for precision, total in known.items():
-        bits = tf32_bits if precision is Precision.TF32 else _BITS[precision]
-        low = EXACT.multiply(total, bits)
-        result[precision] = Bounds(low, None if precision in incomplete else low)
-    return result
+                known[precision] = tpp
+    return known, incomplete
 
 
-def _reading(by_precision: dict[Precision, Bounds], area: Bounds) -> ReadingMetrics:
+def _highest(totals: _Totals, area: Bounds) -> ReadingMetrics:
     """The highest TPP over precisions (TN 2 item 2) and the precision that gives it."""
-    best, best_low, complete = None, ZERO, True
-    for precision, (low, high) in by_precision.items():
-        if best is None or low > best_low:
-            best, best_low = precision, low
-        if high is None:
-            complete = False
-    if complete:
-        return ReadingMetrics(Bounds(best_low, best_low), best, area)
-    return ReadingMetrics(Bounds(best_low, None), None, area)
+    known, incomplete = totals
+    best, best_tpp = None, ZERO
+    for precision, tpp in known.items():
+        if best is None or tpp > best_tpp:
+            best, best_tpp = precision, tpp
+    if incomplete:
+        return ReadingMetrics(Bounds(best_tpp, None), None, area)
+    return ReadingMetrics(Bounds(best_tpp, best_tpp), best, area)
 
 
-def _summed_units_reading(units: list[_Rates], area: Bounds) -> ReadingMetrics:
+def _tf32_at_19_bits(totals: _Totals, area: Bounds, primary: ReadingMetrics) -> ReadingMetrics:
+    known, incomplete = totals
+    # Fewer TF32 bits can only lower TF32's TPP: it matters only where TF32 governs or may.
+    if Precision.TF32 not in known or primary.governing_precision not in (None, Precision.TF32):
+        return primary
+    at_19 = EXACT.divide(EXACT.multiply(known[Precision.TF32], TF32_SIGNIFICANT_BITS), _BITS[Precision.TF32])
+    return _highest(({**known, Precision.TF32: at_19}, incomplete), area)
+
+
+def _fp6_at_fp4_rate(units: list[_UnitTpp], totals: _Totals, area: Bounds,
+                     primary: ReadingMetrics) -> ReadingMetrics:
+    """Units that run FP6 credited at their FP4 rate where that is higher (6/4 of FP4's TPP)."""
+    fp6, fp4 = Precision.FP6, Precision.FP4
+    boosted_total, incomplete, changed = ZERO, set(totals[1]), False
+    for table in units:
+        if fp6 not in table:
+            continue
+        own, via_fp4 = table[fp6], table.get(fp4)
+        if via_fp4 is not None:
+            via_fp4 = EXACT.divide(EXACT.multiply(via_fp4, _BITS[fp6]), _BITS[fp4])
+        best = max((v for v in (own, via_fp4) if v is not None), default=ZERO)
+        changed = changed or best != (own or ZERO)
+        boosted_total = EXACT.add(boosted_total, best)
+    if not changed:
+        return primary
+    return _highest(({**totals[0], fp6: boosted_total}, incomplete), area)
+
+
+def _units_summed(units: list[_UnitTpp], area: Bounds) -> ReadingMetrics:
     """Each unit at its own best precision, the units' TPPs added."""
     total, complete, best = ZERO, True, (None, ZERO)
-    for rates in units:
-        per_unit = _tpp_per_precision([rates], tf32_bits=_TF32_BITS)
-        unit_best = max(per_unit, key=lambda p: per_unit[p].low)
-        total = EXACT.add(total, per_unit[unit_best].low)
-        complete = complete and all(b.high is not None for b in per_unit.values())
-        if per_unit[unit_best].low > best[1]:
-            best = (unit_best, per_unit[unit_best].low)
-    governing = best[0] if complete else None
-    return ReadingMetrics(Bounds(total, total if complete else None), governing, area)
+    for table in units:
+        unit_best, unit_tpp = None, ZERO
+        for precision, tpp in table.items():
+            if tpp is None:
+                complete = False
+            elif unit_best is None or tpp > unit_tpp:
+                unit_best, unit_tpp = precision, tpp
+        total = EXACT.add(total, unit_tpp)
+        if unit_tpp > best[1]:
+            best = (unit_best, unit_tpp)
+    if complete:
+        return ReadingMetrics(Bounds(total, total), best[0], area)
+    return ReadingMetrics(Bounds(total, None), None, area)
 
 
 def _applicable_area(spec: ChipSpec, *, include_io: bool, unknowns: list[str] | None) -> Bounds:

@@ -1,0 +1,1 @@
+"""Benchmarks run only on request: ``python -m pytest bench --benchmark-enable``."""

@@ -1,0 +1,116 @@
+"""The metric engine against hand-computed figures, bounds for unknowns, and the readings."""
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures
+from tppcalc.specfile import specs_from_document
+from tppcalc.thresholds import H100_EQUIVALENT_TPP
+
+
+def metrics(dense, dies=(), **kwargs):
+    return compute_metrics(spec_from_figures(dense, dies=dies, **kwargs))
+
+
+def test_h100_sxm_from_its_datasheet_figures():
+    m = metrics({"fp8": "1978.9", "fp16": "989.4", "tf32": "494.7", "fp64": "66.9"},
+                dies=[("814", "finfet")], datacenter=True)
+    assert m.tpp == Decimal("15831.2")
+    assert m.governing_precision is Precision.FP8
+    assert m.applicable_die_area_mm2 == 814
+    assert m.performance_density == Fraction("15831.2") / 814
+    assert m.h100_equivalents == 1
+    assert m.tpp_by_precision[Precision.FP16] == Decimal("15830.4")
+
+
+def test_the_rules_worked_example_is_exactly_4800():
+    # TN 2 item 2: 600 tera integer operations at 8 bits, or 300 TFLOPS at 16 bits.
+    assert metrics({"int8": 600}).tpp == 4800
+    assert metrics({"fp16": 300}).tpp == 4800
+
+
+def test_missing_area_gives_bounds_not_zero():
+    m = metrics({"int8": 250})
+    assert m.tpp == 2000
+    assert m.performance_density is None
+    assert m.primary.density_bounds == (0, None)
+    assert m.primary.density_at_least(Decimal("1.6")) is Comparison.UNKNOWN
+    assert any("die list not given" in u for u in m.unknowns)
+
+
+def test_an_unknown_throughput_leaves_tpp_bounded_below_only():
+    document = {
+        "sources": {"s": {"title": "t"}},
+        "chip": [{"id": "c", "vendor": "v", "name": "n", "kind": "gpu",
+                  "datacenter": {"value": True, "source": "s"},
+                  "processing_units": [{"name": "u", "dense_tops": {
+                      "fp16": {"value": 200, "source": "s"},
+                      "fp8": {"unknown": "not published"}}}]}],
+    }
+    (spec,) = specs_from_document(document, "mem")
+    m = compute_metrics(spec)
+    assert m.tpp is None and m.governing_precision is None
+    assert m.primary.tpp_bounds == (3200, None)
+    assert m.primary.tpp_at_least(Decimal(2400)) is Comparison.YES
+    assert m.primary.tpp_at_least(Decimal(4800)) is Comparison.UNKNOWN
+
+
+def test_planar_dies_do_not_count_and_all_planar_leaves_density_undefined():
+    m = metrics({"int8": 600}, dies=[("300", "planar"), ("100", "finfet")])
+    assert m.applicable_die_area_mm2 == 100
+    m = metrics({"int8": 600}, dies=[("300", "planar")])
+    assert m.applicable_die_area_mm2 == 0
+    assert m.performance_density is None
+    assert m.primary.density_bounds[1] is None  # undefined: fail closed, not "zero density"
+
+
+def test_tf32_reading_counts_19_bits_only_where_tf32_governs():
+    m = metrics({"tf32": 100, "fp16": 150})
+    assert m.tpp == 3200 and m.governing_precision is Precision.TF32
+    alt = m.readings[Reading.TF32_19_BITS]
+    assert alt.tpp == 2400 and alt.governing_precision is Precision.FP16
+    m = metrics({"tf32": 100, "fp16": 250})
+    assert m.readings[Reading.TF32_19_BITS] is m.primary
+
+
+def test_fp6_at_fp4_rate_reading():
+    m = metrics({"fp4": 1000, "fp6": 500, "fp8": 500})
+    assert m.tpp == 4000
+    assert m.readings[Reading.FP6_AT_FP4_RATE].tpp == 6000
+
+
+def test_concurrent_units_summed_and_io_dies_excluded_readings():
+    document = {
+        "sources": {"s": {"title": "t"}},
+        "chip": [{"id": "c", "vendor": "v", "name": "n", "kind": "gpu",
+                  "datacenter": {"value": True, "source": "s"},
+                  "processing_units": [
+                      {"name": "tensor", "dense_tops": {"fp8": {"value": 296, "source": "s"}}},
+                      {"name": "vector", "dense_tops": {"fp32": {"value": 44, "source": "s"}}}],
+                  "dies": [
+                      {"name": "compute", "role": "logic", "area_mm2": {"value": 600, "source": "s"},
+                       "transistor_architecture": "finfet", "source": "s"},
+                      {"name": "io", "role": "io", "area_mm2": {"value": 214, "source": "s"},
+                       "transistor_architecture": "finfet", "source": "s"},
+                      {"name": "hbm", "role": "memory", "count": 6, "area_mm2": {"value": 110, "source": "s"},
+                       "transistor_architecture": "finfet", "source": "s"}]}],
+    }
+    (spec,) = specs_from_document(document, "mem")
+    m = compute_metrics(spec)
+    assert m.tpp == 2368 and m.applicable_die_area_mm2 == 814  # memory dies never count
+    summed = m.readings[Reading.CONCURRENT_UNITS_SUMMED]
+    assert summed.tpp == 2368 + 44 * 32
+    assert m.readings[Reading.IO_DIES_EXCLUDED].applicable_die_area_mm2 == 600
+
+
+def test_headroom_is_the_distance_to_the_next_line():
+    m = metrics({"int8": 296}, dies=[("814", "finfet")])
+    assert m.headroom.tpp_next_line == 2400 and m.headroom.tpp_to_next_line == 32
+    assert m.headroom.density_next_line == Decimal("3.2")
+    assert m.headroom.density_to_next_line == Fraction("3.2") - Fraction(2368, 814)
+
+
+def test_h100_equivalent_constant():
+    assert H100_EQUIVALENT_TPP == Decimal("1978.9") * 8

@@ -1,0 +1,35 @@
+"""A non-editable install from a built wheel works in a fresh virtual environment."""
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+                   check=True)
+    (wheel,) = dist.glob("tppcalc-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "tppcalc/_data/specs/README.md" in names
+    assert "tppcalc/_data/kernels/README.md" in names
+    assert not any(n.startswith("tests/") for n in names)
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bin_dir = venv / "bin"
+    subprocess.run([bin_dir / "python", "-m", "pip", "install", "-q", str(wheel)], check=True)
+    out = subprocess.run([bin_dir / "tppcalc", "calc", "--dense", "int8=600", "--json"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert json.loads(out.stdout)["tpp"] == 4800
+    where = subprocess.run([bin_dir / "python", "-c",
+                            "from tppcalc.resources import data_dir; print(data_dir('specs'))"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert str(venv) in where.stdout  # the installed copy, not the checkout

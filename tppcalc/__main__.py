@@ -1,0 +1,5 @@
+import sys
+
+from tppcalc.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,29 @@
+"""``tppcalc calc``: a chip's metrics from flags or a spec file."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tppcalc.cli.options import figure_options
+
+
+@click.command()
+@figure_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def calc(spec, as_json: bool) -> None:
+    """TPP, performance density and the other 3A090 metrics of one chip.
+
+    \b
+    Example:
+      tppcalc calc --dense fp8=1978.9 --die 814:finfet --datacenter
+    """
+    from tppcalc.metrics import compute_metrics
+    from tppcalc.report import metrics_dict, metrics_table
+
+    metrics = compute_metrics(spec)
+    if as_json:
+        click.echo(json.dumps(metrics_dict(metrics), indent=2))
+    else:
+        click.echo(metrics_table(metrics, title=spec.name))

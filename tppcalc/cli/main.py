@@ -1,0 +1,60 @@
+"""The ``tppcalc`` command group and the one place where errors become exit codes.
+
+Exit codes: 0 success; 1 a domain error (bad figures, unknown chip, unreadable file), reported as
+one line on stderr; 2 a usage error (click's own). Commands never print tracebacks for bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tppcalc._version import __version__
+from tppcalc.errors import TppcalcError
+
+EXIT_DOMAIN_ERROR = 1
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TppcalcError as exc:
+            click.echo(f"tppcalc: error: {exc}", err=True)
+            ctx.exit(EXIT_DOMAIN_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tppcalc")
+def cli() -> None:
+    """Export-control metrics (TPP, performance density) and ECCN classification of AI chips."""
+
+
+def _register() -> None:
+    from tppcalc.cli.calc import calc
+
+    cli.add_command(calc)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the exit code."""
+    try:
+        # Outside standalone mode click returns the code of a ctx.exit() instead of raising it.
+        result = cli.main(args=argv, prog_name="tppcalc", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Options shared by the commands that take a chip's figures (calc now, classify later)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from tppcalc.errors import InputError
+from tppcalc.spec import ChipSpec
+
+
+def figure_options(command):
+    """``--dense``, ``--die``, ``--datacenter/--no-datacenter``, ``--io-gbps``, ``--dram-gbps``,
+    ``--spec FILE`` and ``--id``."""
+    options = [
+        click.option("--dense", "dense", multiple=True, metavar="PREC=VALUE",
+                     help="Dense throughput in TFLOPS/TOPS (suffix G/T/P for GOPS/TOPS/POPS); repeatable."),
+        click.option("--die", "dies", multiple=True, metavar="AREA_MM2:ARCH",
+                     help="A logic die: area in mm² and transistor architecture planar|finfet|gaa; repeatable."),
+        click.option("--datacenter/--no-datacenter", default=None,
+                     help="Designed or marketed for datacenters (unknown when omitted)."),
+        click.option("--io-gbps", metavar="GB/S", help="Aggregate bidirectional I/O rate."),
+        click.option("--dram-gbps", metavar="GB/S", help="Total DRAM bandwidth."),
+        click.option("--spec", "spec_file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="A spec file (TOML or JSON) instead of the flags."),
+        click.option("--id", "record_id", metavar="ID", help="Which record of a multi-record --spec file."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(*args, dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id, **kwargs):
+        spec = spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id)
+        return command(*args, spec=spec, **kwargs)
+
+    return wrapper
+
+
+def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id) -> ChipSpec:
+    from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
+    from tppcalc.specfile import load_spec_file
+
+    flags_given = dense or dies or datacenter is not None or io_gbps or dram_gbps
+    if spec_file is not None:
+        if flags_given:
+            raise click.UsageError("give either --spec FILE or figure flags, not both")
+        return _pick_record(load_spec_file(spec_file), record_id, spec_file)
+    if record_id is not None:
+        raise click.UsageError("--id selects a record of a --spec file")
+    if not dense:
+        raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
+    rates = {}
+    for text in dense:
+        precision, value = parse_dense_flag(text)
+        if precision in rates:
+            raise InputError(f"{precision} given twice", field="--dense")
+        rates[precision] = value
+    return spec_from_figures(
+        rates,
+        dies=[parse_die_flag(text) for text in dies],
+        datacenter=datacenter,
+        io_bidir_gbps=_flag_number(io_gbps, "--io-gbps"),
+        dram_bandwidth_gbps=_flag_number(dram_gbps, "--dram-gbps"),
+        source_title="command-line flags",
+    )
+
+
+def _flag_number(text: str | None, flag: str):
+    from tppcalc.exact import to_decimal
+
+    if text is None:
+        return None
+    try:
+        return to_decimal(text, what="value")
+    except InputError as exc:
+        raise InputError(exc.problem, field=flag) from None
+
+
+def _pick_record(specs: list[ChipSpec], record_id: str | None, path: Path) -> ChipSpec:
+    if record_id is None:
+        if len(specs) == 1:
+            return specs[0]
+        ids = ", ".join(s.id for s in specs)
+        raise InputError(f"holds {len(specs)} records ({ids}); choose one with --id", where=str(path))
+    for spec in specs:
+        if spec.id == record_id:
+            return spec
+    raise InputError(f"no record with id {record_id!r}", where=str(path))

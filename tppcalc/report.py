@@ -1,0 +1,122 @@
+"""Rendering results for people and programs: JSON-ready dicts and plain-text tables.
+
+Numbers leave the exact world here and nowhere else: JSON gets the nearest float (an int when
+integral), tables get rounded decimals. Classification never reads these.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from tppcalc.exact import format_number, to_plain
+from tppcalc.metrics import Bounds, Metrics, ReadingMetrics
+from tppcalc.readings import READING_DESCRIPTIONS, Reading
+
+
+def _num(x: Decimal | Fraction | int | None):
+    return None if x is None else to_plain(x)
+
+
+def _bounds(low, high) -> dict:
+    return {"low": _num(low), "high": _num(high)}
+
+
+def reading_dict(reading: Reading, result: ReadingMetrics, primary: ReadingMetrics) -> dict:
+    density_low, density_high = result.density_bounds
+    return {
+        "reading": reading.value,
+        "description": READING_DESCRIPTIONS[reading],
+        "tpp": _num(result.tpp),
+        "tpp_bounds": _bounds(*result.tpp_bounds),
+        "governing_precision": result.governing_precision,
+        "applicable_die_area_mm2": _num(result.applicable_die_area_mm2),
+        "performance_density": _num(result.performance_density),
+        "density_bounds": _bounds(density_low, density_high),
+        "same_as_primary": result == primary,
+    }
+
+
+def metrics_dict(metrics: Metrics) -> dict:
+    """The object ``tppcalc calc --json`` prints."""
+    primary = metrics.primary
+    density_low, density_high = primary.density_bounds
+    headroom = metrics.headroom
+    return {
+        "chip_id": metrics.chip_id,
+        "tpp": _num(metrics.tpp),
+        "tpp_bounds": _bounds(*primary.tpp_bounds),
+        "governing_precision": metrics.governing_precision,
+        "applicable_die_area_mm2": _num(metrics.applicable_die_area_mm2),
+        "area_bounds": _bounds(*primary.area_bounds),
+        "performance_density": _num(metrics.performance_density),
+        "density_bounds": _bounds(density_low, density_high),
+        "tpp_by_precision": {p.value: _num(v) for p, v in metrics.tpp_by_precision.items()},
+        "datacenter": metrics.datacenter,
+        "io_bidir_gbps": _num(metrics.io_bidir_gbps),
+        "dram_bandwidth_gbps": _num(metrics.dram_bandwidth_gbps),
+        "hbm_bandwidth_density_gbps_per_mm2": _num(metrics.hbm_bandwidth_density_gbps_per_mm2),
+        "transistor_count": _num(metrics.transistor_count),
+        "h100_equivalents": _num(metrics.h100_equivalents),
+        "headroom": None if headroom is None else {
+            "tpp_next_line": _num(headroom.tpp_next_line),
+            "tpp_to_next_line": _num(headroom.tpp_to_next_line),
+            "density_next_line": _num(headroom.density_next_line),
+            "density_to_next_line": _num(headroom.density_to_next_line),
+        },
+        "readings": [reading_dict(r, v, primary) for r, v in metrics.readings.items()],
+        "unknowns": list(metrics.unknowns),
+    }
+
+
+def _bounded(value, bounds: Bounds | tuple, unit: str = "") -> str:
+    if value is not None:
+        return format_number(value) + unit
+    low, high = bounds
+    if high is None:
+        return f"unknown (at least {format_number(low)}{unit})" if low else "unknown"
+    return f"between {format_number(low)} and {format_number(high)}{unit}"
+
+
+def metrics_table(metrics: Metrics, title: str) -> str:
+    """A two-column text table of one chip's metrics."""
+    primary = metrics.primary
+    h100e = metrics.h100_equivalents
+    rows = [
+        ("Chip", title),
+        ("TPP", _bounded(metrics.tpp, primary.tpp_bounds)),
+        ("Governing precision", metrics.governing_precision or "unknown"),
+        ("H100-equivalents", format_number(h100e, 3) if h100e is not None else "unknown"),
+        ("Applicable die area", _bounded(metrics.applicable_die_area_mm2, primary.area_bounds, " mm²")),
+        ("Performance density", _bounded(metrics.performance_density, primary.density_bounds)),
+        ("Designed for datacenters", {True: "yes", False: "no", None: "unknown"}[metrics.datacenter]),
+        ("I/O rate (bidirectional)", _unit(metrics.io_bidir_gbps, " GB/s")),
+        ("DRAM bandwidth", _unit(metrics.dram_bandwidth_gbps, " GB/s")),
+        ("HBM bandwidth density", _unit(metrics.hbm_bandwidth_density_gbps_per_mm2, " GB/s/mm²")),
+        ("Transistors", format_number(metrics.transistor_count)),
+    ]
+    headroom = metrics.headroom
+    if headroom is not None and headroom.tpp_next_line is not None:
+        rows.append(("TPP headroom", f"{format_number(headroom.tpp_to_next_line)} to the "
+                                     f"{format_number(headroom.tpp_next_line)} line"))
+    if headroom is not None and headroom.density_next_line is not None:
+        rows.append(("Density headroom", f"{format_number(headroom.density_to_next_line)} to the "
+                                         f"{format_number(headroom.density_next_line)} line"))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    differing = [(r, v) for r, v in metrics.readings.items() if v != primary]
+    if differing:
+        lines.append("")
+        lines.append("Alternative readings that give other figures:")
+        for reading, result in differing:
+            lines.append(f"  {reading.value:<24} TPP {_bounded(result.tpp, result.tpp_bounds)}, "
+                         f"density {_bounded(result.performance_density, result.density_bounds)}")
+    if metrics.unknowns:
+        lines.append("")
+        lines.append("Unknown:")
+        lines.extend(f"  {item}" for item in metrics.unknowns)
+    return "\n".join(lines)
+
+
+def _unit(value, unit: str) -> str:
+    return "unknown" if value is None else format_number(value) + unit

@@ -1,0 +1,19 @@
+"""Where the shipped data folders (specs/, kernels/) are, installed or in a source checkout.
+
+A wheel carries them inside the package as ``tppcalc/_data/<name>`` (pyproject's force-include);
+an editable install or a plain checkout reads the top-level folders of the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """The folder ``name`` ("specs" or "kernels") as shipped with this copy of tppcalc."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"tppcalc data folder {name!r} is missing from this installation")
