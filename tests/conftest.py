@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 from click.testing import CliRunner
 
 from tppcalc.cli.main import cli
+
+
+def pytest_configure(config):
+    # Keep the spec parse cache out of the user's home while testing (set before collection,
+    # since some test modules load the catalogue at import).
+    os.environ["TPPCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="tppcalc-cache-")
 
 
 class Cli:

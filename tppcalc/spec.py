@@ -231,13 +231,13 @@ class ChipSpec(StrictModel):
 
 def _source_keys(node: object, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            value = getattr(node, name)
-            child = f"{path}.{name}" if path else name
-            if name == "source" and isinstance(value, str):
+        for name, value in node.__dict__.items():
+            if value is None or isinstance(value, (bool, Decimal, dt.date)) or name == "sources":
+                continue
+            if name == "source":
                 yield path or name, value
-            elif name != "sources":
-                yield from _source_keys(value, child)
+            elif not isinstance(value, str):
+                yield from _source_keys(value, f"{path}.{name}" if path else name)
     elif isinstance(node, dict):
         for key, value in node.items():
             yield from _source_keys(value, f"{path}.{key}")

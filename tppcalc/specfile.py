@@ -8,7 +8,10 @@ and the field.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
+import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -28,14 +31,22 @@ def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
     return pairs
 
 
+CACHE_DIR_ENV = "TPPCALC_CACHE_DIR"
+
+
 def read_document(path: Path) -> dict:
     """Parse a TOML or JSON file with exact decimals; errors name the file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise InputError("file not found", where=str(path)) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+    return _parse(path, text)
+
+
+def _parse(path: Path, text: str) -> dict:
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text, parse_float=Decimal)
@@ -76,6 +87,58 @@ def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
 
 
 def load_spec_file(path: str | Path) -> list[ChipSpec]:
-    """Every chip record in one spec file."""
+    """Every chip record in one spec file, each validated."""
     path = Path(path)
     return specs_from_document(read_document(path), str(path))
+
+
+def load_spec_file_cached(path: Path) -> list[ChipSpec]:
+    """As ``load_spec_file``, but TOML parsing (pure Python, the slow part) is skipped when the
+    same bytes were parsed before: the parsed document is kept as JSON under the SHA-256 of the
+    file. Every record is still validated on every load; a cache that cannot be written or read
+    is simply not used."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", where=str(path)) from None
+    cache = _cache_dir()
+    entry = cache / f"{hashlib.sha256(data).hexdigest()}.json" if cache else None
+    if entry is not None and entry.is_file():
+        try:
+            document = json.loads(entry.read_text(encoding="utf-8"), parse_float=Decimal)
+        except (OSError, ValueError):
+            document = None
+        if isinstance(document, dict):
+            return specs_from_document(document, str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
+    document = _parse(path, text)
+    specs = specs_from_document(document, str(path))  # only a valid document is cached
+    if entry is not None:
+        _write_cache(entry, document)
+    return specs
+
+
+def _cache_dir() -> Path | None:
+    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs")
+    return Path(base) if base else None
+
+
+def _write_cache(entry: Path, document: dict) -> None:
+    def plain(value):
+        if isinstance(value, Decimal):
+            return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(document, default=plain), encoding="utf-8")
+        temporary.replace(entry)
+    except OSError:
+        pass

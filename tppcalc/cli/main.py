@@ -7,10 +7,13 @@ one line on stderr; 2 a usage error (click's own). Commands never print tracebac
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from tppcalc._version import __version__
+from tppcalc.catalogue import SPECS_DIR_ENV
+from tppcalc.cli.options import CatalogueChoice
 from tppcalc.errors import TppcalcError
 
 EXIT_DOMAIN_ERROR = 1
@@ -27,14 +30,22 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tppcalc")
-def cli() -> None:
+@click.option("--specs-dir", "specs_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help=f"A folder of your own spec files added to the catalogue (also ${SPECS_DIR_ENV}).")
+@click.option("--override-specs", is_flag=True,
+              help="Let records in --specs-dir replace catalogue records with the same id.")
+@click.pass_context
+def cli(ctx: click.Context, specs_dirs: tuple[Path, ...], override_specs: bool) -> None:
     """Export-control metrics (TPP, performance density) and ECCN classification of AI chips."""
+    ctx.obj = CatalogueChoice(specs_dirs, override_specs)
 
 
 def _register() -> None:
     from tppcalc.cli.calc import calc
+    from tppcalc.cli.chips import chips
 
     cli.add_command(calc)
+    cli.add_command(chips)
 
 
 _register()

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from tppcalc.errors import InputError
 from tppcalc.spec import ChipSpec
+
+
+@dataclass(frozen=True)
+class CatalogueChoice:
+    """The group's catalogue options; the catalogue itself is loaded only by commands that need it."""
+
+    specs_dirs: tuple[Path, ...] = ()
+    override: bool = False
+
+    def load(self):
+        from tppcalc.catalogue import Catalogue, default_catalogue, user_spec_dirs
+
+        if not self.specs_dirs and not self.override:
+            return default_catalogue()
+        return Catalogue.load(user_dirs=user_spec_dirs(self.specs_dirs), allow_override=self.override)
+
+
+def current_catalogue():
+    """The catalogue chosen by the group options of the running command."""
+    ctx = click.get_current_context()
+    choice = ctx.find_object(CatalogueChoice) or CatalogueChoice()
+    return choice.load()
 
 
 def figure_options(command):

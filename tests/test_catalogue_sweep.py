@@ -1,0 +1,97 @@
+"""Invariants over every record of the shipped catalogue, and the figures users check first."""
+
+from decimal import Decimal
+
+import pytest
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.metrics import compute_metrics
+from tppcalc.precision import Precision
+from tppcalc.spec import Kind
+
+CATALOGUE = Catalogue.load()
+CHIPS = list(CATALOGUE)
+IDS = [c.id for c in CHIPS]
+
+# (lower bit length, higher bit length): within one unit the former should run at least as fast.
+FASTER_OR_EQUAL = [
+    (Precision.FP32, Precision.FP64), (Precision.TF32, Precision.FP32), (Precision.FP16, Precision.TF32),
+    (Precision.BF16, Precision.TF32), (Precision.FP8, Precision.FP16), (Precision.FP8, Precision.BF16),
+    (Precision.FP6, Precision.FP8), (Precision.FP4, Precision.FP6), (Precision.FP4, Precision.FP8),
+    (Precision.INT8, Precision.INT16), (Precision.INT4, Precision.INT8),
+]
+
+
+def test_the_catalogue_holds_at_least_60_chips():
+    assert len(CHIPS) >= 60
+
+
+@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
+def test_every_source_has_an_address(spec):
+    for key, source in spec.sources.items():
+        assert source.url and source.url.startswith(("http://", "https://")), key
+
+
+@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
+def test_published_tpp_agrees_within_half_a_percent(spec):
+    if spec.published_tpp is None or spec.published_tpp.value is None:
+        pytest.skip("no published TPP")
+    tpp = compute_metrics(spec).primary.tpp_bounds.low
+    published = spec.published_tpp.value
+    assert abs(tpp - published) <= published * Decimal("0.005"), (tpp, published)
+
+
+@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
+def test_lower_precisions_are_not_slower_unless_a_note_says_why(spec):
+    for unit in spec.processing_units:
+        rates = unit.dense_tops
+        for fast, slow in FASTER_OR_EQUAL:
+            if fast in rates and slow in rates and rates[fast].known and rates[slow].known:
+                if rates[fast].value < rates[slow].value:
+                    note = (rates[fast].note or "").lower()
+                    assert slow.value in note, f"{unit.name}: {fast} {rates[fast].value} < {slow} {rates[slow].value}"
+
+
+@pytest.mark.parametrize("spec", [c for c in CHIPS if c.kind is Kind.GPU], ids=lambda c: c.id)
+def test_every_gpu_has_a_pci_id_or_says_none_is_published(spec):
+    # A probe cannot identify a GPU without its PCI id; an unpublished id is stated, never invented.
+    assert spec.pci or "pci omitted" in (spec.notes or "").lower()
+
+
+@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
+def test_every_id_name_and_alias_resolves_to_its_chip(spec):
+    for query in (spec.id, spec.name, *spec.aliases):
+        assert CATALOGUE.lookup(query).id == spec.id, query
+
+
+@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
+def test_every_chip_has_a_tpp_or_says_why_not(spec):
+    metrics = compute_metrics(spec)
+    if metrics.tpp is None:
+        assert any(".dense_tops." in u for u in metrics.unknowns), "TPP unknown but no reason recorded"
+    else:
+        assert metrics.tpp > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "tpp", "density"),
+    [
+        ("H100 SXM", 15832, "19.4"),
+        ("H20", 2368, "2.91"),
+        ("A100 SXM", 4992, None),
+        ("RTX 4090", 5286, None),
+        ("B200", 36000, None),
+        ("MI300X", 20900, None),
+        ("L4", None, "6.6"),
+    ],
+)
+def test_headline_figures(query, tpp, density):
+    metrics = compute_metrics(CATALOGUE.lookup(query))
+    if tpp is not None:
+        assert abs(metrics.tpp - tpp) <= Decimal(tpp) * Decimal("0.005"), metrics.tpp
+    if density is not None:
+        assert abs(metrics.performance_density - Decimal(density)) < Decimal("0.05"), float(metrics.performance_density)
+
+
+def test_b300_is_governed_by_fp4():
+    assert compute_metrics(CATALOGUE.lookup("B300")).governing_precision is Precision.FP4

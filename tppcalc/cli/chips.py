@@ -1,0 +1,70 @@
+"""``tppcalc chips list`` and ``tppcalc chips show``: the catalogue, browsed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tppcalc.cli.options import current_catalogue
+
+
+@click.group()
+def chips() -> None:
+    """Browse the chip catalogue."""
+
+
+@chips.command("list")
+@click.option("--vendor", help="Only this vendor (case-insensitive).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def list_chips(vendor: str | None, as_json: bool) -> None:
+    """Every chip in the catalogue with its TPP and performance density."""
+    from tppcalc.exact import format_number, to_plain
+    from tppcalc.metrics import compute_metrics
+
+    catalogue = current_catalogue()
+    selected = [c for c in catalogue if vendor is None or c.vendor.lower() == vendor.lower()]
+    rows = []
+    for spec in selected:
+        m = compute_metrics(spec)
+        rows.append({
+            "id": spec.id, "vendor": spec.vendor, "name": spec.name, "kind": spec.kind.value,
+            "tpp": None if m.tpp is None else to_plain(m.tpp),
+            "performance_density": None if m.performance_density is None else to_plain(m.performance_density),
+            "governing_precision": m.governing_precision,
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["id"]) for r in rows), default=2)
+    click.echo(f"{'id':<{width}}  {'vendor':<12} {'TPP':>10} {'density':>8}  name")
+    for r in rows:
+        click.echo(f"{r['id']:<{width}}  {r['vendor']:<12} {format_number(r['tpp'], 1):>10} "
+                   f"{format_number(r['performance_density'], 2):>8}  {r['name']}")
+    click.echo(f"{len(rows)} chips", err=True)
+
+
+@chips.command("show")
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print the spec and its metrics as JSON.")
+def show_chip(query: str, as_json: bool) -> None:
+    """One chip by id, name, alias, PCI id or unique fuzzy name, with its metrics."""
+    from tppcalc.metrics import compute_metrics
+    from tppcalc.report import metrics_dict, metrics_table
+
+    catalogue = current_catalogue()
+    spec = catalogue.lookup(query)
+    metrics = compute_metrics(spec)
+    if as_json:
+        document = spec.model_dump(mode="json", exclude_none=True)
+        document["origin"] = catalogue.origins[spec.id]
+        document["metrics"] = metrics_dict(metrics)
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(metrics_table(metrics, title=f"{spec.vendor} {spec.name} ({spec.id})"))
+    cited = sorted({key for _, key in spec.source_keys_used()})
+    click.echo("")
+    click.echo("Sources:")
+    for key in cited:
+        source = spec.sources[key]
+        click.echo(f"  [{key}] {source.title}" + (f" <{source.url}>" if source.url else ""))
