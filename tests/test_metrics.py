@@ -114,3 +114,21 @@ def test_headroom_is_the_distance_to_the_next_line():
 
 def test_h100_equivalent_constant():
     assert H100_EQUIVALENT_TPP == Decimal("1978.9") * 8
+
+
+def test_matrix_and_vector_ratings_of_one_precision_are_not_added_under_the_primary_reading():
+    # MI250X: matrix FP64 95.7 and vector FP64 47.9 TFLOPS; FP16 matrix 383. Industry TPP 6128.
+    document = {
+        "sources": {"s": {"title": "t"}},
+        "chip": [{"id": "c", "vendor": "v", "name": "n", "kind": "gpu",
+                  "datacenter": {"value": True, "source": "s"},
+                  "processing_units": [
+                      {"name": "matrix", "dense_tops": {"fp64": {"value": "95.7", "source": "s"},
+                                                        "fp16": {"value": "383", "source": "s"}}},
+                      {"name": "vector", "dense_tops": {"fp64": {"value": "47.9", "source": "s"}}}]}],
+    }
+    (spec,) = specs_from_document(document, "mem")
+    m = compute_metrics(spec)
+    assert m.tpp == 6128 and m.governing_precision is Precision.FP16
+    assert m.tpp_by_precision[Precision.FP64] == Decimal("95.7") * 64
+    assert m.readings[Reading.CONCURRENT_UNITS_SUMMED].tpp == 6128 + Decimal("47.9") * 64

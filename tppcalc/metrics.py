@@ -169,7 +169,7 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
     unknowns: list[str] = []
     units = [_unit_tpp(spec, i, unknowns) for i in range(len(spec.processing_units))]
     area = _applicable_area(spec, include_io=True, unknowns=unknowns)
-    totals = _sum_over_units(units)
+    totals = _best_per_precision(units)
     primary = _highest(totals, area)
 
     readings = {Reading.PRIMARY: primary}
@@ -235,8 +235,13 @@ def _unit_tpp(spec: ChipSpec, index: int, unknowns: list[str]) -> _UnitTpp:
     return table
 
 
-def _sum_over_units(units: list[_UnitTpp]) -> _Totals:
-    """Each precision's TPP summed over the units that run it (TN 2 item 1.d)."""
+def _best_per_precision(units: list[_UnitTpp]) -> _Totals:
+    """Each precision's highest rated TPP over the units that run it.
+
+    Units are not added here: a datasheet rates its matrix and vector units separately and they do
+    not reach peak together, so the figure the rule evaluates is the highest single rating (TN 2
+    item 2). Adding units is the ``concurrent-units-summed`` alternative.
+    """
     if len(units) == 1:
         (table,) = units
         return ({p: ZERO if v is None else v for p, v in table.items()},
@@ -248,9 +253,7 @@ def _sum_over_units(units: list[_UnitTpp]) -> _Totals:
             if tpp is None:
                 incomplete.add(precision)
                 known.setdefault(precision, ZERO)
-            elif precision in known:
-                known[precision] = EXACT.add(known[precision], tpp)
-            else:
+            elif tpp > known.get(precision, ZERO):
                 known[precision] = tpp
     return known, incomplete
 
@@ -280,7 +283,7 @@ def _fp6_at_fp4_rate(units: list[_UnitTpp], totals: _Totals, area: Bounds,
                      primary: ReadingMetrics) -> ReadingMetrics:
     """Units that run FP6 credited at their FP4 rate where that is higher (6/4 of FP4's TPP)."""
     fp6, fp4 = Precision.FP6, Precision.FP4
-    boosted_total, incomplete, changed = ZERO, set(totals[1]), False
+    boosted_best, incomplete, changed = ZERO, set(totals[1]), False
     for table in units:
         if fp6 not in table:
             continue
@@ -289,10 +292,10 @@ def _fp6_at_fp4_rate(units: list[_UnitTpp], totals: _Totals, area: Bounds,
             via_fp4 = EXACT.divide(EXACT.multiply(via_fp4, _BITS[fp6]), _BITS[fp4])
         best = max((v for v in (own, via_fp4) if v is not None), default=ZERO)
         changed = changed or best != (own or ZERO)
-        boosted_total = EXACT.add(boosted_total, best)
+        boosted_best = max(boosted_best, best)
     if not changed:
         return primary
-    return _highest(({**totals[0], fp6: boosted_total}, incomplete), area)
+    return _highest(({**totals[0], fp6: boosted_best}, incomplete), area)
 
 
 def _units_summed(units: list[_UnitTpp], area: Bounds) -> ReadingMetrics:

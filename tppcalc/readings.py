@@ -20,9 +20,9 @@ class Reading(StrEnum):
 
 READING_DESCRIPTIONS: dict[Reading, str] = {
     Reading.PRIMARY: (
-        "Highest TPP over precisions, each precision's rate summed over the units that run it "
-        "(TN 2 item 2); TF32 at 32 bits; FP6 at its listed rate; every non-planar logic die, "
-        "I/O dies included, in the applicable area (TN 2 item 4, literally)"
+        "The highest TPP of any rated figure (unit and precision; TN 2 item 2); TF32 at 32 bits; "
+        "FP6 at its listed rate; every non-planar logic die, I/O dies included, in the applicable "
+        "area (TN 2 item 4, literally)"
     ),
     Reading.TF32_19_BITS: "As primary, but TF32 counted at its 19 significant multiplier bits",
     Reading.FP6_AT_FP4_RATE: (
