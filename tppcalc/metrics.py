@@ -116,6 +116,7 @@ class Metrics(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     chip_id: str
+    kind: str
     readings: dict[Reading, ReadingMetrics]
     tpp_by_precision: dict[Precision, Decimal | None]
     datacenter: bool | None
@@ -186,6 +187,7 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
     known, incomplete = totals
     return Metrics.model_construct(
         chip_id=spec.id,
+        kind=spec.kind.value,
         readings=readings,
         tpp_by_precision={p: None if p in incomplete else v for p, v in known.items()},
         datacenter=datacenter,

@@ -120,3 +120,55 @@ def metrics_table(metrics: Metrics, title: str) -> str:
 
 def _unit(value, unit: str) -> str:
     return "unknown" if value is None else format_number(value) + unit
+
+
+def classification_dict(result) -> dict:
+    """The object ``tppcalc classify --json`` prints (a Classification, JSON-ready)."""
+    document = result.model_dump(mode="json")
+    document["license_exceptions"] = [x["name"] if x["status"] == "available" else f"{x['name']} (conditional)"
+                                      for x in document["license_exceptions"]]
+    document["license_exception_details"] = result.model_dump(mode="json")["license_exceptions"]
+    return document
+
+
+def classification_text(result, title: str, *, explain: bool) -> str:
+    """A short verdict, and with ``explain`` the reasoning and the checks. Never raises."""
+    if result.eccn is not None:
+        eccn = result.eccn + (f" (by {result.paragraph})" if result.paragraph and result.paragraph != result.eccn else "")
+    else:
+        eccn = "undetermined: " + " or ".join(result.undetermined or [])
+    licence = {True: "required", False: "not required", None: "undetermined"}[result.license_required]
+    where = "" if result.destination is None else f" to {result.destination}"
+    rows = [
+        ("Chip", title),
+        ("ECCN", eccn),
+        ("Licence" + where, licence if result.destination else "no destination given"),
+    ]
+    if result.license_exceptions:
+        rows.append(("Licence exceptions", ", ".join(
+            x.name + ("" if x.status == "available" else " (if unknowns hold)") for x in result.license_exceptions)))
+    if result.review_policy:
+        rows.append(("Review policy", result.review_policy))
+    rows.append(("Rules", f"{result.edition} ({result.edition_status})"
+                 + (" + " + ", ".join(result.overlays) if result.overlays else "")))
+    if result.reading_sensitive:
+        rows.append(("Reading-sensitive", "yes: " + "; ".join(
+            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items())))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    if explain:
+        lines.append("")
+        lines.append("Why:")
+        lines.extend(f"  - {reason}" for reason in result.reasons)
+        lines.append("")
+        lines.append("Paragraph checks (primary reading):")
+        for check in result.checks:
+            excluded = f", excluded by {check.excluded_by}" if check.excluded_by else ""
+            lines.append(f"  {check.paragraph:<10} {check.result}{excluded}")
+        if result.review_conditions:
+            lines.append("")
+            lines.append(f"Review conditions: {result.review_conditions}")
+        lines.append("")
+        lines.append("Citations:")
+        lines.extend(f"  {c.title} <{c.url}>" for c in result.citations)
+    return "\n".join(lines)

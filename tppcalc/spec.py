@@ -109,6 +109,7 @@ class Kind(StrEnum):
     ASIC = "asic"
     CPU = "cpu"
     FPGA = "fpga"
+    MEMORY = "memory"  # a memory item (an HBM stack): the only kind 3A090.c can apply to
 
 
 class DieRole(StrEnum):

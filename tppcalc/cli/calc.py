@@ -22,6 +22,8 @@ def calc(spec, as_json: bool) -> None:
     from tppcalc.metrics import compute_metrics
     from tppcalc.report import metrics_dict, metrics_table
 
+    if spec is None:
+        raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
     metrics = compute_metrics(spec)
     if as_json:
         click.echo(json.dumps(metrics_dict(metrics), indent=2))

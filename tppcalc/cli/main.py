@@ -43,9 +43,12 @@ def cli(ctx: click.Context, specs_dirs: tuple[Path, ...], override_specs: bool) 
 def _register() -> None:
     from tppcalc.cli.calc import calc
     from tppcalc.cli.chips import chips
+    from tppcalc.cli.classify import classify
+    from tppcalc.cli.model import model
+    from tppcalc.cli.rules import rules
 
-    cli.add_command(calc)
-    cli.add_command(chips)
+    for command in (calc, chips, classify, model, rules):
+        cli.add_command(command)
 
 
 _register()

@@ -61,7 +61,7 @@ def figure_options(command):
     return wrapper
 
 
-def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id) -> ChipSpec:
+def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id) -> ChipSpec | None:
     from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
     from tppcalc.specfile import load_spec_file
 
@@ -72,6 +72,8 @@ def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, re
         return _pick_record(load_spec_file(spec_file), record_id, spec_file)
     if record_id is not None:
         raise click.UsageError("--id selects a record of a --spec file")
+    if not flags_given:
+        return None  # the command decides whether figures were required
     if not dense:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
     rates = {}
@@ -111,3 +113,46 @@ def _pick_record(specs: list[ChipSpec], record_id: str | None, path: Path) -> Ch
         if spec.id == record_id:
             return spec
     raise InputError(f"no record with id {record_id!r}", where=str(path))
+
+
+def rule_options(command):
+    """``--dest``, ``--hq``, ``--as-of``, ``--edition``, ``--as-written``: which rules, for whom."""
+    options = [
+        click.option("--dest", metavar="COUNTRY", help="Destination country (ISO code or name)."),
+        click.option("--hq", metavar="COUNTRY", help="Country of the end user's headquarters (default: --dest)."),
+        click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+                     help="Use the rules in force on this date (default: today)."),
+        click.option("--edition", metavar="ID", help="Use this rule edition (see `tppcalc rules list`)."),
+        click.option("--as-written", is_flag=True,
+                     help="Apply the regulations text even where BIS does not enforce it (AI Diffusion)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+
+    @functools.wraps(command)
+    def wrapper(*args, dest, hq, as_of, edition, as_written, **kwargs):
+        from tppcalc.rules.countries import resolve_country
+
+        choice = RuleChoice(
+            dest=None if dest is None else resolve_country(dest, option="--dest"),
+            hq=None if hq is None else resolve_country(hq, option="--hq"),
+            as_of=None if as_of is None else as_of.date(),
+            edition=edition,
+            as_written=as_written,
+        )
+        return command(*args, rules=choice, **kwargs)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    dest: str | None
+    hq: str | None
+    as_of: object
+    edition: str | None
+    as_written: bool
+
+    def keywords(self) -> dict:
+        return {"dest": self.dest, "hq": self.hq, "as_of": self.as_of, "edition": self.edition,
+                "as_written": self.as_written}

@@ -1,0 +1,416 @@
+"""Classification: a chip's metrics x the rules in force x a destination -> ECCN, licence, why.
+
+Each paragraph's conditions are evaluated three-valued (YES/NO/UNKNOWN) under every reading. Walking
+the paragraphs in order, a YES settles the outcome, an UNKNOWN adds its ECCN to the outcomes still
+possible and walks on, so missing data yields "3A090.a, 3A090.b or outside" and never "outside"
+alone. The licence answer is definite only when every possible outcome gives the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tppcalc.exact import format_number
+from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
+from tppcalc.rules.countries import CountryData, country_data
+from tppcalc.rules.editions import Citation, Condition, Edition, Paragraph, Places, RuleBook, default_rulebook
+from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+from tppcalc.spec import ChipSpec
+
+Item = Literal["ic", "computer"]
+OUTSIDE = {"ic": "outside 3A090", "computer": "outside 4A090"}
+
+NEXT_STEPS = (
+    "Not in 3A090/4A090: check the rest of the Commerce Control List (e.g. 3A001, 4A003 by APP, "
+    "5A992 for encryption) and, if nothing applies, EAR99; end-use and end-user controls "
+    "(Entity List, 744.23 supercomputer end use) apply regardless of the ECCN."
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ConditionCheck(_Model):
+    predicate: str
+    threshold: float | None
+    value: float | bool | None
+    result: Literal["yes", "no", "unknown"]
+
+
+class ParagraphCheck(_Model):
+    paragraph: str
+    eccn: str
+    result: Literal["yes", "no", "unknown"]
+    excluded_by: str | None = None
+    conditions: list[ConditionCheck]
+
+
+class ExceptionOption(_Model):
+    name: str
+    id: str
+    status: Literal["available", "available if the unknown conditions hold"]
+    conditions: str
+    citation: str
+
+
+class Classification(_Model):
+    """The answer to "what is this chip, and may it go there, then?"."""
+
+    chip_id: str
+    item: Item
+    as_of: dt.date
+    edition: str
+    edition_title: str
+    edition_status: str
+    overlays: list[str]
+    destination: str | None
+    headquarters: str | None
+    headquarters_assumed: bool
+    eccn: str | None
+    paragraph: str | None
+    undetermined: list[str] | None
+    license_required: bool | None
+    license_exceptions: list[ExceptionOption]
+    review_policy: str | None
+    review_conditions: str | None
+    reading_sensitive: bool
+    outcomes_by_reading: dict[str, list[str]]
+    reasons: list[str]
+    checks: list[ParagraphCheck]
+    citations: list[Citation]
+    notes: list[str]
+
+
+def _word(c: Comparison) -> Literal["yes", "no", "unknown"]:
+    return c.value  # type: ignore[return-value]
+
+
+def _value_of(name: str, metrics: Metrics, reading: ReadingMetrics):
+    if name.startswith("tpp"):
+        return reading.tpp
+    if name.startswith("density"):
+        return reading.performance_density
+    return {
+        "io_at_least": metrics.io_bidir_gbps,
+        "dram_bandwidth_below": metrics.dram_bandwidth_gbps,
+        "hbm_density_above": metrics.hbm_bandwidth_density_gbps_per_mm2,
+        "datacenter": metrics.datacenter,
+        "not_datacenter": None if metrics.datacenter is None else not metrics.datacenter,
+        "memory_item": metrics.kind == "memory",
+    }[name]
+
+
+def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
+    return all_of(PREDICATES[name](metrics, reading, value) for c in when for name, value in c.items())
+
+
+def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> list[ConditionCheck]:
+    checks = []
+    for condition in when:
+        for name, threshold in condition.items():
+            value = _value_of(name, metrics, reading)
+            checks.append(ConditionCheck(
+                predicate=name,
+                threshold=None if isinstance(threshold, bool) else float(threshold),
+                value=value if isinstance(value, bool) or value is None else float(value),
+                result=_word(PREDICATES[name](metrics, reading, threshold)),
+            ))
+    return checks
+
+
+class _Rules:
+    """The base edition with any overlays applied, as one view."""
+
+    def __init__(self, base: Edition, overlays: list[Edition]):
+        self.base = base
+        self.overlays = overlays
+        layers = [base, *overlays]
+        self.paragraphs = [p for e in layers for p in e.paragraphs]
+        self.exclusions = [x for e in layers for x in e.exclusions]
+        self.requirements = [r for e in layers for r in e.requirements]
+        self.exceptions = [x for e in layers for x in e.exceptions]
+        self.review_policies = [p for e in layers for p in e.review_policies]
+        self.citations = [c for e in layers for c in e.citations]
+        self.notes = [n for e in layers for n in e.notes]
+
+
+def _outcomes(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, item: Item) -> list[tuple[str, Paragraph | None]]:
+    """The ECCNs still possible under one reading, in paragraph order; OUTSIDE if it can fall through."""
+    possible: list[tuple[str, Paragraph | None]] = []
+    for paragraph in rules.paragraphs:
+        status = _effective(rules, paragraph, metrics, reading)
+        if status is NO:
+            continue
+        eccn = paragraph.computer_eccn if item == "computer" and paragraph.computer_eccn else paragraph.eccn
+        if eccn not in [e for e, _ in possible]:
+            possible.append((eccn, paragraph))
+        if status is YES:
+            return possible
+    possible.append((OUTSIDE[item], None))
+    return possible
+
+
+def _effective(rules: _Rules, paragraph: Paragraph, metrics: Metrics, reading: ReadingMetrics) -> Comparison:
+    """The paragraph's conditions, less any exclusion that applies to its ECCN."""
+    status = _conditions(paragraph.when, metrics, reading)
+    for exclusion in rules.exclusions:
+        if paragraph.eccn in exclusion.applies_to and status is not NO:
+            status = all_of([status, negate(_conditions(exclusion.when, metrics, reading))])
+    return status
+
+
+def _in(code: str | None, places: Places | None, day: dt.date, countries: CountryData) -> bool:
+    if code is None or places is None:
+        return False
+
+    def member(group: str) -> bool:
+        if group.startswith("tier"):
+            return countries.tier_of(code, day) == group
+        return code in countries.members(group, day)
+
+    inside = places.all or code in places.countries or any(member(g) for g in places.groups)
+    if not inside:
+        return False
+    return not (code in places.except_countries or any(member(g) for g in places.except_groups))
+
+
+def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date, countries: CountryData) -> tuple[bool, list[str]]:
+    why = []
+    for requirement in rules.requirements:
+        if eccn not in requirement.eccns:
+            continue
+        if _in(dest, requirement.destinations, day, countries):
+            why.append(f"{eccn} to {dest}: licence required ({requirement.citation})")
+        elif (_in(hq, requirement.headquarters, day, countries)
+              and dest not in requirement.headquarters_except_destinations):
+            why.append(f"{eccn} for an end user headquartered in {hq}: licence required to any destination "
+                       f"outside {', '.join(requirement.headquarters_except_destinations) or 'none'} "
+                       f"({requirement.citation})")
+    return bool(why), why
+
+
+def classify(
+    chip: ChipSpec | Metrics,
+    *,
+    dest: str | None = None,
+    hq: str | None = None,
+    as_of: dt.date | None = None,
+    edition: str | None = None,
+    as_written: bool = False,
+    item: Item = "ic",
+    rulebook: RuleBook | None = None,
+    countries: CountryData | None = None,
+) -> Classification:
+    """Classify one chip. ``dest``/``hq`` are ISO alpha-2 codes; without ``hq`` the end user is
+    taken to be headquartered in the destination (said so in the reasons)."""
+    metrics = compute_metrics(chip) if isinstance(chip, ChipSpec) else chip
+    book = rulebook or default_rulebook()
+    groups = countries or country_data()
+    day = as_of or dt.date.today()
+    reasons: list[str] = []
+
+    if edition is not None:
+        chosen = book.get(edition)
+        base = chosen if chosen.kind == "edition" else book.base_on(max(day, chosen.effective))
+        overlays = [] if chosen.kind == "edition" else [chosen]
+    else:
+        base = book.base_on(day)
+        overlays = book.overlays_on(day, as_written=as_written)
+        for skipped in book.overlays_not_applied(day):
+            if skipped not in overlays:
+                reasons.append(f"{skipped.title}: {skipped.status_on(day)}; not applied (use --as-written "
+                               f"or --edition {skipped.id} to apply the text as written)")
+    rules = _Rules(base, overlays)
+    status = base.status_on(day) if day >= base.effective else "named explicitly"
+    reasons.insert(0, f"Rules: {base.title}, edition {base.id} ({status} on {day})"
+                   + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
+
+    # Outcomes under every reading; readings that share a result object are evaluated once.
+    by_object: dict[int, list[tuple[str, Paragraph | None]]] = {}
+    outcomes_by_reading: dict[str, list[str]] = {}
+    for reading, result in metrics.readings.items():
+        key = id(result)
+        if key not in by_object:
+            by_object[key] = _outcomes(rules, metrics, result, item)
+        outcomes_by_reading[reading.value] = [eccn for eccn, _ in by_object[key]]
+    primary = metrics.primary
+    possible = by_object[id(primary)]
+    eccns = [eccn for eccn, _ in possible]
+    determined = len(eccns) == 1
+    eccn = eccns[0] if determined else None
+    paragraph = possible[0][1] if determined else None
+
+    checks = _checks(rules, metrics, primary)
+    reasons.extend(_eccn_reasons(rules, metrics, primary, possible, determined, item))
+    sensitive = [r for r, o in outcomes_by_reading.items() if o != eccns]
+    for reading in sensitive:
+        reasons.append(f"Reading '{reading}' gives {' or '.join(outcomes_by_reading[reading])} instead: "
+                       "the outcome depends on how the rule text is read")
+
+    # Licence, exceptions, review policy for each ECCN still possible.
+    licence: bool | None = None
+    exceptions: list[ExceptionOption] = []
+    review: str | None = None
+    review_conditions: str | None = None
+    hq_assumed = False
+    if dest is None:
+        reasons.append("No destination given (--dest): licence requirement not evaluated")
+    else:
+        if hq is None:
+            hq, hq_assumed = dest, True
+            reasons.append(f"End user assumed headquartered in {dest} (give --hq): a D:5- or "
+                           "Macau-headquartered end user needs a licence to any destination outside the US")
+        answers = set()
+        for candidate in eccns:
+            if candidate.startswith("outside"):
+                answers.add(False)
+                continue
+            required, why = _licence(rules, candidate, dest, hq, day, groups)
+            answers.add(required)
+            reasons.extend(why)
+            if required and determined:
+                exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day, groups)
+                review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day, groups)
+        licence = answers.pop() if len(answers) == 1 else None
+        if licence is False:
+            reasons.append(f"No licence required under 3A090/4A090 for {dest}"
+                           + ("" if eccn is None or not eccn.startswith("outside") else f". {NEXT_STEPS}"))
+        elif licence is None:
+            reasons.append("Licence requirement undetermined: it depends on the outcome still open")
+        if review is not None:
+            reasons.append(f"Licence review policy: {review}")
+
+    return Classification.model_construct(
+        chip_id=metrics.chip_id,
+        item=item,
+        as_of=day,
+        edition=base.id,
+        edition_title=base.title,
+        edition_status=status,
+        overlays=[o.id for o in overlays],
+        destination=dest,
+        headquarters=hq,
+        headquarters_assumed=hq_assumed,
+        eccn=eccn,
+        paragraph=None if paragraph is None else paragraph.id,
+        undetermined=None if determined else eccns,
+        license_required=licence,
+        license_exceptions=exceptions,
+        review_policy=review,
+        review_conditions=review_conditions,
+        reading_sensitive=bool(sensitive),
+        outcomes_by_reading=outcomes_by_reading,
+        reasons=reasons,
+        checks=checks,
+        citations=rules.citations,
+        notes=rules.notes,
+    )
+
+
+def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:
+    checks = []
+    for paragraph in rules.paragraphs:
+        excluded = None
+        for exclusion in rules.exclusions:
+            if paragraph.eccn in exclusion.applies_to and _conditions(exclusion.when, metrics, reading) is not NO:
+                excluded = exclusion.id
+        checks.append(ParagraphCheck(
+            paragraph=paragraph.id,
+            eccn=paragraph.eccn,
+            result=_word(_effective(rules, paragraph, metrics, reading)),
+            excluded_by=excluded,
+            conditions=_detail(paragraph.when, metrics, reading),
+        ))
+    return checks
+
+
+_SYMBOL = {"tpp_at_least": ">=", "tpp_below": "<", "density_at_least": ">=", "density_below": "<",
+           "io_at_least": ">=", "dram_bandwidth_below": "<", "hbm_density_above": ">"}
+_LABEL = {"tpp": "TPP", "density": "performance density", "io": "I/O rate", "dram": "DRAM bandwidth",
+          "hbm": "HBM bandwidth density"}
+
+
+def describe_condition(name: str, threshold, value) -> str:
+    if name in ("datacenter", "not_datacenter", "memory_item"):
+        words = {"datacenter": "designed or marketed for datacenters",
+                 "not_datacenter": "not designed or marketed for datacenters", "memory_item": "a memory item"}
+        return words[name] + ("" if value is not None else " (unknown)")
+    label = _LABEL[name.split("_")[0]]
+    shown = "unknown" if value is None else format_number(value if not isinstance(value, float) else Decimal(str(value)))
+    return f"{label} {shown} {_SYMBOL[name]} {format_number(Decimal(str(threshold)))}"
+
+
+def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[str]:
+    reasons = []
+    if determined and possible[0][1] is not None:
+        paragraph = possible[0][1]
+        parts = [describe_condition(c.predicate, c.threshold, c.value) for c in _detail(paragraph.when, metrics, reading)]
+        reasons.append(f"{paragraph.id}: {'; '.join(parts)} ({paragraph.citation})")
+        if item == "computer" and paragraph.computer_eccn:
+            reasons.append(f"A computer, assembly or component containing a {paragraph.eccn} IC is {paragraph.computer_eccn}")
+        return reasons
+    for exclusion in rules.exclusions:
+        if _conditions(exclusion.when, metrics, reading) is YES:
+            reasons.append(f"{exclusion.citation}: {exclusion.text}")
+    if determined:
+        lowest = rules.paragraphs and min(
+            (p for p in rules.paragraphs if p.when and "tpp_at_least" in p.when[0]),
+            key=lambda p: p.when[0]["tpp_at_least"], default=None)
+        if lowest is not None and reading.tpp_at_least(lowest.when[0]["tpp_at_least"]) is NO:
+            reasons.append(f"TPP {format_number(reading.tpp_bounds.low if reading.tpp is None else reading.tpp)} is "
+                           f"below {format_number(lowest.when[0]['tpp_at_least'])}: outside every 3A090 "
+                           "paragraph whatever the die area")
+        else:
+            reasons.append("No 3A090 paragraph applies")
+        return reasons
+    unknown = list(metrics.unknowns)
+    reasons.append("Undetermined between " + ", ".join(e for e, _ in possible)
+                   + (": " + "; ".join(unknown) if unknown else ""))
+    return reasons
+
+
+def _exceptions(rules, metrics, reading, eccn, dest, hq, day, groups) -> list[ExceptionOption]:
+    options = []
+    for exception in rules.exceptions:
+        if eccn not in exception.eccns or not _in(dest, exception.destinations, day, groups):
+            continue
+        if _in(hq, exception.not_for_headquarters, day, groups):
+            continue
+        status = _conditions(exception.when, metrics, reading)
+        if status is NO:
+            continue
+        options.append(ExceptionOption(
+            name=exception.name, id=exception.id,
+            status="available" if status is YES else "available if the unknown conditions hold",
+            conditions=exception.conditions, citation=exception.citation))
+    return options
+
+
+def _review(rules, metrics, reading, eccn, dest, hq, day, groups) -> tuple[str | None, str | None]:
+    possible: list[str] = []
+    conditions: list[str] = []
+    for policy in rules.review_policies:
+        if eccn not in policy.eccns:
+            continue
+        # Every selector the policy names must match (destination and/or headquarters).
+        if policy.destinations is not None and not _in(dest, policy.destinations, day, groups):
+            continue
+        if policy.headquarters is not None and not _in(hq, policy.headquarters, day, groups):
+            continue
+        status = _conditions(policy.when, metrics, reading)
+        if status is NO:
+            continue
+        if policy.policy not in possible:
+            possible.append(policy.policy)
+        if policy.conditions:
+            conditions.append(policy.conditions)
+        if status is YES:
+            break
+    if not possible:
+        return None, None
+    return " or ".join(possible), "; ".join(conditions) or None

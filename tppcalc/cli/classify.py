@@ -1,0 +1,44 @@
+"""``tppcalc classify``: ECCN, licence requirement, exceptions and review policy, with reasons."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tppcalc.cli.options import current_catalogue, figure_options, rule_options
+
+
+@click.command()
+@click.argument("queries", nargs=-1, metavar="[QUERY]...")
+@figure_options
+@rule_options
+@click.option("--item", type=click.Choice(["ic", "computer"]), default="ic", show_default=True,
+              help="Classify the IC itself (3A090) or a computer/board holding it (4A090).")
+@click.option("--explain", is_flag=True, help="Print the reasoning in words.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (an object, or an array for several chips).")
+def classify(queries, spec, rules, item: str, explain: bool, as_json: bool) -> None:
+    """Classify catalogue chips (QUERY) or the chip given by figure flags.
+
+    \b
+    Examples:
+      tppcalc classify "H100 SXM" --dest CN --as-of 2024-01-01 --explain
+      tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
+    """
+    from tppcalc.classify import classify as classify_chip
+    from tppcalc.report import classification_dict, classification_text
+
+    if queries and spec is not None:
+        raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
+    if not queries and spec is None:
+        raise click.UsageError("give a catalogue QUERY or figure flags such as --dense int8=600")
+    specs = [current_catalogue().lookup(q) for q in queries] if queries else [spec]
+    results = [(s, classify_chip(s, item=item, **rules.keywords())) for s in specs]
+    if as_json:
+        documents = [classification_dict(r) for _, r in results]
+        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        return
+    for index, (s, result) in enumerate(results):
+        if index:
+            click.echo("")
+        click.echo(classification_text(result, f"{s.vendor} {s.name}".strip(), explain=explain))

@@ -1,0 +1,1 @@
+"""Rules as data: editions of the US advanced-computing controls, country groups, predicates."""

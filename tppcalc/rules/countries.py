@@ -1,0 +1,147 @@
+"""Country Groups (15 CFR 740 Supp. 1) and AI Diffusion tiers, on a date; country names to codes.
+
+Group membership is data (``rules/data/country_groups.toml``): a member list valid on ``as_of``
+plus dated changes, each with its source. ``members(group, day)`` replays the changes up to the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+
+from tppcalc.errors import InputError, SpecError
+from tppcalc.spec import Source, StrictModel
+from tppcalc.specfile import validation_errors
+
+
+class GroupChange(StrictModel):
+    date: dt.date
+    add: list[str] = []
+    remove: list[str] = []
+    source: str
+    note: str = ""
+
+
+class CountryGroup(StrictModel):
+    id: str
+    name: str
+    as_of: dt.date
+    members: list[str]
+    source: str
+    note: str = ""
+    unconfirmed: bool = False
+    change: list[GroupChange] = []
+
+
+class Tier(StrictModel):
+    id: str
+    rule: str
+    members: list[str] = []
+    members_from: list[str] = []
+    plus: list[str] = []
+    source: str
+    note: str = ""
+
+
+class CountryData(StrictModel):
+    sources: dict[str, Source]
+    group: list[CountryGroup] = Field(min_length=1)
+    tier: list[Tier] = []
+
+    def group_by_id(self, group_id: str) -> CountryGroup:
+        for group in self.group:
+            if group.id == group_id:
+                return group
+        raise InputError(f"unknown country group {group_id!r}")
+
+    def members(self, group_id: str, day: dt.date) -> frozenset[str]:
+        return _members(self, group_id, day)
+
+    def groups_of(self, code: str, day: dt.date) -> list[str]:
+        return [g.id for g in self.group if code in self.members(g.id, day)]
+
+    def tier_of(self, code: str, day: dt.date) -> str:
+        """AI Diffusion tier of a destination: tier1, tier3, or tier2 (everyone else)."""
+        for tier in self.tier:
+            members = set(tier.members) | set(tier.plus)
+            for group_id in tier.members_from:
+                members |= self.members(group_id, day)
+            if code in members:
+                return tier.id
+        return "tier2"
+
+
+@functools.lru_cache(maxsize=4096)
+def _members(data: CountryData, group_id: str, day: dt.date) -> frozenset[str]:
+    group = data.group_by_id(group_id)
+    members = set(group.members)
+    for change in sorted(group.change, key=lambda c: c.date):
+        if group.as_of < change.date <= day:
+            members |= set(change.add)
+            members -= set(change.remove)
+    return frozenset(members)
+
+
+def _data_file() -> Path:
+    return Path(str(resources.files("tppcalc.rules") / "data" / "country_groups.toml"))
+
+
+@functools.cache
+def country_data() -> CountryData:
+    path = _data_file()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return CountryData.model_validate(document)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(exc), where=str(path)) from None
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=str(path)) from None
+
+
+# CountryData is frozen; make it hashable for the membership cache by identity.
+CountryData.__hash__ = object.__hash__  # type: ignore[method-assign]
+
+
+# Everyday names pycountry's lookup does not know.
+_COMMON_NAMES = {"macau": "MO", "uk": "GB", "britain": "GB", "great britain": "GB", "russia": "RU",
+                 "north korea": "KP", "south korea": "KR", "iran": "IR", "syria": "SY", "burma": "MM",
+                 "laos": "LA", "vietnam": "VN", "usa": "US", "united states of america": "US"}
+
+
+def resolve_country(text: str, *, option: str = "--dest") -> str:
+    """ISO 3166-1 alpha-2 code from a code or a name (``"AE"``, ``"ARE"``, ``"United Arab Emirates"``)."""
+    import pycountry
+
+    query = text.strip()
+    if not query:
+        raise InputError("empty country", field=option)
+    if query.lower() in _COMMON_NAMES:
+        return _COMMON_NAMES[query.lower()]
+    try:
+        if len(query) in (2, 3) and query.isalpha():
+            found = pycountry.countries.get(**{"alpha_2" if len(query) == 2 else "alpha_3": query.upper()})
+            if found is not None:
+                return found.alpha_2
+        return pycountry.countries.lookup(query).alpha_2
+    except LookupError:
+        pass
+    try:
+        matches = pycountry.countries.search_fuzzy(query)
+    except LookupError:
+        matches = []
+    if len(matches) == 1:
+        return matches[0].alpha_2
+    hint = f"; did you mean {', '.join(m.name for m in matches[:4])}?" if matches else ""
+    raise InputError(f"unknown country {text!r}{hint}", field=option)
+
+
+def country_name(code: str) -> str:
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code)
+    return found.name if found else code
