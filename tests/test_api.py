@@ -3,7 +3,7 @@
 import tppcalc
 
 PUBLIC = {
-    "AmbiguousChipError", "Bounds", "ChipSpec", "Comparison", "InputError", "Metrics", "Precision",
+    "AmbiguousChipError", "Bounds", "Catalogue", "ChipSpec", "Classification", "classify", "default_catalogue", "Comparison", "InputError", "Metrics", "Precision",
     "Reading", "ReadingMetrics", "SparseFigureError", "SpecError", "TppcalcError", "UnknownChipError",
     "UnknownPrecisionError", "__version__", "compute_metrics", "load_spec_file", "spec_from_figures",
 }

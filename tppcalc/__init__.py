@@ -11,6 +11,8 @@ models or frozen dataclasses. Nothing here touches hardware or imports numba or 
 """
 
 from tppcalc._version import __version__
+from tppcalc.catalogue import Catalogue, default_catalogue
+from tppcalc.classify import Classification, classify
 from tppcalc.errors import (
     AmbiguousChipError,
     InputError,
@@ -30,7 +32,9 @@ from tppcalc.specfile import load_spec_file
 __all__ = [
     "AmbiguousChipError",
     "Bounds",
+    "Catalogue",
     "ChipSpec",
+    "Classification",
     "Comparison",
     "InputError",
     "Metrics",
@@ -43,7 +47,9 @@ __all__ = [
     "UnknownChipError",
     "UnknownPrecisionError",
     "__version__",
+    "classify",
     "compute_metrics",
+    "default_catalogue",
     "load_spec_file",
     "spec_from_figures",
 ]

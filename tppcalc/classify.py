@@ -9,10 +9,12 @@ alone. The licence answer is definite only when every possible outcome gives the
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
@@ -35,22 +37,25 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class ConditionCheck(_Model):
+@dataclass(frozen=True, slots=True)
+class ConditionCheck:
     predicate: str
     threshold: float | None
     value: float | bool | None
     result: Literal["yes", "no", "unknown"]
 
 
-class ParagraphCheck(_Model):
+@dataclass(frozen=True, slots=True)
+class ParagraphCheck:
     paragraph: str
     eccn: str
     result: Literal["yes", "no", "unknown"]
-    excluded_by: str | None = None
+    excluded_by: str | None
     conditions: list[ConditionCheck]
 
 
-class ExceptionOption(_Model):
+@dataclass(frozen=True, slots=True)
+class ExceptionOption:
     name: str
     id: str
     status: Literal["available", "available if the unknown conditions hold"]
@@ -81,39 +86,48 @@ class Classification(_Model):
     reading_sensitive: bool
     outcomes_by_reading: dict[str, list[str]]
     reasons: list[str]
-    checks: list[ParagraphCheck]
     citations: list[Citation]
     notes: list[str]
+    _context: tuple = PrivateAttr(default=())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def checks(self) -> list[ParagraphCheck]:
+        """Every paragraph's conditions under the primary reading (computed when first read)."""
+        rules, metrics = self._context
+        return _checks(rules, metrics, metrics.primary)
 
 
 def _word(c: Comparison) -> Literal["yes", "no", "unknown"]:
     return c.value  # type: ignore[return-value]
 
 
-def _value_of(name: str, metrics: Metrics, reading: ReadingMetrics):
-    if name.startswith("tpp"):
-        return reading.tpp
-    if name.startswith("density"):
-        return reading.performance_density
+def _values(metrics: Metrics, reading: ReadingMetrics) -> dict[str, object]:
+    """The chip's value behind each predicate, for the checks shown to people."""
+    tpp, density = reading.tpp, reading.performance_density
     return {
+        "tpp_at_least": tpp, "tpp_below": tpp,
+        "density_at_least": density, "density_below": density,
         "io_at_least": metrics.io_bidir_gbps,
         "dram_bandwidth_below": metrics.dram_bandwidth_gbps,
         "hbm_density_above": metrics.hbm_bandwidth_density_gbps_per_mm2,
         "datacenter": metrics.datacenter,
         "not_datacenter": None if metrics.datacenter is None else not metrics.datacenter,
         "memory_item": metrics.kind == "memory",
-    }[name]
+    }
 
 
 def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
     return all_of(PREDICATES[name](metrics, reading, value) for c in when for name, value in c.items())
 
 
-def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> list[ConditionCheck]:
+def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics,
+            values: dict[str, object]) -> list[ConditionCheck]:
+    """Each condition with its threshold, the chip's value and the answer."""
     checks = []
     for condition in when:
         for name, threshold in condition.items():
-            value = _value_of(name, metrics, reading)
+            value = values[name]
             checks.append(ConditionCheck(
                 predicate=name,
                 threshold=None if isinstance(threshold, bool) else float(threshold),
@@ -245,7 +259,6 @@ def classify(
     eccn = eccns[0] if determined else None
     paragraph = possible[0][1] if determined else None
 
-    checks = _checks(rules, metrics, primary)
     reasons.extend(_eccn_reasons(rules, metrics, primary, possible, determined, item))
     sensitive = [r for r, o in outcomes_by_reading.items() if o != eccns]
     for reading in sensitive:
@@ -285,7 +298,7 @@ def classify(
         if review is not None:
             reasons.append(f"Licence review policy: {review}")
 
-    return Classification.model_construct(
+    result = Classification.model_construct(
         chip_id=metrics.chip_id,
         item=item,
         as_of=day,
@@ -306,14 +319,16 @@ def classify(
         reading_sensitive=bool(sensitive),
         outcomes_by_reading=outcomes_by_reading,
         reasons=reasons,
-        checks=checks,
         citations=rules.citations,
         notes=rules.notes,
     )
+    result._context = (rules, metrics)
+    return result
 
 
 def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:
     checks = []
+    values = _values(metrics, reading)
     for paragraph in rules.paragraphs:
         excluded = None
         for exclusion in rules.exclusions:
@@ -324,7 +339,7 @@ def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[Pa
             eccn=paragraph.eccn,
             result=_word(_effective(rules, paragraph, metrics, reading)),
             excluded_by=excluded,
-            conditions=_detail(paragraph.when, metrics, reading),
+            conditions=_detail(paragraph.when, metrics, reading, values),
         ))
     return checks
 
@@ -349,7 +364,8 @@ def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[s
     reasons = []
     if determined and possible[0][1] is not None:
         paragraph = possible[0][1]
-        parts = [describe_condition(c.predicate, c.threshold, c.value) for c in _detail(paragraph.when, metrics, reading)]
+        conditions = _detail(paragraph.when, metrics, reading, _values(metrics, reading))
+        parts = [describe_condition(c.predicate, c.threshold, c.value) for c in conditions]
         reasons.append(f"{paragraph.id}: {'; '.join(parts)} ({paragraph.citation})")
         if item == "computer" and paragraph.computer_eccn:
             reasons.append(f"A computer, assembly or component containing a {paragraph.eccn} IC is {paragraph.computer_eccn}")
