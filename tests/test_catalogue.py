@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from tppcalc.catalogue import SCHEMA_FILE, Catalogue, spec_file_schema
+from tppcalc.catalogue import Catalogue
+from tppcalc.schema import SCHEMA_FILE, spec_file_schema
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
 from tppcalc.resources import data_dir
 
@@ -106,7 +107,7 @@ def test_cli_reports_a_broken_user_folder_in_one_line(run_cli, tmp_path):
 
 def test_the_committed_schema_is_current():
     committed = (data_dir("specs") / SCHEMA_FILE).read_text()
-    assert committed == spec_file_schema(), "run: python -m tppcalc.catalogue --write-schema"
+    assert committed == spec_file_schema(), "run: python -m tppcalc.schema --write"
     assert json.loads(committed)["properties"]["chip"]["type"] == "array"
 
 

@@ -3,7 +3,6 @@
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 
 from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures
 from tppcalc.specfile import specs_from_document

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -20,11 +19,10 @@ from pathlib import Path
 
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.resources import data_dir
-from tppcalc.spec import ChipSpec, Source, StrictModel
+from tppcalc.spec import ChipSpec
 from tppcalc.specfile import load_spec_file_cached
 
 SPECS_DIR_ENV = "TPPCALC_SPECS_DIR"
-SCHEMA_FILE = "chip.schema.json"
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
@@ -196,28 +194,3 @@ def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:
 def default_catalogue() -> Catalogue:
     """The shipped catalogue plus any TPPCALC_SPECS_DIR folders (additions only), loaded once."""
     return Catalogue.load(user_dirs=user_spec_dirs())
-
-
-class SpecFileSchema(StrictModel):
-    """A spec file: shared sources and chip records (each may add its own sources)."""
-
-    sources: dict[str, Source] = {}
-    chip: list[ChipSpec]
-
-
-def spec_file_schema() -> str:
-    schema = SpecFileSchema.model_json_schema()
-    schema["$comment"] = "Generated from tppcalc.spec by `python -m tppcalc.catalogue --write-schema`."
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:] == ["--write-schema"]:
-        target = data_dir("specs") / SCHEMA_FILE
-        target.write_text(spec_file_schema())
-        print(f"wrote {target}")
-    else:
-        print("usage: python -m tppcalc.catalogue --write-schema", file=sys.stderr)
-        sys.exit(2)

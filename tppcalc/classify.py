@@ -20,7 +20,7 @@ from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
 from tppcalc.rules.countries import CountryData, country_data
 from tppcalc.rules.editions import Citation, Condition, Edition, Paragraph, Places, RuleBook, default_rulebook
-from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+from tppcalc.rules.predicates import NO, PREDICATES, YES, all_of, negate
 from tppcalc.spec import ChipSpec
 
 Item = Literal["ic", "computer"]
@@ -350,14 +350,21 @@ _LABEL = {"tpp": "TPP", "density": "performance density", "io": "I/O rate", "dra
           "hbm": "HBM bandwidth density"}
 
 
-def describe_condition(name: str, threshold, value) -> str:
+_NO_VALUE = object()
+
+
+def describe_condition(name: str, threshold, value=_NO_VALUE) -> str:
+    """A condition in words, with the chip's value when one is given ("TPP 15,832 >= 4,800")."""
     if name in ("datacenter", "not_datacenter", "memory_item"):
         words = {"datacenter": "designed or marketed for datacenters",
                  "not_datacenter": "not designed or marketed for datacenters", "memory_item": "a memory item"}
-        return words[name] + ("" if value is not None else " (unknown)")
+        return words[name] + (" (unknown)" if value is None else "")
     label = _LABEL[name.split("_")[0]]
-    shown = "unknown" if value is None else format_number(value if not isinstance(value, float) else Decimal(str(value)))
-    return f"{label} {shown} {_SYMBOL[name]} {format_number(Decimal(str(threshold)))}"
+    limit = format_number(Decimal(str(threshold)))
+    if value is _NO_VALUE:
+        return f"{label} {_SYMBOL[name]} {limit}"
+    shown = "unknown" if value is None else format_number(Decimal(str(value)))
+    return f"{label} {shown} {_SYMBOL[name]} {limit}"
 
 
 def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[str]:

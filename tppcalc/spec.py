@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from tppcalc.errors import InputError
 from tppcalc.exact import positive, to_decimal
@@ -42,10 +42,15 @@ def _exact_non_negative(value: object) -> Decimal:
     return number
 
 
-# Decimals serialise as strings so a JSON round trip stays exact.
+# Decimals serialise as strings so a JSON round trip stays exact. The JSON schema is stated here,
+# not left to pydantic, so the committed schema does not change with pydantic's version.
 _as_text = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
-PositiveDecimal = Annotated[Decimal, BeforeValidator(_exact_positive), _as_text]
-NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_non_negative), _as_text]
+_DECIMAL_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string"}],
+                   "description": "An exact decimal: a number or a string such as \"1978.9\" or \"3,958\""}
+PositiveDecimal = Annotated[Decimal, BeforeValidator(_exact_positive), _as_text,
+                            WithJsonSchema({**_DECIMAL_SCHEMA, "exclusiveMinimum": 0})]
+NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_non_negative), _as_text,
+                               WithJsonSchema({**_DECIMAL_SCHEMA, "minimum": 0})]
 
 T = TypeVar("T")
 

@@ -65,5 +65,4 @@ def show_rules(edition_id: str, as_json: bool) -> None:
 def _conditions(when) -> str:
     from tppcalc.classify import describe_condition
 
-    return " and ".join(describe_condition(name, value, True if isinstance(value, bool) else 0)
-                        .replace(" 0 ", " ") for c in when for name, value in c.items())
+    return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())
