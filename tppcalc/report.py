@@ -172,3 +172,75 @@ def classification_text(result, title: str, *, explain: bool) -> str:
         lines.append("Citations:")
         lines.extend(f"  {c.title} <{c.url}>" for c in result.citations)
     return "\n".join(lines)
+
+
+def node_dict(node) -> dict:
+    """The object ``tppcalc probe --json`` prints."""
+    devices = []
+    for device in node.devices:
+        ident = device.identification
+        devices.append({
+            "kind": device.kind,
+            "label": device.label,
+            "count": device.count,
+            "name": ident.spec.name,
+            "identified_as": ident.catalogue_id,
+            "identification": ident.method,
+            "derived_tpp_at_max_clock": _num(ident.derived_tpp_at_max_clock),
+            "cross_checks": ident.cross_checks,
+            "metrics": metrics_dict(device.metrics),
+            "classification": classification_dict(device.classification),
+        })
+    return {
+        "host": node.host.model_dump(mode="json"),
+        "devices": devices,
+        "gpus": [d for d in devices if d["kind"] == "gpu"],
+        "node": {"eccn": node.eccn, "undetermined": node.undetermined,
+                 "license_required": node.license_required, "reasons": node.reasons},
+    }
+
+
+def node_text(node, *, explain: bool) -> str:
+    host = node.host
+    lines = [f"Host: {host.hostname or 'unknown'}  ({host.provenance})"]
+    if host.driver_version:
+        lines.append(f"NVIDIA driver {host.driver_version}, CUDA {host.cuda_driver_version or 'unknown'}")
+    for note in host.notes:
+        lines.append(f"Note: {note}")
+    lines.append("")
+    header = f"{'device':<18} {'identified as':<34} {'how':<12} {'TPP':>10} {'density':>8}  ECCN / licence"
+    lines.append(header)
+    for device in node.devices:
+        ident, result = device.identification, device.classification
+        eccn = result.eccn or ("undetermined: " + " or ".join(result.undetermined or []))
+        licence = {True: "licence required", False: "no licence", None: "licence undetermined"}[result.license_required]
+        tpp = _bounded(device.metrics.tpp, device.metrics.primary.tpp_bounds)
+        density = format_number(device.metrics.performance_density, 2)
+        lines.append(f"{device.label:<18} {(ident.catalogue_id or ident.spec.name)[:34]:<34} {ident.method:<12} "
+                     f"{tpp:>10} {density:>8}  {eccn}"
+                     + ("" if result.destination is None else f"; {licence} to {result.destination}"))
+        for check in ident.cross_checks:
+            lines.append(f"{'':<18} ! {check}")
+        errors = _device_errors(node.host, device)
+        if errors:
+            lines.append(f"{'':<18} unread: {errors}")
+        if explain:
+            lines.extend(f"{'':<18} - {reason}" for reason in result.reasons)
+    lines.append("")
+    node_eccn = node.eccn or ("undetermined: " + " or ".join(node.undetermined or []))
+    destination = node.devices[0].classification.destination if node.devices else None
+    licence = {True: "required", False: "not required", None: "undetermined"}[node.license_required]
+    lines.append(f"Node: {node_eccn}; " + (f"licence {licence} to {destination}" if destination
+                                           else "licence not evaluated (give --dest)"))
+    if explain:
+        lines.extend(f"  - {reason}" for reason in node.reasons)
+    return "\n".join(lines)
+
+
+def _device_errors(host, device) -> str:
+    if device.kind == "gpu":
+        index = int(device.label.split()[1])
+        errors = next((g.errors for g in host.gpus if g.index == index), {})
+    else:
+        errors = host.cpus[0].errors if host.cpus else {}
+    return "; ".join(f"{field} ({why})" for field, why in errors.items())

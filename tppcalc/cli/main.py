@@ -45,9 +45,10 @@ def _register() -> None:
     from tppcalc.cli.chips import chips
     from tppcalc.cli.classify import classify
     from tppcalc.cli.model import model
+    from tppcalc.cli.probe import probe
     from tppcalc.cli.rules import rules
 
-    for command in (calc, chips, classify, model, rules):
+    for command in (calc, chips, classify, model, probe, rules):
         cli.add_command(command)
 
 

@@ -1,0 +1,49 @@
+"""``tppcalc probe``: identify, measure and classify every GPU and CPU of this node (or a dump)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tppcalc.cli.options import current_catalogue, rule_options
+
+
+@click.group(invoke_without_command=True)
+@click.option("--replay", type=click.Path(path_type=Path, dir_okay=False),
+              help="Replay a recorded dump instead of probing this machine.")
+@rule_options
+@click.option("--explain", is_flag=True, help="Print each device's reasoning.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool) -> None:
+    """Find every GPU and CPU, identify each against the catalogue, compute its metrics, classify it
+    and the node (4A090), and say plainly what could not be read."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tppcalc.probe.assess import assess
+    from tppcalc.probe.run import load_dump, probe_live, report_from_dump
+    from tppcalc.report import node_dict, node_text
+
+    report = report_from_dump(load_dump(replay)) if replay else probe_live()
+    result = assess(report, current_catalogue(), **rules.keywords())
+    if as_json:
+        click.echo(json.dumps(node_dict(result), indent=2))
+    else:
+        click.echo(node_text(result, explain=explain))
+
+
+@probe.command("record")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Where to write the dump (JSON).")
+def record(output: Path) -> None:
+    """Probe this machine and write every raw NVML answer and the CPU sources, for replay."""
+    from tppcalc.probe.run import record_live
+
+    dump = record_live()
+    temporary = output.with_name(output.name + ".tmp")
+    temporary.write_text(json.dumps(dump, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.replace(output)
+    calls = len(dump["nvml"]["calls"])
+    click.echo(f"wrote {output}: {calls} NVML calls ({dump['nvml']['status']}), CPU sources", err=True)

@@ -1,0 +1,154 @@
+"""The CPU backend: /proc/cpuinfo and sysfs, live or as recorded text, into CpuInfo records.
+
+Live reading only gathers the raw text (``read_live_cpu_sources``); parsing is the same code for a
+live machine and a recorded dump. The microarchitecture comes from archspec's compatibility
+checks, run for the *recorded* machine type so an aarch64 dump replays correctly on x86.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from pathlib import Path
+
+from tppcalc.probe.host import CpuInfo
+
+# Flags that change a CPU's peak (vector width, FMA, matrix engines).
+INTERESTING_FLAGS = (
+    "fma", "avx", "avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "avx512vl", "avx512bw",
+    "amx_tile", "amx_bf16", "amx_int8", "amx_fp16", "asimd", "sve", "sve2", "sme", "sme2", "i8mm", "bf16",
+)
+
+_SYSFS_FREQ = "cpu0/cpufreq/cpuinfo_max_freq"
+
+
+def read_live_cpu_sources() -> dict:
+    """The raw inputs, as a recording stores them."""
+    sources: dict = {"machine": platform.machine(), "sysfs": {}}
+    try:
+        sources["cpuinfo"] = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        sources["cpuinfo_error"] = f"{type(exc).__name__}: {exc}"
+    base = Path("/sys/devices/system/cpu")
+    try:
+        sources["sysfs"][_SYSFS_FREQ] = (base / _SYSFS_FREQ).read_text().strip()
+    except OSError as exc:
+        sources["sysfs_error"] = f"{_SYSFS_FREQ}: {type(exc).__name__}"
+    return sources
+
+
+def _blocks(text: str) -> list[dict[str, str]]:
+    blocks, current = [], {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        current[key.strip()] = value.strip()
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def microarchitecture(block: dict[str, str], machine: str) -> str | None:
+    """archspec's name for the processor described by one /proc/cpuinfo block."""
+    from archspec.cpu import detect
+
+    if machine == "x86_64":
+        info = detect.partial_uarch(vendor=block.get("vendor_id", "generic"),
+                                    features=set(block.get("flags", "").split()))
+    elif machine == "aarch64":
+        implementer = {"0x41": "ARM", "0x61": "Apple", "0x4e": "NVIDIA"}.get(block.get("CPU implementer", ""), "generic")
+        info = detect.partial_uarch(vendor=implementer, features=set(block.get("Features", "").split()),
+                                    cpu_part=block.get("CPU part", ""))
+    else:
+        return None
+    check = detect.COMPATIBILITY_CHECKS.get(machine)
+    candidates = [t for t in detect.TARGETS.values() if check and check(info, t)]
+    if not candidates:
+        return None
+
+    # As archspec's host(): most derived target that descends from the best generic one.
+    def depth(target):
+        return len(target.ancestors), len(target.features)
+
+    generic = max((c for c in candidates if c.vendor == "generic"), key=depth, default=None)
+    if info.cpu_part and any(c.cpu_part == info.cpu_part for c in candidates):
+        candidates = [c for c in candidates if c.cpu_part == info.cpu_part]
+    if generic is not None:
+        candidates = [c for c in candidates if c > generic] or [generic]
+    return max(candidates, key=depth).name
+
+
+def cpus_from_sources(sources: dict) -> list[CpuInfo]:
+    """CpuInfo records (one per distinct model) from recorded or live sources."""
+    machine = sources.get("machine", "unknown")
+    if "cpuinfo" not in sources:
+        return [CpuInfo(machine=machine, errors={"cpuinfo": sources.get("cpuinfo_error", "not recorded")})]
+    blocks = [b for b in _blocks(sources["cpuinfo"]) if "processor" in b]
+    if not blocks:
+        return [CpuInfo(machine=machine, errors={"cpuinfo": "no processor entries"})]
+    errors: dict[str, str] = {}
+    first = blocks[0]
+    model = first.get("model name") or _arm_model(first)
+    sockets = len({b.get("physical id", "0") for b in blocks}) if "physical id" in first else None
+    if sockets is None:
+        errors["sockets"] = "no 'physical id' in /proc/cpuinfo"
+    cores = _physical_cores(blocks)
+    if cores is None:
+        errors["physical_cores"] = "no 'core id' in /proc/cpuinfo"
+    max_mhz = _max_mhz(sources, blocks, errors)
+    flag_text = first.get("flags") or first.get("Features") or ""
+    flags = [f for f in INTERESTING_FLAGS if f in set(flag_text.split())]
+    try:
+        uarch = microarchitecture(first, machine)
+    except Exception as exc:  # archspec data problems must not stop the probe
+        uarch = None
+        errors["microarchitecture"] = f"archspec: {type(exc).__name__}: {exc}"
+    if uarch is None and "microarchitecture" not in errors:
+        errors["microarchitecture"] = f"archspec found no target for this {machine} CPU"
+    return [CpuInfo(
+        vendor=first.get("vendor_id") or first.get("CPU implementer"),
+        model_name=model,
+        machine=machine,
+        microarchitecture=uarch,
+        sockets=sockets,
+        physical_cores=cores,
+        logical_cpus=len(blocks),
+        max_mhz=max_mhz,
+        flags=flags,
+        errors=errors,
+    )]
+
+
+def _arm_model(block: dict[str, str]) -> str | None:
+    part = block.get("CPU part")
+    return f"Arm CPU implementer {block.get('CPU implementer', '?')} part {part}" if part else None
+
+
+def _physical_cores(blocks: list[dict[str, str]]) -> int | None:
+    if "core id" in blocks[0]:
+        return len({(b.get("physical id", "0"), b.get("core id")) for b in blocks})
+    if "cpu cores" in blocks[0]:
+        per_socket = Counter(b.get("physical id", "0") for b in blocks)
+        return int(blocks[0]["cpu cores"]) * len(per_socket)
+    if "CPU part" in blocks[0]:  # Arm lists one block per core, no SMT
+        return len(blocks)
+    return None
+
+
+def _max_mhz(sources: dict, blocks: list[dict[str, str]], errors: dict[str, str]) -> float | None:
+    khz = sources.get("sysfs", {}).get(_SYSFS_FREQ)
+    if khz:
+        try:
+            return int(khz) / 1000
+        except ValueError:
+            errors["max_mhz"] = f"unreadable {_SYSFS_FREQ}: {khz!r}"
+    speeds = [float(b["cpu MHz"]) for b in blocks if "cpu MHz" in b]
+    if speeds:
+        errors.setdefault("max_mhz", "no cpufreq in sysfs; highest current 'cpu MHz' used (may be below the maximum)")
+        return max(speeds)
+    errors.setdefault("max_mhz", "no cpufreq in sysfs and no 'cpu MHz' in /proc/cpuinfo")
+    return None

@@ -1,0 +1,248 @@
+"""Identification: which catalogue chip a probed device is, or a spec derived from what it reports.
+
+GPUs match by PCI vendor/device id (narrowed by subsystem id, then memory size), then by name. A
+device that matches nothing gets a spec derived from the per-architecture table (SMs from the CUDA
+core count, tensor MACs per SM per clock, NVML's max SM clock) and is labelled ``derived``; its die
+area is unknown, so the rules say which outcomes remain possible. CPUs match by model name, else
+are derived from the per-microarchitecture table (cores x clock x operations per cycle).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.errors import TppcalcError
+from tppcalc.exact import EXACT
+from tppcalc.metrics import compute_metrics
+from tppcalc.precision import Precision
+from tppcalc.probe.host import CpuInfo, GpuInfo
+from tppcalc.spec import ChipSpec
+
+Method = Literal["pci id", "pci id and memory size", "name", "derived", "unreadable"]
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Identification:
+    spec: ChipSpec
+    method: Method
+    catalogue_id: str | None
+    derived_tpp_at_max_clock: Decimal | None = None
+    cross_checks: list[str] = field(default_factory=list)
+
+
+def _data(name: str) -> dict:
+    path = Path(str(resources.files("tppcalc.probe") / "data" / name))
+    if not path.is_file():
+        return {}
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def gpu_architectures() -> dict[str, dict]:
+    """Per compute capability: CUDA cores per SM and dense MACs per SM per clock (sourced data)."""
+    document = _data("gpu_architectures.toml")
+    return {a["compute_capability"]: a for a in document.get("architecture", [])}
+
+
+@functools.cache
+def cpu_microarchitectures() -> dict[str, dict]:
+    document = _data("cpu_microarchitectures.toml")
+    return {m["name"]: m for m in document.get("microarchitecture", [])}
+
+
+# ---- GPUs -----------------------------------------------------------------------------------
+
+def identify_gpu(gpu: GpuInfo, catalogue: Catalogue) -> Identification:
+    derived_spec, derived_tpp, derive_note = _derive_gpu(gpu)
+    found, method = _match_gpu(gpu, catalogue)
+    if found is None:
+        if derived_spec is not None:
+            return Identification(derived_spec, "derived", None, derived_tpp,
+                                  [f"not in the catalogue: figures derived from NVML and the architecture table ({derive_note})"])
+        return Identification(_unreadable_spec(gpu, derive_note), "unreadable", None, None,
+                              [f"cannot identify or derive this GPU: {derive_note}"])
+    return Identification(found, method, found.id, derived_tpp, _cross_check_gpu(gpu, found, derived_tpp))
+
+
+def _match_gpu(gpu: GpuInfo, catalogue: Catalogue) -> tuple[ChipSpec | None, Method]:
+    if gpu.pci_vendor_id and gpu.pci_device_id:
+        candidates = catalogue.by_pci(gpu.pci_vendor_id, gpu.pci_device_id, gpu.pci_subsystem_id)
+        if len(candidates) == 1:
+            return candidates[0], "pci id"
+        if len(candidates) > 1 and gpu.memory_total_bytes:
+            by_memory = [c for c in candidates if _memory_matches(c, gpu.memory_total_bytes)]
+            if len(by_memory) == 1:
+                return by_memory[0], "pci id and memory size"
+    if gpu.name:
+        query = re.sub(r"^NVIDIA\s+", "", gpu.name)
+        try:
+            return catalogue.lookup(query), "name"
+        except TppcalcError:
+            pass
+    return None, "unreadable"
+
+
+def _memory_matches(spec: ChipSpec, total_bytes: int) -> bool:
+    """NVML reports usable memory in bytes; datasheets round GB (decimal or binary) generously."""
+    if spec.memory is None or spec.memory.capacity_gb is None or spec.memory.capacity_gb.value is None:
+        return False
+    reported_gb = Decimal(total_bytes) / Decimal(10**9)
+    return abs(reported_gb - spec.memory.capacity_gb.value) <= spec.memory.capacity_gb.value * Decimal("0.1")
+
+
+def _derive_gpu(gpu: GpuInfo) -> tuple[ChipSpec | None, Decimal | None, str]:
+    """A spec from SMs x MACs per SM per clock x 2 x NVML's max SM clock."""
+    arch = gpu_architectures().get(gpu.compute_capability or "")
+    missing = [name for name, value in (("compute capability", gpu.compute_capability), ("CUDA core count", gpu.cuda_cores),
+                                        ("max SM clock", gpu.max_sm_clock_mhz)) if value is None]
+    if arch is None and not missing:
+        missing.append(f"compute capability {gpu.compute_capability} in the architecture table")
+    if missing:
+        return None, None, "missing " + ", ".join(missing)
+    sms, remainder = divmod(gpu.cuda_cores, int(arch["fp32_cores_per_sm"]))
+    if remainder:
+        return None, None, f"{gpu.cuda_cores} CUDA cores is not a whole number of {arch['fp32_cores_per_sm']}-core SMs"
+    clock = Decimal(gpu.max_sm_clock_mhz)
+    units, unconfirmed = [], []
+    for unit_name, table_key in (("tensor cores", "tensor_dense_macs_per_sm_per_clock"),
+                                 ("CUDA cores (vector FMA)", "vector_fma_per_sm_per_clock")):
+        rates = {}
+        for precision, entry in arch.get(table_key, {}).items():
+            macs = Decimal(entry["value"])
+            tops = EXACT.divide(EXACT.multiply(EXACT.multiply(Decimal(2 * sms), macs), clock), MILLION)
+            if entry.get("unconfirmed"):
+                unconfirmed.append(f"{unit_name} {precision}")
+            rates[precision] = {"value": tops, "source": "derived",
+                                "note": f"{sms} SMs x {macs} MACs/SM/clock x 2 x {clock} MHz"
+                                        + ("; table value unconfirmed" if entry.get("unconfirmed") else "")}
+        if rates:
+            units.append({"name": unit_name, "dense_tops": rates})
+    record = {
+        "id": f"derived-gpu-{gpu.index}",
+        "vendor": "NVIDIA",
+        "name": gpu.name or f"GPU {gpu.index}",
+        "kind": "gpu",
+        "architecture": arch.get("name"),
+        "datacenter": {"unknown": "not in the catalogue; whether it is designed for datacenters is not derivable"},
+        "processing_units": units,
+        "sources": {"derived": {"title": f"NVML readings of GPU {gpu.index} and tppcalc's GPU architecture table "
+                                         f"(compute capability {gpu.compute_capability})"}},
+    }
+    spec = ChipSpec.model_validate(record)
+    note = f"{sms} SMs at {clock} MHz"
+    if unconfirmed:
+        note += "; unconfirmed architecture-table rates: " + ", ".join(unconfirmed)
+    return spec, compute_metrics(spec).primary.tpp_bounds.low, note
+
+
+def _unreadable_spec(gpu: GpuInfo, why: str) -> ChipSpec:
+    """A spec whose every figure is unknown: classification then lists every possible outcome."""
+    return ChipSpec.model_validate({
+        "id": f"unreadable-gpu-{gpu.index}", "vendor": "unknown", "name": gpu.name or f"GPU {gpu.index}",
+        "kind": "gpu",
+        "datacenter": {"unknown": why},
+        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
+    })
+
+
+def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) -> list[str]:
+    checks = []
+    if gpu.memory_total_bytes and spec.memory and spec.memory.capacity_gb and spec.memory.capacity_gb.value:
+        if not _memory_matches(spec, gpu.memory_total_bytes):
+            checks.append(f"reports {gpu.memory_total_bytes / 1e9:.1f} GB of memory; {spec.name} has "
+                          f"{spec.memory.capacity_gb.value} GB: a different SKU?")
+    io = spec.io_bidir_gbps.value if spec.io_bidir_gbps is not None else None
+    if gpu.nvlink_link_count == 0 and io is not None and io > 256:
+        checks.append(f"reports no NVLink links, but {spec.name} is rated {io} GB/s of I/O: a PCIe variant, "
+                      "or NVLink disabled")
+    catalogue_tpp = compute_metrics(spec).tpp
+    if derived_tpp is not None and catalogue_tpp:
+        ratio = derived_tpp / catalogue_tpp
+        checks.append(f"TPP at NVML's max SM clock ({gpu.max_sm_clock_mhz} MHz): {derived_tpp.normalize():f}, "
+                      f"{ratio:.1%} of the datasheet TPP {catalogue_tpp.normalize():f} (datasheets quote tensor "
+                      "peaks at a lower tensor clock; the datasheet figure is the one the rule uses)")
+        if ratio < Decimal("0.85"):
+            checks.append(f"derived TPP is {1 - ratio:.0%} below the datasheet: fewer SMs or a lower clock "
+                          f"than {spec.name} (a different SKU, or a cut-down part)")
+        elif ratio > Decimal("1.2"):
+            checks.append("derived TPP is well above the datasheet: the hardware may be more capable than its label")
+    return checks
+
+
+# ---- CPUs -----------------------------------------------------------------------------------
+
+_NOISE = re.compile(r"\((R|TM|tm|r)\)|\bCPU\b|\bProcessor\b|@.*$|\b\d+-Core\b", re.IGNORECASE)
+
+
+def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
+    if cpu.model_name:
+        query = " ".join(_NOISE.sub(" ", cpu.model_name).split())
+        try:
+            spec = catalogue.lookup(query)
+            if spec.kind.value == "cpu":
+                return Identification(spec, "name", spec.id)
+        except TppcalcError:
+            pass
+    spec, why = _derive_cpu(cpu)
+    if spec is None:
+        return Identification(_unreadable_cpu(cpu, why), "unreadable", None, None, [why])
+    checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and the "
+              f"microarchitecture table ({why})"]
+    if "max_mhz" in cpu.errors:
+        checks.append(f"the clock may be below the CPU's maximum ({cpu.errors['max_mhz']}): the TPP is a lower bound")
+    return Identification(spec, "derived", None, compute_metrics(spec).tpp, checks)
+
+
+def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
+    table = cpu_microarchitectures()
+    arch = table.get(cpu.microarchitecture or "") or table.get(cpu.machine)
+    missing = [n for n, v in (("core count", cpu.physical_cores), ("maximum clock", cpu.max_mhz)) if not v]
+    if arch is None:
+        missing.append(f"microarchitecture {cpu.microarchitecture or 'unknown'} in the table")
+    if missing:
+        return None, "missing " + ", ".join(missing)
+    sockets = cpu.sockets or 1
+    cores = Decimal(cpu.physical_cores) / Decimal(sockets)
+    clock = Decimal(str(cpu.max_mhz))
+    units = []
+    for unit_name, key in (("vector FMA units", "vector_flops_per_cycle_per_core"),
+                           ("matrix engine", "matrix_ops_per_cycle_per_core")):
+        rates = {}
+        for precision, entry in arch.get(key, {}).items():
+            flag = entry.get("requires_flag")
+            if flag and flag not in cpu.flags:
+                continue
+            tops = EXACT.divide(EXACT.multiply(EXACT.multiply(cores, Decimal(entry["value"])), clock), MILLION)
+            rates[precision] = {"value": tops, "source": "derived",
+                                "note": f"{cores} cores x {entry['value']} ops/cycle x {clock} MHz"
+                                        + ("; table value unconfirmed" if entry.get("unconfirmed") else "")}
+        if rates:
+            units.append({"name": unit_name, "dense_tops": rates})
+    if not units:
+        return None, f"no rates for {arch['name']} with this CPU's flags"
+    spec = ChipSpec.model_validate({
+        "id": "derived-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
+        "architecture": arch["name"],
+        "datacenter": {"unknown": "not in the catalogue"},
+        "processing_units": units,
+        "sources": {"derived": {"title": f"/proc/cpuinfo and sysfs of this host and tppcalc's CPU microarchitecture "
+                                         f"table ({arch['name']}), per socket at the maximum clock"}},
+    })
+    return spec, f"{cores} cores per socket at {clock} MHz, {arch['name']}"
+
+
+def _unreadable_cpu(cpu: CpuInfo, why: str) -> ChipSpec:
+    return ChipSpec.model_validate({
+        "id": "unreadable-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
+        "datacenter": {"unknown": why},
+        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP64.value: {"unknown": why}}}],
+    })

@@ -1,0 +1,284 @@
+"""The NVML backend: every NVML call goes through one ``call(function, *args)`` interface.
+
+``LiveNvml`` calls the official binding (nvidia-ml-py, module ``pynvml``) and turns each answer into
+plain JSON values; ``RecordingNvml`` also keeps every answer or error; ``ReplayNvml`` answers from
+such a recording. ``read_gpus`` is the one reader over that interface, so replaying a dump runs the
+same code as probing the live node. NVML is initialised lazily, never at import, and shut down
+after the probe. Errors degrade per field and per device and are recorded with their kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tppcalc.errors import TppcalcError
+from tppcalc.probe.host import GpuInfo
+
+# NVML return codes (nvml.h) by the names the report and recordings use.
+ERROR_KINDS = {
+    1: "Uninitialized", 2: "InvalidArgument", 3: "NotSupported", 4: "NoPermission", 6: "NotFound",
+    9: "DriverNotLoaded", 12: "LibraryNotFound", 13: "FunctionNotFound", 15: "GpuIsLost",
+    18: "LibRmVersionMismatch", 999: "Unknown",
+}
+DEVICE_LOST = {"GpuIsLost", "Unknown"}
+
+NVML_CLOCK_SM, NVML_CLOCK_MEM = 1, 2
+FI_NVLINK_LINK_COUNT, FI_NVLINK_SPEED_MBPS_COMMON = 91, 90
+
+CLOCK_EVENT_REASONS = {
+    0x1: "gpu_idle", 0x2: "applications_clocks_setting", 0x4: "sw_power_cap", 0x8: "hw_slowdown",
+    0x10: "sync_boost", 0x20: "sw_thermal_slowdown", 0x40: "hw_thermal_slowdown",
+    0x80: "hw_power_brake_slowdown", 0x100: "display_clock_setting",
+}
+
+
+class NvmlCallError(TppcalcError):
+    """An NVML call answered with an error code; ``kind`` is its name (NotSupported, ...)."""
+
+    def __init__(self, kind: str, message: str = ""):
+        super().__init__(kind, message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}" if self.message else self.kind
+
+
+class Nvml(Protocol):
+    def call(self, function: str, *args: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+def call_key(function: str, args: tuple) -> str:
+    return f"{function}({', '.join(repr(a) for a in args)})"
+
+
+class UnofficialBindingError(TppcalcError):
+    def __str__(self) -> str:
+        return ("the installed 'pynvml' module is not NVIDIA's official binding; run "
+                "`pip uninstall -y pynvml nvidia-ml-py3 && pip install nvidia-ml-py`")
+
+
+def _import_pynvml():
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    # The unofficial 'pynvml'/'nvidia-ml-py3' distributions shadow the module name.
+    if not hasattr(pynvml, "nvmlDeviceGetCurrentClocksEventReasons") and not hasattr(pynvml, "_nvmlGetFunctionPointer"):
+        raise UnofficialBindingError()
+    return pynvml
+
+
+class LiveNvml:
+    """NVML through nvidia-ml-py. Construct with ``LiveNvml.open()``; close when done."""
+
+    def __init__(self, pynvml):
+        self._nvml = pynvml
+        self._handles: dict[int, Any] = {}
+
+    @classmethod
+    def open(cls) -> LiveNvml:
+        """Initialise NVML; a missing library or driver raises NvmlCallError with its kind."""
+        pynvml = _import_pynvml()
+        if pynvml is None:
+            raise NvmlCallError("LibraryNotFound", "nvidia-ml-py is not installed")
+        live = cls(pynvml)
+        live._guard(pynvml.nvmlInit)
+        return live
+
+    def close(self) -> None:
+        try:
+            self._nvml.nvmlShutdown()
+        except self._nvml.NVMLError:
+            pass
+
+    def _guard(self, fn: Callable, *args):
+        try:
+            return fn(*args)
+        except self._nvml.NVMLError as exc:
+            code = getattr(exc, "value", None)
+            raise NvmlCallError(ERROR_KINDS.get(code, f"Error{code}"), str(exc)) from None
+
+    def _handle(self, index: int):
+        if index not in self._handles:
+            self._handles[index] = self._guard(self._nvml.nvmlDeviceGetHandleByIndex, index)
+        return self._handles[index]
+
+    def call(self, function: str, *args: Any) -> Any:
+        fn = getattr(self._nvml, function, None)
+        if fn is None:
+            raise NvmlCallError("FunctionNotFound", f"{function} is not in this nvidia-ml-py")
+        if function.startswith("nvmlDevice") and function != "nvmlDeviceGetCount":
+            args = (self._handle(args[0]), *args[1:])
+        return _plain(self._guard(fn, *args))
+
+
+class RecordingNvml:
+    """A LiveNvml that keeps every call's answer or error for ``tppcalc probe record``."""
+
+    def __init__(self, live: Nvml):
+        self._live = live
+        self.calls: dict[str, dict] = {}
+
+    def call(self, function: str, *args: Any) -> Any:
+        key = call_key(function, args)
+        try:
+            value = self._live.call(function, *args)
+        except NvmlCallError as exc:
+            self.calls[key] = {"error": exc.kind, "message": exc.message}
+            raise
+        self.calls[key] = {"value": value}
+        return value
+
+    def close(self) -> None:
+        self._live.close()
+
+
+class ReplayNvml:
+    """Answers from a recording; a call that was never recorded is NotSupported (and said so)."""
+
+    def __init__(self, calls: dict[str, dict]):
+        self._calls = calls
+
+    def call(self, function: str, *args: Any) -> Any:
+        answer = self._calls.get(call_key(function, args))
+        if answer is None:
+            raise NvmlCallError("NotSupported", "not in the recording")
+        if "error" in answer:
+            raise NvmlCallError(answer["error"], answer.get("message", ""))
+        value = answer["value"]
+        return tuple(value) if isinstance(value, list) else value
+
+    def close(self) -> None:
+        pass
+
+
+def _plain(value: Any) -> Any:
+    """NVML answers as JSON-ready values (structs to dicts, bytes to str)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (tuple, list)) or hasattr(value, "_length_"):  # ctypes arrays too
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    fields = getattr(value, "_fields_", None)
+    if fields is not None:
+        plain = {}
+        for name, *_ in fields:
+            if name == "value":  # nvmlFieldValue_t: the union; every field we ask for is unsigned
+                plain[name] = int(getattr(value, name).ullVal)
+            elif not name.startswith("reserved"):
+                plain[name] = _plain(getattr(value, name))
+        return plain
+    return repr(value)
+
+
+def read_system(nvml: Nvml) -> tuple[str | None, str | None, list[str]]:
+    """Driver and CUDA driver versions; notes for what failed."""
+    notes = []
+    driver = cuda = None
+    try:
+        driver = nvml.call("nvmlSystemGetDriverVersion")
+    except NvmlCallError as exc:
+        notes.append(f"driver version: {exc}")
+    try:
+        version = nvml.call("nvmlSystemGetCudaDriverVersion")
+        cuda = f"{version // 1000}.{version % 1000 // 10}"
+    except NvmlCallError as exc:
+        notes.append(f"CUDA driver version: {exc}")
+    return driver, cuda, notes
+
+
+def read_gpus(nvml: Nvml) -> tuple[list[GpuInfo], list[str]]:
+    """Every GPU NVML can count, each field read on its own; a lost GPU stays in the list."""
+    try:
+        count = nvml.call("nvmlDeviceGetCount")
+    except NvmlCallError as exc:
+        return [], [f"device count: {exc}"]
+    return [_read_gpu(nvml, index) for index in range(count)], []
+
+
+def _read_gpu(nvml: Nvml, index: int) -> GpuInfo:
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    lost = False
+
+    def read(field: str, function: str, *args, convert=lambda v: v):
+        nonlocal lost
+        if lost:
+            errors[field] = "skipped: device lost"
+            return
+        try:
+            fields[field] = convert(nvml.call(function, index, *args))
+        except NvmlCallError as exc:
+            errors[field] = str(exc)
+            lost = lost or exc.kind in DEVICE_LOST
+
+    read("name", "nvmlDeviceGetName")
+    read("uuid", "nvmlDeviceGetUUID")
+    read("pci", "nvmlDeviceGetPciInfo_v3")
+    pci = fields.pop("pci", None)
+    if pci is not None:
+        device_id = pci["pciDeviceId"]
+        fields["pci_vendor_id"] = f"0x{device_id & 0xFFFF:04x}"
+        fields["pci_device_id"] = f"0x{device_id >> 16:04x}"
+        subsystem = pci["pciSubSystemId"]  # device << 16 | vendor, as NVML packs it
+        fields["pci_subsystem_id"] = f"0x{subsystem & 0xFFFF:04x}{subsystem >> 16:04x}"
+        fields["bus_id"] = pci["busId"]
+    elif "pci" in errors:
+        errors["pci_device_id"] = errors.pop("pci")
+    read("serial", "nvmlDeviceGetSerial")
+    read("board_part_number", "nvmlDeviceGetBoardPartNumber")
+    read("architecture", "nvmlDeviceGetArchitecture", convert=_architecture_name)
+    read("compute_capability", "nvmlDeviceGetCudaComputeCapability", convert=lambda v: f"{v[0]}.{v[1]}")
+    read("cuda_cores", "nvmlDeviceGetNumGpuCores")
+    read("max_sm_clock_mhz", "nvmlDeviceGetMaxClockInfo", NVML_CLOCK_SM)
+    read("max_boost_clock_mhz", "nvmlDeviceGetMaxCustomerBoostClock", NVML_CLOCK_SM)
+    read("max_memory_clock_mhz", "nvmlDeviceGetMaxClockInfo", NVML_CLOCK_MEM)
+    read("memory_total_bytes", "nvmlDeviceGetMemoryInfo", convert=lambda v: v["total"])
+    read("memory_bus_width_bits", "nvmlDeviceGetMemoryBusWidth")
+    read("nvlink", "nvmlDeviceGetFieldValues", [FI_NVLINK_LINK_COUNT, FI_NVLINK_SPEED_MBPS_COMMON])
+    _nvlink(fields, errors)
+    read("pcie_generation", "nvmlDeviceGetCurrPcieLinkGeneration")
+    read("pcie_width", "nvmlDeviceGetCurrPcieLinkWidth")
+    read("pcie_max_generation", "nvmlDeviceGetMaxPcieLinkGeneration")
+    read("pcie_max_width", "nvmlDeviceGetMaxPcieLinkWidth")
+    read("mig_enabled", "nvmlDeviceGetMigMode", convert=lambda v: bool(v[0]))
+    read("power_limit_watts", "nvmlDeviceGetPowerManagementLimit", convert=lambda mw: mw / 1000)
+    read("clock_event_reasons", "nvmlDeviceGetCurrentClocksEventReasons", convert=_reasons)
+    if errors.get("clock_event_reasons", "").startswith("FunctionNotFound"):
+        # Drivers before R535 know the call by its old name.
+        del errors["clock_event_reasons"]
+        read("clock_event_reasons", "nvmlDeviceGetCurrentClocksThrottleReasons", convert=_reasons)
+    return GpuInfo(index=index, lost=lost, errors=errors, **fields)
+
+
+def _nvlink(fields: dict, errors: dict) -> None:
+    values = fields.pop("nvlink", None)
+    if values is None:
+        reason = errors.pop("nvlink", "not read")
+        errors["nvlink_link_count"] = errors["nvlink_speed_mbps"] = reason
+        return
+    for entry, field in zip(values, ("nvlink_link_count", "nvlink_speed_mbps"), strict=True):
+        if entry.get("nvmlReturn", 0) == 0:
+            fields[field] = entry["value"]
+        else:
+            errors[field] = ERROR_KINDS.get(entry["nvmlReturn"], f"Error{entry['nvmlReturn']}")
+
+
+_ARCHITECTURES = {2: "Kepler", 3: "Maxwell", 4: "Pascal", 5: "Volta", 6: "Turing", 7: "Ampere", 8: "Ada",
+                  9: "Hopper", 10: "Blackwell", 11: "Orin"}
+
+
+def _architecture_name(code: int) -> str | None:
+    # 0xffffffff is NVML_DEVICE_ARCH_UNKNOWN: newer parts than the driver knows.
+    return _ARCHITECTURES.get(code)
+
+
+def _reasons(mask: int) -> list[str]:
+    return [name for bit, name in CLOCK_EVENT_REASONS.items() if mask & bit]
