@@ -41,6 +41,7 @@ def cli(ctx: click.Context, specs_dirs: tuple[Path, ...], override_specs: bool) 
 
 
 def _register() -> None:
+    from tppcalc.cli.bench import bench
     from tppcalc.cli.calc import calc
     from tppcalc.cli.chips import chips
     from tppcalc.cli.classify import classify
@@ -48,7 +49,7 @@ def _register() -> None:
     from tppcalc.cli.probe import probe
     from tppcalc.cli.rules import rules
 
-    for command in (calc, chips, classify, model, probe, rules):
+    for command in (bench, calc, chips, classify, model, probe, rules):
         cli.add_command(command)
 
 

@@ -1,0 +1,90 @@
+"""CPU kernels: the generated code, the numbers they compute, and `tppcalc bench --cpu` (never a speed)."""
+
+import json
+import platform
+import re
+
+import numpy as np
+import pytest
+
+from tppcalc.measure.cpu import _kernels, vector_shape
+from tppcalc.probe.run import probe_live
+
+x86_only = pytest.mark.skipif(platform.machine() != "x86_64", reason="x86-64 assembly")
+
+
+@pytest.fixture(scope="module")
+def kernels():
+    return _kernels()
+
+
+@x86_only
+@pytest.mark.parametrize(("bits", "suffix"), [(64, "pd"), (32, "ps")])
+def test_fma_loop_is_packed_fmas_with_no_memory_traffic(kernels, bits, suffix):
+    accumulators = 12
+    kernel = kernels.make_fma_kernel(bits, 256 // bits, accumulators)
+    kernel(10, 1)
+    asm = "\n".join(kernel.inspect_asm().values())
+    lines = asm.splitlines()
+    fma_lines = [i for i, line in enumerate(lines) if re.search(rf"vfmadd\w*{suffix}\s+%ymm", line)]
+    assert len(fma_lines) >= accumulators
+    # The timed loop: the block holding the FMAs. No loads or stores may sit between them.
+    first, last = fma_lines[0], fma_lines[accumulators - 1]
+    body = lines[first:last + 1]
+    assert not [line for line in body if re.search(r"\(%r[a-z0-9]+\)", line)], "\n".join(body)
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_fma_kernel_computes_the_recurrence(kernels, bits):
+    lanes, accumulators, iterations = 256 // bits, 4, 50
+    kernel = kernels.make_fma_kernel(bits, lanes, accumulators)
+    dtype = np.float64 if bits == 64 else np.float32
+    total = 0.0
+    for acc in range(accumulators):
+        value = dtype(dtype(1.0) + dtype(0.001 * acc))
+        for _ in range(iterations):
+            value = dtype(value * dtype(0.999999) + dtype(1e-7))
+        total += float(value) * lanes
+    assert kernel(iterations, 1) == pytest.approx(total, rel=1e-5 if bits == 32 else 1e-12)
+
+
+@x86_only
+def test_clock_chain_multiplies_by_three_eight_times_a_step(kernels):
+    steps = 5
+    expected = (1 * 3 ** (8 * steps)) % 2**64
+    expected = expected - 2**64 if expected >= 2**63 else expected
+    assert kernels.clock_chain(steps, 1) == expected
+
+
+def test_triad(kernels):
+    a, b, c = np.empty(1000), np.arange(1000.0), np.full(1000, 2.0)
+    kernels.triad(a, b, c, 3.0)
+    assert np.array_equal(a, b + 6.0)
+
+
+def test_vector_shape_follows_the_flags():
+    cpu = probe_live().cpus[0]
+    width, accumulators, _ = vector_shape(cpu.model_copy(update={"flags": ["fma", "avx2"], "machine": "x86_64"}))
+    assert (width, accumulators) == (256, 12)
+    width, _, _ = vector_shape(cpu.model_copy(update={"flags": ["fma", "avx512f"], "microarchitecture": "sapphirerapids"}))
+    assert width == 512
+
+
+def test_bench_cpu_quick_json(run_cli):
+    result = run_cli("bench", "--cpu", "--quick", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    (device,) = out["devices"]
+    assert {"memory_bandwidth_gbps", "verdict", "results"} <= set(device)
+    assert device["memory_bandwidth_gbps"] > 0
+    precisions = {r["precision"]: r for r in device["results"]}
+    assert set(precisions) == {"fp64", "fp32"}
+    for result_entry in precisions.values():
+        for key in ("measured_tflops", "theoretical_tflops_at_measured_clock", "fraction_at_measured_clock"):
+            assert key in result_entry
+        assert result_entry["measured_tflops"] > 0
+
+
+def test_bench_refuses_a_gpu_it_cannot_measure(run_cli):
+    result = run_cli("bench", "--device", "0")
+    assert result.exit_code == 1 and "not available" in result.stderr

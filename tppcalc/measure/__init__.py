@@ -1,0 +1,1 @@
+"""Measuring what the hardware really does with microbenchmark kernels (compiled on first use)."""
