@@ -13,6 +13,8 @@ def pytest_configure(config):
     # Keep the spec parse cache out of the user's home while testing (set before collection,
     # since some test modules load the catalogue at import).
     os.environ["TPPCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="tppcalc-cache-")
+    # Local Ray test clusters stay on loopback (single-machine mode); read when Ray is imported.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 class Cli:

@@ -244,3 +244,41 @@ def _device_errors(host, device) -> str:
     else:
         errors = host.cpus[0].errors if host.cpus else {}
     return "; ".join(f"{field} ({why})" for field, why in errors.items())
+
+
+def _total_dict(total) -> dict:
+    from tppcalc.fleet.aggregate import h100_equivalents
+
+    return {"tpp": _num(total.tpp), "h100_equivalents": _num(h100_equivalents(total.tpp)),
+            "complete": total.complete, "units": total.units}
+
+
+def fleet_dict(report) -> dict:
+    """The object ``tppcalc fleet report --json`` prints."""
+    return {
+        "as_of": report.as_of.isoformat(),
+        "totals_by_country": {k: _total_dict(v) for k, v in sorted(report.totals_by_country.items())},
+        "totals_by_tier": {k: _total_dict(v) for k, v in sorted(report.totals_by_tier.items())},
+        "totals_by_site": {k: _total_dict(v) for k, v in sorted(report.totals_by_site.items())},
+        "totals_by_consignee": {k: _total_dict(v) for k, v in sorted(report.totals_by_consignee.items())},
+        "checks": [{"name": c.name, "status": c.status, "value": _num(c.value), "limit": _num(c.limit),
+                    "rule": c.rule, "detail": c.detail} for c in report.checks],
+        "notes": report.notes,
+    }
+
+
+def fleet_text(report) -> str:
+    from tppcalc.fleet.aggregate import h100_equivalents
+
+    lines = [f"Fleet on {report.as_of}", "", f"{'country':<10} {'TPP':>16} {'H100e':>10}"]
+    for country, total in sorted(report.totals_by_country.items()):
+        marker = "" if total.complete else "  (+ unknown)"
+        lines.append(f"{country:<10} {format_number(total.tpp, 1):>16} {format_number(h100_equivalents(total.tpp), 1):>10}{marker}")
+    lines += ["", "Checks:"]
+    for check in report.checks:
+        value = "unknown" if check.value is None else format_number(check.value, 4)
+        lines.append(f"  {check.status:<12} {check.name}: {value} against {format_number(check.limit, 4)}"
+                     + (f" ({check.detail})" if check.detail else ""))
+    if report.notes:
+        lines += ["", "Rules:"] + [f"  {note}" for note in report.notes]
+    return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -17,7 +18,9 @@ from tppcalc.cli.options import current_catalogue, figure_options, rule_options
               help="Classify the IC itself (3A090) or a computer/board holding it (4A090).")
 @click.option("--explain", is_flag=True, help="Print the reasoning in words.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (an object, or an array for several chips).")
-def classify(queries, spec, rules, item: str, explain: bool, as_json: bool) -> None:
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML audit report to FILE.")
+def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html_path: Path | None) -> None:
     """Classify catalogue chips (QUERY) or the chip given by figure flags.
 
     \b
@@ -34,6 +37,12 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool) -> N
         raise click.UsageError("give a catalogue QUERY or figure flags such as --dense int8=600")
     specs = [current_catalogue().lookup(q) for q in queries] if queries else [spec]
     results = [(s, classify_chip(s, item=item, **rules.keywords())) for s in specs]
+    if html_path is not None:
+        from tppcalc.html_report import write_classification_html
+
+        write_classification_html([r for _, r in results], html_path, specs=[s for s, _ in results],
+                                  catalogue=current_catalogue())
+        click.echo(f"wrote {html_path}", err=True)
     if as_json:
         documents = [classification_dict(r) for _, r in results]
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))

@@ -43,13 +43,15 @@ def cli(ctx: click.Context, specs_dirs: tuple[Path, ...], override_specs: bool) 
 def _register() -> None:
     from tppcalc.cli.bench import bench
     from tppcalc.cli.calc import calc
+    from tppcalc.cli.chart import chart
     from tppcalc.cli.chips import chips
     from tppcalc.cli.classify import classify
+    from tppcalc.cli.fleet import fleet
     from tppcalc.cli.model import model
     from tppcalc.cli.probe import probe
     from tppcalc.cli.rules import rules
 
-    for command in (bench, calc, chips, classify, model, probe, rules):
+    for command in (bench, calc, chart, chips, classify, fleet, model, probe, rules):
         cli.add_command(command)
 
 

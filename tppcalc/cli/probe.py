@@ -16,8 +16,10 @@ from tppcalc.cli.options import current_catalogue, rule_options
 @rule_options
 @click.option("--explain", is_flag=True, help="Print each device's reasoning.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML audit report to FILE.")
 @click.pass_context
-def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool) -> None:
+def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool, html_path: Path | None) -> None:
     """Find every GPU and CPU, identify each against the catalogue, compute its metrics, classify it
     and the node (4A090), and say plainly what could not be read."""
     if ctx.invoked_subcommand is not None:
@@ -27,7 +29,14 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
     from tppcalc.report import node_dict, node_text
 
     report = report_from_dump(load_dump(replay)) if replay else probe_live()
-    result = assess(report, current_catalogue(), **rules.keywords())
+    catalogue = current_catalogue()
+    result = assess(report, catalogue, **rules.keywords())
+    if html_path is not None:
+        from tppcalc.html_report import write_node_html
+
+        write_node_html(result, html_path, catalogue=catalogue,
+                        extra_files={"probe dump": replay} if replay else None)
+        click.echo(f"wrote {html_path}", err=True)
     if as_json:
         click.echo(json.dumps(node_dict(result), indent=2))
     else:

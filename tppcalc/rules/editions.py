@@ -148,6 +148,7 @@ class Edition(StrictModel):
     exceptions: list[LicenseException] = []
     review_policies: list[ReviewPolicy] = []
     model_weights: ModelWeightsControl | None = None
+    caps: dict[str, Decimal] = Field(default_factory=dict, description="Fleet limits (fleet report checks)")
     notes: list[str] = []
 
     def enforced_on(self, day: dt.date) -> bool:

@@ -1,0 +1,170 @@
+"""Fleet totals and checks, by hand-computed numbers, each check on both sides of its limit."""
+
+import datetime as dt
+import json
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.errors import InputError, SpecError
+from tppcalc.fleet import report_fleet
+from tppcalc.metrics import compute_metrics
+
+INVENTORY = Path(__file__).parent / "fixtures" / "fleet" / "four-countries.toml"
+CATALOGUE = Catalogue.load()
+DAY = dt.date(2025, 6, 1)
+
+
+def tpp(query):
+    return compute_metrics(CATALOGUE.lookup(query)).tpp
+
+
+def check(report, name):
+    (found,) = [c for c in report.checks if c.name == name]
+    return found
+
+
+def test_per_country_totals_are_count_times_catalogue_tpp():
+    report = report_fleet([INVENTORY], CATALOGUE, as_of=DAY)
+    totals = report.totals_by_country
+    assert set(totals) == {"DE", "AE", "IN", "US"}
+    assert totals["DE"].tpp == 1024 * tpp("H100 SXM")
+    assert totals["AE"].tpp == 256 * tpp("H200 SXM")
+    assert totals["IN"].tpp == 100 * tpp("B200")
+    assert totals["US"].tpp == 8192 * tpp("H100 SXM") + 512 * tpp("L4")
+    assert report.totals_by_tier["tier1"].tpp == totals["DE"].tpp + totals["US"].tpp
+
+
+def test_lpp_flips_exactly_at_its_limit():
+    consignee_total = 1024 * tpp("H100 SXM")
+    at = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={"lpp_tpp_per_consignee_year": consignee_total})
+    assert check(at, "LPP Example Cloud GmbH 2025").status == "pass"
+    below = report_fleet([INVENTORY], CATALOGUE, as_of=DAY,
+                         caps={"lpp_tpp_per_consignee_year": consignee_total - Decimal("0.001")})
+    assert check(below, "LPP Example Cloud GmbH 2025").status == "fail"
+
+
+def test_us_holdings_are_not_exports_and_do_not_count_toward_lpp():
+    report = report_fleet([INVENTORY], CATALOGUE, as_of=DAY)
+    assert not [c for c in report.checks if "Example Cloud Inc" in c.name]
+
+
+def test_uveu_shares_flip_exactly_at_their_limits():
+    totals = report_fleet([INVENTORY], CATALOGUE, as_of=DAY).totals_by_country
+    counted = totals["DE"].tpp + totals["AE"].tpp + totals["IN"].tpp + totals["US"].tpp
+    tier1_share = (totals["DE"].tpp + totals["US"].tpp) / counted
+    ae_share = totals["AE"].tpp / counted
+    us_share = totals["US"].tpp / counted
+    exact = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={
+        "uveu_tier1_min_share": tier1_share, "uveu_tier2_country_max_share": ae_share,
+        "uveu_us_min_share_for_us_headquartered": us_share})
+    assert check(exact, "UVEU Example Cloud Tier 1 share").status == "pass"
+    assert check(exact, "UVEU Example Cloud largest Tier 2 country share").status == "pass"
+    assert check(exact, "UVEU Example Cloud US share").status == "pass"
+    tiny = Decimal("1e-20")
+    beyond = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={
+        "uveu_tier1_min_share": tier1_share + tiny, "uveu_tier2_country_max_share": ae_share - tiny,
+        "uveu_us_min_share_for_us_headquartered": us_share + tiny})
+    assert {c.status for c in beyond.checks if c.name.startswith("UVEU")} == {"fail"}
+
+
+def test_tier2_allocation_flips_at_its_limit():
+    ae = 256 * tpp("H200 SXM")
+    assert check(report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={"tier2_allocation_tpp": ae}),
+                 "Tier 2 allocation AE").status == "pass"
+    assert check(report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={"tier2_allocation_tpp": ae - 1}),
+                 "Tier 2 allocation AE").status == "fail"
+
+
+def write(tmp_path, body):
+    path = tmp_path / "inv.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def test_china_volume_condition_2026(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "sha"
+        country = "CN"
+        [[site.item]]
+        chip = "H200 SXM"
+        count = 50
+        [[site]]
+        name = "iad"
+        country = "US"
+        [[site.item]]
+        chip = "H200 SXM"
+        count = 100
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=dt.date(2026, 3, 1))
+    assert check(report, "China volume nvidia-h200-sxm-141gb").status == "pass"  # exactly 50%
+    report = report_fleet([path], CATALOGUE, as_of=dt.date(2026, 3, 1), caps={"china_to_us_max_ratio": Decimal("0.4999")})
+    assert check(report, "China volume nvidia-h200-sxm-141gb").status == "fail"
+
+
+def test_holdings_without_consignee_over_the_cap_are_undetermined(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "fra"
+        country = "DE"
+        [[site.item]]
+        chip = "B200"
+        count = 1000
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    (lpp,) = [c for c in report.checks if c.name.startswith("LPP")]
+    assert lpp.status == "undetermined"
+
+
+def test_an_unknown_chip_names_file_site_item_and_field(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "fra"
+        country = "DE"
+        [[site.item]]
+        chip = "Z9000"
+        count = 1
+    """)
+    with pytest.raises(InputError, match=r"site\[0\] \(fra\)\.item\[0\]\.chip"):
+        report_fleet([path], CATALOGUE, as_of=DAY)
+
+
+def test_a_bad_count_and_country_are_spec_errors(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "fra"
+        country = "Atlantis"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 0
+    """)
+    with pytest.raises(SpecError) as info:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    fields = {f for f, _ in info.value.errors}
+    assert {"site.0.country", "site.0.item.0.count"} <= fields
+
+
+def test_probe_results_aggregate_too(tmp_path, run_cli):
+    probe = run_cli("probe", "--replay", str(Path(__file__).parent / "fixtures" / "hosts" / "dgx-h100.json"), "--json")
+    node = json.loads(probe.stdout)
+    node["country"] = "DE"
+    lines = tmp_path / "nodes.jsonl"
+    lines.write_text(json.dumps(node) + "\n")
+    report = report_fleet([lines], CATALOGUE, as_of=DAY)
+    gpus = 8 * tpp("H100 SXM")
+    assert report.totals_by_country["DE"].tpp >= gpus
+
+
+def test_fleet_report_cli_json(run_cli):
+    result = run_cli("fleet", "report", str(INVENTORY), "--as-of", "2025-06-01", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out["totals_by_country"]) == {"AE", "DE", "IN", "US"}
+    assert {"tpp", "h100_equivalents"} <= set(out["totals_by_country"]["DE"])
+    assert all({"name", "status", "value", "limit"} <= set(c) for c in out["checks"])
+    bad = run_cli("fleet", "report", str(INVENTORY), "--cap", "nonsense=1")
+    assert bad.exit_code == 1 and "unknown cap nonsense" in bad.stderr

@@ -1,0 +1,194 @@
+"""The HTML audit report: contents, escaping, digests, and a real render in headless Chromium."""
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.classify import classify
+from tppcalc.html_report import (
+    Cell,
+    Report,
+    Section,
+    Table,
+    classification_report,
+    node_report,
+    render_html,
+    write_classification_html,
+    write_node_html,
+)
+from tppcalc.probe.assess import assess
+from tppcalc.probe.run import load_dump, report_from_dump
+
+HOSTS = Path(__file__).parent / "fixtures" / "hosts"
+DGX = HOSTS / "dgx-h100.json"
+CATALOGUE = Catalogue.load()
+INJECTED = "<script>alert(1)</script>"
+WHEN = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+CHROMIUM = "/usr/bin/chromium"
+
+
+def dgx_node(**rules):
+    return assess(report_from_dump(load_dump(DGX)), CATALOGUE, **rules)
+
+
+def injected_node():
+    """The DGX fixture with a hostile GPU name and hostname, as a tampered or odd device might report."""
+    host = report_from_dump(load_dump(DGX))
+    gpus = [g.model_copy(update={"name": INJECTED}) if g.index == 3 else g for g in host.gpus]
+    host = host.model_copy(update={"gpus": gpus, "hostname": f"node{INJECTED}"})
+    return assess(host, CATALOGUE, dest="CN")
+
+
+def chart_svg(document: str) -> str:
+    (uri,) = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', document)
+    return base64.b64decode(uri).decode()
+
+
+def test_probe_report_has_the_eight_gpus_their_classification_the_chart_and_the_rules():
+    document = render_html(node_report(dgx_node(dest="CN"), catalogue=CATALOGUE, generated_at=WHEN))
+    assert document.startswith("<!DOCTYPE html>")
+    assert len(re.findall(r"<tr><td>GPU \d</td><td>NVIDIA H100 80GB HBM3</td><td>nvidia-h100-sxm5-80gb</td>", document)) == 8
+    assert document.count('<td class="controlled">3A090.a (3A090.a.1)</td>') >= 8
+    assert '<td class="controlled">4A090.a</td>' in document
+    assert "required to CN" in document
+    svg = chart_svg(document)
+    assert "3A090.a.1" in svg and "H100 SXM5 80GB x8" in svg
+    assert "Revision to License Review Policy for Advanced Computing Commodities" in document
+    assert 'href="https://' in document                      # citations, as links
+    assert "tppcalc 0.1.0" in document and "2026-02-01T12:00:00+00:00" in document
+    assert "derived / declared" in document and "1.082" in document   # declared against derived (Hopper clocks)
+
+
+def test_classify_report_lists_each_chip_with_its_verdict_and_checks():
+    specs = [CATALOGUE.lookup(q) for q in ("H100 SXM", "H20", "RTX 4090")]
+    results = [classify(s, dest="CN", as_of=dt.date(2026, 2, 1)) for s in specs]
+    document = render_html(classification_report(results, specs=specs, catalogue=CATALOGUE, generated_at=WHEN))
+    assert '<td class="outside">outside 3A090</td>' in document          # H20
+    assert document.count('<td class="controlled">3A090.a (3A090.a.1)</td>') == 4   # table + own section, x2
+    assert "Paragraph checks (primary reading)" in document and "TPP 15,832 &gt;= 4,800" in document
+    assert "No licence required under 3A090/4A090 for CN" in document   # the H20, in words
+    svg = chart_svg(document)
+    for name in ("H100 SXM5 80GB", "H20 96GB", "GeForce RTX 4090"):
+        assert name in svg
+    # Without specs the metrics behind each classification are used.
+    bare = render_html(classification_report(results[:1], catalogue=CATALOGUE, generated_at=WHEN))
+    assert "nvidia-h100-sxm5-80gb" in bare and "15,832" in bare
+
+
+def test_strings_from_hardware_and_input_files_are_escaped():
+    document = render_html(node_report(injected_node(), catalogue=CATALOGUE, generated_at=WHEN))
+    assert "<script" not in document.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
+    assert f"node{html.escape(INJECTED)}" in document
+    spec = CATALOGUE.lookup("H20").model_copy(update={"name": '<img src=x onerror="alert(1)">'})
+    document = render_html(classification_report([classify(spec, dest="CN")], specs=[spec], catalogue=CATALOGUE))
+    assert "<img src=x" not in document and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in document
+    assert "<img src=x" not in chart_svg(document)
+
+
+def test_a_generic_report_escapes_titles_cells_and_refuses_unknown_tones():
+    report = Report(title="<b>fleet</b>", summary=[("<i>k</i>", Cell("v&w", "controlled"))],
+                    sections=[Section("<s>", paragraphs=["a<b"], tables=[Table(["<c>"], [["<d>"]], caption="<e>")],
+                                      items=["<f>"], preformatted=[("<g>", "<h>")])])
+    document = render_html(report)
+    for raw in ("<b>fleet", "<i>k", "<s>", "a<b", "<c>", "<d>", "<e>", "<f>", "<g>", "<h>"):
+        assert raw not in document
+    assert '<td class="controlled">v&amp;w</td>' in document
+    with pytest.raises(ValueError, match="unknown tone"):
+        Cell("x", 'controlled" onclick="x')
+
+
+def test_digests_let_a_reader_check_what_was_used(tmp_path):
+    report = node_report(dgx_node(), catalogue=CATALOGUE, extra_files={"probe dump": DGX}, generated_at=WHEN)
+    digests = {(d.group, d.name): d.sha256 for d in report.digests}
+    document = render_html(report)
+    (shown,) = re.findall(r"<pre>(.*?)</pre>", document, flags=re.DOTALL)
+    host_json = html.unescape(shown)
+    assert digests[("HostReport", "HostReport JSON (as shown in this report)")] == \
+        hashlib.sha256(host_json.encode()).hexdigest()
+    assert digests[("probe dump", str(DGX))] == hashlib.sha256(DGX.read_bytes()).hexdigest()
+    specs = sorted({Path(p) for p in CATALOGUE.origins.values()})
+    for path in specs:
+        assert digests[("catalogue", path.name)] == hashlib.sha256(path.read_bytes()).hexdigest()
+    editions = [name for group, name in digests if group == "rule data" and name.startswith("editions/")]
+    assert "editions/2026-01-15.toml" in editions and "country_groups.toml" in [n for g, n in digests if g == "rule data"]
+    for sha in digests.values():
+        assert f'<td class="digest">{sha}</td>' in document
+
+
+def test_no_chart_without_matplotlib_but_the_report_is_still_written(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    path = write_node_html(dgx_node(), tmp_path / "r.html", catalogue=CATALOGUE)
+    document = path.read_text(encoding="utf-8")
+    assert "data:image/svg+xml" not in document and "matplotlib is not installed" in document
+    assert "nvidia-h100-sxm5-80gb" in document
+
+
+def test_the_report_fetches_nothing_and_runs_nothing():
+    document = render_html(node_report(dgx_node(dest="CN"), catalogue=CATALOGUE))
+    assert "Content-Security-Policy" in document and "default-src 'none'" in document
+    assert not re.search(r"<(script|link|iframe|object|embed)\b", document, flags=re.IGNORECASE)
+    assert not re.search(r'\s(src|href)="(?!data:|https?://[^"]*" *>|#)', document)
+    assert all(m.startswith("data:") for m in re.findall(r'\ssrc="([^"]*)"', document))
+
+
+# ---- a real browser ------------------------------------------------------------------------------
+
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                    reason="Chromium (Debian package `chromium`) is not installed; required in CI")
+
+
+def render_in_chromium(page: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    """Screenshot ``page`` headless; return the screenshot and every console message it logged."""
+    shot = tmp_path / (page.stem + ".png")
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / ('profile-' + page.stem)}", f"--screenshot={shot}",
+               "--window-size=1280,2000", "--enable-logging=stderr", "--v=0", page.resolve().as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    return shot, console
+
+
+@needs_chromium
+def test_probe_report_renders_in_chromium_without_console_errors(tmp_path):
+    page = write_node_html(injected_node(), tmp_path / "report.html", catalogue=CATALOGUE,
+                           extra_files={"probe dump": DGX})
+    shot, console = render_in_chromium(page, tmp_path)
+    assert console == []
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (1280, 2000)
+    assert len(data) > 50_000   # a rendered page with a chart, not a blank one
+
+
+@needs_chromium
+def test_classify_report_renders_in_chromium_without_console_errors(tmp_path):
+    specs = [CATALOGUE.lookup(q) for q in ("H100 SXM", "H20", "MI300X", "WSE-3")]
+    page = write_classification_html([classify(s, dest="AE") for s in specs], tmp_path / "classify.html",
+                                     specs=specs, catalogue=CATALOGUE)
+    shot, console = render_in_chromium(page, tmp_path)
+    assert console == [] and shot.stat().st_size > 50_000
+
+
+@needs_chromium
+def test_the_console_check_sees_script_errors_and_blocked_fetches(tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text('<!DOCTYPE html><p>x</p><script>throw new Error("boom")</script>', encoding="utf-8")
+    _, console = render_in_chromium(broken, tmp_path)
+    assert any("Uncaught Error: boom" in line for line in console)
+    fetching = tmp_path / "fetching.html"
+    fetching.write_text(render_html(Report(title="t")).replace(
+        "</body>", '<img src="http://example.invalid/x.png"></body>'), encoding="utf-8")
+    _, console = render_in_chromium(fetching, tmp_path)
+    assert any("Content Security Policy" in line for line in console)

@@ -1,0 +1,64 @@
+"""``tppcalc chart``: TPP (log) against performance density, the edition's 3A090 regions shaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tppcalc.cli.options import current_catalogue
+
+
+@click.command()
+@click.argument("queries", nargs=-1, metavar="[QUERY]...")
+@click.option("--all", "all_chips", is_flag=True, help="Every chip in the catalogue.")
+@click.option("--edition", metavar="ID", help="Draw this rule edition (see `tppcalc rules list`).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Draw the rules in force on this date (default: today).")
+@click.option("--highlight", "highlights", multiple=True, metavar="QUERY",
+              help="Emphasise this chip (added to the chart if not selected); repeatable.")
+@click.option("--compare", metavar="EDITION", help="Also draw this edition's lines, dashed.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The chart file: .png or .svg.")
+def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, compare: str | None,
+          output: Path) -> None:
+    """Chart catalogue chips (QUERY, or --all) against the 3A090 regions of an edition.
+
+    \b
+    Examples:
+      tppcalc chart --all --highlight H20 -o chart.png
+      tppcalc chart "H100 SXM" H20 "RTX 4090" --edition 2023-11-17 --compare 2022-10-07 -o chart.svg
+    """
+    from tppcalc.chart import (
+        chart_format,
+        chart_model,
+        chips_from_specs,
+        rules_view,
+        write_chart,
+    )
+    from tppcalc.errors import InputError
+
+    if all_chips and queries:
+        raise click.UsageError("give QUERY arguments or --all, not both")
+    if not all_chips and not queries and not highlights:
+        raise click.UsageError("give catalogue QUERY arguments, --highlight QUERY or --all")
+    if edition is not None and as_of is not None:
+        raise click.UsageError("give --edition or --as-of, not both")
+    chart_format(output)   # refuse a bad file name before any work
+    catalogue = current_catalogue()
+    marked = [catalogue.lookup(q) for q in highlights]
+    chosen = list(catalogue) if all_chips else [catalogue.lookup(q) for q in queries]
+    specs = list({s.id: s for s in [*chosen, *marked]}.values())
+    view = rules_view(edition=edition, as_of=None if as_of is None else as_of.date())
+    other = None
+    if compare is not None:
+        try:
+            other = rules_view(edition=compare, as_of=None if as_of is None else as_of.date())
+        except InputError as exc:
+            raise InputError(exc.problem, field="--compare") from None
+    model = chart_model(chips_from_specs(specs, [s.id for s in marked]), view, compare=other)
+    write_chart(model, output)
+    placed = {place: sum(p.place == place for p in model.points) for place in ("plot", "density unknown", "tpp unknown")}
+    click.echo(f"wrote {output}: {len(model.points)} chips under {view.id} "
+               f"({placed['plot']} plotted, {placed['density unknown']} with density unknown, "
+               f"{placed['tpp unknown']} with TPP unknown)", err=True)

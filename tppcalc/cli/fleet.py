@@ -1,0 +1,75 @@
+"""``tppcalc fleet report`` and ``tppcalc fleet probe``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from tppcalc.cli.options import current_catalogue
+
+
+@click.group()
+def fleet() -> None:
+    """Fleet totals against the caps of the rules, and probing every node of a Ray cluster."""
+
+
+@fleet.command("report")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
+@click.option("--cap", "caps", multiple=True, metavar="NAME=VALUE", help="What-if limit (see the JSON for names).")
+@click.option("--json", "as_json", is_flag=True)
+def report(files, as_of, caps, as_json) -> None:
+    """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
+    LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
+    China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
+    from tppcalc.errors import InputError
+    from tppcalc.exact import to_decimal
+    from tppcalc.fleet import report_fleet
+    from tppcalc.report import fleet_dict, fleet_text
+
+    overrides = {}
+    for text in caps:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise InputError(f"expected NAME=VALUE, got {text!r}", field="--cap")
+        overrides[name.strip()] = to_decimal(value, what=f"--cap {name.strip()}")
+    result = report_fleet(list(files), current_catalogue(), as_of=None if as_of is None else as_of.date(),
+                          caps=overrides)
+    click.echo(json.dumps(fleet_dict(result), indent=2) if as_json else fleet_text(result))
+
+
+@fleet.command("probe")
+@click.option("--address", help="Ray cluster address (default: the RAY_ADDRESS environment variable).")
+@click.option("--local-nodes", type=click.IntRange(1, 16), help="Start a local Ray cluster of N nodes to try it out.")
+@click.option("--bench", is_flag=True, help="Also measure each node (exclusive GPUs per task).")
+@click.option("--timeout", "timeout_s", type=float, default=300, show_default=True, help="Seconds to wait for the nodes.")
+@click.option("--country", help="Country of the nodes, recorded on each result for `fleet report`.")
+@click.option("--site", help="Site name recorded on each result.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write JSON Lines here (atomically).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json) -> None:
+    """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
+    from tppcalc.fleet.ray_probe import probe_cluster
+
+    result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench)
+    for node in result.nodes:
+        if country:
+            node["country"] = country
+        if site:
+            node["site"] = site
+    if output is not None:
+        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        temporary.write_text("".join(json.dumps(node) + "\n" for node in result.nodes), encoding="utf-8")
+        temporary.replace(output)
+    for gone in result.missing:
+        click.echo(f"tppcalc: node {gone['node_id']} ({gone['address']}) missing: {gone['reason']}", err=True)
+    if as_json:
+        click.echo(json.dumps({"nodes": result.nodes, "missing": result.missing}, indent=2))
+    else:
+        for node in result.nodes:
+            devices = ", ".join(f"{d['label']}: {d['identified_as'] or d['name']}" for d in node["devices"])
+            click.echo(f"{node['node_id'][:12]}  {node['host'].get('hostname')}  {devices}  node: "
+                       f"{node['node']['eccn'] or 'undetermined'}")

@@ -1,0 +1,54 @@
+"""Fleets: totals of TPP against the caps of the rules, and probing every node of a Ray cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.classify import classify
+from tppcalc.errors import InputError
+from tppcalc.exact import to_decimal
+from tppcalc.fleet.aggregate import FleetReport, fleet_report
+from tppcalc.fleet.inventory import Holding, read_inventory, read_probe_lines
+from tppcalc.metrics import compute_metrics
+from tppcalc.rules.editions import default_rulebook
+from tppcalc.spec import ChipSpec
+
+
+def report_fleet(paths: list[Path], catalogue: Catalogue, *, as_of: dt.date | None = None,
+                 caps: dict[str, Decimal] | None = None) -> FleetReport:
+    """Totals and checks for inventory files (``.toml``) and probe results (``.jsonl``)."""
+    day = as_of or dt.date.today()
+    specs: dict[str, ChipSpec] = {}
+
+    def tpp_of(spec: ChipSpec) -> Decimal | None:
+        specs[spec.id] = spec
+        return compute_metrics(spec).tpp
+
+    def tpp_of_device(device: dict) -> tuple[Decimal | None, str]:
+        chip_id = device.get("identified_as")
+        if chip_id:
+            return tpp_of(catalogue.get(chip_id)), chip_id
+        tpp = device.get("metrics", {}).get("tpp")
+        return (None if tpp is None else to_decimal(tpp)), f"{device.get('name', 'device')} (derived)"
+
+    holdings: list[Holding] = []
+    for path in paths:
+        if path.suffix.lower() == ".toml":
+            holdings.extend(read_inventory(path, catalogue, tpp_of))
+        elif path.suffix.lower() in (".jsonl", ".json"):
+            holdings.extend(read_probe_lines(path, tpp_of_device))
+        else:
+            raise InputError("expected an inventory (.toml) or probe results (.jsonl)", where=str(path))
+    controlled = {chip_id: _controlled(spec, day) for chip_id, spec in specs.items()}
+    return fleet_report(holdings, controlled, default_rulebook(), as_of=day, caps=caps)
+
+
+def _controlled(spec: ChipSpec, day: dt.date) -> str:
+    """"yes", "no" or "maybe": is the chip an advanced-computing IC (3A090.a) on ``day``."""
+    result = classify(spec, as_of=day)
+    outcomes = [result.eccn] if result.eccn else (result.undetermined or [])
+    hits = [o in ("3A090.a", "3A090") for o in outcomes]
+    return "yes" if all(hits) else "maybe" if any(hits) else "no"

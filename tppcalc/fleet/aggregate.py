@@ -1,0 +1,259 @@
+"""Fleet totals and the checks against the caps of the rules, exactly.
+
+Totals: TPP and H100-equivalents per country, AI Diffusion tier, site and consignee. Checks, each
+pass / fail / undetermined with its value and limit: License Exception LPP per consignee and year,
+the Tier 2 country allocation, the Universal VEU shares per operator, and the January 2026 rule's
+China-to-US volume condition per product. Only chips that are (or may be) 3A090.a count toward the
+caps; a holding whose TPP or classification is unknown keeps a check undetermined whenever it could
+change the answer. Comparisons are exact: a total equal to a limit passes an "at most" cap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from tppcalc.fleet.inventory import Holding
+from tppcalc.rules.countries import country_data
+from tppcalc.rules.editions import RuleBook
+from tppcalc.thresholds import H100_EQUIVALENT_TPP
+
+Status = Literal["pass", "fail", "undetermined"]
+CHINA = ("CN", "HK", "MO")
+UNKNOWN_CONSIGNEE = "(no consignee given)"
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    value: Decimal | None
+    limit: Decimal
+    rule: str
+    detail: str = ""
+
+
+@dataclass
+class Total:
+    """A sum that may hold unknowns: ``tpp`` is what is known, ``complete`` whether that is all."""
+
+    tpp: Decimal = ZERO
+    complete: bool = True
+    units: int = 0
+
+    def add(self, holding: Holding) -> None:
+        self.units += holding.count
+        if holding.unit_tpp is None:
+            self.complete = False
+        else:
+            self.tpp += holding.unit_tpp * holding.count
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    as_of: dt.date
+    totals_by_country: dict[str, Total]
+    totals_by_tier: dict[str, Total]
+    totals_by_site: dict[str, Total]
+    totals_by_consignee: dict[str, Total]
+    checks: list[Check]
+    notes: list[str] = field(default_factory=list)
+
+
+def h100_equivalents(tpp: Decimal) -> Decimal:
+    return tpp / H100_EQUIVALENT_TPP
+
+
+def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: RuleBook, *,
+                 as_of: dt.date, caps: dict[str, Decimal] | None = None) -> FleetReport:
+    """``controlled`` maps each chip id to "yes", "no" or "maybe" (is it 3A090.a under the rules)."""
+    countries = country_data()
+    by_country, by_tier, by_site, by_consignee = (defaultdict(Total) for _ in range(4))
+    for holding in holdings:
+        by_country[holding.country].add(holding)
+        by_tier[countries.tier_of(holding.country, as_of)].add(holding)
+        by_site[holding.site].add(holding)
+        by_consignee[holding.consignee or UNKNOWN_CONSIGNEE].add(holding)
+
+    limits, notes = _limits(book, as_of, caps or {})
+    checks: list[Check] = []
+    counted = [h for h in holdings if controlled.get(h.chip_id, "maybe") != "no"]
+    if "lpp_tpp_per_consignee_year" in limits:
+        checks.extend(_lpp(counted, controlled, limits))
+        checks.extend(_tier2_allocation(counted, controlled, limits, as_of))
+        checks.extend(_uveu(counted, controlled, limits, as_of))
+    if "china_to_us_max_ratio" in limits:
+        checks.extend(_china_volume(counted, controlled, limits))
+    return FleetReport(as_of, dict(by_country), dict(by_tier), dict(by_site), dict(by_consignee), checks, notes)
+
+
+@dataclass(frozen=True)
+class Limits:
+    values: dict[str, Decimal]
+    rule_of: dict[str, str]   # which rule (and its status on the date) each limit comes from
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def __getitem__(self, key: str) -> Decimal:
+        return self.values[key]
+
+
+def _limits(book: RuleBook, as_of: dt.date, overrides: dict[str, Decimal]) -> tuple[Limits, list[str]]:
+    values: dict[str, Decimal] = {}
+    rule_of: dict[str, str] = {}
+    notes = []
+    for edition in book.editions:
+        if edition.caps and edition.effective <= as_of:
+            rule = f"{edition.title}: {edition.status_on(as_of)}"
+            values.update(edition.caps)
+            rule_of.update(dict.fromkeys(edition.caps, rule))
+            notes.append(rule)
+    unknown = set(overrides) - set(values)
+    if unknown:
+        from tppcalc.errors import InputError
+
+        raise InputError(f"unknown cap {', '.join(sorted(unknown))} (caps on {as_of}: {', '.join(sorted(values))})",
+                         field="--cap")
+    values.update(overrides)
+    rule_of.update(dict.fromkeys(overrides, "what-if value given with --cap (replaces the rule's)"))
+    return Limits(values, rule_of), notes
+
+
+def _bounded(holdings: list[Holding], controlled: dict[str, str]) -> tuple[Decimal, Decimal | None]:
+    """Known TPP of certain 3A090.a holdings, and the upper bound adding the uncertain ones."""
+    low, high = ZERO, ZERO
+    for holding in holdings:
+        certain = controlled.get(holding.chip_id) == "yes"
+        if holding.unit_tpp is None:
+            high = None
+            continue
+        amount = holding.unit_tpp * holding.count
+        if certain:
+            low += amount
+        if high is not None:
+            high += amount
+    return low, high
+
+
+def _at_most(name, low, high, limit, rule, detail="") -> Check:
+    if low > limit:
+        return Check(name, "fail", low, limit, rule, detail)
+    if high is not None and high <= limit:
+        return Check(name, "pass", high, limit, rule, detail)
+    return Check(name, "undetermined", low, limit, rule,
+                 (detail + "; " if detail else "") + "unknown TPP or classification could cross the limit")
+
+
+def _lpp(holdings, controlled, limits) -> list[Check]:
+    """License Exception LPP: at most the cap of cumulative TPP per consignee per calendar year.
+    Exports only: holdings in the United States are not counted."""
+    groups: dict[tuple[str, int | None], list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        if holding.country == "US":
+            continue
+        groups[(holding.consignee or UNKNOWN_CONSIGNEE, holding.shipped.year if holding.shipped else None)].append(holding)
+    checks = []
+    limit, rule = limits["lpp_tpp_per_consignee_year"], limits.rule_of["lpp_tpp_per_consignee_year"]
+    for (consignee, year), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        low, high = _bounded(group, controlled)
+        name = f"LPP {consignee} {year if year else '(shipping year unknown)'}"
+        check = _at_most(name, low, high, limit, rule, "License Exception LPP (15 CFR 740.29)")
+        if check.status == "fail" and (consignee == UNKNOWN_CONSIGNEE or year is None):
+            # Pooled holdings may belong to several consignees or years: over the cap proves nothing.
+            check = Check(name, "undetermined", low, limit, rule,
+                          "holdings without a consignee or a shipping date are pooled; give them to decide")
+        checks.append(check)
+    return checks
+
+
+def _tier2_allocation(holdings, controlled, limits, as_of) -> list[Check]:
+    countries = country_data()
+    first, last = int(limits["tier2_allocation_first_year"]), int(limits["tier2_allocation_last_year"])
+    by_country: dict[str, list[Holding]] = defaultdict(list)
+    uncertain_dates = False
+    for holding in holdings:
+        if countries.tier_of(holding.country, as_of) != "tier2":
+            continue
+        if holding.shipped is None:
+            uncertain_dates = True
+        elif not first <= holding.shipped.year <= last:
+            continue
+        by_country[holding.country].append(holding)
+    checks = []
+    limit, rule = limits["tier2_allocation_tpp"], limits.rule_of["tier2_allocation_tpp"]
+    for country, group in sorted(by_country.items()):
+        low, high = _bounded([h for h in group if h.shipped is not None], controlled)
+        _, with_undated = _bounded(group, controlled)
+        detail = f"shipped {first}-{last}; allocation from secondary sources"
+        if uncertain_dates and any(h.shipped is None for h in group):
+            detail += "; holdings without a shipping date counted as possibly in the window"
+        checks.append(_at_most(f"Tier 2 allocation {country}", low, with_undated if high is not None else None,
+                               limit, rule, detail))
+    return checks
+
+
+def _uveu(holdings, controlled, limits, as_of) -> list[Check]:
+    """Universal VEU shares for each operator (of its compute that is or may be 3A090.a)."""
+    countries = country_data()
+    checks = []
+    operators: dict[str, list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        if holding.operator:
+            operators[holding.operator].append(holding)
+    rule = limits.rule_of["uveu_tier1_min_share"]
+    for operator, group in sorted(operators.items()):
+        if any(h.unit_tpp is None or controlled.get(h.chip_id) != "yes" for h in group):
+            checks.append(Check(f"UVEU {operator} Tier 1 share", "undetermined", None,
+                                limits["uveu_tier1_min_share"], rule, "a holding's TPP or classification is unknown"))
+            continue
+        total = sum((h.unit_tpp * h.count for h in group), ZERO)
+        if total == 0:
+            continue
+        shares: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        tier1 = ZERO
+        for h in group:
+            amount = h.unit_tpp * h.count
+            shares[h.country] += amount
+            if countries.tier_of(h.country, as_of) == "tier1":
+                tier1 += amount
+        share = tier1 / total
+        minimum = limits["uveu_tier1_min_share"]
+        checks.append(Check(f"UVEU {operator} Tier 1 share", "pass" if share >= minimum else "fail",
+                            share, minimum, rule, "at least this share of the operator's TPP in Tier 1"))
+        maximum = limits["uveu_tier2_country_max_share"]
+        tier2 = {c: a / total for c, a in shares.items() if countries.tier_of(c, as_of) == "tier2"}
+        worst = max(tier2.items(), key=lambda kv: kv[1], default=(None, ZERO))
+        checks.append(Check(f"UVEU {operator} largest Tier 2 country share", "pass" if worst[1] <= maximum else "fail",
+                            worst[1], maximum, rule,
+                            f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}"))
+        headquarters = {h.operator_hq for h in group}
+        if headquarters == {"US"}:
+            us_minimum = limits["uveu_us_min_share_for_us_headquartered"]
+            us_share = shares.get("US", ZERO) / total
+            checks.append(Check(f"UVEU {operator} US share", "pass" if us_share >= us_minimum else "fail",
+                                us_share, us_minimum, rule, "a US-headquartered operator keeps at least this share in the US"))
+    return checks
+
+
+def _china_volume(holdings, controlled, limits) -> list[Check]:
+    """Per product: TPP bound for China/Macau at most a share of the TPP shipped to US customers."""
+    ratio, rule = limits["china_to_us_max_ratio"], limits.rule_of["china_to_us_max_ratio"]
+    checks = []
+    for chip in sorted({h.chip_id for h in holdings if h.country in CHINA}):
+        china = [h for h in holdings if h.chip_id == chip and h.country in CHINA]
+        us = [h for h in holdings if h.chip_id == chip and h.country == "US"]
+        if any(h.unit_tpp is None for h in china + us):
+            checks.append(Check(f"China volume {chip}", "undetermined", None, ratio, rule, "TPP unknown"))
+            continue
+        to_china = sum((h.unit_tpp * h.count for h in china), ZERO)
+        to_us = sum((h.unit_tpp * h.count for h in us), ZERO)
+        share = None if to_us == 0 else to_china / to_us
+        status: Status = "fail" if share is None or share > ratio else "pass"
+        checks.append(Check(f"China volume {chip}", status, share, ratio, rule,
+                            f"China/Macau TPP {to_china} against US TPP {to_us}"))
+    return checks

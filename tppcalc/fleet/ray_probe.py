@@ -1,0 +1,119 @@
+"""Probing every alive node of a Ray cluster: one task pinned to each node, results gathered.
+
+Ray is the existing distributed engine (an optional extra). Each task runs the ordinary probe on
+its node and returns the same object ``tppcalc probe --json`` prints. A node that dies or does not
+answer in time is listed as missing with the reason; the others complete.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from tppcalc.errors import TppcalcError
+
+
+class FleetProbeError(TppcalcError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+LOCAL_MODE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+@dataclass(frozen=True)
+class FleetProbeResult:
+    nodes: list[dict]              # one `tppcalc probe --json` object per node, with `node_id`
+    missing: list[dict]            # {"node_id", "address", "reason"}
+
+
+def _probe_on_node(bench: bool, delay_s: float) -> dict:
+    """Runs on the worker node."""
+    import ray
+
+    from tppcalc.catalogue import default_catalogue
+    from tppcalc.probe.assess import assess
+    from tppcalc.probe.run import probe_live
+    from tppcalc.report import node_dict
+
+    if delay_s:
+        time.sleep(delay_s)  # fault-injection tests only: keeps the task running while a node is killed
+    report = probe_live()
+    node = node_dict(assess(report, default_catalogue()))
+    node["node_id"] = ray.get_runtime_context().get_node_id()
+    if bench:
+        import dataclasses
+
+        from tppcalc.measure.cpu import measure_cpu
+
+        node["measurements"] = [dataclasses.asdict(measure_cpu(cpu, quick=True)) for cpu in report.cpus]
+    return node
+
+
+def probe_cluster(*, address: str | None = None, local_nodes: int | None = None, timeout_s: float = 300,
+                  bench: bool = False, _delay_s: float = 0.0, _on_started=None) -> FleetProbeResult:
+    """Probe each alive node of the cluster at ``address`` (default: RAY_ADDRESS), or of a local
+    cluster of ``local_nodes`` nodes started for the purpose (on the loopback address)."""
+    if local_nodes:
+        # Single-machine mode: Ray then keeps every address on loopback instead of rewriting
+        # 127.0.0.1 to the host's network address. Read when Ray is imported.
+        os.environ.setdefault(LOCAL_MODE_ENV, "0")
+    try:
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    except ImportError:
+        raise FleetProbeError("Ray is not installed: pip install 'tppcalc[fleet]'") from None
+    if local_nodes and ray._private.ray_constants.ENABLE_RAY_CLUSTER:
+        raise FleetProbeError(f"a local test cluster needs {LOCAL_MODE_ENV}=0 set before Ray is imported "
+                              "(Ray was imported earlier in this process)")
+
+    cluster = None
+    if local_nodes:
+        from ray.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1"})
+        for _ in range(local_nodes - 1):
+            cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        cluster.wait_for_nodes()
+        address = cluster.address
+    else:
+        address = address or os.environ.get("RAY_ADDRESS")
+        if not address:
+            raise FleetProbeError("no Ray cluster: give --address, set RAY_ADDRESS, or use --local-nodes N")
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        probe = ray.remote(num_cpus=1, num_gpus=0, max_retries=0)(_probe_on_node)
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        refs = {}
+        for node in alive:
+            options = {"scheduling_strategy": NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)}
+            if bench and node.get("Resources", {}).get("GPU"):
+                options["num_gpus"] = node["Resources"]["GPU"]  # the whole node's GPUs, exclusively
+            refs[node["NodeID"]] = (node, probe.options(**options).remote(bench, _delay_s))
+        if _on_started is not None:
+            _on_started(cluster)
+        return _gather(ray, refs, timeout_s)
+    finally:
+        ray.shutdown()
+        if cluster is not None:
+            cluster.shutdown()
+
+
+def _gather(ray, refs: dict, timeout_s: float) -> FleetProbeResult:
+    nodes, missing = [], []
+    deadline = time.monotonic() + timeout_s
+    for node_id, (node, ref) in refs.items():
+        where = {"node_id": node_id, "address": node.get("NodeManagerAddress")}
+        try:
+            nodes.append(ray.get(ref, timeout=max(0.1, deadline - time.monotonic())))
+        except ray.exceptions.GetTimeoutError:
+            ray.cancel(ref, force=True)
+            missing.append({**where, "reason": f"no answer within {timeout_s:g} s"})
+        except ray.exceptions.RayError as exc:
+            missing.append({**where, "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"})
+    return FleetProbeResult(nodes, missing)
