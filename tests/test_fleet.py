@@ -168,3 +168,15 @@ def test_fleet_report_cli_json(run_cli):
     assert all({"name", "status", "value", "limit"} <= set(c) for c in out["checks"])
     bad = run_cli("fleet", "report", str(INVENTORY), "--cap", "nonsense=1")
     assert bad.exit_code == 1 and "unknown cap nonsense" in bad.stderr
+
+
+def test_bare_host_reports_are_identified_and_aggregated(tmp_path):
+    from tppcalc.probe.run import load_dump, report_from_dump
+
+    host = report_from_dump(load_dump(Path(__file__).parent / "fixtures" / "hosts" / "dgx-h100.json"))
+    lines = tmp_path / "hosts.jsonl"
+    lines.write_text("".join(json.dumps({"host": host.model_dump(mode="json"), "country": c}) + "\n"
+                             for c in ("DE", "DE", "US")))
+    report = report_fleet([lines], CATALOGUE, as_of=DAY)
+    assert report.totals_by_country["DE"].units == 2 * 9
+    assert report.totals_by_country["DE"].tpp >= 2 * 8 * tpp("H100 SXM")

@@ -113,10 +113,14 @@ class Catalogue:
 
     def get(self, chip_id: str) -> ChipSpec:
         """The record with exactly this id."""
-        for entry in self._entries:
-            if entry.spec.id == chip_id:
-                return entry.spec
-        raise UnknownChipError(chip_id, self._suggest(chip_id))
+        spec = self._by_id.get(chip_id)
+        if spec is None:
+            raise UnknownChipError(chip_id, self._suggest(chip_id))
+        return spec
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, ChipSpec]:
+        return {spec.id: spec for spec in self.chips}
 
     def lookup(self, query: str) -> ChipSpec:
         """One chip by id, name, alias, PCI id (``10de:2330[:ssvid:ssdid]``) or unique fuzzy name."""
