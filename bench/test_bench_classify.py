@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.classify import classify
+from tppcalc.classification import classify
 
 
 def test_classify_a_catalogue_chip_warm(benchmark):

@@ -7,7 +7,7 @@ import pytest
 
 from tppcalc import compute_metrics, spec_from_figures
 from tppcalc.catalogue import Catalogue
-from tppcalc.classify import classify
+from tppcalc.classification import classify
 from tppcalc.rules.editions import default_rulebook, predicates_used
 from tppcalc.rules.predicates import PREDICATES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.classify import classify
+from tppcalc.classification import classify
 from tppcalc.html_report import (
     Cell,
     Report,

@@ -11,23 +11,48 @@ models or frozen dataclasses. Nothing here touches hardware or imports numba or 
 """
 
 from tppcalc._version import __version__
-from tppcalc.catalogue import Catalogue, default_catalogue
-from tppcalc.classify import Classification, classify
-from tppcalc.errors import (
-    AmbiguousChipError,
-    InputError,
-    SparseFigureError,
-    SpecError,
-    TppcalcError,
-    UnknownChipError,
-    UnknownPrecisionError,
-)
-from tppcalc.figures import spec_from_figures
-from tppcalc.metrics import Bounds, Comparison, Metrics, ReadingMetrics, compute_metrics
-from tppcalc.precision import Precision
-from tppcalc.readings import Reading
-from tppcalc.spec import ChipSpec
-from tppcalc.specfile import load_spec_file
+
+# Public names, imported when first used: the CLI imports this package on every command, and
+# `tppcalc calc` should not pay for the catalogue, the rules or the classifier.
+_EXPORTS = {
+    "AmbiguousChipError": "tppcalc.errors",
+    "Bounds": "tppcalc.metrics",
+    "Catalogue": "tppcalc.catalogue",
+    "ChipSpec": "tppcalc.spec",
+    "Classification": "tppcalc.classification",
+    "Comparison": "tppcalc.metrics",
+    "InputError": "tppcalc.errors",
+    "Metrics": "tppcalc.metrics",
+    "Precision": "tppcalc.precision",
+    "Reading": "tppcalc.readings",
+    "ReadingMetrics": "tppcalc.metrics",
+    "SparseFigureError": "tppcalc.errors",
+    "SpecError": "tppcalc.errors",
+    "TppcalcError": "tppcalc.errors",
+    "UnknownChipError": "tppcalc.errors",
+    "UnknownPrecisionError": "tppcalc.errors",
+    "classify": "tppcalc.classification",
+    "compute_metrics": "tppcalc.metrics",
+    "default_catalogue": "tppcalc.catalogue",
+    "load_spec_file": "tppcalc.specfile",
+    "spec_from_figures": "tppcalc.figures",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tppcalc' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
+
 
 __all__ = [
     "AmbiguousChipError",

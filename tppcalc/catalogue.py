@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
-from tppcalc.resources import data_dir
+from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
 from tppcalc.specfile import load_spec_file_cached
 
-SPECS_DIR_ENV = "TPPCALC_SPECS_DIR"
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")

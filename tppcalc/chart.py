@@ -98,7 +98,7 @@ class Box:
 
 def paragraph_boxes(view: RuleView) -> tuple[list[Box], list[Paragraph]]:
     """Each drawable paragraph as a box, in walking order; and the paragraphs not drawn."""
-    from tppcalc.classify import describe_condition
+    from tppcalc.classification import describe_condition
 
     boxes, skipped = [], []
     for paragraph in view.paragraphs:

@@ -309,7 +309,7 @@ def metrics_rows(metrics) -> list[tuple[str, str]]:
 
 def classification_section(title: str, result, metrics, *, anchor: str = "") -> Section:
     """One chip's metrics, verdict, reasons and paragraph checks."""
-    from tppcalc.classify import describe_condition
+    from tppcalc.classification import describe_condition
 
     summary = [("ECCN", verdict(result)), ("Licence", licence(result.license_required, result.destination))]
     if result.license_exceptions:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 
+# A user's own spec folders (os.pathsep-separated), added to the shipped catalogue.
+SPECS_DIR_ENV = "TPPCALC_SPECS_DIR"
+
 
 def data_dir(name: str) -> Path:
     """The folder ``name`` ("specs" or "kernels") as shipped with this copy of tppcalc."""

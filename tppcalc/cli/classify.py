@@ -28,7 +28,7 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
       tppcalc classify "H100 SXM" --dest CN --as-of 2024-01-01 --explain
       tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
     """
-    from tppcalc.classify import classify as classify_chip
+    from tppcalc.classification import classify as classify_chip
     from tppcalc.report import classification_dict, classification_text
 
     if queries and spec is not None:

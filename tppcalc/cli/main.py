@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from tppcalc._version import __version__
-from tppcalc.catalogue import SPECS_DIR_ENV
 from tppcalc.cli.options import CatalogueChoice
 from tppcalc.errors import TppcalcError
+from tppcalc.resources import SPECS_DIR_ENV
 
 EXIT_DOMAIN_ERROR = 1
 

@@ -63,6 +63,6 @@ def show_rules(edition_id: str, as_json: bool) -> None:
 
 
 def _conditions(when) -> str:
-    from tppcalc.classify import describe_condition
+    from tppcalc.classification import describe_condition
 
     return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.classify import classify
+from tppcalc.classification import classify
 from tppcalc.errors import InputError
 from tppcalc.exact import to_decimal
 from tppcalc.fleet.aggregate import FleetReport, fleet_report

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.classify import Classification, classify
+from tppcalc.classification import Classification, classify
 from tppcalc.metrics import Metrics, compute_metrics
 from tppcalc.probe.host import HostReport
 from tppcalc.probe.identify import Identification, identify_cpu, identify_gpu

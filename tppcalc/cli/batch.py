@@ -1,0 +1,93 @@
+"""``tppcalc batch``: every row of a CSV, JSON Lines, Parquet or Excel file, classified."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from tppcalc.cli.options import current_catalogue, rule_options
+from tppcalc.errors import InputError
+
+EXIT_CONTROLLED = 3
+EXIT_ROW_ERRORS = 4
+# tppcalc.batch.FORMATS, named here so that loading the CLI does not import numpy (a test checks).
+FORMAT_NAMES = ("csv", "jsonl", "parquet", "xlsx")
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", default="-", show_default=True, metavar="OUTPUT", help="Output file; - for stdout.")
+@click.option("--format", "file_format", type=click.Choice(FORMAT_NAMES),
+              help="Output format (default: OUTPUT's extension; on stdout, the input's if text, else csv); "
+                   "also the input's, where its extension does not tell.")
+@rule_options
+@click.option("--fail-on", type=click.Choice(["controlled", "error"]), multiple=True,
+              help=f"Exit {EXIT_CONTROLLED} if any row is or may be controlled (undetermined and error rows "
+                   f"count), or {EXIT_ROW_ERRORS} if any row has an error; repeatable.")
+@click.option("--json-summary", is_flag=True, help="Print the summary on stderr as one JSON object.")
+@click.pass_context
+def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | None, rules,
+          fail_on: tuple[str, ...], json_summary: bool) -> None:
+    """Classify every row of INPUT and write it back with tpp, performance_density, eccn,
+    license_required, reason and error.
+
+    \b
+    Rows give either a catalogue chip (`chip`, optional `quantity`) or figures
+    (dense_<precision>_tflops / dense_int8_tops ..., die_area_mm2, datacenter, io_bidir_gbps,
+    dram_bandwidth_gbps; empty means unknown). Formats: .csv, .jsonl, .parquet, .xlsx.
+
+    \b
+    Examples:
+      tppcalc batch products.csv -o classified.csv --dest CN --as-of 2026-02-01
+      tppcalc batch fleet.xlsx --format jsonl --fail-on controlled --json-summary
+    """
+    from tppcalc.batch import classify_file, format_of
+
+    input_format = format_of(str(input_path), file_format)
+    if input_format is None:
+        raise InputError("cannot tell the format from the extension; name the file .csv, .jsonl, .parquet or "
+                         ".xlsx, or give --format", where=str(input_path))
+    output_format = (file_format or (format_of(output, None) if output != "-" else None)
+                     or (input_format if input_format in ("csv", "jsonl") else "csv"))
+    try:
+        source = open(input_path, "rb")
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), where=str(input_path)) from None
+    with source:
+        options = dict(input_format=input_format, output_format=output_format, where=str(input_path),
+                       catalogue=current_catalogue, **rules.keywords())
+        if output == "-":
+            summary = classify_file(source, click.get_binary_stream("stdout"), **options)
+        else:
+            summary = _to_file(Path(output), lambda sink: classify_file(source, sink, **options))
+
+    if json_summary:
+        click.echo(json.dumps(summary.as_dict()), err=True)
+    else:
+        click.echo(f"tppcalc batch: {summary.rows:,} rows: {summary.controlled:,} controlled, "
+                   f"{summary.undetermined:,} undetermined, {summary.errors:,} errors ({summary.seconds:.2f} s)",
+                   err=True)
+    if "error" in fail_on and summary.errors:
+        ctx.exit(EXIT_ROW_ERRORS)
+    if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):
+        ctx.exit(EXIT_CONTROLLED)
+
+
+def _to_file(path: Path, write):
+    """Write through a temporary file beside ``path``, so a failed run leaves no half-written output."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), where=str(path), field="--output") from None
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            result = write(sink)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return result
