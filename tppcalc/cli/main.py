@@ -41,6 +41,7 @@ def cli(ctx: click.Context, specs_dirs: tuple[Path, ...], override_specs: bool) 
 
 
 def _register() -> None:
+    from tppcalc.cli.batch import batch
     from tppcalc.cli.bench import bench
     from tppcalc.cli.calc import calc
     from tppcalc.cli.chart import chart
@@ -51,7 +52,7 @@ def _register() -> None:
     from tppcalc.cli.probe import probe
     from tppcalc.cli.rules import rules
 
-    for command in (bench, calc, chart, chips, classify, fleet, model, probe, rules):
+    for command in (batch, bench, calc, chart, chips, classify, fleet, model, probe, rules):
         cli.add_command(command)
 
 

@@ -1,0 +1,371 @@
+"""Batch input, good and bad: every row keeps its place, a bad one says where and why, a file
+that cannot be read as a whole is refused, and missing figures never read as "not controlled"."""
+
+import csv
+import datetime as dt
+import functools
+import io
+import json
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import tppcalc.batch.io as batch_io
+from tppcalc import InputError
+from tppcalc.batch import classify_file
+
+AS_OF = dt.date(2026, 2, 1)
+HEADER = "id,dense_fp8_tflops,dense_int8_tops,die_area_mm2,datacenter,io_bidir_gbps,dram_bandwidth_gbps,chip"
+
+
+def run(data: bytes | str, input_format="csv", output_format="csv", **rules):
+    """Classify ``data``; the output rows as dicts (CSV out) and the summary."""
+    out = io.BytesIO()
+    rules.setdefault("as_of", AS_OF)
+    summary = classify_file(io.BytesIO(data.encode() if isinstance(data, str) else data), out,
+                            input_format=input_format, output_format=output_format, **rules)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode()))) if output_format == "csv" else out.getvalue()
+    return rows, summary
+
+
+def one(line: str, header: str = HEADER, **rules) -> dict:
+    rows, _ = run(f"{header}\n{line}\n", **rules)
+    (row,) = rows
+    return row
+
+
+# ------------------------------------------------------------------------------- bad cells
+
+
+@pytest.mark.parametrize("cell", ["-5", "-0.1", "0"])
+def test_negative_and_zero_throughput_is_an_error_with_line_and_field(cell):
+    row = one(f"x,,{cell},,,,,")
+    assert row["error"].startswith("line 2: dense_int8_tops: int8 throughput must be greater than zero")
+    assert (row["tpp"], row["eccn"], row["license_required"], row["reason"]) == ("", "", "", "")
+
+
+@pytest.mark.parametrize("column, cell", [("io", "-1"), ("dram", "-6500"), ("area", "-814")])
+def test_negative_amounts_are_errors(column, cell):
+    line = {"io": f"x,,600,,true,{cell},,", "dram": f"x,,600,,true,,{cell},", "area": f"x,,600,{cell},true,,,"}[column]
+    row = one(line)
+    assert "must not be negative" in row["error"] or "greater than zero" in row["error"]
+    assert row["eccn"] == ""
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-inf", "Infinity"])
+def test_nan_and_infinity_are_errors(cell):
+    row = one(f"x,{cell},,,,,,")
+    assert row["error"].startswith("line 2: dense_fp8_tflops:")
+    assert row["eccn"] == ""
+
+
+@pytest.mark.parametrize("cell, words", [("abc", "decimal number"), ("12 units", "decimal number"),
+                                         ("1.2.3", "decimal number"), ("1e5", "unknown unit")])
+def test_non_numeric_cells_are_errors(cell, words):
+    row = one(f'x,"{cell}",,,,,,')
+    assert words in row["error"] and row["eccn"] == ""
+
+
+@pytest.mark.parametrize("cell", ["3958*", "3958 sparse", "3,958 (with sparsity)"])
+def test_sparse_marked_figures_are_refused(cell):
+    row = one(f'x,"{cell}",,,,,,')
+    assert "marked sparse" in row["error"] and "dense" in row["error"]
+    assert row["tpp"] == ""
+
+
+def test_a_bad_datacenter_or_quantity_cell_is_an_error():
+    row = one("x,,600,,maybe,,,")
+    assert "datacenter: expected true, false or empty, got 'maybe'" in row["error"]
+    rows, _ = run("chip,quantity\nH100 SXM,2.5\nH100 SXM,0\nH100 SXM,3\nH100 SXM,\n")
+    assert ["quantity" in r["error"] for r in rows] == [True, True, False, False]
+
+
+def test_several_problems_in_one_row_are_all_given():
+    row = one("x,3958*,-1,,maybe,,,")
+    assert row["error"].count(";") >= 2
+    assert "dense_fp8_tflops" in row["error"] and "dense_int8_tops" in row["error"] and "datacenter" in row["error"]
+
+
+def test_a_row_with_a_chip_and_figures_or_with_neither_is_an_error():
+    rows, _ = run(f"{HEADER}\nx,,600,,,,,H100 SXM\ny,,,,true,,,\n")
+    assert "give a chip or its figures, not both" in rows[0]["error"]
+    assert "nothing to classify" in rows[1]["error"]
+
+
+# ------------------------------------------------------------------------------- bad rows
+
+
+def test_an_unknown_chip_is_an_error_naming_the_closest():
+    rows, summary = run("chip\nH100 SXM\nZ9000\nRTX 4090\n")
+    assert rows[0]["eccn"] == "3A090.a" and rows[2]["eccn"] == "3A090.a"
+    assert rows[1]["error"].startswith("line 3: chip: no chip in the catalogue matches 'Z9000'")
+    assert (summary.rows, summary.errors) == (3, 1)
+
+
+def test_an_ambiguous_chip_is_an_error():
+    (row,) = run("chip\nNVIDIA\n")[0]
+    assert "matches several chips" in row["error"]
+
+
+def test_duplicate_ids_mark_every_later_row(monkeypatch):
+    text = "id,dense_int8_tops\n" + "".join(f"sku-{i % 40},{i + 1}\n" for i in range(60))
+    rows, summary = run(text)
+    assert summary.errors == 20
+    assert [bool(r["error"]) for r in rows] == [False] * 40 + [True] * 20
+    assert rows[40]["error"] == "line 42: id: 'sku-0' is given on an earlier line"
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=64))
+    assert run(text)[0] == rows  # also when the first and the repeat fall in different chunks
+
+
+def test_a_truncated_last_line_is_an_error_on_that_row():
+    rows, summary = run(f"{HEADER}\na,,600,,true,,,\nb,,60")
+    assert rows[0]["eccn"] == "3A090.a"
+    assert rows[1]["error"] == "line 3: truncated last line: 3 of 8 fields (the file may have been cut short)"
+    assert summary.rows == 2
+    rows, _ = run(f'{HEADER}\na,,600,,true,,,\nb,,600,,true,,,"H100 S')
+    assert "a quoted field is never closed" in rows[1]["error"]
+
+
+def test_a_last_line_without_a_newline_is_fine_when_complete():
+    rows, _ = run(f"{HEADER}\na,,600,,true,,,")
+    assert rows[0]["eccn"] == "3A090.a" and rows[0]["error"] == ""
+
+
+def test_rows_with_too_many_or_too_few_fields_are_errors_and_keep_their_place():
+    rows, _ = run(f"{HEADER}\na,,600,,true,,,,extra\nb,,600\nc,,600,,true,,,\n")
+    assert rows[0]["error"] == "line 2: 9 fields, the header has 8"
+    assert rows[1]["error"] == "line 3: 3 fields, the header has 8"
+    assert rows[2]["eccn"] == "3A090.a"
+
+
+def test_blank_lines_are_not_rows_and_line_numbers_stay_physical():
+    rows, summary = run(f"{HEADER}\n\na,,600,,true,,,\n\nb,,-1,,true,,,\n")
+    assert summary.rows == 2
+    assert rows[1]["error"].startswith("line 5: ")
+
+
+def test_a_row_in_another_encoding_is_an_error_and_the_rest_are_classified():
+    data = f"{HEADER},vendor\na,,600,,true,,,,ACME\nb,,600,,true,,,,".encode() + "Zürich\n".encode("latin-1")
+    rows, summary = run(data)
+    assert (summary.rows, summary.errors) == (2, 1)
+    assert rows[0]["error"] == "" and rows[0]["eccn"] == "3A090.a"
+    assert rows[1]["error"] == "line 3: not UTF-8 text (byte 0xfc); save the file as UTF-8"
+    assert rows[1]["vendor"] == "Z\ufffdrich"
+
+
+# ------------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "the file is empty"),
+    (b"\n\n", "the file is empty"),
+    ("id,dense_int8_tops\n".encode("utf-16"), "UTF-16"),
+    ("vendor,dense_int8_tops,d\xe9bit\n".encode("latin-1"), "header is not UTF-8"),
+])
+def test_files_that_cannot_be_read_are_refused(data, words):
+    with pytest.raises(InputError, match=words):
+        run(data)
+
+
+@pytest.mark.parametrize("header, suggestion", [
+    ("id,dense_fp8_tflop", "did you mean 'dense_fp8_tflops'?"),
+    ("chips", "did you mean 'chip'?"),
+    ("dense_int8_tops,datacentre", "did you mean 'datacenter'?"),
+    ("dense_int8_tops,Die_Area_mm2", "did you mean 'die_area_mm2'?"),
+    ("dense_fp9_tflops", "did you mean 'dense_fp8_tflops'?"),
+    ("dense_fp8", "not a column tppcalc knows;"),
+])
+def test_a_misspelled_column_is_refused_with_the_known_columns(header, suggestion):
+    with pytest.raises(InputError, match="known columns: id, chip, quantity, dense_fp64_tflops") as caught:
+        run(f"{header}\n1,2\n")
+    assert suggestion in str(caught.value)
+
+
+@pytest.mark.parametrize("header, words", [
+    ("sku,price", "no chip column and no dense_\\* column"),
+    ("chip,chip", "appears twice"),
+    ("chip,eccn", "is a result column"),
+    ("chip,,price", "column 2 of the header has no name"),
+])
+def test_headers_that_cannot_be_classified_are_refused(header, words):
+    with pytest.raises(InputError, match=words):
+        run(f"{header}\nx,y,z\n")
+
+
+def test_a_header_only_file_gives_a_header_only_output():
+    rows, summary = run("id,dense_int8_tops,sku\n")
+    assert rows == [] and summary.rows == 0
+    out = io.BytesIO()
+    classify_file(io.BytesIO(b"id,dense_int8_tops,sku\n"), out, input_format="csv", as_of=AS_OF)
+    assert out.getvalue() == b"id,dense_int8_tops,sku,tpp,performance_density,eccn,license_required,reason,error\n"
+
+
+# ------------------------------------------------------------------------------- fail closed
+
+
+@pytest.mark.parametrize("line, outcomes", [
+    ("x,,250,,true,,,", "3A090.a, 3A090.b or outside 3A090 (performance density unknown)"),
+    ("x,,250,40,,,,", "3A090.a or outside 3A090 (datacenter use unknown)"),
+    ("x,,350,,,,,", "3A090.a, 3A090.b or outside 3A090 (datacenter use, performance density unknown)"),
+])
+def test_unknown_figures_never_give_not_controlled(line, outcomes):
+    row = one(line, dest="CN")
+    assert (row["eccn"], row["license_required"], row["error"]) == ("", "", "")
+    assert row["reason"] == f"undetermined: {outcomes}"
+
+
+def test_unknowns_that_cannot_matter_do_not_leave_a_row_open():
+    rows, summary = run(f"{HEADER}\na,,600,,,,,\nb,,100,,,,,\n", dest="CN")
+    assert [r["eccn"] for r in rows] == ["3A090.a", "outside 3A090"]
+    assert rows[1]["license_required"] == "false" and summary.undetermined == 0
+
+
+def test_io_is_read_only_by_the_edition_that_uses_it():
+    rows, _ = run(f"{HEADER}\na,,700,,true,,,\nb,,700,,true,700,,\nc,,700,,true,500,,", as_of=dt.date(2022, 12, 1))
+    assert [r["eccn"] for r in rows] == ["", "3A090", "outside 3A090"]
+    assert rows[0]["reason"] == "undetermined: 3A090 or outside 3A090 (I/O rate unknown)"
+
+
+# ------------------------------------------------------------------------------- formats
+
+
+MIXED = (f"{HEADER},vendor\n"
+         "h100,1978.9,1978.9,814,true,900,3350,,NVIDIA\n"
+         "four8,,600,,true,,,,ACME\n"
+         "consumer,,250,300,false,,,,ACME\n"
+         "open,,250,,true,,,,ACME\n"
+         "bad,3958*,,,true,,,,ACME\n"
+         "cat,,,,,,,H100 SXM,NVIDIA\n")
+
+
+def reference():
+    return run(MIXED, dest="CN")[0]
+
+
+def test_a_mixed_file_round_trip_in_csv():
+    rows = reference()
+    assert [r["id"] for r in rows] == ["h100", "four8", "consumer", "open", "bad", "cat"]
+    assert [r["eccn"] for r in rows] == ["3A090.a", "3A090.a", "outside 3A090", "", "", "3A090.a"]
+    assert [r["tpp"] for r in rows] == ["15831.2", "4800", "2000", "2000", "", "15832"]
+    assert [r["performance_density"] for r in rows] == ["19.4486", "", "6.6666", "", "", "19.4496"]
+    assert [r["license_required"] for r in rows] == ["true", "true", "false", "", "", "true"]
+    assert rows[0]["reason"] == "3A090.a.1: TPP >= 4,800"
+    assert rows[2]["reason"] == "excluded by Note 2 to 3A090.a and 3A090.b"
+    assert rows[4]["error"].startswith("line 6: dense_fp8_tflops:") and rows[5]["vendor"] == "NVIDIA"
+
+
+def results(rows: list[dict]) -> list[tuple]:
+    return [tuple(str(r[c] if r[c] is not None else "").lower() for c in
+                  ("id", "tpp", "performance_density", "eccn", "license_required", "reason", "error")) for r in rows]
+
+
+def test_json_lines_in_and_out_agree_with_csv():
+    lines = [json.dumps({k: v for k, v in r.items() if v != ""}) for r in csv.DictReader(io.StringIO(MIXED))]
+    header = json.dumps(dict.fromkeys(MIXED.splitlines()[0].split(","), None))
+    data = "\n".join([header.replace("null", '""')] + lines[0:]) + "\n"
+    out, summary = run(data, input_format="jsonl", output_format="jsonl", dest="CN")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == 7 and documents[0]["error"] == "line 1: no dense_* figure and no chip: nothing to classify"
+    assert results(documents[1:]) == results(reference())
+    assert documents[1]["license_required"] is True and documents[1]["vendor"] == "NVIDIA"
+
+
+def test_json_lines_bad_lines_keep_their_place():
+    data = (b'{"chip": "H100 SXM", "note": 1}\n{"chip": "H100 SXM", "extra": 2}\nnot json\n[1, 2]\n'
+            b'{"chip": "RTX 4090"}\n{"chip": "H1')
+    out, summary = run(data, input_format="jsonl", output_format="jsonl")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == len(documents) == 6
+    assert [d["error"] for d in documents] == [
+        None, "line 2: key 'extra' is not a column (the first line's keys are the columns)",
+        "line 3: not valid JSON (Expecting value)", "line 4: not a JSON object", None,
+        "line 6: not valid JSON (Unterminated string starting at) (the last line has no newline: cut short?)"]
+    assert documents[4]["note"] is None and documents[4]["eccn"] == "3A090.a"
+
+
+def test_json_lines_that_are_empty_or_start_badly_are_refused():
+    for data, words in [(b"\n\n", "empty"), (b"[1]\n", "must be a JSON object"), (b"{\n", "not valid JSON")]:
+        with pytest.raises(InputError, match=words):
+            run(data, input_format="jsonl")
+
+
+def test_parquet_keeps_its_types_and_agrees_with_csv():
+    source = list(csv.DictReader(io.StringIO(MIXED)))
+    table = pa.table({
+        "id": [r["id"] for r in source],
+        "dense_fp8_tflops": [float(r["dense_fp8_tflops"]) if r["dense_fp8_tflops"] and "*" not in r["dense_fp8_tflops"]
+                             else None for r in source],
+        "dense_int8_tops": pa.array([r["dense_int8_tops"] or None for r in source], pa.string()),
+        "die_area_mm2": [int(r["die_area_mm2"]) if r["die_area_mm2"] else None for r in source],
+        "datacenter": [{"true": True, "false": False}.get(r["datacenter"]) for r in source],
+        "chip": [r["chip"] or None for r in source],
+    })
+    data = io.BytesIO()
+    pq.write_table(table, data)
+    out, _ = run(data.getvalue(), input_format="parquet", output_format="parquet", dest="CN")
+    written = pq.read_table(io.BytesIO(out))
+    assert written.schema.field("die_area_mm2").type == pa.int64()
+    assert written.schema.field("license_required").type == pa.bool_()
+    got = written.to_pylist()
+    expected = reference()
+    expected[4] = {**expected[4], "tpp": "", "eccn": "", "reason": "", "license_required": "", "error": ""}
+    # row 5 has no fp8 figure here (the sparse text cannot be a double): nothing to classify
+    assert results(got)[:4] + results(got)[5:] == results(expected)[:4] + results(expected)[5:]
+    assert got[4]["error"] == "row 5: no dense_* figure and no chip: nothing to classify"
+
+
+def test_excel_in_and_out_agree_with_csv():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for index, record in enumerate(csv.reader(io.StringIO(MIXED))):
+        sheet.append([float(v) if index and v.replace(".", "").isdigit() else (v or None) for v in record])
+    sheet.append([None] * 9)
+    data = io.BytesIO()
+    book.save(data)
+    out, summary = run(data.getvalue(), input_format="xlsx", output_format="xlsx", dest="CN")
+    written = list(openpyxl.load_workbook(io.BytesIO(out)).active.iter_rows(values_only=True))
+    header = written[0]
+    got = [dict(zip(header, values)) for values in written[1:]]
+    assert summary.rows == 6 and results(got)[:4] == results(reference())[:4]
+    assert got[0]["license_required"] is True and got[0]["die_area_mm2"] == 814
+    assert got[4]["error"].startswith("row 6: dense_fp8_tflops:")
+
+
+def test_a_float_cell_reads_as_the_decimal_it_prints_as():
+    book = openpyxl.Workbook()
+    book.active.append(["dense_int8_tops", "die_area_mm2"])
+    book.active.append([600.0, 1e-05])
+    data = io.BytesIO()
+    book.save(data)
+    (row,), _ = run(data.getvalue(), input_format="xlsx", output_format="csv")
+    assert (row["tpp"], row["eccn"], row["die_area_mm2"]) == ("4800", "3A090.a", "0.00001")
+
+
+def test_not_a_parquet_or_excel_file_is_refused():
+    for input_format, words in [("parquet", "not a Parquet file"), ("xlsx", "not an Excel workbook")]:
+        with pytest.raises(InputError, match=words):
+            run(b"id,chip\n", input_format=input_format)
+
+
+def test_an_excel_sheet_too_long_for_excel_is_refused(monkeypatch):
+    monkeypatch.setattr(batch_io, "EXCEL_MAX_ROWS", 3)
+    with pytest.raises(InputError, match="an Excel sheet holds at most 2 rows"):
+        run("chip\nH100 SXM\nH100 SXM\nH100 SXM\n", output_format="xlsx")
+
+
+def test_formats_by_extension():
+    assert [batch_io.format_of(p, None) for p in ("a.csv", "b.JSONL", "c.ndjson", "d.parquet", "e.xlsx", "f.txt")] \
+        == ["csv", "jsonl", "jsonl", "parquet", "xlsx", None]
+    assert batch_io.format_of("f.txt", "csv") == "csv"
+
+
+def test_reading_is_chunked(monkeypatch):
+    """Only a block of the file is in memory at a time: a 2,000-row file read in 4 KiB blocks."""
+    sizes = []
+    real = batch_io.CsvReader._chunk
+    monkeypatch.setattr(batch_io.CsvReader, "_chunk", lambda self, block: sizes.append(len(block)) or real(self, block))
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=4096))
+    rows, summary = run("id,dense_int8_tops\n" + "".join(f"sku-{i},{i % 900 + 1}\n" for i in range(2000)))
+    assert summary.rows == len(rows) == 2000 and len(sizes) > 5 and max(sizes) <= 2 * 4096

@@ -1,0 +1,620 @@
+"""The batch engine: a chunk of rows in, one result per row out, computed column by column.
+
+A row's ECCN, licence answer and reason depend on nothing but its answers to the conditions of the
+rules in use (each YES, NO or UNKNOWN). So numpy works out every spec row's answers at once, and
+the scalar engine, ``classify(spec_from_figures(...))``, classifies one row for each distinct set
+of answers; every row with that set gets its outcome. That scalar run recomputes the answers of
+its row, and the batch stops if they differ. Unknown figures are therefore handled by the scalar
+engine's own fail-closed walk, never by a second implementation of it.
+
+Numpy's answers come from figures written as plain decimals (up to 9 integer digits and 4
+decimals), held exactly as integers in 1/10,000ths and compared in float64, whose error here is at
+most 2 ulp. A row whose TPP, performance density, I/O rate or DRAM bandwidth lies within
+``MARGIN`` (relative, a million times that error) of any line of the rules in use, a row with a
+figure in another form, and a catalogue row get their figures and answers from the scalar engine
+(``spec_from_figures``, ``compute_metrics`` and the rules' predicates) one by one. TPP and density
+are printed from exact integers or Decimals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from tppcalc.batch.io import Cells, Chunk
+from tppcalc.catalogue import Catalogue, default_catalogue
+from tppcalc.classification import Classification, classify, describe_condition
+from tppcalc.errors import InputError, TppcalcError
+from tppcalc.exact import positive, to_decimal
+from tppcalc.figures import parse_rate, spec_from_figures
+from tppcalc.metrics import Metrics, compute_metrics
+from tppcalc.precision import PRECISIONS, Precision
+from tppcalc.rules.editions import Condition, default_rulebook
+from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+
+DENSE_COLUMNS: dict[str, Precision] = {
+    f"dense_{p.value}_{'tflops' if info.is_float else 'tops'}": p for p, info in PRECISIONS.items()
+}
+AMOUNT_COLUMNS = {"die_area_mm2": "die area", "io_bidir_gbps": "I/O rate", "dram_bandwidth_gbps": "DRAM bandwidth"}
+FIGURE_COLUMNS = (*DENSE_COLUMNS, *AMOUNT_COLUMNS, "datacenter")
+COLUMNS = ("id", "chip", "quantity", *FIGURE_COLUMNS)
+RESULT_COLUMNS = ("tpp", "performance_density", "eccn", "license_required", "reason", "error")
+
+SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
+_MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
+MARGIN = 1e-9
+_MAX_CONDITIONS = 39           # 3^39 < 2^63: the answers of a row pack into one int64
+
+# Three-valued answers as small integers (NOT is 2 - x), and the scalar engine's in the same code.
+_NO, _UNKNOWN, _YES = 0, 1, 2
+_ANSWER = {NO: _NO, UNKNOWN: _UNKNOWN, YES: _YES}
+# Cell states after parsing.
+_EMPTY, _FAST, _EXACT, _BAD, _OTHER = 0, 1, 2, 3, 4
+_FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no": _NO, "0": _NO}
+# What an UNKNOWN answer to each predicate says is missing.
+_MISSING = {"tpp_at_least": "TPP", "tpp_below": "TPP", "density_at_least": "performance density",
+            "density_below": "performance density", "io_at_least": "I/O rate", "dram_bandwidth_below": "DRAM bandwidth",
+            "hbm_density_above": "HBM bandwidth density", "datacenter": "datacenter use",
+            "not_datacenter": "datacenter use", "memory_item": "kind"}
+
+
+def check_columns(columns: Sequence[str], where: str) -> None:
+    """Refuse a header that would classify wrongly or not at all; other columns pass through."""
+    known = f"known columns: {', '.join(COLUMNS)} (any other column is copied through)"
+    seen = set()
+    for name in columns:
+        if name in seen:
+            raise InputError(f"column {name!r} appears twice", where=where)
+        seen.add(name)
+        if name in RESULT_COLUMNS:
+            raise InputError(f"column {name!r} is a result column ({', '.join(RESULT_COLUMNS)} are written by "
+                             "tppcalc): rename it, or classify the file the earlier run read", where=where)
+        if name in COLUMNS:
+            continue
+        key = name.strip().lower()
+        close = [key] if key in COLUMNS else difflib.get_close_matches(key, COLUMNS, n=1, cutoff=0.8)
+        if close or key.startswith("dense_"):
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"column {name!r} is not a column tppcalc knows{hint}; {known}", where=where)
+    if "chip" not in seen and not seen & set(DENSE_COLUMNS):
+        raise InputError(f"no chip column and no dense_* column: nothing to classify; {known}", where=where)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result fields other than the figures; shared by every row with the same answer."""
+
+    eccn: str | None
+    license_required: bool | None
+    reason: str | None
+    error: str | None = None
+
+    def fields(self) -> tuple:
+        return self.eccn, self.license_required, self.reason, self.error
+
+    @property
+    def controlled(self) -> bool:
+        return self.eccn is not None and not self.eccn.startswith("outside")
+
+
+@dataclass(frozen=True)
+class Results:
+    """One chunk's results: row ``i`` has ``outcomes[outcome[i]]``, and the TPP and performance
+    density that ``texts()`` renders."""
+
+    outcome: np.ndarray
+    outcomes: list[Outcome]
+    tpp: np.ndarray      # exact, in 1/10,000ths; -1 where ``exact`` holds the text, or there is none
+    density: np.ndarray  # rounded down to 1/10,000ths; -1 likewise
+    exact: dict[int, tuple[bytes, bytes]]  # rows the scalar engine classified: their TPP and density texts
+
+    def texts(self) -> tuple[np.ndarray, np.ndarray]:
+        """TPP and performance density of every row as ASCII byte strings (b"" for none)."""
+        return (_rendered(self.tpp, {row: tpp for row, (tpp, _) in self.exact.items()}),
+                _rendered(self.density, {row: density for row, (_, density) in self.exact.items()}))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    tpp: bytes
+    density: bytes
+    outcome: Outcome
+    answers: int  # the row's answers to the rules' conditions, packed as _fill_fast packs them
+
+
+@dataclass
+class _Column:
+    """A numeric column parsed: ``units`` (1/10,000ths) where ``state`` is _FAST."""
+
+    units: np.ndarray
+    state: np.ndarray
+    texts: Cells | None
+
+    def text(self, row: int) -> str | None:
+        return None if self.state[row] == _EMPTY else self.texts.text(row)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A chunk's cells parsed and checked: what ``Engine.decide`` classifies."""
+
+    numbers: np.ndarray
+    dense: dict[Precision, _Column]
+    amounts: dict[str, _Column]
+    datacenter: np.ndarray
+    chips: dict[str, np.ndarray]  # catalogue query -> the rows that ask for it
+    problems: dict[int, list[str]]
+
+
+class Engine:
+    """Classifies chunks of one file under one choice of rules, destination and headquarters."""
+
+    def __init__(self, columns: Sequence[str], *, unit: str = "line", where: str = "input",
+                 dest: str | None = None, hq: str | None = None, as_of: dt.date | None = None,
+                 edition: str | None = None, as_written: bool = False,
+                 catalogue: Callable[[], Catalogue] = default_catalogue):
+        check_columns(columns, where)
+        self._unit = unit
+        self._keywords = {"dest": dest, "hq": hq, "as_of": as_of or dt.date.today(), "edition": edition,
+                          "as_written": as_written}
+        # The scalar engine picks the edition and overlays; a bad --edition or --as-of fails here.
+        picked = classify(spec_from_figures({"int8": 1}), **self._keywords)
+        book = default_rulebook()
+        layers = [book.get(picked.edition), *(book.get(o) for o in picked.overlays)]
+        self._paragraphs = [p for e in layers for p in e.paragraphs]
+        self._exclusions = [x for e in layers for x in e.exclusions]
+        # The conditions an outcome depends on; near-line checks use every line, licence sections' too.
+        self._conditions = list(dict.fromkeys(c for entry in (*self._paragraphs, *self._exclusions)
+                                              for c in _conditions(entry.when)))
+        if len(self._conditions) > _MAX_CONDITIONS:
+            raise InputError(f"{len(self._conditions)} conditions in paragraphs and exclusions; batch mode takes "
+                             f"at most {_MAX_CONDITIONS}", where=f"rule edition {picked.edition}")
+        self._lines: dict[str, set[Decimal]] = {"tpp": set(), "density": set(), "io": set(), "dram": set()}
+        for layer in layers:
+            for entry in (*layer.paragraphs, *layer.exclusions, *layer.exceptions, *layer.review_policies):
+                for name, value in _conditions(entry.when):
+                    if name.split("_")[0] in self._lines:
+                        self._lines[name.split("_")[0]].add(value)
+        self._catalogue = functools.cache(catalogue)
+        self._ids: set[bytes] = set()
+        self._outcomes: dict[int, Outcome] = {}  # answers -> the scalar engine's outcome for them
+        self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
+        # Bounded, so that memory does not grow with the number of distinct rows in a file.
+        self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
+        self._chip = functools.lru_cache(maxsize=1 << 14)(self._classify_chip)
+
+    # ------------------------------------------------------------------------------ one chunk
+
+    def classify(self, chunk: Chunk) -> Results:
+        return self.decide(self.read(chunk))
+
+    def read(self, chunk: Chunk) -> Rows:
+        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids)."""
+        n = len(chunk)
+        cells = chunk.cells
+        problems: dict[int, list[str]] = {}
+        dense = {p: _parse(cells[c], functools.partial(parse_rate, what=f"{p} throughput"), True, c, problems)
+                 for c, p in DENSE_COLUMNS.items() if c in cells}
+        amounts = {c: _parse(cells[c], _amount_parser(c), c == "die_area_mm2", c, problems) if c in cells else
+                   _Column(np.zeros(n, np.int64), np.full(n, _EMPTY, np.int8), None) for c in AMOUNT_COLUMNS}
+        datacenter = _flags(cells.get("datacenter"), n, problems)
+        _check_quantity(cells.get("quantity"), problems)
+        self._check_ids(cells.get("id"), problems)
+
+        chips: dict[str, np.ndarray] = {}
+        for label, rows in (_groups(*_labels(cells["chip"])) if "chip" in cells else {}).items():
+            query = label.strip()
+            if query:
+                chips[query] = np.concatenate([chips[query], rows]) if query in chips else rows
+        chip = _marked(n, chips)
+        any_dense = np.zeros(n, bool)
+        for column in dense.values():
+            any_dense |= column.state != _EMPTY
+        any_figure = any_dense | (datacenter != _UNKNOWN)
+        for column in amounts.values():
+            any_figure |= column.state != _EMPTY
+        for row in np.flatnonzero(chip & any_figure).tolist():
+            problems.setdefault(row, []).append("give a chip or its figures, not both")
+        for row in np.flatnonzero(~chip & ~any_dense).tolist():
+            problems.setdefault(row, []).append("no dense_* figure and no chip: nothing to classify")
+        for row, problem in chunk.problems.items():  # the reader's problem makes the row's cells unreliable
+            problems[row] = [problem]
+        return Rows(chunk.numbers, dense, amounts, datacenter, chips, problems)
+
+    def decide(self, rows: Rows) -> Results:
+        """Classify parsed rows: numpy where it can answer, the scalar engine elsewhere."""
+        n = len(rows.numbers)
+        problems = {row: list(found) for row, found in rows.problems.items()}
+        bad = np.zeros(n, bool)
+        bad[list(problems)] = True
+        spec = ~_marked(n, rows.chips) & ~bad
+        outcome, outcomes = np.zeros(n, np.int32), _Table()
+        fast, tpp, density = self._fill_fast(spec, rows, outcome, outcomes)
+        exact: dict[int, _Verdict] = {}
+        for row in np.flatnonzero(spec & ~fast).tolist():
+            exact[row] = self._figures(*_figure_key(row, rows))
+        for query, asking in rows.chips.items():
+            verdict = self._chip(query)
+            for row in asking[~bad[asking]].tolist():
+                if isinstance(verdict, str):
+                    problems[row] = [verdict]
+                else:
+                    exact[row] = verdict
+        for row, verdict in exact.items():
+            outcome[row] = outcomes.index(verdict.outcome)
+        for row, found in problems.items():
+            outcome[row] = outcomes.index(Outcome(None, None, None, f"{self._unit} {rows.numbers[row]}: "
+                                                  + "; ".join(found)))
+        return Results(outcome, outcomes.items, tpp, density, {row: (v.tpp, v.density) for row, v in exact.items()})
+
+    def _check_ids(self, cells: Cells | None, problems: dict[int, list[str]]) -> None:
+        if cells is None:
+            return
+        rows = np.flatnonzero(cells.widths > 0)
+        keys = _raw(cells, rows).tolist()
+        if self._ids.isdisjoint(keys):
+            before = len(self._ids)
+            self._ids.update(keys)
+            if len(self._ids) - before == len(keys):
+                return
+            seen: set[bytes] = set()  # a repeat within this chunk: the rows after the first
+        else:
+            seen = self._ids
+        for row, key in zip(rows.tolist(), keys):
+            if key in seen:
+                problems.setdefault(row, []).append(f"id: {key.decode('utf-8', 'replace')!r} is given on an earlier "
+                                                    f"{self._unit}")
+            seen.add(key)
+
+    # ---------------------------------------------------------------------------- numpy path
+
+    def _fill_fast(self, spec, rows: Rows, outcome, outcomes):
+        """The outcomes of the spec rows numpy can answer for; returns which rows those are, and
+        their TPP and density in 1/10,000ths (-1 for the other rows)."""
+        n = len(spec)
+        fast = spec.copy()
+        units = np.zeros(n, np.int64)  # TPP in 1/10,000ths: below 2^53, so exact in float64 too
+        for precision, column in rows.dense.items():
+            fast &= column.state != _EXACT
+            np.maximum(units, np.where(column.state == _FAST, column.units * PRECISIONS[precision].bits, 0), out=units)
+        known = {}
+        for name, column in rows.amounts.items():
+            fast &= column.state != _EXACT
+            known[name] = column.state == _FAST
+        area = rows.amounts["die_area_mm2"]
+        values = {
+            "tpp": (units / SCALE, np.ones(n, bool)),
+            "density": (np.divide(units, area.units, out=np.zeros(n), where=known["die_area_mm2"]),
+                        known["die_area_mm2"]),
+            "io": (rows.amounts["io_bidir_gbps"].units / SCALE, known["io_bidir_gbps"]),
+            "dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE, known["dram_bandwidth_gbps"]),
+        }
+        for quantity, lines in self._lines.items():
+            value, present = values[quantity]
+            for line in lines:
+                fast &= ~(present & (np.abs(value - float(line)) <= MARGIN * float(line)))
+        with_area = fast & known["die_area_mm2"]
+        # TPP x SCALE < 2^63, as every fast figure is below 10^9.
+        density = np.where(with_area, units * SCALE // np.where(with_area, area.units, 1), -1)
+        tpp = np.where(fast, units, -1)
+        chosen = np.flatnonzero(fast)
+        if not len(chosen):
+            return fast, tpp, density
+
+        answers = np.zeros(n, np.int64)
+        for place, (name, line) in enumerate(self._conditions):
+            answers += COLUMN_PREDICATES[name](line, values, rows.datacenter).astype(np.int64) * 3**place
+        keys, first, inverse = np.unique(answers[chosen], return_index=True, return_inverse=True)
+        numbers = np.empty(len(keys), np.int32)
+        for k, (key, row) in enumerate(zip(keys.tolist(), chosen[first].tolist())):
+            if key not in self._checked:
+                verdict = self._figures(*_figure_key(row, rows))
+                mine = (key, _fixed_text(int(tpp[row])).encode(),
+                        _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
+                if (verdict.answers, verdict.tpp, verdict.density) != mine:
+                    raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
+                                       f"{_figure_key(row, rows)}; please report it")
+                self._checked.add(key)
+            numbers[k] = outcomes.index(self._outcomes[key])
+        outcome[chosen] = numbers[inverse.ravel()]
+        return fast, tpp, density
+
+    # ---------------------------------------------------------------------------- scalar path
+
+    def _classify_figures(self, rates: tuple, area: str | None, datacenter: bool | None,
+                          io: str | None, dram: str | None) -> _Verdict:
+        spec = spec_from_figures(dict(rates), dies=[(area, "finfet")] if area else (), datacenter=datacenter,
+                                 io_bidir_gbps=io, dram_bandwidth_gbps=dram)
+        return self._verdict(compute_metrics(spec))
+
+    def _classify_chip(self, query: str) -> _Verdict | str:
+        """A catalogue row's verdict, or its problem."""
+        try:
+            return self._verdict(compute_metrics(self._catalogue().lookup(query)))
+        except TppcalcError as exc:
+            return f"chip: {exc}"
+
+    def _verdict(self, metrics: Metrics) -> _Verdict:
+        """One row's exact figures and answers; its outcome from ``classify``, which depends on the
+        answers alone and so runs once for each distinct set of them."""
+        answers = {c: PREDICATES[c[0]](metrics, metrics.primary, c[1]) for c in self._conditions}
+        key = sum(_ANSWER[a] * 3**place for place, a in enumerate(answers.values()))
+        if key not in self._outcomes:
+            result = classify(metrics, **self._keywords)
+            self._outcomes[key] = Outcome(result.eccn, result.license_required, self._reason(result, answers))
+        density = metrics.performance_density
+        return _Verdict(
+            tpp=b"" if metrics.tpp is None else _decimal_text(metrics.tpp).encode(),
+            density=b"" if density is None else _fixed_text(int(density * SCALE)).encode(),
+            outcome=self._outcomes[key],
+            answers=key,
+        )
+
+    def _reason(self, result: Classification, answers: dict) -> str:
+        """A short reason that follows from the answers alone, so rows can share it."""
+        def holds(when):
+            return all_of(answers[c] for c in _conditions(when))
+
+        if result.eccn is None:
+            unknown = set()
+            for entry in self._paragraphs:  # the conditions whose UNKNOWN keeps a paragraph open
+                whens = [entry.when, *(x.when for x in self._exclusions if entry.eccn in x.applies_to)]
+                status = holds(entry.when)
+                for when in whens[1:]:
+                    if status is not NO:
+                        status = all_of([status, negate(holds(when))])
+                if status is YES:
+                    break
+                if status is not NO:
+                    unknown |= {_MISSING[c[0]] for w in whens for c in _conditions(w) if answers[c] is UNKNOWN}
+            return (f"undetermined: {_either(result.undetermined)}"
+                    + (f" ({', '.join(sorted(unknown))} unknown)" if unknown else ""))
+        if result.paragraph is not None:
+            entry = next(p for p in self._paragraphs if p.id == result.paragraph)
+            return f"{entry.id}: " + " and ".join(describe_condition(n, v) for n, v in _conditions(entry.when))
+        excluded = [x for x in self._exclusions if holds(x.when) is YES
+                    and any(p.eccn in x.applies_to and holds(p.when) is YES for p in self._paragraphs)]
+        return "; ".join(f"excluded by {x.citation}" for x in excluded) or "no 3A090 paragraph applies"
+
+
+class _Table:
+    """The distinct outcomes of a chunk, each numbered once."""
+
+    def __init__(self):
+        self.items: list[Outcome] = []
+        self._numbers: dict[Outcome, int] = {}
+
+    def index(self, outcome: Outcome) -> int:
+        number = self._numbers.get(outcome)
+        if number is None:
+            number = self._numbers[outcome] = len(self.items)
+            self.items.append(outcome)
+        return number
+
+
+def _conditions(when: list[Condition]):
+    return [(name, value) for condition in when for name, value in condition.items()]
+
+
+def _either(outcomes: list[str]) -> str:
+    return outcomes[0] if len(outcomes) == 1 else f"{', '.join(outcomes[:-1])} or {outcomes[-1]}"
+
+
+def _at_least(quantity: str):
+    def answer(line, values, datacenter):
+        value, known = values[quantity]
+        return np.where(known, np.where(value >= float(line), _YES, _NO), _UNKNOWN).astype(np.int8)
+    return answer
+
+
+def _below(quantity: str):
+    at_least = _at_least(quantity)
+    return lambda line, values, datacenter: 2 - at_least(line, values, datacenter)
+
+
+# Each predicate of tppcalc.rules.predicates over a chunk of one-unit spec rows (a test checks
+# that the two sets agree). Spec rows describe processors (never memory items) and carry no HBM
+# stacks, so HBM density is unknown, as in the scalar engine.
+COLUMN_PREDICATES = {
+    "tpp_at_least": _at_least("tpp"), "tpp_below": _below("tpp"),
+    "density_at_least": _at_least("density"), "density_below": _below("density"),
+    "io_at_least": _at_least("io"), "dram_bandwidth_below": _below("dram"),
+    "hbm_density_above": lambda line, values, datacenter: np.full(len(datacenter), _UNKNOWN, np.int8),
+    "datacenter": lambda line, values, datacenter: datacenter,
+    "not_datacenter": lambda line, values, datacenter: 2 - datacenter,
+    "memory_item": lambda line, values, datacenter: np.full(len(datacenter), _NO, np.int8),
+}
+
+
+# ------------------------------------------------------------------------------------- parsing
+
+
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
+def _fixed_point(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """Plain decimals ("1978.9", "600", ".5") as exact integers in 1/10,000ths, all at once.
+
+    Anything else (spaces, signs, exponents, units, thousands separators, more digits) is left
+    _OTHER for the scalar parser, which accepts or refuses it exactly as ``spec_from_figures`` does.
+    """
+    widths = cells.widths
+    units = np.zeros(len(cells), np.int64)
+    state = np.where(widths == 0, _EMPTY, _OTHER).astype(np.int8)
+    rows = np.flatnonzero((widths > 0) & (widths <= 14))
+    if not len(rows):
+        return units, state
+    buf = np.frombuffer(cells.data, np.uint8)
+    width, starts = widths[rows], cells.starts[rows]
+    value = np.zeros(len(rows), np.int64)
+    digits, decimals, points = (np.zeros(len(rows), np.int8) for _ in range(3))
+    ok = np.ones(len(rows), bool)
+    for place in range(int(width.max())):  # one character position of every cell at a time
+        inside = width > place
+        char = np.where(inside, buf[np.minimum(starts + place, len(buf) - 1)], 0)
+        digit, point = char - np.uint8(48) < 10, char == 46
+        ok &= digit | point | ~inside
+        value = np.where(digit, value * 10 + (char - 48), value)
+        decimals += digit & (points > 0)
+        digits += digit
+        points += point
+    ok &= (points <= 1) & (digits > 0) & (decimals <= 4) & (digits - decimals <= 9)
+    units[rows[ok]] = value[ok] * _POW10[4 - decimals[ok]]
+    state[rows[ok]] = _FAST
+    return units, state
+
+
+def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: dict[int, list[str]]) -> _Column:
+    units, state = _fixed_point(cells)
+    if strictly_positive:
+        state[(state == _FAST) & (units == 0)] = _OTHER  # the scalar parser says why zero is refused
+    for row in np.flatnonzero(state == _OTHER).tolist():
+        text = cells.text(row)
+        if not text.strip():
+            state[row] = _EMPTY
+            continue
+        try:
+            value = parser(text)
+        except InputError as exc:
+            problems.setdefault(row, []).append(f"{field}: {exc.problem}")
+            state[row] = _BAD
+            continue
+        fixed = value.scaleb(4)
+        if fixed == fixed.to_integral_value() and 0 <= fixed < _MAX_UNITS:
+            units[row], state[row] = int(fixed), _FAST
+        else:
+            state[row] = _EXACT
+    return _Column(units, state, cells)
+
+
+def _amount_parser(column: str):
+    what = AMOUNT_COLUMNS[column]
+    if column == "die_area_mm2":
+        return functools.partial(positive, what=what)
+
+    def non_negative(text: str) -> Decimal:
+        value = to_decimal(text, what=what)
+        if value < 0:
+            raise InputError(f"{what} must not be negative, got {text!r}")
+        return value
+
+    return non_negative
+
+
+def _flags(cells: Cells | None, n: int, problems: dict[int, list[str]]) -> np.ndarray:
+    """The datacenter column as _YES/_NO/_UNKNOWN per row."""
+    if cells is None:
+        return np.full(n, _UNKNOWN, np.int8)
+    labels, inverse = _labels(cells)
+    codes = np.array([_FLAGS.get(label.strip().lower(), -1) for label in labels], np.int8)[inverse]
+    for row in np.flatnonzero(codes < 0).tolist():
+        problems.setdefault(row, []).append(f"datacenter: expected true, false or empty, got "
+                                            f"{labels[inverse[row]]!r}")
+        codes[row] = _UNKNOWN
+    return codes
+
+
+def _raw(cells: Cells, rows: np.ndarray) -> np.ndarray:
+    """The bytes of the cells of ``rows``: a byte-string array, or where that would drop a
+    trailing NUL or be very wide, an object array."""
+    width = int(cells.widths[rows].max(initial=0))
+    if width > 64 or b"\0" in cells.data:
+        return np.array([cells.data[s:e] for s, e in zip(cells.starts[rows].tolist(), cells.ends[rows].tolist())],
+                        dtype=object)
+    return cells.matrix(rows, max(width, 1)).view(f"S{max(width, 1)}").ravel()
+
+
+def _labels(cells: Cells) -> tuple[list[str], np.ndarray]:
+    """The distinct texts of a column and, per row, which one it holds."""
+    uniques, inverse = np.unique(_raw(cells, np.arange(len(cells))), return_inverse=True)
+    return [u.decode("utf-8") for u in uniques.tolist()], inverse.ravel()
+
+
+def _groups(labels: list[str], inverse: np.ndarray) -> dict[str, np.ndarray]:
+    """Label -> the rows holding it."""
+    order = np.argsort(inverse, kind="stable")
+    return dict(zip(labels, np.split(order, np.searchsorted(inverse[order], np.arange(1, len(labels))))))
+
+
+def _check_quantity(cells: Cells | None, problems: dict[int, list[str]]) -> None:
+    if cells is None:
+        return
+    units, state = _fixed_point(cells)
+    suspect = (state == _OTHER) | ((state == _FAST) & ((units == 0) | (units % SCALE != 0)))
+    for row in np.flatnonzero(suspect).tolist():
+        text = cells.text(row)
+        try:
+            value = to_decimal(text, what="quantity") if text.strip() else Decimal(1)
+        except InputError:
+            value = None
+        if value is None or value <= 0 or value != value.to_integral_value():
+            problems.setdefault(row, []).append(f"quantity: must be a whole number above zero, got {text!r}")
+
+
+def _figure_key(row: int, rows: Rows):
+    """A spec row as the arguments of ``spec_from_figures``, hashable for the cache."""
+    rates = tuple((p, column.texts.text(row)) for p, column in rows.dense.items() if column.state[row] != _EMPTY)
+    flag = {_YES: True, _NO: False, _UNKNOWN: None}[int(rows.datacenter[row])]
+    area, io, dram = (rows.amounts[c].text(row) for c in AMOUNT_COLUMNS)
+    return rates, area, flag, io, dram
+
+
+def _marked(n: int, groups: dict[str, np.ndarray]) -> np.ndarray:
+    marked = np.zeros(n, bool)
+    for rows in groups.values():
+        marked[rows] = True
+    return marked
+
+
+# ----------------------------------------------------------------------------------- formatting
+
+
+def _fixed_texts(units: np.ndarray) -> np.ndarray:
+    """``_fixed_text`` of every element (all >= 0), as an array of ASCII byte strings."""
+    places = max(len(str(int(units.max(initial=0)))), 5)
+    whole = places - 4
+    chars = np.empty((places + 1, len(units)), np.uint8)  # digits, a point before the last 4
+    rest = units.copy()
+    for place in range(places - 1, -1, -1):
+        quotient = rest // 10
+        chars[place + (place >= whole)] = rest - quotient * 10 + 48
+        rest = quotient
+    chars[whole] = 46
+    nonzero = chars[:whole] != 48
+    lead = np.where(nonzero.any(axis=0), nonzero.argmax(axis=0), whole - 1)  # leading zeros, keep one
+    fraction = chars[whole + 1:] != 48
+    kept = np.select([fraction[3], fraction[2], fraction[1], fraction[0]], [4, 3, 2, 1], 0)
+    length = whole - lead + np.where(kept > 0, kept + 1, 0)
+    position = np.arange(places + 1)[:, None]
+    text = np.take_along_axis(chars, np.minimum(lead + position, places), axis=0)
+    text[position >= length] = 0
+    return np.ascontiguousarray(text.T).view(f"S{places + 1}").ravel()
+
+
+def _rendered(units: np.ndarray, others: dict[int, bytes]) -> np.ndarray:
+    """Fixed-point ``units`` as text (b"" where negative), the rows of ``others`` as given there."""
+    texts = np.where(units >= 0, _fixed_texts(np.maximum(units, 0)), b"")
+    width = max([texts.itemsize, *map(len, others.values())])
+    texts = texts.astype(f"S{width}")
+    for row, text in others.items():
+        texts[row] = text
+    return texts
+
+
+
+def _fixed_text(units: int) -> str:
+    """1/10,000ths as a plain decimal without trailing zeros: 158312000 -> "15831.2"."""
+    whole, fraction = divmod(units, SCALE)
+    return str(whole) if not fraction else f"{whole}.{fraction:04d}".rstrip("0")
+
+
+def _decimal_text(value: Decimal) -> str:
+    """An exact Decimal in the same form (normalize() would round past 28 digits)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
