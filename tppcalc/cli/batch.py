@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
         options = dict(input_format=input_format, output_format=output_format, where=str(input_path),
                        catalogue=current_catalogue, **rules.keywords())
         if output == "-":
-            summary = classify_file(source, click.get_binary_stream("stdout"), **options)
+            summary = classify_file(source, sys.stdout.buffer, **options)  # binary: formats choose their encoding
         else:
             summary = _to_file(Path(output), lambda sink: classify_file(source, sink, **options))
 
