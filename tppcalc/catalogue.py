@@ -51,6 +51,7 @@ class Catalogue:
     origins: dict[str, str] = field(repr=False)   # chip id -> the file it came from
     _by_key: dict[str, str] = field(repr=False)    # compact id/name/alias -> chip id
     _entries: tuple[_Entry, ...] = field(repr=False)
+    _by_id: dict[str, ChipSpec] = field(repr=False)
 
     @classmethod
     def load(
@@ -102,7 +103,7 @@ class Catalogue:
             words = frozenset(w for name in [*names, spec.vendor] for w in _words(name))
             entries.append(_Entry(spec, origin, words, tuple(_compact(n) for n in names)))
         chips = tuple(e.spec for e in entries)
-        return cls(chips, {e.spec.id: e.origin for e in entries}, by_key, tuple(entries))
+        return cls(chips, {e.spec.id: e.origin for e in entries}, by_key, tuple(entries), {c.id: c for c in chips})
 
     def __len__(self) -> int:
         return len(self.chips)
@@ -116,10 +117,6 @@ class Catalogue:
         if spec is None:
             raise UnknownChipError(chip_id, self._suggest(chip_id))
         return spec
-
-    @functools.cached_property
-    def _by_id(self) -> dict[str, ChipSpec]:
-        return {spec.id: spec for spec in self.chips}
 
     def lookup(self, query: str) -> ChipSpec:
         """One chip by id, name, alias, PCI id (``10de:2330[:ssvid:ssdid]``) or unique fuzzy name."""

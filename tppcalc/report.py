@@ -221,9 +221,9 @@ def node_text(node, *, explain: bool) -> str:
                      + ("" if result.destination is None else f"; {licence} to {result.destination}"))
         for check in ident.cross_checks:
             lines.append(f"{'':<18} ! {check}")
-        errors = _device_errors(node.host, device)
-        if errors:
-            lines.append(f"{'':<18} unread: {errors}")
+        if device.unread:
+            unread = "; ".join(f"{field} ({why})" for field, why in device.unread.items())
+            lines.append(f"{'':<18} unread: {unread}")
         if explain:
             lines.extend(f"{'':<18} - {reason}" for reason in result.reasons)
     lines.append("")
@@ -235,15 +235,6 @@ def node_text(node, *, explain: bool) -> str:
     if explain:
         lines.extend(f"  - {reason}" for reason in node.reasons)
     return "\n".join(lines)
-
-
-def _device_errors(host, device) -> str:
-    if device.kind == "gpu":
-        index = int(device.label.split()[1])
-        errors = next((g.errors for g in host.gpus if g.index == index), {})
-    else:
-        errors = host.cpus[0].errors if host.cpus else {}
-    return "; ".join(f"{field} ({why})" for field, why in errors.items())
 
 
 def _total_dict(total) -> dict:

@@ -36,17 +36,21 @@ CACHE_DIR_ENV = "TPPCALC_CACHE_DIR"
 
 def read_document(path: Path) -> dict:
     """Parse a TOML or JSON file with exact decimals; errors name the file and line."""
+    return _parse(path, _read(path))
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", where=str(path)) from None
+
+
+def _parse(path: Path, data: bytes) -> dict:
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
-    return _parse(path, text)
-
-
-def _parse(path: Path, text: str) -> dict:
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text, parse_float=Decimal)
@@ -97,34 +101,24 @@ def load_spec_file_cached(path: Path) -> list[ChipSpec]:
     same bytes were parsed before: the parsed document is kept as JSON under the SHA-256 of the
     file. Every record is still validated on every load; a cache that cannot be written or read
     is simply not used."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    cache = _cache_dir()
-    entry = cache / f"{hashlib.sha256(data).hexdigest()}.json" if cache else None
-    if entry is not None and entry.is_file():
+    data = _read(path)
+    entry = _cache_dir() / f"{hashlib.sha256(data).hexdigest()}.json"
+    if entry.is_file():
         try:
             document = json.loads(entry.read_text(encoding="utf-8"), parse_float=Decimal)
         except (OSError, ValueError):
             document = None
         if isinstance(document, dict):
             return specs_from_document(document, str(path))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
-    document = _parse(path, text)
+    document = _parse(path, data)
     specs = specs_from_document(document, str(path))  # only a valid document is cached
-    if entry is not None:
-        _write_cache(entry, document)
+    _write_cache(entry, document)
     return specs
 
 
-def _cache_dir() -> Path | None:
-    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs")
-    return Path(base) if base else None
+def _cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs"))
 
 
 def _write_cache(entry: Path, document: dict) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from tppcalc.errors import InputError
 from tppcalc.fleet.inventory import Holding
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
@@ -115,8 +116,6 @@ def _limits(book: RuleBook, as_of: dt.date, overrides: dict[str, Decimal]) -> tu
             notes.append(rule)
     unknown = set(overrides) - set(values)
     if unknown:
-        from tppcalc.errors import InputError
-
         raise InputError(f"unknown cap {', '.join(sorted(unknown))} (caps on {as_of}: {', '.join(sorted(values))})",
                          field="--cap")
     values.update(overrides)
@@ -175,25 +174,21 @@ def _tier2_allocation(holdings, controlled, limits, as_of) -> list[Check]:
     countries = country_data()
     first, last = int(limits["tier2_allocation_first_year"]), int(limits["tier2_allocation_last_year"])
     by_country: dict[str, list[Holding]] = defaultdict(list)
-    uncertain_dates = False
     for holding in holdings:
         if countries.tier_of(holding.country, as_of) != "tier2":
             continue
-        if holding.shipped is None:
-            uncertain_dates = True
-        elif not first <= holding.shipped.year <= last:
+        if holding.shipped is not None and not first <= holding.shipped.year <= last:
             continue
-        by_country[holding.country].append(holding)
+        by_country[holding.country].append(holding)  # undated ones may fall in the window
     checks = []
     limit, rule = limits["tier2_allocation_tpp"], limits.rule_of["tier2_allocation_tpp"]
     for country, group in sorted(by_country.items()):
-        low, high = _bounded([h for h in group if h.shipped is not None], controlled)
-        _, with_undated = _bounded(group, controlled)
+        low, _ = _bounded([h for h in group if h.shipped is not None], controlled)
+        _, high = _bounded(group, controlled)
         detail = f"shipped {first}-{last}; allocation from secondary sources"
-        if uncertain_dates and any(h.shipped is None for h in group):
+        if any(h.shipped is None for h in group):
             detail += "; holdings without a shipping date counted as possibly in the window"
-        checks.append(_at_most(f"Tier 2 allocation {country}", low, with_undated if high is not None else None,
-                               limit, rule, detail))
+        checks.append(_at_most(f"Tier 2 allocation {country}", low, high, limit, rule, detail))
     return checks
 
 

@@ -25,6 +25,7 @@ class DeviceAssessment:
     identification: Identification
     metrics: Metrics
     classification: Classification
+    unread: dict[str, str]       # fields the probe could not read, and why
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,14 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
     for gpu in report.gpus:
         identification = identify_gpu(gpu, catalogue)
         metrics, as_ic, as_computer = evaluate(identification)
-        devices.append(DeviceAssessment("gpu", f"GPU {gpu.index}", 1, identification, metrics, as_ic))
+        devices.append(DeviceAssessment("gpu", f"GPU {gpu.index}", 1, identification, metrics, as_ic, gpu.errors))
         computer_results.append(as_computer)
     for cpu in report.cpus:
         identification = identify_cpu(cpu, catalogue)
         metrics, as_ic, as_computer = evaluate(identification)
         sockets = cpu.sockets or 1
         label = f"CPU ({sockets} socket{'s' if sockets != 1 else ''})"
-        devices.append(DeviceAssessment("cpu", label, sockets, identification, metrics, as_ic))
+        devices.append(DeviceAssessment("cpu", label, sockets, identification, metrics, as_ic, cpu.errors))
         computer_results.append(as_computer)
     eccn, undetermined, licence, reasons = _node(computer_results)
     return NodeAssessment(report, devices, eccn, undetermined, licence, reasons)
