@@ -83,8 +83,3 @@ def test_bench_cpu_quick_json(run_cli):
         for key in ("measured_tflops", "theoretical_tflops_at_measured_clock", "fraction_at_measured_clock"):
             assert key in result_entry
         assert result_entry["measured_tflops"] > 0
-
-
-def test_bench_refuses_a_gpu_it_cannot_measure(run_cli):
-    result = run_cli("bench", "--device", "0")
-    assert result.exit_code == 1 and "not available" in result.stderr

@@ -374,8 +374,10 @@ def _now(generated_at: dt.datetime | None) -> str:
 # ---- probe ---------------------------------------------------------------------------------------
 
 def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None = None,
-                generated_at: dt.datetime | None = None, chart: bool = True) -> Report:
-    """The audit report of one probed node (a ``NodeAssessment``)."""
+                generated_at: dt.datetime | None = None, chart: bool = True,
+                measurements: dict | None = None) -> Report:
+    """The audit report of one probed node (a ``NodeAssessment``), with the kernel measurements of
+    ``tppcalc probe --bench`` (``measure_host``'s document) when given."""
     from tppcalc.catalogue import default_catalogue
     from tppcalc.chart import ChartChip
 
@@ -411,10 +413,12 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
         Section("Declared against derived", anchor="declared-derived", paragraphs=[
             ("Declared: the datasheet TPP the rule uses. Derived: SMs x tensor MACs per SM per clock x NVML's "
             "maximum SM clock; NVIDIA quotes Hopper's tensor peaks at a lower clock, so derived runs about 8% high. "
-            "No kernel measurements are part of this report.")],
+            + ("Kernel measurements follow." if measurements else "No kernel measurements are part of this report."))],
             tables=[Table(("device", "declared TPP", "derived TPP (max clock)", "derived / declared",
                            "cross-checks"), cross)]),
     ]
+    if measurements:
+        sections.append(_measurement_section(measurements))
     unread = [(f"GPU {g.index}", field, why) for g in host.gpus for field, why in g.errors.items()]
     unread += [("CPU", field, why) for c in host.cpus for field, why in c.errors.items()]
     if unread:
@@ -450,6 +454,36 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
     return Report(title=f"tppcalc probe: {host.hostname or 'unknown host'}", summary=summary, sections=sections,
                   chart_svg=svg, chart_caption=caption, chart_note=chart_note, edition=edition, citations=citations,
                   digests=digests, generated_at=_now(generated_at))
+
+
+def _measurement_section(document: dict) -> Section:
+    def share(value):
+        return "" if value is None else f"{value:.1%}"
+
+    def rate(value):
+        return "" if value is None else f"{value:,.3f}"
+
+    rows, items = [], [f"{entry['kind'].upper()}: {entry['reason']}" for entry in document.get("unavailable", [])]
+    for entry in document["devices"]:
+        device = entry["name"] + (f" (GPU {entry['index']})" if entry["kind"] == "gpu" else "")
+        for result in entry["results"]:
+            status = (Cell("cannot run: " + (result["reason"] or ""), "undetermined") if result["status"] != "measured"
+                      else ("" if result["reaches_peak"] else Cell("lower bound: " + (result["reason"] or ""), "muted")))
+            rows.append((device, result["precision"], result["unit"], result["kernel"], rate(result["measured_tflops"]),
+                         rate(result["theoretical_tflops_at_measured_clock"]), share(result["fraction_at_measured_clock"]),
+                         rate(result.get("datasheet_tflops")), share(result.get("fraction_of_datasheet")), status))
+        clock = entry["measured_clock_mhz"]
+        bandwidth = entry["memory_bandwidth_gbps"]
+        items.append(f"{device}: measured clock {clock:.0f} MHz; " if clock else f"{device}: clock not measured; ")
+        items[-1] += (f"memory bandwidth {bandwidth:.0f} GB/s" if bandwidth is not None else "no bandwidth") + (
+            f" ({share(entry.get('memory_bandwidth_fraction'))} of the datasheet)" if entry.get("memory_bandwidth_fraction")
+            else "") + f"; verdict: {entry['verdict']}"
+    return Section("Measured against declared", anchor="measured", paragraphs=[
+        ("Microbenchmark kernels run on this node (tppcalc probe --bench): rates in tera-operations per second, "
+         "against the architecture's theoretical rate at the clock the SMs ran at, and against the datasheet's "
+         "dense figure. A lower bound is a kernel known not to reach the peak on this architecture.")],
+        tables=[Table(("device", "precision", "unit", "kernel", "measured", "theoretical at measured clock",
+                       "fraction", "datasheet", "of datasheet", "note"), rows)], items=items)
 
 
 def write_node_html(node, path: str | Path, **options) -> Path:

@@ -20,3 +20,15 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"tppcalc data folder {name!r} is missing from this installation")
+
+
+def load_kernel_module(file_name: str):
+    """Import ``kernels/<file_name>`` (a shipped data file, not a package module): the kernels
+    compile on first use, so nothing imports them before a measurement asks."""
+    import importlib.util
+
+    path = data_dir("kernels") / file_name
+    spec = importlib.util.spec_from_file_location(f"tppcalc_kernels_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 
@@ -10,38 +9,57 @@ import click
 
 
 @click.command()
-@click.option("--cpu", "cpu_only", is_flag=True, help="Measure the CPU (the default while GPU kernels are absent).")
-@click.option("--device", type=int, metavar="N", help="Measure GPU N (not available in this version).")
-@click.option("--quick", is_flag=True, help="Short runs (about 5 s for the CPU).")
+@click.option("--cpu", "cpu_only", is_flag=True, help="Measure only the CPU.")
+@click.option("--device", "devices", type=int, multiple=True, metavar="N",
+              help="Measure only CUDA device N (repeatable).")
+@click.option("--precision", "precisions", multiple=True, metavar="P",
+              help="Only these precisions on GPUs (fp64, fp32, fp16, bf16, tf32, fp8, int8; repeatable).")
+@click.option("--quick", is_flag=True, help="Short runs (about 5 s for the CPU, 10 s for a GPU).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with a `devices` list.")
-def bench(cpu_only: bool, device: int | None, quick: bool, as_json: bool) -> None:
-    """FMA throughput per precision against the theoretical peak at the measured and the declared
-    clock, memory bandwidth, and a verdict for each device."""
+def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...], quick: bool, as_json: bool) -> None:
+    """FMA and tensor-core throughput per precision against the theoretical peak at the measured
+    and the declared clock, memory bandwidth, and a verdict for each device. Without --cpu or
+    --device: every GPU numba-cuda can see, then the CPU."""
     from tppcalc.errors import InputError
-    from tppcalc.measure.cpu import measure_cpu
-    from tppcalc.probe.run import probe_live
+    from tppcalc.measure.run import measure_host
 
-    if device is not None:
-        raise InputError("GPU microbenchmarks are not available in this version of tppcalc; use --cpu",
-                         field="--device")
-    report = probe_live()
-    devices = []
-    for cpu in report.cpus:
-        def progress(step: str) -> None:
-            if not as_json and sys.stderr.isatty():
-                click.echo(f"measuring {step} ...", err=True)
-        measurement = measure_cpu(cpu, quick=quick, progress=progress)
-        devices.append({"kind": "cpu", **dataclasses.asdict(measurement)})
+    if cpu_only and devices:
+        raise InputError("give --cpu or --device, not both", field="--device")
+
+    def progress(step: str) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"measuring {step} ...", err=True)
+
+    document = measure_host(cpu=not devices, gpus=None if not devices else list(devices),
+                            all_gpus=not cpu_only and not devices, precisions=set(precisions) or None,
+                            quick=quick, progress=progress)
     if as_json:
-        click.echo(json.dumps({"host": report.hostname, "devices": devices}, indent=2))
+        click.echo(json.dumps(document, indent=2))
         return
-    for entry in devices:
+    click.echo(measurement_text(document))
+
+
+def measurement_text(document: dict) -> str:
+    lines = [f"{entry['kind']}: {entry['reason']}" for entry in document["unavailable"]]
+    for entry in document["devices"]:
         clock = entry["measured_clock_mhz"]
-        click.echo(f"{entry['name']} ({entry['microarchitecture']}), {entry['threads']} threads, "
-                   f"measured clock {clock:.0f} MHz" if clock else f"{entry['name']}: clock not measured")
+        heading = entry["name"] + (f" ({entry['microarchitecture']}, {entry['threads']} threads)" if entry["kind"] == "cpu"
+                                   else f" (GPU {entry['index']}, sm_{entry['compute_capability'].replace('.', '')}, "
+                                        f"{entry['multiprocessors']} SMs)")
+        lines.append(heading + (f", measured clock {clock:.0f} MHz" if clock else ", clock not measured"))
         for result in entry["results"]:
-            fraction = result["fraction_at_measured_clock"]
-            click.echo(f"  {result['precision']:<5} {result['measured_tflops'] * 1000:10.1f} GFLOPS"
-                       + (f"  {fraction:6.1%} of theoretical at the measured clock" if fraction else ""))
-        click.echo(f"  memory bandwidth (triad) {entry['memory_bandwidth_gbps']:.1f} GB/s")
-        click.echo(f"  verdict: {entry['verdict']}")
+            label = f"  {result['precision']:<5} {result['unit']:<6}"
+            if result["status"] != "measured":
+                lines.append(f"{label} cannot run: {result['reason']}")
+                continue
+            fraction, declared = result["fraction_at_measured_clock"], result["fraction_of_datasheet"]
+            lines.append(f"{label} {result['measured_tflops']:10.3f} T/s"
+                         + (f"  {fraction:6.1%} of theoretical at the measured clock" if fraction else "")
+                         + (f"  {declared:6.1%} of the datasheet" if declared else "")
+                         + ("" if result["reaches_peak"] else "  (lower bound)"))
+        bandwidth = entry["memory_bandwidth_gbps"]
+        if bandwidth is not None:
+            share = entry.get("memory_bandwidth_fraction")
+            lines.append(f"  memory bandwidth {bandwidth:.1f} GB/s" + (f" ({share:.1%} of the datasheet)" if share else ""))
+        lines.append(f"  verdict: {entry['verdict']}")
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tppcalc.cli.options import current_catalogue, rule_options
+from tppcalc.errors import InputError
 
 
 @click.group(invoke_without_command=True)
@@ -18,8 +19,10 @@ from tppcalc.cli.options import current_catalogue, rule_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write a self-contained HTML audit report to FILE.")
+@click.option("--bench", is_flag=True, help="Also measure every GPU and the CPU with microbenchmark kernels.")
 @click.pass_context
-def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool, html_path: Path | None) -> None:
+def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool, html_path: Path | None,
+          bench: bool) -> None:
     """Find every GPU and CPU, identify each against the catalogue, compute its metrics, classify it
     and the node (4A090), and say plainly what could not be read."""
     if ctx.invoked_subcommand is not None:
@@ -31,16 +34,32 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
     report = report_from_dump(load_dump(replay)) if replay else probe_live()
     catalogue = current_catalogue()
     result = assess(report, catalogue, **rules.keywords())
+    measurements = None
+    if bench:
+        if replay:
+            raise InputError("--bench measures this machine's hardware; it cannot run on a replayed dump",
+                             field="--bench")
+        from tppcalc.measure.run import measure_host
+
+        measurements = measure_host(report=report)
     if html_path is not None:
         from tppcalc.html_report import write_node_html
 
-        write_node_html(result, html_path, catalogue=catalogue,
+        write_node_html(result, html_path, catalogue=catalogue, measurements=measurements,
                         extra_files={"probe dump": replay} if replay else None)
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(node_dict(result), indent=2))
+        document = node_dict(result)
+        if measurements is not None:
+            document["measurements"] = measurements
+        click.echo(json.dumps(document, indent=2))
     else:
         click.echo(node_text(result, explain=explain))
+        if measurements is not None:
+            from tppcalc.cli.bench import measurement_text
+
+            click.echo("")
+            click.echo(measurement_text(measurements))
 
 
 @probe.command("record")

@@ -7,32 +7,20 @@ at two clocks: the one measured during the run, and the one the probe read (the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
 
+from tppcalc.measure.results import (
+    ABOVE_FRACTION,
+    CONSISTENT_FRACTION,
+    PrecisionResult,
+    ratio,
+)
 from tppcalc.probe.host import CpuInfo
 from tppcalc.probe.identify import cpu_microarchitectures
-from tppcalc.resources import data_dir
-
-# A measured rate under this fraction of the theoretical one is "below" its label.
-CONSISTENT_FRACTION = 0.90
-# Above this fraction of the theoretical rate at the declared clock is a red flag.
-ABOVE_FRACTION = 1.10
-
-
-@dataclass(frozen=True)
-class PrecisionResult:
-    precision: str
-    measured_tflops: float
-    theoretical_tflops_at_measured_clock: float | None
-    fraction_at_measured_clock: float | None
-    theoretical_tflops_at_datasheet_clock: float | None
-    fraction_at_datasheet_clock: float | None
-    kernel: str
-    reaches_peak: bool
+from tppcalc.resources import load_kernel_module
 
 
 @dataclass(frozen=True)
@@ -50,11 +38,7 @@ class CpuMeasurement:
 
 @cache
 def _kernels():
-    path = data_dir("kernels") / "cpu_fma.py"
-    spec = importlib.util.spec_from_file_location("tppcalc_kernels_cpu_fma", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_kernel_module("cpu_fma.py")
 
 
 def vector_shape(cpu: CpuInfo) -> tuple[int, int, str]:
@@ -158,9 +142,9 @@ def _result(precision, flops_per_second, flops_per_cycle, threads, clock_mhz, da
     return PrecisionResult(
         precision=precision, measured_tflops=measured,
         theoretical_tflops_at_measured_clock=at_clock,
-        fraction_at_measured_clock=None if not at_clock else measured / at_clock,
+        fraction_at_measured_clock=ratio(measured, at_clock),
         theoretical_tflops_at_datasheet_clock=at_datasheet,
-        fraction_at_datasheet_clock=None if not at_datasheet else measured / at_datasheet,
+        fraction_at_datasheet_clock=ratio(measured, at_datasheet),
         kernel=kernel, reaches_peak=True,
     )
 
