@@ -297,3 +297,34 @@ def test_audit_report_shows_measurements_escaped(tmp_path):
     html = path.read_text()
     assert "Measured against declared" in html and "85.9%" in html and "consistent with its label" in html
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_harness_calibrates_checks_and_reads_the_clock_in_the_simulator():
+    """_run_plan end to end on the simulator (tiny launch; host timers stand in for CUDA events)."""
+    script = textwrap.dedent("""
+        import json, os, time
+        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+        from dataclasses import replace
+        from numba import cuda
+        from tppcalc.measure import gpu
+
+        def timed(cuda, kernel, *args):
+            start = time.perf_counter()
+            kernel(*args)
+            return time.perf_counter() - start
+
+        gpu._timed = timed
+        plan = replace(gpu.kernel_plans((9, 0))[1], threads_per_block=2, blocks_per_sm=1)
+        found = {"kernel": plan.kernel}
+        result, clock = gpu._run_plan(cuda, plan, (9, 0), 2, 0.02)
+        found.update(status=result.status, tflops=result.measured_tflops, clock=clock)
+        wrong, _ = gpu._run_plan(cuda, replace(plan, expected_fixed=5.0), (9, 0), 2, 0.02)
+        found.update(wrong_status=wrong.status, wrong_reason=wrong.reason)
+        print(json.dumps(found))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    found = json.loads(result.stdout)
+    assert found["kernel"] == "fma_fp32"
+    assert found["status"] == "measured" and found["tflops"] > 0
+    assert found["clock"] == pytest.approx(1000, rel=0.01)  # both simulator clocks count nanoseconds
+    assert found["wrong_status"] == "cannot run" and "wrong result" in found["wrong_reason"]

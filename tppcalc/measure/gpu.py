@@ -334,7 +334,7 @@ def _timed(cuda, kernel, out, clock_record, iterations, a, b) -> float:
     kernel(out, clock_record, iterations, a, b)
     end.record()
     end.synchronize()
-    return cuda.event_elapsed_time(start, end) / 1000
+    return start.elapsed_time(end) / 1000
 
 
 def _kernel_clock_mhz(record) -> float | None:
@@ -367,7 +367,7 @@ def _measure_bandwidth(cuda, device, sms: int, quick: bool) -> tuple[float | Non
             run()
             end.record()
             end.synchronize()
-            times.append(cuda.event_elapsed_time(start, end) / 1000)
+            times.append(start.elapsed_time(end) / 1000)
         return bytes_moved / min(times) / 1e9
 
     copy_rate = best(lambda: copy(a, b, clock_record), 2 * 8 * elements)
