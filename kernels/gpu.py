@@ -189,4 +189,7 @@ def linked_loop_function(c_function: str):
 def make_linked_kernel(c_function: str, *, max_threads_per_block: int):
     """The kernel for one CUDA C loop. LTO (numba-cuda's default where nvJitLink is installed)
     inlines the loop into the kernel; the launch bound gives it the registers of one block."""
-    return cuda.jit(linked_loop_function(c_function), launch_bounds=(max_threads_per_block, 1))
+    try:
+        return cuda.jit(linked_loop_function(c_function), launch_bounds=(max_threads_per_block, 1))
+    except TypeError:  # numba-cuda before launch_bounds: ptxas assumes 1024 threads, fewer registers
+        return cuda.jit(linked_loop_function(c_function))

@@ -30,7 +30,7 @@ extern "C" __device__ int tpp_hfma2_loop(float* ret, int iterations, unsigned in
 #if __CUDA_ARCH__ >= 530
     unsigned int x[TPP_CHAINS];
 #pragma unroll
-    for (int c = 0; c < TPP_CHAINS; ++c) x[c] = b2;
+    for (int c = 0; c < TPP_CHAINS; ++c) x[c] = b2 + c;  // distinct starts: identical chains could be merged
     for (int i = 0; i < iterations; ++i) {
 #pragma unroll
         for (int u = 0; u < 16; ++u) {
@@ -55,13 +55,13 @@ extern "C" __device__ int tpp_hfma2_loop(float* ret, int iterations, unsigned in
 }
 
 // ---------------------------------------------------------------- mma.sync (Ampere and later)
-// One warp-wide m16n8kK MMA per chain per iteration. Fragments: A 4 x b32, B 2 x b32, C/D 4
+// One warp-wide m16n8kK MMA per chain per iteration; chain c starts at c (subtracted at the end). Fragments: A 4 x b32, B 2 x b32, C/D 4
 // elements per lane. The host returns the mean accumulator element.
 #define TPP_MMA_LOOP(NAME, SHAPE_TYPES, ACC_T, ACC_C)                                              \
     extern "C" __device__ int NAME(float* ret, int iterations, unsigned int a, unsigned int b) {  \
         ACC_T d[TPP_CHAINS][4];                                                                    \
-        _Pragma("unroll") for (int c = 0; c < TPP_CHAINS; ++c)                                     \
-            d[c][0] = d[c][1] = d[c][2] = d[c][3] = 0;                                             \
+        _Pragma("unroll") for (int c = 0; c < TPP_CHAINS; ++c) /* distinct: no chain merging */    \
+            d[c][0] = d[c][1] = d[c][2] = d[c][3] = c;                                             \
         for (int i = 0; i < iterations; ++i) {                                                     \
             _Pragma("unroll") for (int c = 0; c < TPP_CHAINS; ++c)                                 \
                 asm volatile("mma.sync.aligned." SHAPE_TYPES                                       \
@@ -71,7 +71,7 @@ extern "C" __device__ int tpp_hfma2_loop(float* ret, int iterations, unsigned in
         }                                                                                          \
         float sum = 0.0f;                                                                          \
         _Pragma("unroll") for (int c = 0; c < TPP_CHAINS; ++c)                                     \
-            sum += (float)d[c][0] + (float)d[c][1] + (float)d[c][2] + (float)d[c][3];              \
+            sum += (float)(d[c][0] - c) + (float)(d[c][1] - c) + (float)(d[c][2] - c) + (float)(d[c][3] - c); \
         *ret = sum / (4 * TPP_CHAINS);                                                             \
         return 0;                                                                                  \
     }
