@@ -51,8 +51,12 @@ def test_csv_to_stdout_with_the_summary_on_stderr(products):
     assert [r["eccn"] for r in rows] == ["3A090.a", "3A090.a", "outside 3A090", "", "", "3A090.a"]
     assert [r["license_required"] for r in rows] == ["true", "true", "false", "", "", "true"]
     assert list(rows[0])[-6:] == ["tpp", "performance_density", "eccn", "license_required", "reason", "error"]
-    assert result.stderr.startswith("tppcalc batch: 6 rows: 3 controlled, 1 undetermined, 1 errors (")
-    assert result.stderr.count("\n") == 1
+    # The summary is a table of rows per outcome, under a heading with the time taken.
+    heading, header, rule, *counts = result.stderr.splitlines()
+    assert heading.startswith("tppcalc batch (") and heading.endswith(" s):")
+    assert header.split() == ["outcome", "rows"] and set(rule) == {"─"}
+    assert [line.split() for line in counts] == [["controlled", "3"], ["undetermined", "1"], ["outside", "1"],
+                                                 ["errors", "1"], ["all", "6"]]
 
 
 def test_json_summary(products):

@@ -5,7 +5,8 @@ in it can run), there is no script at all, and a Content-Security-Policy forbids
 builder is generic: a ``Report`` is sections of tables, lists and preformatted blocks, plus the chart,
 the edition and its citations, the tool version and SHA-256 digests of every input file. The probe
 (``node_report``) and classify (``classification_report``) builders fill it; a fleet report can
-build its own sections and reuse ``render_html``.
+build its own sections and reuse ``render_html``. Its tables and cells are those of
+``tppcalc.layout``, which the terminal draws too.
 
 Escaping has one place: ``render_html`` passes every string through ``html.escape``. Callers hand
 over plain text only (``Cell.tone`` is checked against a closed set), so a device name such as
@@ -27,30 +28,7 @@ from pathlib import Path
 from tppcalc._version import __version__
 from tppcalc.errors import InputError
 from tppcalc.exact import format_number
-
-TONES = frozenset({"controlled", "undetermined", "outside", "warning", "muted"})
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A table cell: plain text, optionally toned (colour class from ``TONES``)."""
-
-    text: str
-    tone: str | None = None
-
-    def __post_init__(self):
-        if self.tone is not None and self.tone not in TONES:
-            raise ValueError(f"unknown tone {self.tone!r} (known: {', '.join(sorted(TONES))})")
-
-
-CellLike = str | Cell
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: Sequence[str]
-    rows: Sequence[Sequence[CellLike]]
-    caption: str = ""
+from tppcalc.layout import Cell, CellLike, Table, licence, verdict
 
 
 @dataclass(frozen=True)
@@ -157,7 +135,7 @@ table.summary { width: auto; } table.summary th { width: 15em; }
 td.controlled { background: #fde2e2; color: #8a1111; font-weight: 600; }
 td.undetermined { background: #fff1c9; color: #6b4e00; font-weight: 600; }
 td.outside { background: #e3f4e3; color: #1f5a1f; font-weight: 600; }
-td.warning { background: #fff6e0; } td.muted { color: #777; }
+td.warning { background: #fff6e0; } td.muted { color: #777; } td.num { text-align: right; }
 code, pre, td.digest { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 td.digest { word-break: break-all; }
 pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
@@ -174,11 +152,11 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _cell(value: CellLike, tag: str = "td") -> str:
-    if isinstance(value, Cell):
-        tone = f' class="{value.tone}"' if value.tone else ""
-        return f"<{tag}{tone}>{_e(value.text)}</{tag}>"
-    return f"<{tag}>{_e(value)}</{tag}>"
+def _cell(value: CellLike, tag: str = "td", *, numeric: bool = False) -> str:
+    tone, text = (value.tone, value.text) if isinstance(value, Cell) else (None, value)
+    classes = " ".join(c for c in (tone, "num" if numeric else None) if c)   # tones: a closed set
+    attribute = f' class="{classes}"' if classes else ""
+    return f"<{tag}{attribute}>{_e(text)}</{tag}>"
 
 
 def _table(table: Table, css: str = "") -> str:
@@ -189,7 +167,7 @@ def _table(table: Table, css: str = "") -> str:
         parts.append("<thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in table.columns) + "</tr></thead>")
     parts.append("<tbody>")
     for row in table.rows:
-        parts.append("<tr>" + "".join(_cell(v) for v in row) + "</tr>")
+        parts.append("<tr>" + "".join(_cell(v, numeric=i in table.numeric) for i, v in enumerate(row)) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
@@ -269,22 +247,6 @@ def write_html(report: Report | str, path: str | Path) -> Path:
 
 # ---- pieces shared by the builders ---------------------------------------------------------------
 
-def verdict(result) -> Cell:
-    """A Classification's ECCN as a toned cell."""
-    if result.eccn is None:
-        return Cell("undetermined: " + " or ".join(result.undetermined or []), "undetermined")
-    return Cell(result.eccn + (f" ({result.paragraph})" if result.paragraph and result.paragraph != result.eccn else ""),
-                "outside" if result.eccn.startswith("outside") else "controlled")
-
-
-def licence(required: bool | None, destination: str | None) -> Cell:
-    if destination is None:
-        return Cell("not evaluated (no destination)", "muted")
-    return {True: Cell(f"required to {destination}", "controlled"),
-            False: Cell(f"not required to {destination}", "outside"),
-            None: Cell(f"undetermined for {destination}", "undetermined")}[required]
-
-
 def _number(value, digits: int = 3, unit: str = "") -> str:
     return "unknown" if value is None else format_number(value, digits) + unit
 
@@ -350,7 +312,7 @@ def _rules_rows(result) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return rows, citations
 
 
-def _chart(chips, result, *, highlight_all: bool = False) -> tuple[bytes | None, str, str]:
+def _chart(chips, result) -> tuple[bytes | None, str, str]:
     """The chart under the classification's edition as SVG bytes, or why there is none."""
     try:
         import matplotlib  # noqa: F401

@@ -69,9 +69,10 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
-        click.echo(f"tppcalc batch: {summary.rows:,} rows: {summary.controlled:,} controlled, "
-                   f"{summary.undetermined:,} undetermined, {summary.errors:,} errors ({summary.seconds:.2f} s)",
-                   err=True)
+        from tppcalc.report import batch_summary_table
+        from tppcalc.terminal import show
+
+        show([batch_summary_table(summary)], stream=sys.stderr)
     if "error" in fail_on and summary.errors:
         ctx.exit(EXIT_ROW_ERRORS)
     if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):

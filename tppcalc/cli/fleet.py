@@ -20,7 +20,7 @@ def fleet() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
 @click.option("--cap", "caps", multiple=True, metavar="NAME=VALUE", help="What-if limit (see the JSON for names).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report(files, as_of, caps, as_json) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
@@ -28,7 +28,7 @@ def report(files, as_of, caps, as_json) -> None:
     from tppcalc.errors import InputError
     from tppcalc.exact import to_decimal
     from tppcalc.fleet import report_fleet
-    from tppcalc.report import fleet_dict, fleet_text
+    from tppcalc.report import fleet_blocks, fleet_dict
 
     overrides = {}
     for text in caps:
@@ -38,7 +38,12 @@ def report(files, as_of, caps, as_json) -> None:
         overrides[name.strip()] = to_decimal(value, what=f"--cap {name.strip()}")
     result = report_fleet(list(files), current_catalogue(), as_of=None if as_of is None else as_of.date(),
                           caps=overrides)
-    click.echo(json.dumps(fleet_dict(result), indent=2) if as_json else fleet_text(result))
+    if as_json:
+        click.echo(json.dumps(fleet_dict(result), indent=2))
+    else:
+        from tppcalc.terminal import show
+
+        show(fleet_blocks(result))
 
 
 @fleet.command("probe")
@@ -69,7 +74,7 @@ def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json
     if as_json:
         click.echo(json.dumps({"nodes": result.nodes, "missing": result.missing}, indent=2))
     else:
-        for node in result.nodes:
-            devices = ", ".join(f"{d['label']}: {d['identified_as'] or d['name']}" for d in node["devices"])
-            click.echo(f"{node['node_id'][:12]}  {node['host'].get('hostname')}  {devices}  node: "
-                       f"{node['node']['eccn'] or 'undetermined'}")
+        from tppcalc.report import fleet_probe_table
+        from tppcalc.terminal import show
+
+        show([fleet_probe_table(result.nodes)])

@@ -26,7 +26,7 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
         return
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import load_dump, probe_live, report_from_dump
-    from tppcalc.report import node_dict, node_text
+    from tppcalc.report import node_blocks, node_dict
 
     report = report_from_dump(load_dump(replay)) if replay else probe_live()
     catalogue = current_catalogue()
@@ -40,7 +40,9 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
     if as_json:
         click.echo(json.dumps(node_dict(result), indent=2))
     else:
-        click.echo(node_text(result, explain=explain))
+        from tppcalc.terminal import show
+
+        show(node_blocks(result, explain=explain))
 
 
 @probe.command("record")
