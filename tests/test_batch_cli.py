@@ -2,6 +2,7 @@
 stderr asserted separately."""
 
 import csv
+import functools
 import io
 import json
 import subprocess
@@ -12,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from tppcalc.batch import FORMATS
+import tppcalc.batch.io as batch_io
+from tppcalc.batch import FORMATS, classify_file
 from tppcalc.cli.batch import EXIT_CONTROLLED, EXIT_ROW_ERRORS, FORMAT_NAMES, batch
 from tppcalc.cli.main import _Group
 
@@ -188,3 +190,11 @@ def test_loading_the_command_imports_no_numpy():
     code = "import sys, tppcalc.cli.batch; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_classify_file_reports_its_progress_after_each_chunk(monkeypatch):
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=61))
+    text = "chip,quantity\n" + "H100 SXM,1\n" * 40
+    done = []
+    summary = classify_file(io.BytesIO(text.encode()), io.BytesIO(), input_format="csv", progress=done.append)
+    assert len(done) > 1 and done == sorted(done) and done[-1] == summary.rows == 40

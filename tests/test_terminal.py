@@ -208,3 +208,15 @@ def test_a_real_terminal_gets_colour_unless_no_color_is_set():
     assert f"{RED}3A090.a (by 3A090.a.1)" in coloured and f"{RED}required" in coloured
     plain = in_a_terminal(args, NO_COLOR="1")
     assert ESCAPE not in plain and "3A090.a (by 3A090.a.1)" in plain
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_batch_shows_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path, run_cli):
+    products = tmp_path / "products.csv"
+    products.write_text("chip,quantity\n" + "H100 SXM,1\nH20,2\n" * 50)
+    args = ["batch", str(products), "-o", str(tmp_path / "out.csv")]
+    shown = in_a_terminal(args)
+    assert "classifying products.csv: 100 rows" in shown and "100%" in shown
+    assert "\x1b[2K" in shown and "controlled" in shown   # the bar is erased, the summary stays
+    piped = run_cli(*args)
+    assert piped.exit_code == 0 and "classifying" not in piped.stderr and "%" not in piped.stderr

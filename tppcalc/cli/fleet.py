@@ -58,8 +58,15 @@ def report(files, as_of, caps, as_json) -> None:
 def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json) -> None:
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
+    from tppcalc.terminal import progress
 
-    result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench)
+    with progress("starting the probes") as bar:
+        def answered(done: int, total: int) -> None:
+            bar.describe(f"waiting for nodes: {done} of {total} done")
+            bar.update(done, total=total)
+
+        result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench,
+                               progress=answered)
     for node in result.nodes:
         if country:
             node["country"] = country
