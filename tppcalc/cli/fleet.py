@@ -21,7 +21,9 @@ def fleet() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
 @click.option("--cap", "caps", multiple=True, metavar="NAME=VALUE", help="What-if limit (see the JSON for names).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def report(files, as_of, caps, as_json) -> None:
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML audit report to FILE.")
+def report(files, as_of, caps, as_json, html_path) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
@@ -36,8 +38,15 @@ def report(files, as_of, caps, as_json) -> None:
         if not sep:
             raise InputError(f"expected NAME=VALUE, got {text!r}", field="--cap")
         overrides[name.strip()] = to_decimal(value, what=f"--cap {name.strip()}")
-    result = report_fleet(list(files), current_catalogue(), as_of=None if as_of is None else as_of.date(),
-                          caps=overrides)
+    catalogue = current_catalogue()
+    chips: dict = {}
+    result = report_fleet(list(files), catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
+                          chips=chips)
+    if html_path is not None:
+        from tppcalc.html_report import write_fleet_html
+
+        write_fleet_html(result, html_path, inputs=list(files), chips=chips, catalogue=catalogue)
+        click.echo(f"wrote {html_path}", err=True)
     if as_json:
         click.echo(json.dumps(fleet_dict(result), indent=2))
     else:
