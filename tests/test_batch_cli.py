@@ -2,6 +2,7 @@
 stderr asserted separately."""
 
 import csv
+import functools
 import io
 import json
 import subprocess
@@ -12,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from tppcalc.batch import FORMATS
+import tppcalc.batch.io as batch_io
+from tppcalc.batch import FORMATS, classify_file
 from tppcalc.cli.batch import EXIT_CONTROLLED, EXIT_ROW_ERRORS, FORMAT_NAMES, batch
 from tppcalc.cli.main import _Group
 
@@ -51,8 +53,12 @@ def test_csv_to_stdout_with_the_summary_on_stderr(products):
     assert [r["eccn"] for r in rows] == ["3A090.a", "3A090.a", "outside 3A090", "", "", "3A090.a"]
     assert [r["license_required"] for r in rows] == ["true", "true", "false", "", "", "true"]
     assert list(rows[0])[-6:] == ["tpp", "performance_density", "eccn", "license_required", "reason", "error"]
-    assert result.stderr.startswith("tppcalc batch: 6 rows: 3 controlled, 1 undetermined, 1 errors (")
-    assert result.stderr.count("\n") == 1
+    # The summary is a table of rows per outcome, under a heading with the time taken.
+    heading, header, rule, *counts = result.stderr.splitlines()
+    assert heading.startswith("tppcalc batch (") and heading.endswith(" s):")
+    assert header.split() == ["outcome", "rows"] and set(rule) == {"─"}
+    assert [line.split() for line in counts] == [["controlled", "3"], ["undetermined", "1"], ["outside", "1"],
+                                                 ["errors", "1"], ["all", "6"]]
 
 
 def test_json_summary(products):
@@ -184,3 +190,11 @@ def test_loading_the_command_imports_no_numpy():
     code = "import sys, tppcalc.cli.batch; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_classify_file_reports_its_progress_after_each_chunk(monkeypatch):
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=61))
+    text = "chip,quantity\n" + "H100 SXM,1\n" * 40
+    done = []
+    summary = classify_file(io.BytesIO(text.encode()), io.BytesIO(), input_format="csv", progress=done.append)
+    assert len(done) > 1 and done == sorted(done) and done[-1] == summary.rows == 40

@@ -180,3 +180,33 @@ def test_bare_host_reports_are_identified_and_aggregated(tmp_path):
     report = report_fleet([lines], CATALOGUE, as_of=DAY)
     assert report.totals_by_country["DE"].units == 2 * 9
     assert report.totals_by_country["DE"].tpp >= 2 * 8 * tpp("H100 SXM")
+
+
+def test_fleet_probe_reports_each_node_as_it_answers_or_is_given_up():
+    from tppcalc.fleet.ray_probe import _gather
+
+    class Timeout(Exception):
+        pass
+
+    class FakeRay:
+        """Just what _gather uses of Ray: get, cancel and two exception types."""
+
+        class exceptions:
+            GetTimeoutError = Timeout
+            RayError = RuntimeError
+
+        @staticmethod
+        def get(ref, timeout):
+            if ref == "hung":
+                raise Timeout
+            return {"node_id": ref}
+
+        @staticmethod
+        def cancel(ref, force):
+            pass
+
+    refs = {name: ({"NodeManagerAddress": "10.0.0.1"}, name) for name in ("a", "hung", "b")}
+    calls = []
+    result = _gather(FakeRay, refs, 1.0, lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [n["node_id"] for n in result.nodes] == ["a", "b"] and result.missing[0]["node_id"] == "hung"

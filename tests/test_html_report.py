@@ -4,34 +4,42 @@ import base64
 import datetime as dt
 import hashlib
 import html
+import json
 import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
+from tppcalc.fleet import report_fleet
 from tppcalc.html_report import (
     Cell,
     Report,
     Section,
     Table,
     classification_report,
+    fleet_report,
     node_report,
     render_html,
     write_classification_html,
+    write_html,
     write_node_html,
 )
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
+from tppcalc.report import fleet_dict
 
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"
 DGX = HOSTS / "dgx-h100.json"
+INVENTORY = Path(__file__).parent / "fixtures" / "fleet" / "four-countries.toml"
 CATALOGUE = Catalogue.load()
 INJECTED = "<script>alert(1)</script>"
+LOGGING = '<script>console.error("ran")</script>'   # would show in the browser's console if it ran
 WHEN = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
 CHROMIUM = "/usr/bin/chromium"
 
@@ -46,6 +54,30 @@ def injected_node():
     gpus = [g.model_copy(update={"name": INJECTED}) if g.index == 3 else g for g in host.gpus]
     host = host.model_copy(update={"gpus": gpus, "hostname": f"node{INJECTED}"})
     return assess(host, CATALOGUE, dest="CN")
+
+
+def fleet(paths, **options):
+    """A fleet report, the chips it holds and the HTML report of both."""
+    chips = {}
+    result = report_fleet(paths, CATALOGUE, as_of=dt.date(2025, 6, 1), chips=chips, **options)
+    return result, fleet_report(result, inputs=paths, chips=chips, catalogue=CATALOGUE, generated_at=WHEN)
+
+
+def hostile_inventory(folder: Path) -> Path:
+    """A site and a consignee named with markup, as a careless or hostile inventory might."""
+    path = folder / "hostile.toml"
+    path.write_text(f'''
+[[site]]
+name = 'fra{LOGGING}'
+country = "DE"
+operator = "<b>Op</b>"
+[[site.item]]
+chip = "H100 SXM"
+count = 8
+shipped = 2025-02-01
+consignee = "<img src=x onerror=alert(2)>"
+''', encoding="utf-8")
+    return path
 
 
 def chart_svg(document: str) -> str:
@@ -141,6 +173,60 @@ def test_the_report_fetches_nothing_and_runs_nothing():
     assert all(m.startswith("data:") for m in re.findall(r'\ssrc="([^"]*)"', document))
 
 
+def test_fleet_report_has_the_totals_the_checks_the_chart_the_rules_and_the_digests():
+    result, report = fleet([INVENTORY])
+    document = render_html(report)
+    for grouping in ("country", "tier", "site", "consignee"):
+        assert f"<caption>Totals by {grouping}</caption>" in document
+    assert '<tr><td>DE</td><td class="num">16,211,968</td><td class="num">1,024.1</td><td class="num">1,024</td></tr>' \
+        in document
+    assert '<tr><td>fra-1</td><td class="num">16,211,968</td>' in document
+    assert '<tr><td>Example Cloud GmbH</td><td class="num">16,211,968</td>' in document
+    assert '<tr><td>tier2</td><td class="num">7,652,992</td>' in document
+    assert len(re.findall(r'<tr><td class="(?:outside|controlled|undetermined)">(?:pass|fail|undetermined)</td>',
+                          document)) == len(result.checks) == 8
+    assert ('<td class="outside">pass</td><td>Tier 2 allocation AE</td><td class="num">4,052,992</td>'
+            '<td class="num">790,000,000</td>') in document
+    assert '<th>Checks</th><td class="outside">8 pass</td>' in document
+    svg = chart_svg(document)
+    for name in ("H100 SXM5 80GB", "H200 SXM 141GB", "B200", "L4"):
+        assert name in svg
+    assert "Classification rules</td><td>2025-01-16" in document and "90 FR 4544" in document
+    assert 'href="https://' in document and "tppcalc 0.1.0" in document
+    digests = {(d.group, d.name): d.sha256 for d in report.digests}
+    assert digests[("input", str(INVENTORY))] == hashlib.sha256(INVENTORY.read_bytes()).hexdigest()
+    assert ("rule data", "editions/2025-01-13-ai-diffusion.toml") in digests
+    assert {name for group, name in digests if group == "catalogue"} >= {"nvidia-datacenter.toml", "amd.toml"}
+    assert digests[("fleet report", "the report as JSON (tppcalc fleet report --json)")] == \
+        hashlib.sha256(json.dumps(fleet_dict(result), indent=2).encode()).hexdigest()
+    for sha in digests.values():
+        assert f'<td class="digest">{sha}</td>' in document
+
+
+def test_fleet_report_shows_a_failed_check_and_a_what_if_cap():
+    _, report = fleet([INVENTORY], caps={"lpp_tpp_per_consignee_year": Decimal(5_000_000)})
+    document = render_html(report)
+    assert '<td class="controlled">fail</td><td>LPP Example Cloud GmbH 2025</td>' in document
+    assert '<th>Checks</th><td class="controlled">1 fail, 7 pass</td>' in document
+    assert "what-if value given with --cap" in document
+
+
+def test_fleet_strings_from_input_files_are_escaped(tmp_path):
+    _, report = fleet([hostile_inventory(tmp_path)])
+    document = render_html(report)
+    assert "<script" not in document.lower() and "<img src=x" not in document and "<b>Op" not in document
+    assert f"<tr><td>fra{html.escape(LOGGING)}</td>" in document
+    assert "&lt;img src=x onerror=alert(2)&gt;" in document and "UVEU &lt;b&gt;Op&lt;/b&gt;" in document
+
+
+def test_fleet_report_cli_writes_html(run_cli, tmp_path):
+    page = tmp_path / "fleet.html"
+    result = run_cli("fleet", "report", str(INVENTORY), "--as-of", "2025-06-01", "--json", "--html", str(page))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["as_of"] == "2025-06-01" and result.stderr == f"wrote {page}\n"
+    assert "<caption>Totals by site</caption>" in page.read_text(encoding="utf-8")
+
+
 # ---- a real browser ------------------------------------------------------------------------------
 
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
@@ -192,3 +278,25 @@ def test_the_console_check_sees_script_errors_and_blocked_fetches(tmp_path):
         "</body>", '<img src="http://example.invalid/x.png"></body>'), encoding="utf-8")
     _, console = render_in_chromium(fetching, tmp_path)
     assert any("Content Security Policy" in line for line in console)
+
+
+def dom_in_chromium(page: Path, tmp_path: Path) -> str:
+    """The document as Chromium parsed it (``--dump-dom``): what the browser made of the markup."""
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / ('dom-' + page.stem)}", "--dump-dom", page.resolve().as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@needs_chromium
+def test_fleet_report_renders_in_chromium_with_the_injected_site_name_as_text(tmp_path):
+    inventory = hostile_inventory(tmp_path)
+    _, report = fleet([INVENTORY, inventory])
+    page = write_html(report, tmp_path / "fleet.html")
+    shot, console = render_in_chromium(page, tmp_path)
+    assert console == [] and shot.stat().st_size > 50_000
+    dom = dom_in_chromium(page, tmp_path)
+    assert "<script" not in dom.lower() and "<img src=x" not in dom   # no element was made of the names
+    assert f"<td>fra{html.escape(LOGGING, quote=False)}</td>" in dom   # the site name, shown as text

@@ -1,12 +1,13 @@
-"""Importing tppcalc (or running the calc path) touches no hardware library and no JIT."""
+"""Importing tppcalc (or running the calc path) touches no hardware library, no JIT, and no rich: the
+terminal library is loaded only to draw text for a person."""
 
 import subprocess
 import sys
 
 import pytest
 
-HEAVY = ("numba", "pynvml", "numpy", "llvmlite")
-MODULES = ["tppcalc", "tppcalc.cli.main", "tppcalc.metrics", "tppcalc.spec", "tppcalc.report"]
+HEAVY = ("numba", "pynvml", "numpy", "llvmlite", "rich")
+MODULES = ["tppcalc", "tppcalc.cli.main", "tppcalc.metrics", "tppcalc.spec", "tppcalc.report", "tppcalc.terminal"]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -14,3 +15,21 @@ def test_fresh_import_loads_no_heavy_library(module):
     code = f"import sys, {module}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# Printing JSON is the start-up path programs pay for on every call: no rich (about 30 ms), no JIT,
+# no hardware library. Text for a person may load rich; the last case proves the check can see it.
+COMMANDS = [
+    (["calc", "--dense", "fp8=1978.9", "--die", "814:finfet", "--json"], ()),
+    (["classify", "H100 SXM", "--dest", "CN", "--json"], ()),
+    (["calc", "--dense", "fp8=1978.9", "--die", "814:finfet"], ("rich",)),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), COMMANDS, ids=[" ".join(a) for a, _ in COMMANDS])
+def test_json_commands_load_neither_rich_nor_a_heavy_library(args, expected):
+    code = (f"import sys\nfrom tppcalc.cli.main import main\ncode = main({args!r})\n"
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\nsys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip()   # the command printed its result
+    assert out.stderr.strip() == ",".join(expected)

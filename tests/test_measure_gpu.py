@@ -328,3 +328,29 @@ def test_harness_calibrates_checks_and_reads_the_clock_in_the_simulator():
     assert found["status"] == "measured" and found["tflops"] > 0
     assert found["clock"] == pytest.approx(1000, rel=0.01)  # both simulator clocks count nanoseconds
     assert found["wrong_status"] == "cannot run" and "wrong result" in found["wrong_reason"]
+
+
+def test_measurement_table_shows_cannot_run_lower_bounds_and_the_verdict():
+    import io
+
+    from tppcalc.report import measurement_blocks
+    from tppcalc.terminal import show
+
+    cannot = PrecisionResult("fp8", None, None, None, None, None, "k", True, unit="tensor", status="cannot run",
+                             reason="needs compute capability 8.9 or later")
+    document = {"host": "h", "unavailable": [], "devices": [{
+        "kind": "gpu", "name": "NVIDIA A100-SXM4-80GB", "index": 0, "compute_capability": "8.0",
+        "multiprocessors": 108, "measured_clock_mhz": 1410.0, "memory_bandwidth_gbps": 1800.0,
+        "memory_bandwidth_fraction": 0.88, "verdict": "above the declared specification: x (red flag)",
+        "results": [dict(_result(measured=300, at_clock=312, declared=312).__dict__),
+                    dict(_result(precision="tf32", measured=100, at_clock=156, declared=156, peak=False).__dict__),
+                    dict(cannot.__dict__)]}]}
+    plain = io.StringIO()
+    show(measurement_blocks(document), stream=plain)
+    text = plain.getvalue()
+    assert "GPU 0, sm_80, 108 SMs" in text
+    assert "96.2%" in text and "lower bound" in text and "cannot run: needs compute capability 8.9" in text
+    assert "verdict: above the declared specification" in text and "\x1b[" not in text
+    coloured = io.StringIO()
+    show(measurement_blocks(document), stream=coloured, colour=True)
+    assert "\x1b[1;31mverdict: above" in coloured.getvalue()  # the red flag is red

@@ -4,8 +4,8 @@ One file, no network: the style is inline, the chart is an SVG data URI in an ``
 in it can run), there is no script at all, and a Content-Security-Policy forbids every fetch. The
 builder is generic: a ``Report`` is sections of tables, lists and preformatted blocks, plus the chart,
 the edition and its citations, the tool version and SHA-256 digests of every input file. The probe
-(``node_report``) and classify (``classification_report``) builders fill it; a fleet report can
-build its own sections and reuse ``render_html``.
+(``node_report``), classify (``classification_report``) and fleet (``fleet_report``) builders fill
+it; its tables and cells are those of ``tppcalc.layout``, which the terminal draws too.
 
 Escaping has one place: ``render_html`` passes every string through ``html.escape``. Callers hand
 over plain text only (``Cell.tone`` is checked against a closed set), so a device name such as
@@ -27,30 +27,7 @@ from pathlib import Path
 from tppcalc._version import __version__
 from tppcalc.errors import InputError
 from tppcalc.exact import format_number
-
-TONES = frozenset({"controlled", "undetermined", "outside", "warning", "muted"})
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A table cell: plain text, optionally toned (colour class from ``TONES``)."""
-
-    text: str
-    tone: str | None = None
-
-    def __post_init__(self):
-        if self.tone is not None and self.tone not in TONES:
-            raise ValueError(f"unknown tone {self.tone!r} (known: {', '.join(sorted(TONES))})")
-
-
-CellLike = str | Cell
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: Sequence[str]
-    rows: Sequence[Sequence[CellLike]]
-    caption: str = ""
+from tppcalc.layout import Cell, CellLike, Table, licence, verdict
 
 
 @dataclass(frozen=True)
@@ -157,7 +134,7 @@ table.summary { width: auto; } table.summary th { width: 15em; }
 td.controlled { background: #fde2e2; color: #8a1111; font-weight: 600; }
 td.undetermined { background: #fff1c9; color: #6b4e00; font-weight: 600; }
 td.outside { background: #e3f4e3; color: #1f5a1f; font-weight: 600; }
-td.warning { background: #fff6e0; } td.muted { color: #777; }
+td.warning { background: #fff6e0; } td.muted { color: #777; } td.num { text-align: right; }
 code, pre, td.digest { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 td.digest { word-break: break-all; }
 pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
@@ -174,11 +151,11 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _cell(value: CellLike, tag: str = "td") -> str:
-    if isinstance(value, Cell):
-        tone = f' class="{value.tone}"' if value.tone else ""
-        return f"<{tag}{tone}>{_e(value.text)}</{tag}>"
-    return f"<{tag}>{_e(value)}</{tag}>"
+def _cell(value: CellLike, tag: str = "td", *, numeric: bool = False) -> str:
+    tone, text = (value.tone, value.text) if isinstance(value, Cell) else (None, value)
+    classes = " ".join(c for c in (tone, "num" if numeric else None) if c)   # tones: a closed set
+    attribute = f' class="{classes}"' if classes else ""
+    return f"<{tag}{attribute}>{_e(text)}</{tag}>"
 
 
 def _table(table: Table, css: str = "") -> str:
@@ -189,7 +166,7 @@ def _table(table: Table, css: str = "") -> str:
         parts.append("<thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in table.columns) + "</tr></thead>")
     parts.append("<tbody>")
     for row in table.rows:
-        parts.append("<tr>" + "".join(_cell(v) for v in row) + "</tr>")
+        parts.append("<tr>" + "".join(_cell(v, numeric=i in table.numeric) for i, v in enumerate(row)) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
@@ -269,22 +246,6 @@ def write_html(report: Report | str, path: str | Path) -> Path:
 
 # ---- pieces shared by the builders ---------------------------------------------------------------
 
-def verdict(result) -> Cell:
-    """A Classification's ECCN as a toned cell."""
-    if result.eccn is None:
-        return Cell("undetermined: " + " or ".join(result.undetermined or []), "undetermined")
-    return Cell(result.eccn + (f" ({result.paragraph})" if result.paragraph and result.paragraph != result.eccn else ""),
-                "outside" if result.eccn.startswith("outside") else "controlled")
-
-
-def licence(required: bool | None, destination: str | None) -> Cell:
-    if destination is None:
-        return Cell("not evaluated (no destination)", "muted")
-    return {True: Cell(f"required to {destination}", "controlled"),
-            False: Cell(f"not required to {destination}", "outside"),
-            None: Cell(f"undetermined for {destination}", "undetermined")}[required]
-
-
 def _number(value, digits: int = 3, unit: str = "") -> str:
     return "unknown" if value is None else format_number(value, digits) + unit
 
@@ -350,20 +311,27 @@ def _rules_rows(result) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return rows, citations
 
 
-def _chart(chips, result, *, highlight_all: bool = False) -> tuple[bytes | None, str, str]:
-    """The chart under the classification's edition as SVG bytes, or why there is none."""
+def _chart(chips, *, edition: str | None = None, overlays: Sequence[str] = (),
+           as_of: dt.date | None = None) -> tuple[bytes | None, str, str]:
+    """The chart under an edition (default: the rules in force on ``as_of``) as SVG bytes, its
+    caption, or why there is none."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         return None, "", "Chart not drawn: matplotlib is not installed (pip install 'tppcalc[chart]')."
     from tppcalc.chart import chart_model, render, rules_view
 
-    view = rules_view(edition=result.edition, overlays=result.overlays, as_of=result.as_of)
+    view = rules_view(edition=edition, overlays=overlays, as_of=as_of)
     model = chart_model(chips, view)
     caption = (f"The 3A090 regions of {view.id} (primary reading, a chip designed for datacenters); each chip "
                "placed by its TPP and performance density. Chips whose density or TPP is unknown are shown "
                "apart, in the strip above and the panel beside the plot.")
     return render(model, "svg"), caption, ""
+
+
+def _chart_of(chips, result) -> tuple[bytes | None, str, str]:
+    """The chart under the edition a Classification used."""
+    return _chart(chips, edition=result.edition, overlays=result.overlays, as_of=result.as_of)
 
 
 def _now(generated_at: dt.datetime | None) -> str:
@@ -444,7 +412,7 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
     chips = [ChartChip(f"device-{n}", (ds[0].identification.spec.name
                                        + (f" x{sum(d.count for d in ds)}" if sum(d.count for d in ds) > 1 else "")),
                        ds[0].metrics) for n, ds in enumerate(groups.values())]
-    svg, caption, chart_note = (_chart(chips, node.devices[0].classification) if chart and node.devices
+    svg, caption, chart_note = (_chart_of(chips, node.devices[0].classification) if chart and node.devices
                                 else (None, "", "No chart: no device."))
     digests = [Digest("HostReport", "HostReport JSON (as shown in this report)", sha256_bytes(host_json.encode()))]
     for label, path in (extra_files or {}).items():
@@ -523,7 +491,7 @@ def classification_report(results: Sequence, *, specs: Sequence | None = None, c
         ("chip", "id", "TPP", "density", "ECCN", "licence", "review policy"), rows)])]
     sections += [classification_section(name, r, m, anchor=f"chip-{n}") for n, (name, r, m) in enumerate(entries)]
     chips = [ChartChip(f"chip-{n}", name, m, highlighted=True) for n, (name, _, m) in enumerate(entries)]
-    svg, caption, chart_note = _chart(chips, first) if chart else (None, "", "Chart not requested.")
+    svg, caption, chart_note = _chart_of(chips, first) if chart else (None, "", "Chart not requested.")
     editions = {(r.edition, tuple(r.overlays)) for r in results}
     notes = [] if len(editions) == 1 else [("These classifications used different editions; the chart shows "
                                            f"{first.edition}.")]
@@ -550,3 +518,75 @@ def _classifications_json(results: Sequence) -> str:
 def write_classification_html(results: Sequence, path: str | Path, **options) -> Path:
     """``tppcalc classify --html FILE``."""
     return write_html(classification_report(results, **options), path)
+
+
+# ---- fleet ---------------------------------------------------------------------------------------
+
+def fleet_report(report, *, inputs: Sequence[Path], chips: Mapping | None = None, catalogue=None,
+                 generated_at: dt.datetime | None = None, chart: bool = True) -> Report:
+    """The audit report of ``tppcalc fleet report``: a ``FleetReport``, the files it was computed
+    from (``inputs``, digested) and the catalogue chips the fleet holds (``chips``, by id, charted)."""
+    from collections import Counter
+
+    from tppcalc.catalogue import default_catalogue
+    from tppcalc.chart import ChartChip, rules_view
+    from tppcalc.fleet.aggregate import h100_equivalents
+    from tppcalc.layout import check_tone
+    from tppcalc.metrics import compute_metrics
+    from tppcalc.report import fleet_checks_table, fleet_dict, fleet_total_tables
+    from tppcalc.rules.editions import default_rulebook
+
+    day = report.as_of
+    totals = list(report.totals_by_country.values())
+    tpp = sum((t.tpp for t in totals), start=0)
+    complete = all(t.complete for t in totals)
+    statuses = Counter(check.status for check in report.checks)
+    worst = next((s for s in ("fail", "undetermined", "pass") if statuses[s]), None)
+    checks = ", ".join(f"{statuses[s]} {s}" for s in ("fail", "undetermined", "pass") if statuses[s])
+    summary = [("As of", str(day)), ("Input files", str(len(inputs))), ("Units", f"{sum(t.units for t in totals):,}"),
+               ("TPP", format_number(tpp, 1) + ("" if complete else " and units of unknown TPP")),
+               ("H100-equivalents", format_number(h100_equivalents(tpp), 1)),
+               ("Checks", Cell(checks, check_tone(worst)) if worst else Cell("no cap applies on this date", "muted"))]
+    sections = [
+        Section("Totals", anchor="totals", tables=fleet_total_tables(report), paragraphs=[
+            "TPP is the known total; a total marked with units of unknown TPP is a lower bound."]),
+        Section("Checks", anchor="checks", tables=[fleet_checks_table(report, with_rule=True)], paragraphs=[
+            ("Only chips that are or may be 3A090.a count toward the caps. A check is undetermined when a "
+             "holding whose TPP or classification is unknown could change its answer. Comparisons are exact: "
+             "a total equal to an \"at most\" limit passes.")]),
+    ]
+
+    view = rules_view(as_of=day)
+    book = default_rulebook()
+    cap_editions = [e for e in book.editions if e.caps and e.effective <= day]   # as the checks read them
+    edition = [("Classification rules", f"{view.id}: {view.title}"), ("As of", str(day)),
+               *(("Caps", rule) for rule in dict.fromkeys([*report.notes, *(c.rule for c in report.checks)]))]
+    citations = list(dict.fromkeys((c.title, c.url) for e in [*(book.get(i) for i in view.layers), *cap_editions]
+                                   for c in e.citations))
+
+    placed = [ChartChip(f"chip-{n}", f"{spec.vendor} {spec.name}".strip(), compute_metrics(spec))
+              for n, spec in enumerate(sorted((chips or {}).values(), key=lambda s: s.id))]
+    if not chart:
+        svg, caption, chart_note = None, "", "Chart not requested."
+    elif not placed:
+        svg, caption, chart_note = None, "", "No chart: the fleet holds no chip identified in the catalogue."
+    else:
+        svg, caption, chart_note = _chart(placed, as_of=day)
+        if svg is not None:
+            caption += " The chips are the models the fleet holds; devices not identified in the catalogue are not shown."
+
+    paths = [Path(p) for p in inputs]
+    digests = file_digests("input", paths)
+    digests += catalogue_digests(catalogue or default_catalogue()) + rule_digests()
+    if any(p.suffix.lower() in (".jsonl", ".json") for p in paths):
+        digests += identification_digests()   # bare HostReports are identified here
+    digests.append(Digest("fleet report", "the report as JSON (tppcalc fleet report --json)",
+                          sha256_bytes(json.dumps(fleet_dict(report), indent=2).encode())))
+    return Report(title=f"tppcalc fleet report: {day}", summary=summary, sections=sections, chart_svg=svg,
+                  chart_caption=caption, chart_note=chart_note, edition=edition, citations=citations,
+                  digests=digests, generated_at=_now(generated_at))
+
+
+def write_fleet_html(report, path: str | Path, **options) -> Path:
+    """``tppcalc fleet report --html FILE``."""
+    return write_html(fleet_report(report, **options), path)

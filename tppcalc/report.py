@@ -1,4 +1,8 @@
-"""Rendering results for people and programs: JSON-ready dicts and plain-text tables.
+"""Rendering results for people and programs: JSON-ready dicts, and the tables and lists a person reads.
+
+The ``*_blocks`` and ``*_table`` functions say what is shown (``tppcalc.layout``: tables of plain-text
+cells, toned by verdict); ``tppcalc.terminal`` draws them and ``tppcalc.html_report`` reuses the fleet
+tables. Nothing here imports rich, so the ``--json`` paths never load it.
 
 Numbers leave the exact world here and nowhere else: JSON gets the nearest float (an int when
 integral), tables get rounded decimals. Classification never reads these.
@@ -10,6 +14,18 @@ from decimal import Decimal
 from fractions import Fraction
 
 from tppcalc.exact import format_number, to_plain
+from tppcalc.layout import (
+    Block,
+    Cell,
+    CellLike,
+    Items,
+    Table,
+    check_tone,
+    eccn_tone,
+    licence,
+    measurement_tone,
+    verdict,
+)
 from tppcalc.metrics import Bounds, Metrics, ReadingMetrics
 from tppcalc.readings import READING_DESCRIPTIONS, Reading
 
@@ -78,8 +94,8 @@ def _bounded(value, bounds: Bounds | tuple, unit: str = "") -> str:
     return f"between {format_number(low)} and {format_number(high)}{unit}"
 
 
-def metrics_table(metrics: Metrics, title: str) -> str:
-    """A two-column text table of one chip's metrics."""
+def metrics_blocks(metrics: Metrics, title: str) -> list[Block]:
+    """One chip's metrics: a label/value table, the readings that give other figures, the unknowns."""
     primary = metrics.primary
     h100e = metrics.h100_equivalents
     rows = [
@@ -102,20 +118,16 @@ def metrics_table(metrics: Metrics, title: str) -> str:
     if headroom is not None and headroom.density_next_line is not None:
         rows.append(("Density headroom", f"{format_number(headroom.density_to_next_line)} to the "
                                          f"{format_number(headroom.density_next_line)} line"))
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    blocks: list[Block] = [Table(("", ""), rows)]
     differing = [(r, v) for r, v in metrics.readings.items() if v != primary]
     if differing:
-        lines.append("")
-        lines.append("Alternative readings that give other figures:")
-        for reading, result in differing:
-            lines.append(f"  {reading.value:<24} TPP {_bounded(result.tpp, result.tpp_bounds)}, "
-                         f"density {_bounded(result.performance_density, result.density_bounds)}")
+        blocks.append(Table(("reading", "TPP", "performance density"), [
+            (reading.value, _bounded(result.tpp, result.tpp_bounds),
+             _bounded(result.performance_density, result.density_bounds)) for reading, result in differing],
+            caption="Alternative readings that give other figures"))
     if metrics.unknowns:
-        lines.append("")
-        lines.append("Unknown:")
-        lines.extend(f"  {item}" for item in metrics.unknowns)
-    return "\n".join(lines)
+        blocks.append(Items("Unknown", list(metrics.unknowns)))
+    return blocks
 
 
 def _unit(value, unit: str) -> str:
@@ -131,18 +143,21 @@ def classification_dict(result) -> dict:
     return document
 
 
-def classification_text(result, title: str, *, explain: bool) -> str:
-    """A short verdict, and with ``explain`` the reasoning and the checks. Never raises."""
-    if result.eccn is not None:
-        eccn = result.eccn + (f" (by {result.paragraph})" if result.paragraph and result.paragraph != result.eccn else "")
-    else:
-        eccn = "undetermined: " + " or ".join(result.undetermined or [])
-    licence = {True: "required", False: "not required", None: "undetermined"}[result.license_required]
+_LICENCE_WORDS = {True: Cell("required", "controlled"), False: Cell("not required", "outside"),
+                  None: Cell("undetermined", "undetermined")}
+_HOLDS_TONES = {"yes": "controlled", "unknown": "undetermined", "no": None}
+
+
+def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
+    """A short verdict, and with ``explain`` the reasoning, the checks and the citations. Never raises."""
+    by = f" (by {result.paragraph})" if result.paragraph and result.paragraph != result.eccn else ""
+    eccn = verdict(result) if result.eccn is None else Cell(result.eccn + by, eccn_tone(result.eccn))
     where = "" if result.destination is None else f" to {result.destination}"
-    rows = [
+    rows: list[tuple[str, CellLike]] = [
         ("Chip", title),
         ("ECCN", eccn),
-        ("Licence" + where, licence if result.destination else "no destination given"),
+        ("Licence" + where, _LICENCE_WORDS[result.license_required] if result.destination
+         else Cell("no destination given", "muted")),
     ]
     if result.license_exceptions:
         rows.append(("Licence exceptions", ", ".join(
@@ -152,26 +167,18 @@ def classification_text(result, title: str, *, explain: bool) -> str:
     rows.append(("Rules", f"{result.edition} ({result.edition_status})"
                  + (" + " + ", ".join(result.overlays) if result.overlays else "")))
     if result.reading_sensitive:
-        rows.append(("Reading-sensitive", "yes: " + "; ".join(
-            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items())))
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+        rows.append(("Reading-sensitive", Cell("yes: " + "; ".join(
+            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items()), "warning")))
+    blocks: list[Block] = [Table(("", ""), rows)]
     if explain:
-        lines.append("")
-        lines.append("Why:")
-        lines.extend(f"  - {reason}" for reason in result.reasons)
-        lines.append("")
-        lines.append("Paragraph checks (primary reading):")
-        for check in result.checks:
-            excluded = f", excluded by {check.excluded_by}" if check.excluded_by else ""
-            lines.append(f"  {check.paragraph:<10} {check.result}{excluded}")
+        blocks.append(Items("Why", result.reasons))
+        blocks.append(Table(("paragraph", "holds", "excluded by"), [
+            (check.paragraph, Cell(check.result, _HOLDS_TONES[check.result]), check.excluded_by or "")
+            for check in result.checks], caption="Paragraph checks (primary reading)"))
         if result.review_conditions:
-            lines.append("")
-            lines.append(f"Review conditions: {result.review_conditions}")
-        lines.append("")
-        lines.append("Citations:")
-        lines.extend(f"  {c.title} <{c.url}>" for c in result.citations)
-    return "\n".join(lines)
+            blocks.append(Items("Review conditions", [result.review_conditions]))
+        blocks.append(Items("Citations", [f"{c.title} <{c.url}>" for c in result.citations]))
+    return blocks
 
 
 def node_dict(node) -> dict:
@@ -200,41 +207,59 @@ def node_dict(node) -> dict:
     }
 
 
-def node_text(node, *, explain: bool) -> str:
+def node_blocks(node, *, explain: bool) -> list[Block]:
+    """A probed node: the host, one row per device, what could not be read, and the node's verdict."""
     host = node.host
-    lines = [f"Host: {host.hostname or 'unknown'}  ({host.provenance})"]
+    about = [("Host", f"{host.hostname or 'unknown'} ({host.provenance})")]
     if host.driver_version:
-        lines.append(f"NVIDIA driver {host.driver_version}, CUDA {host.cuda_driver_version or 'unknown'}")
-    for note in host.notes:
-        lines.append(f"Note: {note}")
-    lines.append("")
-    header = f"{'device':<18} {'identified as':<34} {'how':<12} {'TPP':>10} {'density':>8}  ECCN / licence"
-    lines.append(header)
+        about.append(("NVIDIA driver", f"{host.driver_version}, CUDA {host.cuda_driver_version or 'unknown'}"))
+    blocks: list[Block] = [Table(("", ""), about)]
+    if host.notes:
+        blocks.append(Items("Notes", host.notes))
+    destination = node.devices[0].classification.destination if node.devices else None
+    columns = ("device", "identified as", "how", "TPP", "density", "ECCN") + (("licence",) if destination else ())
+    rows = []
     for device in node.devices:
         ident, result = device.identification, device.classification
-        eccn = result.eccn or ("undetermined: " + " or ".join(result.undetermined or []))
-        licence = {True: "licence required", False: "no licence", None: "licence undetermined"}[result.license_required]
-        tpp = _bounded(device.metrics.tpp, device.metrics.primary.tpp_bounds)
-        density = format_number(device.metrics.performance_density, 2)
-        lines.append(f"{device.label:<18} {(ident.catalogue_id or ident.spec.name)[:34]:<34} {ident.method:<12} "
-                     f"{tpp:>10} {density:>8}  {eccn}"
-                     + ("" if result.destination is None else f"; {licence} to {result.destination}"))
-        for check in ident.cross_checks:
-            lines.append(f"{'':<18} ! {check}")
-        if device.unread:
-            unread = "; ".join(f"{field} ({why})" for field, why in device.unread.items())
-            lines.append(f"{'':<18} unread: {unread}")
-        if explain:
-            lines.extend(f"{'':<18} - {reason}" for reason in result.reasons)
-    lines.append("")
-    node_eccn = node.eccn or ("undetermined: " + " or ".join(node.undetermined or []))
-    destination = node.devices[0].classification.destination if node.devices else None
-    licence = {True: "required", False: "not required", None: "undetermined"}[node.license_required]
-    lines.append(f"Node: {node_eccn}; " + (f"licence {licence} to {destination}" if destination
-                                           else "licence not evaluated (give --dest)"))
+        row = [device.label, ident.catalogue_id or ident.spec.name, ident.method,
+               _bounded(device.metrics.tpp, device.metrics.primary.tpp_bounds),
+               format_number(device.metrics.performance_density, 2), verdict(result)]
+        if destination:
+            row.append(licence(result.license_required, result.destination))
+        rows.append(row)
+    blocks.append(Table(columns, rows, numeric=(3, 4)))
+    # Identical devices say identical things: one line for all of them, naming each.
+    cross = _by_message((d.label, check) for d in node.devices for check in d.identification.cross_checks)
+    if cross:
+        blocks.append(Items("Cross-checks", [Cell(line, "warning") for line in cross]))
+    unread = _by_message((d.label, f"{field} ({why})") for d in node.devices for field, why in d.unread.items())
+    if unread:
+        blocks.append(Items("Could not be read", unread))
     if explain:
-        lines.extend(f"  - {reason}" for reason in node.reasons)
-    return "\n".join(lines)
+        for labels, reasons in _by_reasons(node.devices):
+            blocks.append(Items(f"Why ({labels})", reasons))
+    node_licence = licence(node.license_required, destination)
+    node_eccn = Cell(node.eccn, eccn_tone(node.eccn)) if node.eccn else Cell(
+        "undetermined: " + " or ".join(node.undetermined or []), "undetermined")
+    blocks.append(Table(("", ""), [("Node (4A090)", node_eccn), ("Licence", node_licence)]))
+    if explain:
+        blocks.append(Items("Why (node)", node.reasons))
+    return blocks
+
+
+def _by_message(pairs) -> list[str]:
+    """``label: message`` lines, one per distinct message, naming every label that gave it."""
+    labels: dict[str, list[str]] = {}
+    for label, message in pairs:
+        labels.setdefault(message, []).append(label)
+    return [f"{', '.join(names)}: {message}" for message, names in labels.items()]
+
+
+def _by_reasons(devices) -> list[tuple[str, list[str]]]:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for device in devices:
+        groups.setdefault(tuple(device.classification.reasons), []).append(device.label)
+    return [(", ".join(labels), list(reasons)) for reasons, labels in groups.items()]
 
 
 def _total_dict(total) -> dict:
@@ -258,18 +283,158 @@ def fleet_dict(report) -> dict:
     }
 
 
-def fleet_text(report) -> str:
+# The groupings of a fleet's totals: (what is grouped, the FleetReport attribute).
+FLEET_GROUPINGS = (("country", "totals_by_country"), ("tier", "totals_by_tier"), ("site", "totals_by_site"),
+                   ("consignee", "totals_by_consignee"))
+
+
+def fleet_total_tables(report) -> list[Table]:
+    """TPP, H100-equivalents and units per country, tier, site and consignee."""
     from tppcalc.fleet.aggregate import h100_equivalents
 
-    lines = [f"Fleet on {report.as_of}", "", f"{'country':<10} {'TPP':>16} {'H100e':>10}"]
-    for country, total in sorted(report.totals_by_country.items()):
-        marker = "" if total.complete else "  (+ unknown)"
-        lines.append(f"{country:<10} {format_number(total.tpp, 1):>16} {format_number(h100_equivalents(total.tpp), 1):>10}{marker}")
-    lines += ["", "Checks:"]
+    tables = []
+    for name, attribute in FLEET_GROUPINGS:
+        totals = sorted(getattr(report, attribute).items())
+        partial = not all(total.complete for _, total in totals)   # then say which totals are lower bounds
+        rows = [(key, format_number(total.tpp, 1), format_number(h100_equivalents(total.tpp), 1), f"{total.units:,}",
+                 *(["" if total.complete else Cell("+ units of unknown TPP", "undetermined")] if partial else []))
+                for key, total in totals]
+        columns = (name, "TPP", "H100-equivalents", "units", *(["note"] if partial else []))
+        tables.append(Table(columns, rows, caption=f"Totals by {name}", numeric=(1, 2, 3)))
+    return tables
+
+
+def fleet_checks_table(report, *, with_rule: bool = False) -> Table:
+    """Every check with its status (toned), value and limit; ``with_rule``: and the rule it comes from."""
+    rows = []
     for check in report.checks:
-        value = "unknown" if check.value is None else format_number(check.value, 4)
-        lines.append(f"  {check.status:<12} {check.name}: {value} against {format_number(check.limit, 4)}"
-                     + (f" ({check.detail})" if check.detail else ""))
-    if report.notes:
-        lines += ["", "Rules:"] + [f"  {note}" for note in report.notes]
-    return "\n".join(lines)
+        row = [Cell(check.status, check_tone(check.status)), check.name,
+               "unknown" if check.value is None else format_number(check.value, 4), format_number(check.limit, 4),
+               check.detail]
+        rows.append([*row, check.rule] if with_rule else row)
+    columns = ("status", "check", "value", "limit", "detail") + (("rule",) if with_rule else ())
+    return Table(columns, rows, caption="Checks", numeric=(2, 3))
+
+
+def fleet_blocks(report) -> list[Block]:
+    """A fleet report for a terminal: the totals, the checks and the rules they come from."""
+    blocks: list[Block] = [f"Fleet on {report.as_of}", *fleet_total_tables(report), fleet_checks_table(report)]
+    rules = list(dict.fromkeys([*report.notes, *(check.rule for check in report.checks)]))  # what-if caps too
+    if rules:
+        blocks.append(Items("Rules", rules))
+    return blocks
+
+
+def fleet_probe_table(nodes: list[dict]) -> Table:
+    """One row per node that answered ``tppcalc fleet probe`` (objects shaped as ``node_dict``)."""
+    rows = []
+    for node in nodes:
+        devices = ", ".join(f"{d['label']}: {d['identified_as'] or d['name']}" for d in node["devices"])
+        verdict_of_node = node["node"]
+        eccn = verdict_of_node["eccn"] or "undetermined: " + " or ".join(verdict_of_node["undetermined"] or [])
+        rows.append((node["node_id"][:12], str(node["host"].get("hostname")), devices,
+                     Cell(eccn, eccn_tone(verdict_of_node["eccn"]))))
+    return Table(("node", "host", "devices", "node ECCN"), rows)
+
+
+# ---- the other commands' results --------------------------------------------------------------------
+
+def chips_table(rows: list[dict]) -> Table:
+    """``tppcalc chips list``: rows as in its JSON."""
+    return Table(("id", "vendor", "TPP", "density", "name"), [
+        (r["id"], r["vendor"], format_number(r["tpp"], 1), format_number(r["performance_density"], 2), r["name"])
+        for r in rows], numeric=(2, 3))
+
+
+def editions_table(rows: list[dict]) -> Table:
+    """``tppcalc rules list``: rows as in its JSON."""
+    return Table(("id", "effective", "kind", "status today", "title"), [
+        (r["id"], r["effective"], r["kind"], Cell(r["status_today"], None if r["status_today"] == "in force" else "muted"),
+         r["title"]) for r in rows])
+
+
+def edition_blocks(edition) -> list[Block]:
+    """``tppcalc rules show``: an edition's dates, paragraphs, requirements, exceptions and citations."""
+    dates = [("Effective", str(edition.effective))]
+    if edition.compliance_from:
+        dates.append(("Compliance from", str(edition.compliance_from)))
+    if edition.not_enforced_from:
+        dates.append(("Not enforced from", Cell(str(edition.not_enforced_from), "warning")))
+    blocks: list[Block] = [f"{edition.id}: {edition.title}", Table(("", ""), dates)]
+    if edition.status_note:
+        blocks.append(edition.status_note)
+    if edition.paragraphs:
+        blocks.append(Table(("paragraph", "when"), [(p.id, _conditions(p.when)) for p in edition.paragraphs],
+                            caption="Paragraphs"))
+    sections = [("Exclusions", [f"{x.id}: {x.text}" for x in edition.exclusions]),
+                ("Licence requirements", [f"{r.id}: {', '.join(r.eccns)} ({r.citation})" for r in edition.requirements]),
+                ("Licence exceptions", [f"{x.name} ({x.id}): {', '.join(x.eccns)}: {x.conditions}"
+                                        for x in edition.exceptions]),
+                ("Review policies", [f"{p.id}: {p.policy}" + (f" when {_conditions(p.when)}" if p.when else "")
+                                     for p in edition.review_policies]),
+                ("Notes", edition.notes),
+                ("Citations", [f"{c.title} <{c.url}>" for c in edition.citations])]
+    blocks.extend(Items(heading, lines) for heading, lines in sections if lines)
+    return blocks
+
+
+def _conditions(when) -> str:
+    from tppcalc.classification import describe_condition
+
+    return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())
+
+
+def model_blocks(result) -> list[Block]:
+    """``tppcalc model``: the ECCN of the weights, whether its rule is enforced, and why."""
+    return [Table(("", ""), [("ECCN", Cell(result.eccn, eccn_tone(result.eccn))),
+                             ("Rule status", Cell(result.edition_status, None if result.enforced else "warning"))]),
+            Items("Why", result.reasons)]
+
+
+def batch_summary_table(summary) -> Table:
+    """``tppcalc batch``'s summary (a ``tppcalc.batch.Summary``): rows per outcome, and the time taken."""
+    outside = summary.rows - summary.controlled - summary.undetermined - summary.errors  # the four are disjoint
+    return Table(("outcome", "rows"), [
+        ("controlled", Cell(f"{summary.controlled:,}", "controlled" if summary.controlled else None)),
+        ("undetermined", Cell(f"{summary.undetermined:,}", "undetermined" if summary.undetermined else None)),
+        ("outside", Cell(f"{outside:,}", "outside" if outside else None)),
+        ("errors", Cell(f"{summary.errors:,}", "warning" if summary.errors else None)),
+        ("all", f"{summary.rows:,}"),
+    ], caption=f"tppcalc batch ({summary.seconds:.2f} s)", numeric=(1,))
+
+
+def measurement_blocks(document: dict) -> list[Block]:
+    """``tppcalc bench`` (and ``probe --bench``): one table per measured device."""
+    blocks: list[Block] = []
+    if document["unavailable"]:
+        blocks.append(Items("Not measured", [f"{entry['kind']}: {entry['reason']}" for entry in document["unavailable"]]))
+    for entry in document["devices"]:
+        if entry["kind"] == "cpu":
+            title = f"{entry['name']} ({entry['microarchitecture']}, {entry['threads']} threads)"
+        else:
+            title = (f"{entry['name']} (GPU {entry['index']}, sm_{entry['compute_capability'].replace('.', '')}, "
+                     f"{entry['multiprocessors']} SMs)")
+        rows = []
+        for result in entry["results"]:
+            if result["status"] != "measured":
+                rows.append((result["precision"], result["unit"], "", "", "", Cell(f"cannot run: {result['reason']}",
+                                                                                   "undetermined")))
+                continue
+            rows.append((result["precision"], result["unit"], f"{result['measured_tflops']:,.3f}",
+                         _share(result["fraction_at_measured_clock"]), _share(result.get("fraction_of_datasheet")),
+                         "" if result["reaches_peak"] else Cell("lower bound", "muted")))
+        blocks.append(Table(("precision", "unit", "measured T/s", "of theoretical at measured clock", "of datasheet",
+                             "note"), rows, caption=title, numeric=(2, 3, 4)))
+        clock, bandwidth = entry["measured_clock_mhz"], entry["memory_bandwidth_gbps"]
+        share = entry.get("memory_bandwidth_fraction")
+        blocks.append(Items(title, [
+            f"measured clock {clock:.0f} MHz" if clock else "clock not measured",
+            "memory bandwidth " + (f"{bandwidth:.1f} GB/s" if bandwidth is not None else "not measured")
+            + (f" ({share:.1%} of the datasheet)" if share else ""),
+            Cell(f"verdict: {entry['verdict']}", measurement_tone(entry["verdict"])),
+        ]))
+    return blocks
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"

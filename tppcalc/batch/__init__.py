@@ -55,8 +55,10 @@ def classify_file(
     edition: str | None = None,
     as_written: bool = False,
     catalogue: Callable[[], Catalogue] = default_catalogue,
+    progress: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Classify every row of ``source`` and write them, with the result columns, to ``sink``.
+    """Classify every row of ``source`` and write them, with the result columns, to ``sink``;
+    ``progress(rows)`` is called with the number of rows done after each chunk.
 
     Raises ``InputError`` for a file that cannot be read as a whole (empty, unknown columns, not
     UTF-8 in the header); problems with single rows go into their ``error`` field instead.
@@ -81,6 +83,8 @@ def classify_file(
                 summary.undetermined += count if outcome.eccn is None and outcome.error is None else 0
                 summary.errors += count if outcome.error is not None else 0
             summary.rows += len(chunk)
+            if progress is not None:
+                progress(summary.rows)
     finally:
         writer.close()  # also after a failure: a well-formed file up to there, and no open handles
         if collecting:

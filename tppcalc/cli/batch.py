@@ -47,6 +47,7 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
       tppcalc batch fleet.xlsx --format jsonl --fail-on controlled --json-summary
     """
     from tppcalc.batch import classify_file, format_of
+    from tppcalc.terminal import progress
 
     input_format = format_of(str(input_path), file_format)
     if input_format is None:
@@ -58,9 +59,18 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
         source = open(input_path, "rb")
     except OSError as exc:
         raise InputError(exc.strerror or str(exc), where=str(input_path)) from None
-    with source:
+    # Text formats are read front to back, so the bytes read measure the work done. Rows written to
+    # the terminal itself would tear through a bar.
+    streamed = input_format in ("csv", "jsonl")
+    with source, progress(f"classifying {input_path.name}", total=os.fstat(source.fileno()).st_size if streamed
+                          else None, enabled=not (output == "-" and sys.stdout.isatty())) as bar:
+        def done(rows: int) -> None:
+            bar.describe(f"classifying {input_path.name}: {rows:,} rows")
+            if streamed:
+                bar.update(source.tell())
+
         options = dict(input_format=input_format, output_format=output_format, where=str(input_path),
-                       catalogue=current_catalogue, **rules.keywords())
+                       catalogue=current_catalogue, progress=done, **rules.keywords())
         if output == "-":
             summary = classify_file(source, sys.stdout.buffer, **options)  # binary: formats choose their encoding
         else:
@@ -69,9 +79,10 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
-        click.echo(f"tppcalc batch: {summary.rows:,} rows: {summary.controlled:,} controlled, "
-                   f"{summary.undetermined:,} undetermined, {summary.errors:,} errors ({summary.seconds:.2f} s)",
-                   err=True)
+        from tppcalc.report import batch_summary_table
+        from tppcalc.terminal import show
+
+        show([batch_summary_table(summary)], stream=sys.stderr)
     if "error" in fail_on and summary.errors:
         ctx.exit(EXIT_ROW_ERRORS)
     if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):

@@ -20,7 +20,7 @@ def calc(spec, as_json: bool) -> None:
       tppcalc calc --dense fp8=1978.9 --die 814:finfet --datacenter
     """
     from tppcalc.metrics import compute_metrics
-    from tppcalc.report import metrics_dict, metrics_table
+    from tppcalc.report import metrics_blocks, metrics_dict
 
     if spec is None:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
@@ -28,4 +28,6 @@ def calc(spec, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(metrics_dict(metrics), indent=2))
     else:
-        click.echo(metrics_table(metrics, title=spec.name))
+        from tppcalc.terminal import show
+
+        show(metrics_blocks(metrics, title=spec.name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -20,8 +21,10 @@ from tppcalc.cli.options import current_catalogue
 @click.option("--compare", metavar="EDITION", help="Also draw this edition's lines, dashed.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The chart file: .png or .svg.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Also print one JSON object: the edition drawn and where each chip was placed.")
 def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, compare: str | None,
-          output: Path) -> None:
+          output: Path, as_json: bool) -> None:
     """Chart catalogue chips (QUERY, or --all) against the 3A090 regions of an edition.
 
     \b
@@ -62,3 +65,9 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, comp
     click.echo(f"wrote {output}: {len(model.points)} chips under {view.id} "
                f"({placed['plot']} plotted, {placed['density unknown']} with density unknown, "
                f"{placed['tpp unknown']} with TPP unknown)", err=True)
+    if as_json:
+        click.echo(json.dumps({
+            "output": str(output), "edition": view.id, "compare": None if other is None else other.id,
+            "chips": [{"id": p.key, "label": p.label, "place": p.place, "tpp": p.tpp, "performance_density": p.density,
+                       "highlighted": p.highlighted, "note": p.note} for p in model.points],
+        }, indent=2))

@@ -19,7 +19,7 @@ def chips() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_chips(vendor: str | None, as_json: bool) -> None:
     """Every chip in the catalogue with its TPP and performance density."""
-    from tppcalc.exact import format_number, to_plain
+    from tppcalc.exact import to_plain
     from tppcalc.metrics import compute_metrics
 
     catalogue = current_catalogue()
@@ -36,11 +36,10 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    width = max((len(r["id"]) for r in rows), default=2)
-    click.echo(f"{'id':<{width}}  {'vendor':<12} {'TPP':>10} {'density':>8}  name")
-    for r in rows:
-        click.echo(f"{r['id']:<{width}}  {r['vendor']:<12} {format_number(r['tpp'], 1):>10} "
-                   f"{format_number(r['performance_density'], 2):>8}  {r['name']}")
+    from tppcalc.report import chips_table
+    from tppcalc.terminal import show
+
+    show([chips_table(rows)])
     click.echo(f"{len(rows)} chips", err=True)
 
 
@@ -49,8 +48,9 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the spec and its metrics as JSON.")
 def show_chip(query: str, as_json: bool) -> None:
     """One chip by id, name, alias, PCI id or unique fuzzy name, with its metrics."""
+    from tppcalc.layout import Items
     from tppcalc.metrics import compute_metrics
-    from tppcalc.report import metrics_dict, metrics_table
+    from tppcalc.report import metrics_blocks, metrics_dict
 
     catalogue = current_catalogue()
     spec = catalogue.lookup(query)
@@ -61,10 +61,9 @@ def show_chip(query: str, as_json: bool) -> None:
         document["metrics"] = metrics_dict(metrics)
         click.echo(json.dumps(document, indent=2))
         return
-    click.echo(metrics_table(metrics, title=f"{spec.vendor} {spec.name} ({spec.id})"))
+    from tppcalc.terminal import show
+
     cited = sorted({key for _, key in spec.source_keys_used()})
-    click.echo("")
-    click.echo("Sources:")
-    for key in cited:
-        source = spec.sources[key]
-        click.echo(f"  [{key}] {source.title}" + (f" <{source.url}>" if source.url else ""))
+    sources = [f"[{key}] {spec.sources[key].title}" + (f" <{spec.sources[key].url}>" if spec.sources[key].url else "")
+               for key in cited]
+    show([*metrics_blocks(metrics, title=f"{spec.vendor} {spec.name} ({spec.id})"), Items("Sources", sources)])

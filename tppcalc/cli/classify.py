@@ -29,7 +29,7 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
       tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
     """
     from tppcalc.classification import classify as classify_chip
-    from tppcalc.report import classification_dict, classification_text
+    from tppcalc.report import classification_blocks, classification_dict
 
     if queries and spec is not None:
         raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
@@ -47,7 +47,7 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
         documents = [classification_dict(r) for _, r in results]
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
         return
-    for index, (s, result) in enumerate(results):
-        if index:
-            click.echo("")
-        click.echo(classification_text(result, f"{s.vendor} {s.name}".strip(), explain=explain))
+    from tppcalc.terminal import show
+
+    show([block for s, result in results
+          for block in classification_blocks(result, f"{s.vendor} {s.name}".strip(), explain=explain)])

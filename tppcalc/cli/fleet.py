@@ -20,15 +20,17 @@ def fleet() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
 @click.option("--cap", "caps", multiple=True, metavar="NAME=VALUE", help="What-if limit (see the JSON for names).")
-@click.option("--json", "as_json", is_flag=True)
-def report(files, as_of, caps, as_json) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML audit report to FILE.")
+def report(files, as_of, caps, as_json, html_path) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
     from tppcalc.errors import InputError
     from tppcalc.exact import to_decimal
     from tppcalc.fleet import report_fleet
-    from tppcalc.report import fleet_dict, fleet_text
+    from tppcalc.report import fleet_blocks, fleet_dict
 
     overrides = {}
     for text in caps:
@@ -36,9 +38,21 @@ def report(files, as_of, caps, as_json) -> None:
         if not sep:
             raise InputError(f"expected NAME=VALUE, got {text!r}", field="--cap")
         overrides[name.strip()] = to_decimal(value, what=f"--cap {name.strip()}")
-    result = report_fleet(list(files), current_catalogue(), as_of=None if as_of is None else as_of.date(),
-                          caps=overrides)
-    click.echo(json.dumps(fleet_dict(result), indent=2) if as_json else fleet_text(result))
+    catalogue = current_catalogue()
+    chips: dict = {}
+    result = report_fleet(list(files), catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
+                          chips=chips)
+    if html_path is not None:
+        from tppcalc.html_report import write_fleet_html
+
+        write_fleet_html(result, html_path, inputs=list(files), chips=chips, catalogue=catalogue)
+        click.echo(f"wrote {html_path}", err=True)
+    if as_json:
+        click.echo(json.dumps(fleet_dict(result), indent=2))
+    else:
+        from tppcalc.terminal import show
+
+        show(fleet_blocks(result))
 
 
 @fleet.command("probe")
@@ -53,8 +67,15 @@ def report(files, as_of, caps, as_json) -> None:
 def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json) -> None:
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
+    from tppcalc.terminal import progress
 
-    result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench)
+    with progress("starting the probes") as bar:
+        def answered(done: int, total: int) -> None:
+            bar.describe(f"waiting for nodes: {done} of {total} done")
+            bar.update(done, total=total)
+
+        result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench,
+                               progress=answered)
     for node in result.nodes:
         if country:
             node["country"] = country
@@ -69,7 +90,7 @@ def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json
     if as_json:
         click.echo(json.dumps({"nodes": result.nodes, "missing": result.missing}, indent=2))
     else:
-        for node in result.nodes:
-            devices = ", ".join(f"{d['label']}: {d['identified_as'] or d['name']}" for d in node["devices"])
-            click.echo(f"{node['node_id'][:12]}  {node['host'].get('hostname')}  {devices}  node: "
-                       f"{node['node']['eccn'] or 'undetermined'}")
+        from tppcalc.report import fleet_probe_table
+        from tppcalc.terminal import show
+
+        show([fleet_probe_table(result.nodes)])

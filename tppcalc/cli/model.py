@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 
@@ -14,7 +13,7 @@ import click
 @click.option("--derived-from-published-ops", metavar="N",
               help="Additional operations spent deriving the model from a published one.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def model(training_ops, params, tokens, published, derived_from_published_ops, as_of, as_json) -> None:
     """Whether model weights are ECCN 4E091, and whether that control is enforced."""
     from tppcalc.exact import to_decimal
@@ -28,7 +27,7 @@ def model(training_ops, params, tokens, published, derived_from_published_ops, a
     if as_json:
         click.echo(result.model_dump_json(indent=2))
         return
-    click.echo(f"ECCN: {result.eccn}")
-    click.echo(f"Rule status: {result.edition_status}")
-    for reason in result.reasons:
-        click.echo(f"  - {reason}")
+    from tppcalc.report import model_blocks
+    from tppcalc.terminal import show
+
+    show(model_blocks(result))

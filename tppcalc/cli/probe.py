@@ -29,7 +29,7 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
         return
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import load_dump, probe_live, report_from_dump
-    from tppcalc.report import node_dict, node_text
+    from tppcalc.report import node_blocks, node_dict
 
     report = report_from_dump(load_dump(replay)) if replay else probe_live()
     catalogue = current_catalogue()
@@ -54,12 +54,14 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
             document["measurements"] = measurements
         click.echo(json.dumps(document, indent=2))
     else:
-        click.echo(node_text(result, explain=explain))
-        if measurements is not None:
-            from tppcalc.cli.bench import measurement_text
+        from tppcalc.terminal import show
 
-            click.echo("")
-            click.echo(measurement_text(measurements))
+        blocks = node_blocks(result, explain=explain)
+        if measurements is not None:
+            from tppcalc.report import measurement_blocks
+
+            blocks += measurement_blocks(measurements)
+        show(blocks)
 
 
 @probe.command("record")

@@ -13,7 +13,7 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_rules(as_json: bool) -> None:
     """Every edition with its effective date and status today."""
     import datetime as dt
@@ -27,13 +27,15 @@ def list_rules(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        click.echo(f"{row['id']:<26} {row['effective']}  {row['kind']:<8} {row['title']}")
+    from tppcalc.report import editions_table
+    from tppcalc.terminal import show
+
+    show([editions_table(rows)])
 
 
 @rules.command("show")
 @click.argument("edition_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
 def show_rules(edition_id: str, as_json: bool) -> None:
     """One edition: paragraphs and thresholds, requirements, exceptions, review policies, citations."""
     from tppcalc.rules.editions import default_rulebook
@@ -42,27 +44,7 @@ def show_rules(edition_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(edition.model_dump_json(indent=2))
         return
-    click.echo(f"{edition.id}: {edition.title}")
-    click.echo(f"effective {edition.effective}" + (f"; compliance from {edition.compliance_from}" if edition.compliance_from else "")
-               + (f"; not enforced from {edition.not_enforced_from}" if edition.not_enforced_from else ""))
-    if edition.status_note:
-        click.echo(edition.status_note)
-    sections = [("Paragraphs", [f"{p.id}: {_conditions(p.when)}" for p in edition.paragraphs]),
-                ("Exclusions", [f"{x.id}: {x.text}" for x in edition.exclusions]),
-                ("Licence requirements", [f"{r.id}: {', '.join(r.eccns)} ({r.citation})" for r in edition.requirements]),
-                ("Licence exceptions", [f"{x.name} ({x.id}): {', '.join(x.eccns)}: {x.conditions}" for x in edition.exceptions]),
-                ("Review policies", [f"{p.id}: {p.policy}" + (f" when {_conditions(p.when)}" if p.when else "")
-                                     for p in edition.review_policies]),
-                ("Notes", edition.notes),
-                ("Citations", [f"{c.title} <{c.url}>" for c in edition.citations])]
-    for heading, lines in sections:
-        if lines:
-            click.echo(f"\n{heading}:")
-            for line in lines:
-                click.echo(f"  {line}")
+    from tppcalc.report import edition_blocks
+    from tppcalc.terminal import show
 
-
-def _conditions(when) -> str:
-    from tppcalc.classification import describe_condition
-
-    return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())
+    show(edition_blocks(edition))

@@ -23,8 +23,9 @@ from tppcalc.specfile import validation_errors
 
 
 def report_fleet(paths: list[Path], catalogue: Catalogue, *, as_of: dt.date | None = None,
-                 caps: dict[str, Decimal] | None = None) -> FleetReport:
-    """Totals and checks for inventory files (``.toml``) and probe results (``.jsonl``)."""
+                 caps: dict[str, Decimal] | None = None, chips: dict[str, ChipSpec] | None = None) -> FleetReport:
+    """Totals and checks for inventory files (``.toml``) and probe results (``.jsonl``). ``chips``,
+    when given, receives every catalogue chip the fleet holds, by id (what a chart of it places)."""
     day = as_of or dt.date.today()
     specs: dict[str, ChipSpec] = {}
 
@@ -72,6 +73,8 @@ def report_fleet(paths: list[Path], catalogue: Catalogue, *, as_of: dt.date | No
         else:
             raise InputError("expected an inventory (.toml) or probe results (.jsonl)", where=str(path))
     controlled = {chip_id: _controlled(spec, day) for chip_id, spec in specs.items()}
+    if chips is not None:
+        chips.update(specs)
     return fleet_report(holdings, controlled, default_rulebook(), as_of=day, caps=caps)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tppcalc.errors import TppcalcError
@@ -56,9 +57,11 @@ def _probe_on_node(bench: bool, delay_s: float) -> dict:
 
 
 def probe_cluster(*, address: str | None = None, local_nodes: int | None = None, timeout_s: float = 300,
-                  bench: bool = False, _delay_s: float = 0.0, _on_started=None) -> FleetProbeResult:
+                  bench: bool = False, progress: Callable[[int, int], None] | None = None, _delay_s: float = 0.0,
+                  _on_started=None) -> FleetProbeResult:
     """Probe each alive node of the cluster at ``address`` (default: RAY_ADDRESS), or of a local
-    cluster of ``local_nodes`` nodes started for the purpose (on the loopback address)."""
+    cluster of ``local_nodes`` nodes started for the purpose (on the loopback address).
+    ``progress(done, total)`` is called once the probes are started and as each node is done."""
     if local_nodes:
         # Single-machine mode: Ray then keeps every address on loopback instead of rewriting
         # 127.0.0.1 to the host's network address. Read when Ray is imported.
@@ -97,16 +100,17 @@ def probe_cluster(*, address: str | None = None, local_nodes: int | None = None,
             refs[node["NodeID"]] = (node, probe.options(**options).remote(bench, _delay_s))
         if _on_started is not None:
             _on_started(cluster)
-        return _gather(ray, refs, timeout_s)
+        return _gather(ray, refs, timeout_s, progress or (lambda done, total: None))
     finally:
         ray.shutdown()
         if cluster is not None:
             cluster.shutdown()
 
 
-def _gather(ray, refs: dict, timeout_s: float) -> FleetProbeResult:
+def _gather(ray, refs: dict, timeout_s: float, progress: Callable[[int, int], None]) -> FleetProbeResult:
     nodes, missing = [], []
     deadline = time.monotonic() + timeout_s
+    progress(0, len(refs))
     for node_id, (node, ref) in refs.items():
         where = {"node_id": node_id, "address": node.get("NodeManagerAddress")}
         try:
@@ -116,4 +120,5 @@ def _gather(ray, refs: dict, timeout_s: float) -> FleetProbeResult:
             missing.append({**where, "reason": f"no answer within {timeout_s:g} s"})
         except ray.exceptions.RayError as exc:
             missing.append({**where, "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"})
+        progress(len(nodes) + len(missing), len(refs))
     return FleetProbeResult(nodes, missing)
