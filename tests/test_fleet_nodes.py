@@ -163,3 +163,13 @@ def test_probe_results_with_an_unknown_chip_id_name_the_line(tmp_path, run_cli):
     with pytest.raises(InputError) as info:
         report_fleet([path], CATALOGUE, as_of=DAY)
     assert (info.value.where, info.value.field) == (f"{path}:2", "identified_as")
+
+
+def test_checks_sum_a_consignee_over_all_its_sites_exactly(tmp_path):
+    n = 1000
+    path = write(tmp_path, [node(i, consignee="A GmbH") for i in range(n)])
+    gpus = n * 8 * compute_metrics(CATALOGUE.lookup("H100 SXM")).tpp  # the CPUs are not 3A090.a
+    report = report_fleet([path], CATALOGUE, as_of=DAY, caps={"lpp_tpp_per_consignee_year": gpus})
+    (lpp,) = [c for c in report.checks if c.name.startswith("LPP A GmbH")]
+    assert (lpp.status, lpp.value) == ("pass", gpus)
+    assert sum(total.units for total in report.totals_by_site.values()) == n * 9

