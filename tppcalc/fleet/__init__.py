@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,18 @@ from tppcalc.spec import ChipSpec
 def report_fleet(paths: list[Path], catalogue: Catalogue, *, as_of: dt.date | None = None,
                  caps: dict[str, Decimal] | None = None) -> FleetReport:
     """Totals and checks for inventory files (``.toml``) and probe results (``.jsonl``)."""
-    day = as_of or dt.date.today()
+    # A fleet of 100,000 nodes keeps 200,000 holdings alive and makes no cycles: collecting garbage
+    # meanwhile only rescans them (0.2 s of CPU, three full collections, in a 4 s report).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _report(paths, catalogue, as_of or dt.date.today(), caps)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _report(paths: list[Path], catalogue: Catalogue, day: dt.date, caps: dict[str, Decimal] | None) -> FleetReport:
     specs: dict[str, ChipSpec] = {}
     tpps: dict[str, Decimal | None] = {}
 
