@@ -166,9 +166,10 @@ def read_probe_lines(path: Path, identities: Identities) -> list[Holding]:
             countries[written] = resolve_country(written, option=f"{where}: country")
         host = node.get("host") or {}
         site = node.get("site") or host.get("hostname") or f"node {number}"
+        operator, operator_hq, consignee = node.get("operator"), node.get("operator_hq"), node.get("consignee")
         for (chip, unit_tpp), count in _count_devices(node, line, identities, where).items():
-            holdings.append(Holding(site, countries[written], node.get("operator"), node.get("operator_hq"), chip,
-                                    unit_tpp, count, None, node.get("consignee"), where))
+            holdings.append(Holding(site, countries[written], operator, operator_hq, chip, unit_tpp, count, None,
+                                    consignee, where))
     return holdings
 
 
@@ -243,8 +244,7 @@ def _count_devices(node: _Node, line: bytes, identities: Identities, where: str)
             counts[counted.key] = counts.get(counted.key, 0) + counted.count
         return counts
     host = node["host"]
-    for kind in ("gpu", "cpu"):
-        records = host.get(f"{kind}s")
+    for kind, records in (("gpu", host.get("gpus")), ("cpu", host.get("cpus"))):
         if not records:
             continue
         if records.count(records[0]) == len(records):  # a node of one model: the usual case
