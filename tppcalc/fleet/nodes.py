@@ -98,14 +98,31 @@ class Identities:
         self.catalogue = catalogue
         self.tpp_of = tpp_of
         self._known: dict[tuple, Counted] = {}
-        self._last: dict[str, tuple[dict, Counted]] = {}  # per kind: nodes in a row mostly hold one model
+        self._last_host: tuple[list | None, list | None, dict[tuple, int]] | None = None
 
-    def of_record(self, kind: str, records: list[dict], index: int, line: bytes, where: str) -> Counted:
-        """Device ``index`` of a bare HostReport's ``records`` (slim); ``line`` holds the whole records."""
+    def count_host(self, host: _Host, line: bytes, where: str) -> dict[tuple, int]:
+        """How many devices of a bare HostReport count as each (chip, unit TPP). ``line`` holds the
+        whole records, read again for a device not seen before."""
+        gpus, cpus = host.get("gpus"), host.get("cpus")
+        last = self._last_host
+        if last is not None and last[0] == gpus and last[1] == cpus:  # nodes in a row are mostly alike
+            return last[2]
+        counts: dict[tuple, int] = {}
+        for kind, records in (("gpu", gpus), ("cpu", cpus)):
+            if not records:
+                continue
+            if records.count(records[0]) == len(records):  # a node of one model: the usual case
+                counted = self._of_record(kind, records, 0, line, where)
+                counts[counted.key] = counts.get(counted.key, 0) + counted.count * len(records)
+                continue
+            for index in range(len(records)):
+                counted = self._of_record(kind, records, index, line, where)
+                counts[counted.key] = counts.get(counted.key, 0) + counted.count
+        self._last_host = gpus, cpus, counts
+        return counts
+
+    def _of_record(self, kind: str, records: list[dict], index: int, line: bytes, where: str) -> Counted:
         record = records[index]
-        last = self._last.get(kind)
-        if last is not None and last[0] == record:
-            return last[1]
         key = (kind, *map(record.get, GPU_IDENTITY if kind == "gpu" else CPU_IDENTITY))
         if kind == "cpu" and key[-1] is not None:
             key = (*key[:-1], tuple(key[-1]))  # flags: a list
@@ -113,7 +130,6 @@ class Identities:
         if counted is None:
             whole = from_json(line)["host"][f"{kind}s"][index]
             counted = self._known[key] = self._identify(kind, whole, where, field=f"host.{kind}s.{index}")
-        self._last[kind] = record, counted
         return counted
 
     def _identify(self, kind: str, record: dict, where: str, field: str) -> Counted:
@@ -237,21 +253,10 @@ _NOT_A_NODE = "expected a `tppcalc probe --json` result or a HostReport under `h
 
 def _count_devices(node: _Node, line: bytes, identities: Identities, where: str) -> dict[tuple, int]:
     """How many devices of a node count as each (chip, unit TPP)."""
+    if "devices" not in node:
+        return identities.count_host(node["host"], line, where)
     counts: dict[tuple, int] = {}
-    if "devices" in node:
-        for device in node["devices"]:
-            counted = identities.of_probed(device, where)
-            counts[counted.key] = counts.get(counted.key, 0) + counted.count
-        return counts
-    host = node["host"]
-    for kind, records in (("gpu", host.get("gpus")), ("cpu", host.get("cpus"))):
-        if not records:
-            continue
-        if records.count(records[0]) == len(records):  # a node of one model: the usual case
-            counted = identities.of_record(kind, records, 0, line, where)
-            counts[counted.key] = counts.get(counted.key, 0) + counted.count * len(records)
-            continue
-        for index in range(len(records)):
-            counted = identities.of_record(kind, records, index, line, where)
-            counts[counted.key] = counts.get(counted.key, 0) + counted.count
+    for device in node["devices"]:
+        counted = identities.of_probed(device, where)
+        counts[counted.key] = counts.get(counted.key, 0) + counted.count
     return counts
