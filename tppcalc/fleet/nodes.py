@@ -1,11 +1,12 @@
 """Probe results as JSON Lines, one node a line (a ``tppcalc probe --json`` result, or a bare
 HostReport under ``host``), read fast enough for a fleet: 100,000 nodes of 8 GPUs in seconds.
 
-A line is checked against a slim schema of only the fields the fleet reads, with HostReport's
-types, and never built into the deep models: most of its 7 KB are serial numbers and clocks that
-no total depends on. A fleet of 800,000 GPUs holds a few models, so a device is identified, and
-its whole record checked against HostReport, only the first time its identifying fields are seen;
-after that each node's devices are counted by identity. Errors name the file, line and field.
+Each line is checked against a slim schema of the fields a fleet reads, with HostReport's types,
+and never built into the deep models: most of its 7 KB are serial numbers and clocks that no total
+depends on. Checked on every line: that it is JSON, the node's own fields (country, site, ...) and
+every device's identifying fields. A fleet of 800,000 GPUs holds a few models, so a device is
+identified, and its whole record checked against HostReport, the first time its identifying fields
+are seen; after that devices are counted by identity. Errors name the file, line and field.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from tppcalc.spec import ChipSpec
 from tppcalc.specfile import validation_errors
 
 # The fields identification reads (tppcalc.probe.identify) that can change which chip a device is
-# counted as, its name or its TPP. Devices equal in these are the same model to a fleet.
+# counted as or its TPP; devices equal in these are the same model to a fleet. Left out: cross-check
+# inputs, and the index, which only numbers an unnamed GPU (the first one seen names the model).
 GPU_IDENTITY = ("pci_vendor_id", "pci_device_id", "pci_subsystem_id", "memory_total_bytes", "name",
                 "compute_capability", "cuda_cores", "max_sm_clock_mhz")
 CPU_IDENTITY = ("model_name", "machine", "microarchitecture", "physical_cores", "sockets", "max_mhz", "flags")
