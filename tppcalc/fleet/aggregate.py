@@ -72,12 +72,16 @@ def h100_equivalents(tpp: Decimal) -> Decimal:
 def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: RuleBook, *,
                  as_of: dt.date, caps: dict[str, Decimal] | None = None) -> FleetReport:
     """``controlled`` maps each chip id to "yes", "no" or "maybe" (is it 3A090.a under the rules)."""
+    by_site: dict[str, Total] = defaultdict(Total)
+    for holding in holdings:
+        by_site[holding.site].add(holding)
+    holdings = _pooled(holdings)
     countries = country_data()
-    by_country, by_tier, by_site, by_consignee = (defaultdict(Total) for _ in range(4))
+    tier_of = {country: countries.tier_of(country, as_of) for country in {h.country for h in holdings}}
+    by_country, by_tier, by_consignee = (defaultdict(Total) for _ in range(3))
     for holding in holdings:
         by_country[holding.country].add(holding)
-        by_tier[countries.tier_of(holding.country, as_of)].add(holding)
-        by_site[holding.site].add(holding)
+        by_tier[tier_of[holding.country]].add(holding)
         by_consignee[holding.consignee or UNKNOWN_CONSIGNEE].add(holding)
 
     limits, notes = _limits(book, as_of, caps or {})
@@ -85,11 +89,25 @@ def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: Rule
     counted = [h for h in holdings if controlled.get(h.chip_id, "maybe") != "no"]
     if "lpp_tpp_per_consignee_year" in limits:
         checks.extend(_lpp(counted, controlled, limits))
-        checks.extend(_tier2_allocation(counted, controlled, limits, as_of))
-        checks.extend(_uveu(counted, controlled, limits, as_of))
+        checks.extend(_tier2_allocation(counted, controlled, limits, tier_of))
+        checks.extend(_uveu(counted, controlled, limits, tier_of))
     if "china_to_us_max_ratio" in limits:
         checks.extend(_china_volume(counted, controlled, limits))
     return FleetReport(as_of, dict(by_country), dict(by_tier), dict(by_site), dict(by_consignee), checks, notes)
+
+
+ALL_SITES = "(all sites)"
+
+
+def _pooled(holdings: list[Holding]) -> list[Holding]:
+    """The holdings summed over sites, in order of first appearance. Only the site totals need
+    sites apart, and a fleet of 100,000 nodes, each its own site, pools into a few dozen."""
+    counts: dict[tuple, int] = {}
+    for h in holdings:
+        key = (h.country, h.operator, h.operator_hq, h.chip_id, h.unit_tpp, h.shipped, h.consignee)
+        counts[key] = counts.get(key, 0) + h.count
+    return [Holding(ALL_SITES, country, operator, operator_hq, chip_id, unit_tpp, count, shipped, consignee, ALL_SITES)
+            for (country, operator, operator_hq, chip_id, unit_tpp, shipped, consignee), count in counts.items()]
 
 
 @dataclass(frozen=True)
@@ -170,12 +188,11 @@ def _lpp(holdings, controlled, limits) -> list[Check]:
     return checks
 
 
-def _tier2_allocation(holdings, controlled, limits, as_of) -> list[Check]:
-    countries = country_data()
+def _tier2_allocation(holdings, controlled, limits, tier_of) -> list[Check]:
     first, last = int(limits["tier2_allocation_first_year"]), int(limits["tier2_allocation_last_year"])
     by_country: dict[str, list[Holding]] = defaultdict(list)
     for holding in holdings:
-        if countries.tier_of(holding.country, as_of) != "tier2":
+        if tier_of[holding.country] != "tier2":
             continue
         if holding.shipped is not None and not first <= holding.shipped.year <= last:
             continue
@@ -192,9 +209,8 @@ def _tier2_allocation(holdings, controlled, limits, as_of) -> list[Check]:
     return checks
 
 
-def _uveu(holdings, controlled, limits, as_of) -> list[Check]:
+def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
     """Universal VEU shares for each operator (of its compute that is or may be 3A090.a)."""
-    countries = country_data()
     checks = []
     operators: dict[str, list[Holding]] = defaultdict(list)
     for holding in holdings:
@@ -214,14 +230,14 @@ def _uveu(holdings, controlled, limits, as_of) -> list[Check]:
         for h in group:
             amount = h.unit_tpp * h.count
             shares[h.country] += amount
-            if countries.tier_of(h.country, as_of) == "tier1":
+            if tier_of[h.country] == "tier1":
                 tier1 += amount
         share = tier1 / total
         minimum = limits["uveu_tier1_min_share"]
         checks.append(Check(f"UVEU {operator} Tier 1 share", "pass" if share >= minimum else "fail",
                             share, minimum, rule, "at least this share of the operator's TPP in Tier 1"))
         maximum = limits["uveu_tier2_country_max_share"]
-        tier2 = {c: a / total for c, a in shares.items() if countries.tier_of(c, as_of) == "tier2"}
+        tier2 = {c: a / total for c, a in shares.items() if tier_of[c] == "tier2"}
         worst = max(tier2.items(), key=lambda kv: kv[1], default=(None, ZERO))
         checks.append(Check(f"UVEU {operator} largest Tier 2 country share", "pass" if worst[1] <= maximum else "fail",
                             worst[1], maximum, rule,

@@ -1,0 +1,175 @@
+"""Probe results as JSON Lines: every device counted exactly, each error placed at file:line and field."""
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.errors import InputError
+from tppcalc.fleet import nodes, report_fleet
+from tppcalc.metrics import compute_metrics
+from tppcalc.probe.run import load_dump, report_from_dump
+
+HOSTS = Path(__file__).parent / "fixtures" / "hosts"
+CATALOGUE = Catalogue.load()
+DAY = dt.date(2025, 6, 1)
+
+
+def host(name):
+    return report_from_dump(load_dump(HOSTS / f"{name}.json")).model_dump(mode="json")
+
+
+DGX = host("dgx-h100")
+
+
+def node(index, host_report=DGX, **fields):
+    """One node, its GPUs with their own UUIDs and serials as on real hardware."""
+    report = copy.deepcopy(host_report)
+    report["hostname"] = f"node-{index}"
+    for gpu in report["gpus"]:
+        gpu["uuid"], gpu["serial"] = f"GPU-{index}-{gpu['index']}", f"{index:08d}{gpu['index']}"
+    return {"host": report, "country": "DE", **fields}
+
+
+def write(tmp_path, nodes_, name="nodes.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(n) + "\n" for n in nodes_))
+    return path
+
+
+def one_node_total(tmp_path, node_):
+    return report_fleet([write(tmp_path, [node_], "one.jsonl")], CATALOGUE, as_of=DAY).totals_by_country["DE"]
+
+
+def test_a_model_repeated_many_times_is_exactly_count_times_its_tpp(tmp_path):
+    n = 3000
+    report = report_fleet([write(tmp_path, [node(i) for i in range(n)])], CATALOGUE, as_of=DAY)
+    total = report.totals_by_country["DE"]
+    one = one_node_total(tmp_path, node(0))
+    assert (total.units, total.tpp, total.complete) == (n * one.units, n * one.tpp, True)
+    h100 = compute_metrics(CATALOGUE.lookup("H100 SXM")).tpp
+    cpu = one.tpp - 8 * h100  # the node's one CPU, derived from its cores and clock
+    assert total.tpp == n * 8 * h100 + n * cpu
+    assert len(report.totals_by_site) == n and report.totals_by_site["node-17"].tpp == one.tpp
+
+
+def with_l4s(host_report, how_many):
+    """The host with its last GPUs swapped for L4s (one GPU record, copied)."""
+    mixed = copy.deepcopy(host_report)
+    l4 = host("l4")["gpus"][0]
+    mixed["gpus"][-how_many:] = [dict(l4, index=i) for i in range(8 - how_many, 8)]
+    return mixed
+
+
+def test_each_distinct_device_is_identified_once(tmp_path, monkeypatch):
+    calls = []
+    real = nodes.identify_gpu
+    monkeypatch.setattr(nodes, "identify_gpu", lambda gpu, catalogue: calls.append(gpu) or real(gpu, catalogue))
+    lines = [node(i) for i in range(200)] + [node(i, with_l4s(DGX, 3)) for i in range(200, 300)] + [node(300)]
+    report_fleet([write(tmp_path, lines)], CATALOGUE, as_of=DAY)
+    assert [gpu.name for gpu in calls] == ["NVIDIA H100 80GB HBM3", "NVIDIA L4"]  # however many, in any order
+
+
+def test_a_node_of_two_models_counts_each(tmp_path):
+    total = one_node_total(tmp_path, node(0, with_l4s(DGX, 3)))
+    h100, l4 = (compute_metrics(CATALOGUE.lookup(q)).tpp for q in ("H100 SXM", "L4"))
+    cpu = one_node_total(tmp_path, node(0)).tpp - 8 * h100
+    assert (total.units, total.tpp) == (9, 5 * h100 + 3 * l4 + cpu)
+
+
+def test_an_unidentified_device_leaves_the_totals_undetermined(tmp_path):
+    unknown = copy.deepcopy(DGX)
+    for field in ("pci_vendor_id", "pci_device_id", "pci_subsystem_id", "name", "compute_capability", "cuda_cores"):
+        unknown["gpus"][3][field] = None
+    lines = [node(i) for i in range(500)] + [node(500, unknown)] + [node(i) for i in range(501, 1000)]
+    report = report_fleet([write(tmp_path, lines)], CATALOGUE, as_of=DAY)
+    total = report.totals_by_country["DE"]
+    assert total.units == 1000 * 9 and not total.complete
+    assert not report.totals_by_site["node-500"].complete and report.totals_by_site["node-501"].complete
+    assert {c.status for c in report.checks if c.name.startswith("UVEU")} <= {"undetermined"}
+
+
+def test_a_malformed_field_in_the_middle_of_a_big_file_names_file_line_and_field(tmp_path):
+    lines = [node(i) for i in range(5000)]
+    lines[2999]["host"]["gpus"][6]["cuda_cores"] = "lots"
+    path = write(tmp_path, lines)
+    with pytest.raises(InputError) as info:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    assert info.value.where == f"{path}:3000"
+    assert info.value.field == "host.gpus.6.cuda_cores"
+    assert "valid integer" in info.value.problem
+
+
+def test_a_line_that_is_not_json_names_its_line(tmp_path):
+    path = write(tmp_path, [node(i) for i in range(3000)])
+    lines = path.read_text().splitlines()
+    lines[1234] = lines[1234][:-40]  # cut short
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"nodes\.jsonl:1235: not JSON: EOF while parsing"):
+        report_fleet([path], CATALOGUE, as_of=DAY)
+
+
+def test_a_field_the_first_of_a_model_gets_wrong_is_named(tmp_path):
+    bad = node(0)
+    bad["host"]["gpus"][0]["cuda_cores_typo"] = 1
+    with pytest.raises(InputError) as info:
+        report_fleet([write(tmp_path, [bad])], CATALOGUE, as_of=DAY)
+    assert info.value.field == "host.gpus.0.cuda_cores_typo" and "not a HostReport gpu" in info.value.problem
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda n: n.pop("country"), "country"),
+    (lambda n: n.update(country=49), "country"),
+    (lambda n: n.update(site=["fra"]), "site"),
+    (lambda n: n["host"]["gpus"].append("GPU 9"), "host.gpus.8"),
+    (lambda n: n["host"]["cpus"][0].update(flags="avx2"), "host.cpus.0.flags"),
+])
+def test_other_malformed_lines_name_their_field(tmp_path, change, field):
+    lines = [node(i) for i in range(3)]
+    change(lines[1])
+    path = write(tmp_path, lines)
+    with pytest.raises(InputError) as info:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    assert (info.value.where, info.value.field) == (f"{path}:2", field)
+
+
+def test_a_line_that_is_not_a_node_is_refused(tmp_path):
+    path = write(tmp_path, [node(0), [1, 2], node(2)])
+    with pytest.raises(InputError, match=r":2: expected a `tppcalc probe --json` result"):
+        report_fleet([path], CATALOGUE, as_of=DAY)
+
+
+def test_lines_across_buffer_ends_blank_lines_crlf_and_no_final_newline(tmp_path, monkeypatch):
+    monkeypatch.setattr(nodes, "_BLOCK", 1000)  # far shorter than a line: every line crosses a buffer end
+    text = "\r\n".join(json.dumps(node(i)) for i in range(5))
+    path = tmp_path / "nodes.jsonl"
+    path.write_text("\n  \n" + text.replace("\r\n", "\r\n\r\n", 1))  # blank lines first and between
+    read = list(nodes._lines(path))
+    assert [number for number, _ in read] == [3, 5, 6, 7, 8]
+    assert [json.loads(line)["host"]["hostname"] for _, line in read] == [f"node-{i}" for i in range(5)]
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    assert report.totals_by_country["DE"].units == 5 * 9
+
+
+def test_probe_results_with_an_unknown_chip_id_name_the_line(tmp_path, run_cli):
+    probed = json.loads(run_cli("probe", "--replay", str(HOSTS / "dgx-h100.json"), "--json").stdout)
+    probed["country"] = "DE"
+    wrong = copy.deepcopy(probed)
+    wrong["devices"][2]["identified_as"] = "nvidia-h900"
+    path = write(tmp_path, [probed, wrong])
+    with pytest.raises(InputError) as info:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    assert (info.value.where, info.value.field) == (f"{path}:2", "identified_as")
+
+
+def test_checks_sum_a_consignee_over_all_its_sites_exactly(tmp_path):
+    n = 1000
+    path = write(tmp_path, [node(i, consignee="A GmbH") for i in range(n)])
+    gpus = n * 8 * compute_metrics(CATALOGUE.lookup("H100 SXM")).tpp  # the CPUs are not 3A090.a
+    report = report_fleet([path], CATALOGUE, as_of=DAY, caps={"lpp_tpp_per_consignee_year": gpus})
+    (lpp,) = [c for c in report.checks if c.name.startswith("LPP A GmbH")]
+    assert (lpp.status, lpp.value) == ("pass", gpus)
+    assert sum(total.units for total in report.totals_by_site.values()) == n * 9
