@@ -3,7 +3,8 @@
 import datetime as dt
 import json
 import textwrap
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -52,22 +53,31 @@ def test_us_holdings_are_not_exports_and_do_not_count_toward_lpp():
     assert not [c for c in report.checks if "Example Cloud Inc" in c.name]
 
 
+def _decimal(share: Fraction, rounding: str) -> Decimal:
+    """``share`` to 40 digits, rounded down or up: a cap a hair's breadth from the true share."""
+    with localcontext(Context(prec=40, rounding=rounding)):
+        return Decimal(share.numerator) / Decimal(share.denominator)
+
+
 def test_uveu_shares_flip_exactly_at_their_limits():
     totals = report_fleet([INVENTORY], CATALOGUE, as_of=DAY).totals_by_country
     counted = totals["DE"].tpp + totals["AE"].tpp + totals["IN"].tpp + totals["US"].tpp
-    tier1_share = (totals["DE"].tpp + totals["US"].tpp) / counted
-    ae_share = totals["AE"].tpp / counted
-    us_share = totals["US"].tpp / counted
-    exact = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={
-        "uveu_tier1_min_share": tier1_share, "uveu_tier2_country_max_share": ae_share,
-        "uveu_us_min_share_for_us_headquartered": us_share})
-    assert check(exact, "UVEU Example Cloud Tier 1 share").status == "pass"
-    assert check(exact, "UVEU Example Cloud largest Tier 2 country share").status == "pass"
-    assert check(exact, "UVEU Example Cloud US share").status == "pass"
-    tiny = Decimal("1e-20")
+    tier1_share = Fraction(totals["DE"].tpp + totals["US"].tpp) / Fraction(counted)
+    ae_share = Fraction(totals["AE"].tpp) / Fraction(counted)
+    us_share = Fraction(totals["US"].tpp) / Fraction(counted)
+    assert tier1_share.denominator > 1 and _decimal(tier1_share, ROUND_FLOOR) != tier1_share  # not exact in decimal
+    within = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={
+        "uveu_tier1_min_share": _decimal(tier1_share, ROUND_FLOOR),
+        "uveu_tier2_country_max_share": _decimal(ae_share, ROUND_CEILING),
+        "uveu_us_min_share_for_us_headquartered": _decimal(us_share, ROUND_FLOOR)})
+    assert check(within, "UVEU Example Cloud Tier 1 share").status == "pass"
+    assert check(within, "UVEU Example Cloud largest Tier 2 country share").status == "pass"
+    assert check(within, "UVEU Example Cloud US share").status == "pass"
+    assert check(within, "UVEU Example Cloud Tier 1 share").value == tier1_share  # reported exactly
     beyond = report_fleet([INVENTORY], CATALOGUE, as_of=DAY, caps={
-        "uveu_tier1_min_share": tier1_share + tiny, "uveu_tier2_country_max_share": ae_share - tiny,
-        "uveu_us_min_share_for_us_headquartered": us_share + tiny})
+        "uveu_tier1_min_share": _decimal(tier1_share, ROUND_CEILING),
+        "uveu_tier2_country_max_share": _decimal(ae_share, ROUND_FLOOR),
+        "uveu_us_min_share_for_us_headquartered": _decimal(us_share, ROUND_CEILING)})
     assert {c.status for c in beyond.checks if c.name.startswith("UVEU")} == {"fail"}
 
 

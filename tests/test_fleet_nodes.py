@@ -173,3 +173,17 @@ def test_checks_sum_a_consignee_over_all_its_sites_exactly(tmp_path):
     (lpp,) = [c for c in report.checks if c.name.startswith("LPP A GmbH")]
     assert (lpp.status, lpp.value) == ("pass", gpus)
     assert sum(total.units for total in report.totals_by_site.values()) == n * 9
+
+
+def test_operator_headquarters_written_as_a_name_still_meets_the_us_share_check(tmp_path):
+    lines = [node(0, operator="Example Cloud", operator_hq="USA"), node(1, operator="Example Cloud", operator_hq="US")]
+    report = report_fleet([write(tmp_path, lines)], CATALOGUE, as_of=dt.date(2025, 3, 1))
+    (us_share,) = [c for c in report.checks if c.name == "UVEU Example Cloud US share"]
+    assert us_share.status == "fail"  # every node is in DE: 0% in the US, under the 50% floor
+
+
+def test_unknown_operator_headquarters_is_an_error_with_its_line(tmp_path):
+    path = write(tmp_path, [node(0), node(1, operator="X", operator_hq="Atlantis")])
+    with pytest.raises(InputError) as raised:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    assert f"{path}:2" in str(raised.value) and "operator_hq" in str(raised.value)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from typing import Literal
 
 from tppcalc.errors import InputError
+from tppcalc.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
@@ -32,7 +34,7 @@ ZERO = Decimal(0)
 class Check:
     name: str
     status: Status
-    value: Decimal | None
+    value: Decimal | Fraction | None  # shares are exact Fractions: a limit is never crossed by rounding
     limit: Decimal
     rule: str
     detail: str = ""
@@ -71,7 +73,13 @@ def h100_equivalents(tpp: Decimal) -> Decimal:
 
 def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: RuleBook, *,
                  as_of: dt.date, caps: dict[str, Decimal] | None = None) -> FleetReport:
-    """``controlled`` maps each chip id to "yes", "no" or "maybe" (is it 3A090.a under the rules)."""
+    """``controlled`` maps each chip id to "yes", "no" or "maybe" (is it 3A090.a under the rules).
+    Sums run in the exact context, so a total that would round raises instead of crossing a limit."""
+    with localcontext(EXACT):
+        return _fleet_report(holdings, controlled, book, as_of, caps)
+
+
+def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     by_site: dict[str, Total] = defaultdict(Total)
     for holding in holdings:
         by_site[holding.site].add(holding)
@@ -232,20 +240,20 @@ def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
             shares[h.country] += amount
             if tier_of[h.country] == "tier1":
                 tier1 += amount
-        share = tier1 / total
+        share = ratio(tier1, total)
         minimum = limits["uveu_tier1_min_share"]
         checks.append(Check(f"UVEU {operator} Tier 1 share", "pass" if share >= minimum else "fail",
                             share, minimum, rule, "at least this share of the operator's TPP in Tier 1"))
         maximum = limits["uveu_tier2_country_max_share"]
-        tier2 = {c: a / total for c, a in shares.items() if tier_of[c] == "tier2"}
-        worst = max(tier2.items(), key=lambda kv: kv[1], default=(None, ZERO))
+        tier2 = {c: ratio(a, total) for c, a in shares.items() if tier_of[c] == "tier2"}
+        worst = max(tier2.items(), key=lambda kv: kv[1], default=(None, Fraction(0)))
         checks.append(Check(f"UVEU {operator} largest Tier 2 country share", "pass" if worst[1] <= maximum else "fail",
                             worst[1], maximum, rule,
                             f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}"))
         headquarters = {h.operator_hq for h in group}
         if headquarters == {"US"}:
             us_minimum = limits["uveu_us_min_share_for_us_headquartered"]
-            us_share = shares.get("US", ZERO) / total
+            us_share = ratio(shares.get("US", ZERO), total)
             checks.append(Check(f"UVEU {operator} US share", "pass" if us_share >= us_minimum else "fail",
                                 us_share, us_minimum, rule, "a US-headquartered operator keeps at least this share in the US"))
     return checks
@@ -253,18 +261,18 @@ def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
 
 def _china_volume(holdings, controlled, limits) -> list[Check]:
     """Per product: TPP bound for China/Macau at most a share of the TPP shipped to US customers."""
-    ratio, rule = limits["china_to_us_max_ratio"], limits.rule_of["china_to_us_max_ratio"]
+    maximum, rule = limits["china_to_us_max_ratio"], limits.rule_of["china_to_us_max_ratio"]
     checks = []
     for chip in sorted({h.chip_id for h in holdings if h.country in CHINA}):
         china = [h for h in holdings if h.chip_id == chip and h.country in CHINA]
         us = [h for h in holdings if h.chip_id == chip and h.country == "US"]
         if any(h.unit_tpp is None for h in china + us):
-            checks.append(Check(f"China volume {chip}", "undetermined", None, ratio, rule, "TPP unknown"))
+            checks.append(Check(f"China volume {chip}", "undetermined", None, maximum, rule, "TPP unknown"))
             continue
         to_china = sum((h.unit_tpp * h.count for h in china), ZERO)
         to_us = sum((h.unit_tpp * h.count for h in us), ZERO)
-        share = None if to_us == 0 else to_china / to_us
-        status: Status = "fail" if share is None or share > ratio else "pass"
-        checks.append(Check(f"China volume {chip}", status, share, ratio, rule,
+        share = None if to_us == 0 else ratio(to_china, to_us)
+        status: Status = "fail" if share is None or share > maximum else "pass"
+        checks.append(Check(f"China volume {chip}", status, share, maximum, rule,
                             f"China/Macau TPP {to_china} against US TPP {to_us}"))
     return checks

@@ -185,6 +185,10 @@ def read_probe_lines(path: Path, identities: Identities) -> list[Holding]:
         host = node.get("host") or {}
         site = node.get("site") or host.get("hostname") or f"node {number}"
         operator, operator_hq, consignee = node.get("operator"), node.get("operator_hq"), node.get("consignee")
+        if operator_hq:  # resolved like the inventory's: "USA" must still meet the US-share check
+            if operator_hq not in countries:
+                countries[operator_hq] = resolve_country(operator_hq, option=f"{where}: operator_hq")
+            operator_hq = countries[operator_hq]
         for (chip, unit_tpp), count in _count_devices(node, line, identities, where).items():
             holdings.append(Holding(site, countries[written], operator, operator_hq, chip, unit_tpp, count, None,
                                     consignee, where))
