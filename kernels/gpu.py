@@ -68,6 +68,16 @@ else:
         return _globaltimer()
 
 
+@cuda.jit(device=True, inline="always")
+def record_clocks(clocks, start_cycles, start_ns):
+    """Thread 0 of each block writes its start and end (cycles, nanoseconds) to its row."""
+    if cuda.threadIdx.x == 0:
+        clocks[cuda.blockIdx.x, START_CYCLES] = start_cycles
+        clocks[cuda.blockIdx.x, END_CYCLES] = clock64()
+        clocks[cuda.blockIdx.x, START_NS] = start_ns
+        clocks[cuda.blockIdx.x, END_NS] = globaltimer()
+
+
 def _fma_source(name: str, scalar: str) -> str:
     chains = range(CHAINS)
     lines = [f"def {name}(out, clocks, iterations, a, b):",
@@ -78,11 +88,7 @@ def _fma_source(name: str, scalar: str) -> str:
     for _ in range(UNROLL):
         lines += [f"        x{c} = x{c} * a + b" for c in chains]
     lines += [f"    out[cuda.grid(1)] = {' + '.join(f'x{c}' for c in chains)}",
-              "    if cuda.threadIdx.x == 0:",
-              "        clocks[cuda.blockIdx.x, 0] = start_cycles",
-              "        clocks[cuda.blockIdx.x, 1] = clock64()",
-              "        clocks[cuda.blockIdx.x, 2] = start_ns",
-              "        clocks[cuda.blockIdx.x, 3] = globaltimer()"]
+              "    record_clocks(clocks, start_cycles, start_ns)"]
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +97,7 @@ def fma_function(bits: int):
     name = f"fma_fp{bits}"
     scalar = {32: "float32", 64: "float64"}[bits]
     namespace = {"cuda": cuda, "float32": float32, "float64": float64,
-                 "clock64": clock64, "globaltimer": globaltimer}
+                 "clock64": clock64, "globaltimer": globaltimer, "record_clocks": record_clocks}
     # Generated source, our own text: numba needs the unrolled statements written out.
     exec(compile(_fma_source(name, scalar), f"<tppcalc kernels/gpu.py {name}>", "exec"), namespace)  # noqa: S102
     return namespace[name]
@@ -127,11 +133,7 @@ def copy(destination, source, clocks):
     while i < n:
         destination[i] = source[i]
         i += stride
-    if cuda.threadIdx.x == 0:
-        clocks[cuda.blockIdx.x, 0] = start_cycles
-        clocks[cuda.blockIdx.x, 1] = clock64()
-        clocks[cuda.blockIdx.x, 2] = start_ns
-        clocks[cuda.blockIdx.x, 3] = globaltimer()
+    record_clocks(clocks, start_cycles, start_ns)
 
 
 def triad(a, b, c, scalar, clocks):
@@ -152,11 +154,7 @@ def triad(a, b, c, scalar, clocks):
     while i < n:
         a[i] = b[i] + scalar * c[i]
         i += stride
-    if cuda.threadIdx.x == 0:
-        clocks[cuda.blockIdx.x, 0] = start_cycles
-        clocks[cuda.blockIdx.x, 1] = clock64()
-        clocks[cuda.blockIdx.x, 2] = start_ns
-        clocks[cuda.blockIdx.x, 3] = globaltimer()
+    record_clocks(clocks, start_cycles, start_ns)
 
 
 def make_copy_kernel():
@@ -177,11 +175,7 @@ def linked_loop_function(c_function: str):
         start_ns = globaltimer()
         value = loop(iterations, a_bits, b_bits)
         out[cuda.grid(1)] = value
-        if cuda.threadIdx.x == 0:
-            clocks[cuda.blockIdx.x, 0] = start_cycles
-            clocks[cuda.blockIdx.x, 1] = clock64()
-            clocks[cuda.blockIdx.x, 2] = start_ns
-            clocks[cuda.blockIdx.x, 3] = globaltimer()
+        record_clocks(clocks, start_cycles, start_ns)
 
     return run_loop
 
