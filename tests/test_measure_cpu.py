@@ -83,3 +83,14 @@ def test_bench_cpu_quick_json(run_cli):
         for key in ("measured_tflops", "theoretical_tflops_at_measured_clock", "fraction_at_measured_clock"):
             assert key in result_entry
         assert result_entry["measured_tflops"] > 0
+
+
+def test_a_disturbed_clock_reading_makes_the_verdict_undetermined():
+    from tppcalc.measure.cpu import _result, _verdict
+
+    cpu = probe_live().cpus[0].model_copy(update={"max_mhz": 2450.0, "errors": {}})
+    # 2 threads x 16 FLOP/cycle at a measured 900 MHz allow 28.8 GFLOPS; 44 measured is 153%.
+    disturbed = [_result("fp64", 44e9, 16, 2, 900.0, 2450.0, "k")]
+    assert _verdict(disturbed, cpu, 900.0).startswith("undetermined: the FMA loop ran at 153%")
+    steady = [_result("fp64", 90e9, 16, 2, 2900.0, 2900.0, "k")]
+    assert _verdict(steady, cpu.model_copy(update={"max_mhz": 2900.0}), 2900.0) == "consistent with its label"

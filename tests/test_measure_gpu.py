@@ -354,3 +354,8 @@ def test_measurement_table_shows_cannot_run_lower_bounds_and_the_verdict():
     coloured = io.StringIO()
     show(measurement_blocks(document), stream=coloured, colour=True)
     assert "\x1b[1;31mverdict: above" in coloured.getvalue()  # the red flag is red
+
+
+def test_faster_than_the_architecture_allows_is_undetermined_not_consistent():
+    verdict = gpu._verdict([_result(measured=950, at_clock=800, declared=989.5)], 1500, 1980, gpu.ClockSamples(), [])
+    assert verdict.startswith("undetermined: faster than the architecture allows")

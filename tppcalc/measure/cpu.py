@@ -153,6 +153,11 @@ def _verdict(results: list[PrecisionResult], cpu: CpuInfo, clock_mhz: float | No
     fractions = [r.fraction_at_measured_clock for r in results if r.fraction_at_measured_clock is not None]
     if not fractions:
         return "undetermined: no theoretical rate for this microarchitecture in the table"
+    if max(fractions) > ABOVE_FRACTION:
+        # More FMAs than the measured clock allows: the clock chain was interrupted (cores shared
+        # with other processes), so neither clock comparison can be trusted.
+        return (f"undetermined: the FMA loop ran at {max(fractions):.0%} of the rate the measured clock "
+                f"({clock_mhz:.0f} MHz) allows, so the clock reading was disturbed (cores shared with other work?)")
     declared = [r.fraction_at_datasheet_clock for r in results if r.fraction_at_datasheet_clock is not None]
     clock_uncertain = "max_mhz" in cpu.errors
     if declared and max(declared) > ABOVE_FRACTION:

@@ -451,6 +451,11 @@ def _verdict(results: list[PrecisionResult], clock_mhz: float | None, datasheet_
     judged = [r for r in measured if r.reaches_peak and r.fraction_at_measured_clock is not None]
     if not judged:
         return "undetermined: no kernel known to reach the peak ran with a theoretical rate to compare"
+    impossible = [r for r in judged if r.fraction_at_measured_clock > ABOVE_FRACTION]
+    if impossible:
+        names = ", ".join(f"{r.precision} {r.unit} {r.fraction_at_measured_clock:.0%}" for r in impossible)
+        return (f"undetermined: faster than the architecture allows at the clock it ran ({names}): the per-SM rate "
+                "table does not fit this device (more units than its architecture?), so nothing can be compared")
     short = [r for r in judged if r.fraction_at_measured_clock < (
         TENSOR_CONSISTENT_FRACTION if r.unit == "tensor" else CONSISTENT_FRACTION)]
     slow_clock = clock_mhz is not None and datasheet_mhz is not None and clock_mhz < 0.9 * datasheet_mhz
