@@ -18,7 +18,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import NamedTuple
 
-from tppcalc.exact import EXACT
+from tppcalc.exact import EXACT, ratio
 from tppcalc.precision import PRECISIONS, TF32_SIGNIFICANT_BITS, Precision
 from tppcalc.readings import Reading
 from tppcalc.spec import (
@@ -74,14 +74,14 @@ class ReadingMetrics:
         tpp, area = self.tpp, self.applicable_die_area_mm2
         if tpp is None or not area:
             return None
-        return Fraction(tpp) / Fraction(area)
+        return ratio(tpp, area)
 
     @property
     def density_bounds(self) -> tuple[Fraction, Fraction | None]:
         """Fewest operations over the most area, most operations over the least."""
         (tpp_low, tpp_high), (area_low, area_high) = self.tpp_bounds, self.area_bounds
-        low = Fraction(0) if not area_high else Fraction(tpp_low) / Fraction(area_high)
-        high = None if tpp_high is None or not area_low else Fraction(tpp_high) / Fraction(area_low)
+        low = Fraction(0) if not area_high else ratio(tpp_low, area_high)
+        high = None if tpp_high is None or not area_low else ratio(tpp_high, area_low)
         return low, high
 
     def tpp_at_least(self, line: Decimal) -> Comparison:
@@ -155,7 +155,7 @@ class Metrics:
     @property
     def h100_equivalents(self) -> Fraction | None:
         tpp = self.tpp
-        return None if tpp is None else Fraction(tpp) / Fraction(H100_EQUIVALENT_TPP)
+        return None if tpp is None else ratio(tpp, H100_EQUIVALENT_TPP)
 
     @property
     def headroom(self) -> Headroom | None:
@@ -380,7 +380,7 @@ def _hbm_density(spec: ChipSpec, unknowns: list[str]) -> Fraction | None:
         if bandwidth is None or area is None:
             unknowns.append(f"memory.hbm_stacks[{index}]: bandwidth or package area unknown")
             return None
-        density = Fraction(bandwidth) / Fraction(area)
+        density = ratio(bandwidth, area)
         best = density if best is None else max(best, density)
     return best
 
