@@ -97,3 +97,8 @@ def test_headline_figures(query, tpp, density):
 
 def test_b300_is_governed_by_fp4():
     assert compute_metrics(CATALOGUE.lookup("B300")).governing_precision is Precision.FP4
+
+
+@pytest.mark.parametrize("spec", CATALOGUE.chips, ids=lambda s: s.id)
+def test_the_quick_source_walk_finds_what_the_pathed_walk_finds(spec):
+    assert spec.source_keys() == {key for _, key in spec.source_keys_used()} == set(spec.sources)

@@ -193,3 +193,13 @@ def test_kept_rule_views_follow_the_rulebook_object_and_share_nothing_mutable():
     moved = book.model_copy(update={"editions": (latest.model_copy(update={"paragraphs": paragraphs}),)})
     assert classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=moved).paragraph == "3A090.a.2"
     assert classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=book).paragraph == "3A090.a.1"
+
+
+def test_the_rules_and_country_groups_read_the_same_from_the_parse_cache(tmp_path, monkeypatch):
+    from tppcalc.rules import countries, editions
+
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))
+    parsed = editions.load_rulebook(), countries.country_data.__wrapped__()
+    assert len(list(tmp_path.glob("*.json"))) == len(list(editions._editions_dir().glob("*.toml"))) + 1
+    cached = editions.load_rulebook(), countries.country_data.__wrapped__()
+    assert cached == parsed

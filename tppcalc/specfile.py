@@ -12,9 +12,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tomllib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -56,6 +57,8 @@ def _parse(path: Path, data: bytes) -> dict:
             return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise InputError(exc.msg, where=f"{path}:{exc.lineno}") from None
+    import tomllib  # here, not at the top: its import costs ~5 ms and a cached document needs none
+
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -85,8 +88,10 @@ def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
             spec = ChipSpec.model_validate(merged)
         except ValidationError as exc:
             raise SpecError(validation_errors(exc), where=where, record=str(label)) from None
-        used = {key for _, key in spec.source_keys_used()}
-        specs.append(spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}}))
+        used = spec.source_keys()
+        if used != spec.sources.keys():
+            spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
+        specs.append(spec)
     return specs
 
 
@@ -97,10 +102,30 @@ def load_spec_file(path: str | Path) -> list[ChipSpec]:
 
 
 def load_spec_file_cached(path: Path) -> list[ChipSpec]:
-    """As ``load_spec_file``, but TOML parsing (pure Python, the slow part) is skipped when the
-    same bytes were parsed before: the parsed document is kept as JSON under the SHA-256 of the
-    file. Every record is still validated on every load; a cache that cannot be written or read
-    is simply not used."""
+    """As ``load_spec_file``, but the TOML is parsed only when these bytes were never parsed
+    before (``parse_cached``). Every record is still validated on every load."""
+    parsed = parse_cached(path)
+    specs = specs_from_document(parsed.document, str(path))
+    parsed.keep()  # only a valid document is cached
+    return specs
+
+
+class CachedParse(NamedTuple):
+    """A parsed document, and ``keep`` to cache it once it has proved valid."""
+
+    document: dict
+    keep: Callable[[], None]
+
+
+def parse_cached(path: Path) -> CachedParse:
+    """``read_document``, skipping the parse when the same bytes were parsed before.
+
+    tomllib is pure Python, the slow part of loading the catalogue and the rules: a parsed
+    document is kept as JSON under the SHA-256 of the file. Call ``keep()`` only once the document
+    has been validated, so that the cache holds only documents that were valid as parsed (dates and
+    decimals come back as strings, which validate to the same values). A cache that cannot be
+    written or read is simply not used.
+    """
     data = _read(path)
     entry = _cache_dir() / f"{hashlib.sha256(data).hexdigest()}.json"
     if entry.is_file():
@@ -109,11 +134,15 @@ def load_spec_file_cached(path: Path) -> list[ChipSpec]:
         except (OSError, ValueError):
             document = None
         if isinstance(document, dict):
-            return specs_from_document(document, str(path))
+            return CachedParse(document, _nothing)
     document = _parse(path, data)
-    specs = specs_from_document(document, str(path))  # only a valid document is cached
-    _write_cache(entry, document)
-    return specs
+    # Serialised now: the caller may change the document before it calls keep().
+    text = json.dumps(document, default=_plain)
+    return CachedParse(document, lambda: _write_cache(entry, text))
+
+
+def _nothing() -> None:
+    pass
 
 
 def _cache_dir() -> Path:
@@ -121,18 +150,19 @@ def _cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs"))
 
 
-def _write_cache(entry: Path, document: dict) -> None:
-    def plain(value):
-        if isinstance(value, Decimal):
-            return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
+def _plain(value):
+    if isinstance(value, Decimal):
+        return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
+
+def _write_cache(entry: Path, text: str) -> None:
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(document, default=plain), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         temporary.replace(entry)
     except OSError:
         pass

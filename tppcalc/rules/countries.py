@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pydantic import Field, ValidationError
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.spec import Source, StrictModel
-from tppcalc.specfile import validation_errors
+from tppcalc.specfile import parse_cached, validation_errors
 
 
 class GroupChange(StrictModel):
@@ -94,13 +93,13 @@ def _data_file() -> Path:
 @functools.cache
 def country_data() -> CountryData:
     path = _data_file()
+    parsed = parse_cached(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-        return CountryData.model_validate(document)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(exc), where=str(path)) from None
+        data = CountryData.model_validate(parsed.document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
+    parsed.keep()
+    return data
 
 
 # CountryData is frozen; make it hashable for the membership cache by identity.
