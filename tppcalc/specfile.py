@@ -66,7 +66,13 @@ def _parse(path: Path, data: bytes) -> dict:
 
 
 def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
-    """Validate every record of a parsed document; all records are checked before raising."""
+    """Validate every record of a parsed document, in order; the first invalid one raises."""
+    return [spec_from_record(record, where, label) for label, record in records_of(document, where)]
+
+
+def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
+    """Each record of a parsed document as (label, record with the file's shared sources merged
+    in), not yet validated; the shape of the document is checked."""
     if not isinstance(document, dict):
         raise InputError("expected a table with `sources` and `chip` records", where=where)
     unexpected = sorted(set(document) - {"sources", "chip", "schema"})
@@ -78,21 +84,25 @@ def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
         records = [records]
     if not records:
         raise InputError("no [[chip]] record", where=where)
-    specs: list[ChipSpec] = []
+    found = []
     for index, record in enumerate(records):
         label = record.get("id", f"chip[{index}]") if isinstance(record, dict) else f"chip[{index}]"
         if not isinstance(record, dict):
             raise SpecError([("", "a record must be a table")], where=where, record=str(label))
-        merged = {**record, "sources": {**shared, **record.get("sources", {})}}
-        try:
-            spec = ChipSpec.model_validate(merged)
-        except ValidationError as exc:
-            raise SpecError(validation_errors(exc), where=where, record=str(label)) from None
-        used = spec.source_keys()
-        if used != spec.sources.keys():
-            spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
-        specs.append(spec)
-    return specs
+        found.append((str(label), {**record, "sources": {**shared, **record.get("sources", {})}}))
+    return found
+
+
+def spec_from_record(record: dict, where: str, label: str) -> ChipSpec:
+    """Validate one record as ``records_of`` gives it, keeping only the sources it cites."""
+    try:
+        spec = ChipSpec.model_validate(record)
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=where, record=label) from None
+    used = spec.source_keys()
+    if used != spec.sources.keys():
+        spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
+    return spec
 
 
 def load_spec_file(path: str | Path) -> list[ChipSpec]:
@@ -101,20 +111,13 @@ def load_spec_file(path: str | Path) -> list[ChipSpec]:
     return specs_from_document(read_document(path), str(path))
 
 
-def load_spec_file_cached(path: Path) -> list[ChipSpec]:
-    """As ``load_spec_file``, but the TOML is parsed only when these bytes were never parsed
-    before (``parse_cached``). Every record is still validated on every load."""
-    parsed = parse_cached(path)
-    specs = specs_from_document(parsed.document, str(path))
-    parsed.keep()  # only a valid document is cached
-    return specs
-
-
 class CachedParse(NamedTuple):
     """A parsed document, and ``keep`` to cache it once it has proved valid."""
 
     document: dict
     keep: Callable[[], None]
+    # True when these bytes were parsed, validated in full and cached by an earlier load.
+    validated_before: bool
 
 
 def parse_cached(path: Path) -> CachedParse:
@@ -134,11 +137,11 @@ def parse_cached(path: Path) -> CachedParse:
         except (OSError, ValueError):
             document = None
         if isinstance(document, dict):
-            return CachedParse(document, _nothing)
+            return CachedParse(document, _nothing, validated_before=True)
     document = _parse(path, data)
     # Serialised now: the caller may change the document before it calls keep().
     text = json.dumps(document, default=_plain)
-    return CachedParse(document, lambda: _write_cache(entry, text))
+    return CachedParse(document, lambda: _write_cache(entry, text), validated_before=False)
 
 
 def _nothing() -> None:
