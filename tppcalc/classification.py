@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
@@ -42,10 +42,6 @@ NEXT_STEPS = (
 )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
 @dataclass(frozen=True, slots=True)
 class ConditionCheck:
     predicate: str
@@ -72,8 +68,11 @@ class ExceptionOption:
     citation: str
 
 
-class Classification(_Model):
+class Classification(BaseModel):
     """The answer to "what is this chip, and may it go there, then?"."""
+
+    # classify() builds it with model_construct: its schema is built only when first dumped.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     chip_id: str
     item: Item
@@ -192,8 +191,7 @@ class _Rules:
         return inside
 
 
-@dataclass(frozen=True, slots=True)
-class _Selection:
+class _Selection(NamedTuple):  # a NamedTuple: a quarter of a dataclass's cost to define at import
     """The rules chosen for one day (and edition, and as-written choice), with the reasons every
     classification under them starts with."""
 

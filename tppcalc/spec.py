@@ -58,7 +58,7 @@ SLUG = r"^[a-z0-9][a-z0-9.+-]*$"
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Source(StrictModel):
