@@ -52,15 +52,22 @@ class _Entry:
     """One record in the index: what lookups match on, the file it came from, and its ChipSpec,
     which a record from a file validated before (``unvalidated``) gets when first used."""
 
-    __slots__ = ("_record", "_spec", "chip_id", "compact_names", "names", "origin", "pci", "vendor", "words")
+    __slots__ = ("_record", "_spec", "_words", "chip_id", "compact_names", "names", "origin", "pci", "vendor")
 
     def __init__(self, chip_id: str, origin: str, names: tuple[str, ...], vendor: str,
                  pci: tuple[_PciKey, ...], spec: ChipSpec | None = None,
                  record: tuple[str, dict] | None = None):
         self.chip_id, self.origin, self.names, self.vendor, self.pci = chip_id, origin, names, vendor, pci
-        self.words = frozenset(w for name in (chip_id, *names, vendor) for w in _words(name))
         self.compact_names = tuple(_compact(n) for n in (chip_id, *names))
         self._spec, self._record = spec, record  # record: (label, record) until validated
+        self._words: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word of the id, names and vendor (for fuzzy lookups only, so made when needed)."""
+        if self._words is None:
+            self._words = frozenset(w for name in (self.chip_id, *self.names, self.vendor) for w in _words(name))
+        return self._words
 
     @classmethod
     def of(cls, spec: ChipSpec, origin: str) -> _Entry:
@@ -153,8 +160,7 @@ class Catalogue:
         by_key: dict[str, str] = {}
         entries = tuple(records)
         for entry in entries:
-            for name in (entry.chip_id, *entry.names):
-                key = _compact(name)
+            for name, key in zip((entry.chip_id, *entry.names), entry.compact_names):
                 owner = by_key.get(key)
                 if owner is not None and owner != entry.chip_id:
                     raise InputError(f"name or alias {name!r} is also used by chip {owner!r}",
