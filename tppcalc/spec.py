@@ -245,9 +245,9 @@ class ChipSpec(StrictModel):
 def _collect_source_keys(node: BaseModel | dict | tuple, found: set[str]) -> None:
     """Add every ``source`` below ``node`` to ``found``: a plain recursion into the containers only,
     where ``_source_keys`` passes every key up a chain of generators and builds every path."""
-    if type(node) is dict:
+    if isinstance(node, dict):
         values = node.values()
-    elif type(node) is tuple:
+    elif isinstance(node, tuple):
         values = node
     else:
         values = []
@@ -258,18 +258,16 @@ def _collect_source_keys(node: BaseModel | dict | tuple, found: set[str]) -> Non
             elif name != "sources":
                 values.append(value)
     for value in values:
-        if _NESTED.get(type(value)) or (type(value) not in _NESTED and _nested(type(value))):
+        nested = _NESTED.get(type(value))
+        if nested is None:
+            nested = _NESTED[type(value)] = issubclass(type(value), (BaseModel, dict, tuple))
+        if nested:
             _collect_source_keys(value, found)
 
 
-# Whether values of a type can hold sources. Looked up by type: isinstance() against a pydantic
-# model class is a Python-level call (its metaclass overrides __instancecheck__).
-_NESTED: dict[type, bool] = {dict: True, tuple: True}
-
-
-def _nested(cls: type) -> bool:
-    _NESTED[cls] = nested = issubclass(cls, (BaseModel, dict, tuple))
-    return nested
+# Whether values of a type can hold sources, by type: isinstance() against a pydantic model class
+# is a Python-level call (its metaclass overrides __instancecheck__), made for every value walked.
+_NESTED: dict[type, bool] = {}
 
 
 def _source_keys(node: object, path: str) -> Iterator[tuple[str, str]]:
