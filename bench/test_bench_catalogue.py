@@ -16,3 +16,9 @@ def test_lookup_by_fuzzy_name(benchmark):
 def test_lookup_by_alias(benchmark):
     catalogue = Catalogue.load()
     benchmark(catalogue.lookup, "RTX 4090")
+
+
+def test_load_and_validate_every_record(benchmark):
+    """What a load cost before records were validated on first use (``chips`` validates all)."""
+    catalogue = benchmark(lambda: Catalogue.load().chips)
+    assert len(catalogue) > 0

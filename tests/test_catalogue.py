@@ -130,3 +130,21 @@ def test_an_invalid_file_is_never_cached_and_still_fails_after_a_valid_load(ship
         with pytest.raises(SpecError, match="colour"):
             Catalogue.load([shipped])
     assert len(list(cache.glob("*.json"))) == 2  # the two good files only
+
+
+def test_a_file_validated_before_has_each_record_validated_when_first_used(shipped, tmp_path, monkeypatch):
+    """From the parse cache (bytes validated in full before), records are validated on use: a
+    record that no longer validates (here: its cache entry altered, as a stricter tppcalc would
+    see it) is reported when looked up or listed, never returned unvalidated."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
+    write_chip(shipped, "acme3.toml", "acme-x2", "X2", aliases=["X2 SXM"])
+    Catalogue.load([shipped])
+    (entry,) = [p for p in cache.glob("*.json") if "acme-x2" in p.read_text()]
+    entry.write_text(entry.read_text().replace('"kind": "gpu"', '"kind": "gpu", "colour": "red"'))
+
+    catalogue = Catalogue.load([shipped])
+    assert catalogue.lookup("X1 SXM").id == "acme-x1-sxm"
+    for use in (lambda: catalogue.lookup("X2 SXM"), lambda: catalogue.get("acme-x2"), lambda: list(catalogue)):
+        with pytest.raises(SpecError, match="acme3.toml: acme-x2: colour: Extra inputs are not permitted"):
+            use()

@@ -97,3 +97,19 @@ def test_headline_figures(query, tpp, density):
 
 def test_b300_is_governed_by_fp4():
     assert compute_metrics(CATALOGUE.lookup("B300")).governing_precision is Precision.FP4
+
+
+@pytest.mark.parametrize("spec", CATALOGUE.chips, ids=lambda s: s.id)
+def test_the_quick_source_walk_finds_what_the_pathed_walk_finds(spec):
+    assert spec.source_keys() == {key for _, key in spec.source_keys_used()} == set(spec.sources)
+
+
+def test_the_index_read_from_cached_records_matches_the_validated_records():
+    from tppcalc.catalogue import Catalogue as Index
+
+    Index.load()  # the parse cache now holds every shipped file, validated
+    lazy = Index.load()
+    assert all(e._spec is None for e in lazy._entries)
+    validated = Index.from_specs(list(Index.load()))
+    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names) for e in lazy._entries]
+    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names) for e in validated._entries]

@@ -172,3 +172,34 @@ def test_before_the_first_rule_there_is_nothing_to_apply():
 def test_classification_works_from_metrics_too():
     metrics = compute_metrics(chip("H100 SXM"))
     assert classify(metrics, dest="CN", as_of=D(2024, 1, 1)).eccn == "3A090.a"
+
+
+def test_kept_rule_views_follow_the_rulebook_object_and_share_nothing_mutable():
+    """classify() keeps the rules it chose per (rulebook, country data, day): another rulebook
+    object must get its own rules, and no result may share a list with the kept view."""
+    h100 = chip("H100 SXM")
+    book = default_rulebook()
+    first = classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=book)
+    first.citations.clear()
+    first.notes.clear()
+    again = classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=book)
+    assert again.citations and again.notes
+    assert again.model_dump(exclude={"citations", "notes"}) == first.model_dump(exclude={"citations", "notes"})
+
+    # The same rules with 3A090.a.1's line moved above the H100's TPP: a new rulebook object.
+    latest = book.get("2026-01-15")
+    paragraphs = [p.model_copy(update={"when": [{"tpp_at_least": Decimal(20000)}]}) if p.id == "3A090.a.1" else p
+                  for p in latest.paragraphs]
+    moved = book.model_copy(update={"editions": (latest.model_copy(update={"paragraphs": paragraphs}),)})
+    assert classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=moved).paragraph == "3A090.a.2"
+    assert classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=book).paragraph == "3A090.a.1"
+
+
+def test_the_rules_and_country_groups_read_the_same_from_the_parse_cache(tmp_path, monkeypatch):
+    from tppcalc.rules import countries, editions
+
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))
+    parsed = editions.load_rulebook(), countries.country_data.__wrapped__()
+    assert len(list(tmp_path.glob("*.json"))) == len(list(editions._editions_dir().glob("*.toml"))) + 1
+    cached = editions.load_rulebook(), countries.country_data.__wrapped__()
+    assert cached == parsed

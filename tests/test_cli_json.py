@@ -21,7 +21,9 @@ WITHOUT_JSON = {
 def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
     """Every command, by its full name (``fleet report``); a group that runs by itself counts too."""
     found = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # not group.commands: the top group imports lazily
+        command = group.get_command(context, name)
         full = f"{prefix}{name}"
         if isinstance(command, click.Group):
             found.update(commands(command, full + " "))

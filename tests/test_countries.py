@@ -52,3 +52,12 @@ def test_country_names_and_codes(text, code):
 def test_an_unknown_country_names_the_option():
     with pytest.raises(InputError, match="--hq: unknown country 'Atlantis'"):
         resolve_country("Atlantis", option="--hq")
+
+
+def test_the_codes_resolved_without_pycountry_are_pycountrys():
+    import pycountry
+
+    from tppcalc.rules.countries import ALPHA_2
+
+    assert ALPHA_2 == {country.alpha_2 for country in pycountry.countries}
+    assert resolve_country(" cn ") == "CN" and resolve_country("uk") == "GB"

@@ -33,3 +33,24 @@ def test_json_commands_load_neither_rich_nor_a_heavy_library(args, expected):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip()   # the command printed its result
     assert out.stderr.strip() == ",".join(expected)
+
+
+def test_a_command_imports_no_other_command_module():
+    code = ("import sys; from tppcalc.cli.main import main; main(['calc', '--dense', 'int8=600', '--json']); "
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('tppcalc.cli.'))), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "tppcalc.cli.calc,tppcalc.cli.main,tppcalc.cli.options"
+
+
+def test_help_lists_every_lazy_command_with_its_own_name(run_cli):
+    import click
+
+    from tppcalc.cli.main import COMMANDS as LAZY_COMMANDS, cli
+
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    listed = result.stdout.split("Commands:")[1].split()
+    for name in LAZY_COMMANDS:
+        assert name in listed
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None and command.name == name

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 
 from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures
 from tppcalc.specfile import specs_from_document
@@ -131,3 +132,20 @@ def test_matrix_and_vector_ratings_of_one_precision_are_not_added_under_the_prim
     assert m.tpp == 6128 and m.governing_precision is Precision.FP16
     assert m.tpp_by_precision[Precision.FP64] == Decimal("95.7") * 64
     assert m.readings[Reading.CONCURRENT_UNITS_SUMMED].tpp == 6128 + Decimal("47.9") * 64
+
+
+def test_every_alternative_reading_has_an_implementation_in_order():
+    from tppcalc.metrics import _ALTERNATIVES
+    from tppcalc.readings import ALTERNATIVES
+
+    assert tuple(reading for reading, _ in _ALTERNATIVES) == ALTERNATIVES
+    m = compute_metrics(spec_from_figures({"int8": "600"}))
+    assert list(m.readings) == [Reading.PRIMARY, *ALTERNATIVES]
+
+
+def test_metrics_are_frozen():
+    import dataclasses
+
+    m = compute_metrics(spec_from_figures({"int8": "600"}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.chip_id = "other"  # type: ignore[misc]

@@ -5,11 +5,16 @@ them with an explicit duplicate policy. A chip id or alias defined twice is an e
 spec folder may add records, and replaces a shipped record only when ``allow_override`` is set.
 The default catalogue is a cached accessor, not a module global: every computation takes the
 catalogue as a parameter, so tests build their own.
+
+A file is validated in full the first time its exact bytes are seen, and then enters the parse
+cache. From the cache, its records are indexed by their ids, names and PCI ids and each is
+validated again when first used (looked up, listed): validating all 82 records was most of a
+``tppcalc classify`` start, for the one chip it classifies. No record leaves the catalogue
+unvalidated, and a changed file is a new set of bytes, validated in full again.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -20,8 +25,12 @@ from pathlib import Path
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
-from tppcalc.specfile import load_spec_file_cached
-
+from tppcalc.specfile import (
+    parse_cached,
+    records_of,
+    spec_from_record,
+    specs_from_document,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
@@ -35,23 +44,82 @@ def _compact(text: str) -> str:
     return "".join(_words(text))
 
 
-@dataclass(frozen=True)
+# A PCI id of a record: vendor id, device id, subsystem ids ("0x10de", "0x2330", ("0x10de16c1",)).
+_PciKey = tuple[str, str, tuple[str, ...]]
+
+
 class _Entry:
-    spec: ChipSpec
-    origin: str
-    words: frozenset[str]
-    compact_names: tuple[str, ...]
+    """One record in the index: what lookups match on, the file it came from, and its ChipSpec,
+    which a record from a file validated before (``unvalidated``) gets when first used."""
+
+    __slots__ = ("_record", "_spec", "_words", "chip_id", "compact_names", "names", "origin", "pci", "vendor")
+
+    def __init__(self, chip_id: str, origin: str, names: tuple[str, ...], vendor: str,
+                 pci: tuple[_PciKey, ...], spec: ChipSpec | None = None,
+                 record: tuple[str, dict] | None = None):
+        self.chip_id, self.origin, self.names, self.vendor, self.pci = chip_id, origin, names, vendor, pci
+        self.compact_names = tuple(_compact(n) for n in (chip_id, *names))
+        self._spec, self._record = spec, record  # record: (label, record) until validated
+        self._words: frozenset[str] | None = None
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word of the id, names and vendor (for fuzzy lookups only, so made when needed)."""
+        if self._words is None:
+            self._words = frozenset(w for name in (self.chip_id, *self.names, self.vendor) for w in _words(name))
+        return self._words
+
+    @classmethod
+    def of(cls, spec: ChipSpec, origin: str) -> _Entry:
+        pci = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
+        return cls(spec.id, origin, (spec.name, *spec.aliases), spec.vendor, pci, spec=spec)
+
+    @classmethod
+    def unvalidated(cls, label: str, record: dict, origin: str) -> _Entry | None:
+        """The entry of a record from a file validated in full before, its keys read as validation
+        reads them (stripped); None when they are not plain strings: validate it now instead."""
+        chip_id, name, vendor = record.get("id"), record.get("name"), record.get("vendor")
+        aliases, pci = record.get("aliases", []), record.get("pci", [])
+        if not (isinstance(chip_id, str) and isinstance(name, str) and isinstance(vendor, str)
+                and _strings(aliases) and isinstance(pci, list) and all(_pci_table(p) for p in pci)):
+            return None
+        keys = tuple((p["vendor_id"].strip(), p["device_id"].strip(),
+                      tuple(s.strip() for s in p.get("subsystem_ids", ()))) for p in pci)
+        return cls(chip_id.strip(), origin, (name.strip(), *(a.strip() for a in aliases)), vendor.strip(),
+                   keys, record=(label, record))
+
+    @property
+    def spec(self) -> ChipSpec:
+        spec = self._spec
+        if spec is None:
+            label, record = self._record
+            spec = spec_from_record(record, self.origin, label)
+            checked = _Entry.of(spec, self.origin)
+            if (checked.chip_id, checked.names, checked.vendor, checked.pci) != \
+                    (self.chip_id, self.names, self.vendor, self.pci):
+                raise InputError("the record's ids and names read differently once validated; "
+                                 "clear the parse cache", where=self.origin, field=self.chip_id)
+            self._spec, self._record = spec, None
+        return spec
 
 
-@dataclass(frozen=True)
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _pci_table(value) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("vendor_id"), str)
+            and isinstance(value.get("device_id"), str) and _strings(value.get("subsystem_ids", [])))
+
+
+@dataclass(frozen=True, eq=False)
 class Catalogue:
     """An immutable, indexed set of chip records. Build it with ``Catalogue.load``."""
 
-    chips: tuple[ChipSpec, ...]
     origins: dict[str, str] = field(repr=False)   # chip id -> the file it came from
     _by_key: dict[str, str] = field(repr=False)    # compact id/name/alias -> chip id
     _entries: tuple[_Entry, ...] = field(repr=False)
-    _by_id: dict[str, ChipSpec] = field(repr=False)
+    _by_id: dict[str, _Entry] = field(repr=False)
 
     @classmethod
     def load(
@@ -62,61 +130,61 @@ class Catalogue:
         allow_override: bool = False,
     ) -> Catalogue:
         """Load the shipped specs (or ``directories``), then each user folder on top."""
-        records: dict[str, tuple[ChipSpec, str]] = {}
+        records: dict[str, _Entry] = {}
         for directory in directories if directories is not None else [data_dir("specs")]:
-            for spec, origin in _read_dir(Path(directory)):
-                if spec.id in records:
-                    raise InputError(f"chip id {spec.id!r} is also defined in {records[spec.id][1]}",
-                                     where=origin, field=spec.id)
-                records[spec.id] = (spec, origin)
+            for entry in _read_dir(Path(directory)):
+                if entry.chip_id in records:
+                    raise InputError(f"chip id {entry.chip_id!r} is also defined in {records[entry.chip_id].origin}",
+                                     where=entry.origin, field=entry.chip_id)
+                records[entry.chip_id] = entry
         for directory in user_dirs:
-            for spec, origin in _read_dir(Path(directory)):
-                if spec.id in records and not allow_override:
+            for entry in _read_dir(Path(directory)):
+                if entry.chip_id in records and not allow_override:
                     raise InputError(
-                        f"chip id {spec.id!r} is already in the catalogue ({records[spec.id][1]}); "
-                        "pass --override-specs to replace it", where=origin, field=spec.id)
-                records[spec.id] = (spec, origin)
+                        f"chip id {entry.chip_id!r} is already in the catalogue ({records[entry.chip_id].origin}); "
+                        "pass --override-specs to replace it", where=entry.origin, field=entry.chip_id)
+                records[entry.chip_id] = entry
         return cls._index(records.values())
 
     @classmethod
     def from_specs(cls, specs: Iterable[ChipSpec], origin: str = "<memory>") -> Catalogue:
-        records: dict[str, tuple[ChipSpec, str]] = {}
+        records: dict[str, _Entry] = {}
         for spec in specs:
             if spec.id in records:
                 raise InputError(f"chip id {spec.id!r} given twice", where=origin, field=spec.id)
-            records[spec.id] = (spec, origin)
+            records[spec.id] = _Entry.of(spec, origin)
         return cls._index(records.values())
 
     @classmethod
-    def _index(cls, records: Iterable[tuple[ChipSpec, str]]) -> Catalogue:
+    def _index(cls, records: Iterable[_Entry]) -> Catalogue:
         by_key: dict[str, str] = {}
-        entries = []
-        for spec, origin in records:
-            names = [spec.id, spec.name, *spec.aliases]
-            for name in names:
-                key = _compact(name)
+        entries = tuple(records)
+        for entry in entries:
+            for name, key in zip((entry.chip_id, *entry.names), entry.compact_names):
                 owner = by_key.get(key)
-                if owner is not None and owner != spec.id:
+                if owner is not None and owner != entry.chip_id:
                     raise InputError(f"name or alias {name!r} is also used by chip {owner!r}",
-                                     where=origin, field=spec.id)
-                by_key[key] = spec.id
-            words = frozenset(w for name in [*names, spec.vendor] for w in _words(name))
-            entries.append(_Entry(spec, origin, words, tuple(_compact(n) for n in names)))
-        chips = tuple(e.spec for e in entries)
-        return cls(chips, {e.spec.id: e.origin for e in entries}, by_key, tuple(entries), {c.id: c for c in chips})
+                                     where=entry.origin, field=entry.chip_id)
+                by_key[key] = entry.chip_id
+        return cls({e.chip_id: e.origin for e in entries}, by_key, entries, {e.chip_id: e for e in entries})
+
+    @functools.cached_property
+    def chips(self) -> tuple[ChipSpec, ...]:
+        """Every record, in file order, validated (those not used yet are validated now)."""
+        return tuple(e.spec for e in self._entries)
 
     def __len__(self) -> int:
-        return len(self.chips)
+        return len(self._entries)
 
     def __iter__(self):
         return iter(self.chips)
 
     def get(self, chip_id: str) -> ChipSpec:
         """The record with exactly this id."""
-        spec = self._by_id.get(chip_id)
-        if spec is None:
+        entry = self._by_id.get(chip_id)
+        if entry is None:
             raise UnknownChipError(chip_id, self._suggest(chip_id))
-        return spec
+        return entry.spec
 
     def lookup(self, query: str) -> ChipSpec:
         """One chip by id, name, alias, PCI id (``10de:2330[:ssvid:ssdid]``) or unique fuzzy name."""
@@ -128,12 +196,12 @@ class Catalogue:
             return self.get(chip_id)
         pci = _PCI_QUERY.match(text.lower())
         if pci:
-            return self._one(query, self._by_pci(*pci.groups()))
+            return self._one(query, self._entries_by_pci(*pci.groups()))
         words = set(_words(text))
-        matches = [e.spec for e in self._entries if words <= e.words]
+        matches = [e for e in self._entries if words <= e.words]
         if not matches:
             compact = _compact(text)
-            matches = [e.spec for e in self._entries if any(compact in n for n in e.compact_names)]
+            matches = [e for e in self._entries if any(compact in n for n in e.compact_names)]
         return self._one(query, matches)
 
     def by_pci(self, vendor_id: str, device_id: str, subsystem_id: str | None = None) -> list[ChipSpec]:
@@ -143,42 +211,58 @@ class Catalogue:
                             sub_vendor, sub_device)
 
     def _by_pci(self, vendor, device, sub_vendor=None, sub_device=None) -> list[ChipSpec]:
+        return [e.spec for e in self._entries_by_pci(vendor, device, sub_vendor, sub_device)]
+
+    def _entries_by_pci(self, vendor, device, sub_vendor=None, sub_device=None) -> list[_Entry]:
         found = []
-        for spec in self.chips:
-            for pci in spec.pci:
-                if pci.vendor_id[2:] != vendor or pci.device_id[2:] != device:
+        subsystem = f"0x{sub_vendor}{sub_device}"
+        for entry in self._entries:
+            for pci_vendor, pci_device, subsystems in entry.pci:
+                if pci_vendor[2:] != vendor or pci_device[2:] != device:
                     continue
-                if sub_vendor and pci.subsystem_ids and f"0x{sub_vendor}{sub_device}" not in pci.subsystem_ids:
+                if sub_vendor and subsystems and subsystem not in subsystems:
                     continue
-                found.append(spec)
+                found.append(entry)
                 break
         if sub_vendor and len(found) > 1:
-            exact = [s for s in found if any(f"0x{sub_vendor}{sub_device}" in p.subsystem_ids for p in s.pci)]
+            exact = [e for e in found if any(subsystem in subsystems for _, _, subsystems in e.pci)]
             found = exact or found
         return found
 
-    def _one(self, query: str, matches: list[ChipSpec]) -> ChipSpec:
+    def _one(self, query: str, matches: list[_Entry]) -> ChipSpec:
         if len(matches) == 1:
-            return matches[0]
+            return matches[0].spec
         if matches:
-            raise AmbiguousChipError(query, tuple(s.id for s in matches))
+            raise AmbiguousChipError(query, tuple(e.chip_id for e in matches))
         raise UnknownChipError(query, self._suggest(query))
 
     def _suggest(self, query: str) -> tuple[str, ...]:
+        import difflib  # only to word an error
+
         names = {}
-        for spec in self.chips:
-            for name in (spec.name, *spec.aliases):
-                names.setdefault(name.lower(), spec.name)
+        for entry in self._entries:
+            for name in entry.names:
+                names.setdefault(name.lower(), entry.names[0])
         close = difflib.get_close_matches(query.lower(), list(names), n=5, cutoff=0.5)
         return tuple(dict.fromkeys(names[c] for c in close))
 
 
-def _read_dir(directory: Path) -> list[tuple[ChipSpec, str]]:
+def _read_dir(directory: Path) -> list[_Entry]:
+    """The entries of every spec file in ``directory``: a file is validated in full unless its
+    exact bytes were validated before (then each record is validated when first used)."""
     if not directory.is_dir():
         raise InputError("spec folder not found", where=str(directory))
-    found = []
+    found: list[_Entry] = []
     for path in sorted(directory.glob("*.toml")):
-        found.extend((spec, str(path)) for spec in load_spec_file_cached(path))
+        origin = str(path)
+        parsed = parse_cached(path)
+        if parsed.validated_before:
+            for label, record in records_of(parsed.document, origin):
+                entry = _Entry.unvalidated(label, record, origin)
+                found.append(entry or _Entry.of(spec_from_record(record, origin, label), origin))
+        else:
+            found.extend(_Entry.of(spec, origin) for spec in specs_from_document(parsed.document, origin))
+            parsed.keep()  # only a valid document is cached
     return found
 
 

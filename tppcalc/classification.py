@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
 from tppcalc.rules.countries import CountryData, country_data
-from tppcalc.rules.editions import Citation, Condition, Edition, Paragraph, Places, RuleBook, default_rulebook
-from tppcalc.rules.predicates import NO, PREDICATES, YES, all_of, negate
+from tppcalc.rules.editions import (
+    Citation,
+    Condition,
+    Edition,
+    Paragraph,
+    Places,
+    RuleBook,
+    default_rulebook,
+)
+from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
 from tppcalc.spec import ChipSpec
 
 Item = Literal["ic", "computer"]
@@ -31,10 +40,6 @@ NEXT_STEPS = (
     "5A992 for encryption) and, if nothing applies, EAR99; end-use and end-user controls "
     "(Entity List, 744.23 supercomputer end use) apply regardless of the ECCN."
 )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +68,11 @@ class ExceptionOption:
     citation: str
 
 
-class Classification(_Model):
+class Classification(BaseModel):
     """The answer to "what is this chip, and may it go there, then?"."""
+
+    # classify() builds it with model_construct: its schema is built only when first dumped.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     chip_id: str
     item: Item
@@ -102,32 +110,41 @@ def _word(c: Comparison) -> Literal["yes", "no", "unknown"]:
     return c.value  # type: ignore[return-value]
 
 
-def _values(metrics: Metrics, reading: ReadingMetrics) -> dict[str, object]:
-    """The chip's value behind each predicate, for the checks shown to people."""
-    tpp, density = reading.tpp, reading.performance_density
-    return {
-        "tpp_at_least": tpp, "tpp_below": tpp,
-        "density_at_least": density, "density_below": density,
-        "io_at_least": metrics.io_bidir_gbps,
-        "dram_bandwidth_below": metrics.dram_bandwidth_gbps,
-        "hbm_density_above": metrics.hbm_bandwidth_density_gbps_per_mm2,
-        "datacenter": metrics.datacenter,
-        "not_datacenter": None if metrics.datacenter is None else not metrics.datacenter,
-        "memory_item": metrics.kind == "memory",
-    }
+# The chip's value behind each predicate, for the checks shown to people; each is computed only
+# for the conditions shown (the density is an exact division).
+_VALUE_OF: dict[str, Callable[[Metrics, ReadingMetrics], object]] = {
+    "tpp_at_least": lambda m, r: r.tpp,
+    "tpp_below": lambda m, r: r.tpp,
+    "density_at_least": lambda m, r: r.performance_density,
+    "density_below": lambda m, r: r.performance_density,
+    "io_at_least": lambda m, r: m.io_bidir_gbps,
+    "dram_bandwidth_below": lambda m, r: m.dram_bandwidth_gbps,
+    "hbm_density_above": lambda m, r: m.hbm_bandwidth_density_gbps_per_mm2,
+    "datacenter": lambda m, r: m.datacenter,
+    "not_datacenter": lambda m, r: None if m.datacenter is None else not m.datacenter,
+    "memory_item": lambda m, r: m.kind == "memory",
+}
 
 
 def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
-    return all_of(PREDICATES[name](metrics, reading, value) for c in when for name, value in c.items())
+    """Three-valued AND of the conditions (all_of, written out: this is the classifier's inner loop)."""
+    seen_unknown = False
+    for condition in when:
+        for name, threshold in condition.items():
+            result = PREDICATES[name](metrics, reading, threshold)
+            if result is NO:
+                return NO
+            if result is UNKNOWN:
+                seen_unknown = True
+    return UNKNOWN if seen_unknown else YES
 
 
-def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics,
-            values: dict[str, object]) -> list[ConditionCheck]:
+def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> list[ConditionCheck]:
     """Each condition with its threshold, the chip's value and the answer."""
     checks = []
     for condition in when:
         for name, threshold in condition.items():
-            value = values[name]
+            value = _VALUE_OF[name](metrics, reading)
             checks.append(ConditionCheck(
                 predicate=name,
                 threshold=None if isinstance(threshold, bool) else float(threshold),
@@ -138,11 +155,19 @@ def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics,
 
 
 class _Rules:
-    """The base edition with any overlays applied, as one view."""
+    """The base edition with any overlays applied, as one view, over one set of country data.
 
-    def __init__(self, base: Edition, overlays: list[Edition]):
+    Views are kept (``_rules_view``): classify() runs for many chips under the same rules, and
+    which places a country is in does not depend on the chip. ``contains`` memoises membership by
+    id(places); the ids stay valid because the view holds the editions that hold the places.
+    """
+
+    _MEMO_LIMIT = 4096
+
+    def __init__(self, base: Edition, overlays: list[Edition], countries: CountryData):
         self.base = base
         self.overlays = overlays
+        self.countries = countries
         layers = [base, *overlays]
         self.paragraphs = [p for e in layers for p in e.paragraphs]
         self.exclusions = [x for e in layers for x in e.exclusions]
@@ -151,6 +176,76 @@ class _Rules:
         self.review_policies = [p for e in layers for p in e.review_policies]
         self.citations = [c for e in layers for c in e.citations]
         self.notes = [n for e in layers for n in e.notes]
+        self._membership: dict[tuple[int, str, dt.date], bool] = {}
+
+    def contains(self, places: Places | None, code: str | None, day: dt.date) -> bool:
+        """Whether ``code`` is one of ``places`` on ``day`` (False when either is not given)."""
+        if code is None or places is None:
+            return False
+        key = (id(places), code, day)
+        inside = self._membership.get(key)
+        if inside is None:
+            if len(self._membership) >= self._MEMO_LIMIT:
+                self._membership.clear()
+            inside = self._membership[key] = _in(code, places, day, self.countries)
+        return inside
+
+
+class _Selection(NamedTuple):  # a NamedTuple: a quarter of a dataclass's cost to define at import
+    """The rules chosen for one day (and edition, and as-written choice), with the reasons every
+    classification under them starts with."""
+
+    book: RuleBook
+    rules: _Rules
+    status: str
+    preamble: tuple[str, ...]
+
+
+# Selections and views are kept by the identity of the objects they are built from. That is safe:
+# each entry holds those objects, so no id is reused while its entry exists.
+_SELECTIONS: dict[tuple, _Selection] = {}
+_VIEWS: dict[tuple[int, ...], _Rules] = {}
+_KEPT_LIMIT = 256
+
+
+def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str | None,
+            as_written: bool) -> _Selection:
+    """The base edition and overlays in force on ``day`` (or the named ``edition``), as a view."""
+    key = (id(book), id(countries), day, edition, as_written)
+    selection = _SELECTIONS.get(key)
+    if selection is not None:
+        return selection
+    notes: list[str] = []
+    if edition is not None:
+        chosen = book.get(edition)
+        base = chosen if chosen.kind == "edition" else book.base_on(max(day, chosen.effective))
+        overlays = [] if chosen.kind == "edition" else [chosen]
+    else:
+        base = book.base_on(day)
+        overlays = book.overlays_on(day, as_written=as_written)
+        for skipped in book.overlays_not_applied(day):
+            if skipped not in overlays:
+                notes.append(f"{skipped.title}: {skipped.status_on(day)}; not applied (use --as-written "
+                             f"or --edition {skipped.id} to apply the text as written)")
+    status = base.status_on(day) if day >= base.effective else "named explicitly"
+    header = (f"Rules: {base.title}, edition {base.id} ({status} on {day})"
+              + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
+    if len(_SELECTIONS) >= _KEPT_LIMIT:
+        _SELECTIONS.clear()
+    selection = _SELECTIONS[key] = _Selection(book, _rules_view(base, overlays, countries), status,
+                                              (header, *notes))
+    return selection
+
+
+def _rules_view(base: Edition, overlays: list[Edition], countries: CountryData) -> _Rules:
+    """The kept view of these editions over this country data."""
+    key = (id(countries), id(base), *map(id, overlays))
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) >= _KEPT_LIMIT:
+            _VIEWS.clear()
+        view = _VIEWS[key] = _Rules(base, overlays, countries)
+    return view
 
 
 def _outcomes(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, item: Item) -> list[tuple[str, Paragraph | None]]:
@@ -178,10 +273,7 @@ def _effective(rules: _Rules, paragraph: Paragraph, metrics: Metrics, reading: R
     return status
 
 
-def _in(code: str | None, places: Places | None, day: dt.date, countries: CountryData) -> bool:
-    if code is None or places is None:
-        return False
-
+def _in(code: str, places: Places, day: dt.date, countries: CountryData) -> bool:
     def member(group: str) -> bool:
         if group.startswith("tier"):
             return countries.tier_of(code, day) == group
@@ -193,14 +285,14 @@ def _in(code: str | None, places: Places | None, day: dt.date, countries: Countr
     return not (code in places.except_countries or any(member(g) for g in places.except_groups))
 
 
-def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date, countries: CountryData) -> tuple[bool, list[str]]:
+def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date) -> tuple[bool, list[str]]:
     why = []
     for requirement in rules.requirements:
         if eccn not in requirement.eccns:
             continue
-        if _in(dest, requirement.destinations, day, countries):
+        if rules.contains(requirement.destinations, dest, day):
             why.append(f"{eccn} to {dest}: licence required ({requirement.citation})")
-        elif (_in(hq, requirement.headquarters, day, countries)
+        elif (rules.contains(requirement.headquarters, hq, day)
               and dest not in requirement.headquarters_except_destinations):
             why.append(f"{eccn} for an end user headquartered in {hq}: licence required to any destination "
                        f"outside {', '.join(requirement.headquarters_except_destinations) or 'none'} "
@@ -222,27 +314,13 @@ def classify(
 ) -> Classification:
     """Classify one chip. ``dest``/``hq`` are ISO alpha-2 codes; without ``hq`` the end user is
     taken to be headquartered in the destination (said so in the reasons)."""
-    metrics = compute_metrics(chip) if isinstance(chip, ChipSpec) else chip
-    book = rulebook or default_rulebook()
-    groups = countries or country_data()
+    # Metrics is a plain dataclass: its isinstance test is cheaper than a pydantic model's.
+    metrics = chip if isinstance(chip, Metrics) else compute_metrics(chip)
     day = as_of or dt.date.today()
-    reasons: list[str] = []
-
-    if edition is not None:
-        chosen = book.get(edition)
-        base = chosen if chosen.kind == "edition" else book.base_on(max(day, chosen.effective))
-        overlays = [] if chosen.kind == "edition" else [chosen]
-    else:
-        base = book.base_on(day)
-        overlays = book.overlays_on(day, as_written=as_written)
-        for skipped in book.overlays_not_applied(day):
-            if skipped not in overlays:
-                reasons.append(f"{skipped.title}: {skipped.status_on(day)}; not applied (use --as-written "
-                               f"or --edition {skipped.id} to apply the text as written)")
-    rules = _Rules(base, overlays)
-    status = base.status_on(day) if day >= base.effective else "named explicitly"
-    reasons.insert(0, f"Rules: {base.title}, edition {base.id} ({status} on {day})"
-                   + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
+    selection = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written)
+    rules, status = selection.rules, selection.status
+    base, overlays = rules.base, rules.overlays
+    reasons = list(selection.preamble)
 
     # Outcomes under every reading; readings that share a result object are evaluated once.
     by_object: dict[int, list[tuple[str, Paragraph | None]]] = {}
@@ -283,12 +361,12 @@ def classify(
             if candidate.startswith("outside"):
                 answers.add(False)
                 continue
-            required, why = _licence(rules, candidate, dest, hq, day, groups)
+            required, why = _licence(rules, candidate, dest, hq, day)
             answers.add(required)
             reasons.extend(why)
             if required and determined:
-                exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day, groups)
-                review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day, groups)
+                exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)
+                review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
         licence = answers.pop() if len(answers) == 1 else None
         if licence is False:
             reasons.append(f"No licence required under 3A090/4A090 for {dest}"
@@ -319,8 +397,8 @@ def classify(
         reading_sensitive=bool(sensitive),
         outcomes_by_reading=outcomes_by_reading,
         reasons=reasons,
-        citations=rules.citations,
-        notes=rules.notes,
+        citations=list(rules.citations),  # copies: the view is shared by every classification
+        notes=list(rules.notes),
     )
     result._context = (rules, metrics)
     return result
@@ -328,7 +406,6 @@ def classify(
 
 def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:
     checks = []
-    values = _values(metrics, reading)
     for paragraph in rules.paragraphs:
         excluded = None
         for exclusion in rules.exclusions:
@@ -339,7 +416,7 @@ def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[Pa
             eccn=paragraph.eccn,
             result=_word(_effective(rules, paragraph, metrics, reading)),
             excluded_by=excluded,
-            conditions=_detail(paragraph.when, metrics, reading, values),
+            conditions=_detail(paragraph.when, metrics, reading),
         ))
     return checks
 
@@ -371,7 +448,7 @@ def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[s
     reasons = []
     if determined and possible[0][1] is not None:
         paragraph = possible[0][1]
-        conditions = _detail(paragraph.when, metrics, reading, _values(metrics, reading))
+        conditions = _detail(paragraph.when, metrics, reading)
         parts = [describe_condition(c.predicate, c.threshold, c.value) for c in conditions]
         reasons.append(f"{paragraph.id}: {'; '.join(parts)} ({paragraph.citation})")
         if item == "computer" and paragraph.computer_eccn:
@@ -397,12 +474,12 @@ def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[s
     return reasons
 
 
-def _exceptions(rules, metrics, reading, eccn, dest, hq, day, groups) -> list[ExceptionOption]:
+def _exceptions(rules, metrics, reading, eccn, dest, hq, day) -> list[ExceptionOption]:
     options = []
     for exception in rules.exceptions:
-        if eccn not in exception.eccns or not _in(dest, exception.destinations, day, groups):
+        if eccn not in exception.eccns or not rules.contains(exception.destinations, dest, day):
             continue
-        if _in(hq, exception.not_for_headquarters, day, groups):
+        if rules.contains(exception.not_for_headquarters, hq, day):
             continue
         status = _conditions(exception.when, metrics, reading)
         if status is NO:
@@ -414,16 +491,16 @@ def _exceptions(rules, metrics, reading, eccn, dest, hq, day, groups) -> list[Ex
     return options
 
 
-def _review(rules, metrics, reading, eccn, dest, hq, day, groups) -> tuple[str | None, str | None]:
+def _review(rules, metrics, reading, eccn, dest, hq, day) -> tuple[str | None, str | None]:
     possible: list[str] = []
     conditions: list[str] = []
     for policy in rules.review_policies:
         if eccn not in policy.eccns:
             continue
         # Every selector the policy names must match (destination and/or headquarters).
-        if policy.destinations is not None and not _in(dest, policy.destinations, day, groups):
+        if policy.destinations is not None and not rules.contains(policy.destinations, dest, day):
             continue
-        if policy.headquarters is not None and not _in(hq, policy.headquarters, day, groups):
+        if policy.headquarters is not None and not rules.contains(policy.headquarters, hq, day):
             continue
         status = _conditions(policy.when, metrics, reading)
         if status is NO:

@@ -70,8 +70,14 @@ def positive(value: object, *, what: str = "value") -> Decimal:
 
 
 def ratio(numerator: Decimal, denominator: Decimal) -> Fraction:
-    """Exact quotient of two Decimals."""
-    return Fraction(numerator) / Fraction(denominator)
+    """Exact quotient of two Decimals.
+
+    Built from the two integer ratios in one step: ``Fraction(a) / Fraction(b)`` normalises three
+    Fractions on the way and costs three times as much.
+    """
+    n1, d1 = numerator.as_integer_ratio()
+    n2, d2 = denominator.as_integer_ratio()
+    return Fraction(n1 * d2, d1 * n2)
 
 
 def to_plain(x: Decimal | Fraction | int) -> int | float:

@@ -18,12 +18,16 @@ from enum import Enum
 from fractions import Fraction
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict
-
-from tppcalc.exact import EXACT
+from tppcalc.exact import EXACT, ratio
 from tppcalc.precision import PRECISIONS, TF32_SIGNIFICANT_BITS, Precision
-from tppcalc.readings import ALTERNATIVES, Reading
-from tppcalc.spec import ChipSpec, DieRole, Sourced, TransistorArchitecture
+from tppcalc.readings import Reading
+from tppcalc.spec import (
+    ChipSpec,
+    DieRole,
+    ProcessingUnit,
+    Sourced,
+    TransistorArchitecture,
+)
 from tppcalc.thresholds import DENSITY_LINES, H100_EQUIVALENT_TPP, TPP_LINES
 
 ZERO = Decimal(0)
@@ -70,14 +74,14 @@ class ReadingMetrics:
         tpp, area = self.tpp, self.applicable_die_area_mm2
         if tpp is None or not area:
             return None
-        return Fraction(tpp) / Fraction(area)
+        return ratio(tpp, area)
 
     @property
     def density_bounds(self) -> tuple[Fraction, Fraction | None]:
         """Fewest operations over the most area, most operations over the least."""
         (tpp_low, tpp_high), (area_low, area_high) = self.tpp_bounds, self.area_bounds
-        low = Fraction(0) if not area_high else Fraction(tpp_low) / Fraction(area_high)
-        high = None if tpp_high is None or not area_low else Fraction(tpp_high) / Fraction(area_low)
+        low = Fraction(0) if not area_high else ratio(tpp_low, area_high)
+        high = None if tpp_high is None or not area_low else ratio(tpp_high, area_low)
         return low, high
 
     def tpp_at_least(self, line: Decimal) -> Comparison:
@@ -106,14 +110,15 @@ class Headroom:
     density_to_next_line: Fraction | None
 
 
-class Metrics(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Metrics:
     """Every figure the rules use, for one chip, under the primary reading and the alternatives.
 
     ``readings`` maps each reading to its result; readings that cannot differ for this chip share
-    one result object.
+    one result object. A plain frozen dataclass, not a pydantic model: nothing here is validated
+    (the engine builds it from a validated ChipSpec), and a dataclass costs a quarter of
+    ``model_construct`` per chip and nothing at import.
     """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     chip_id: str
     kind: str
@@ -128,7 +133,7 @@ class Metrics(BaseModel):
 
     @property
     def primary(self) -> ReadingMetrics:
-        return self.readings[Reading.PRIMARY]
+        return self.readings[_PRIMARY]
 
     # The primary reading's figures, by the names the rules and the CLI use.
     @property
@@ -150,32 +155,45 @@ class Metrics(BaseModel):
     @property
     def h100_equivalents(self) -> Fraction | None:
         tpp = self.tpp
-        return None if tpp is None else Fraction(tpp) / Fraction(H100_EQUIVALENT_TPP)
+        return None if tpp is None else ratio(tpp, H100_EQUIVALENT_TPP)
 
     @property
     def headroom(self) -> Headroom | None:
         return _headroom(self.primary)
 
 
-# Per processing unit: precision -> that unit's TPP at that precision (rate x bits, TF32 at 32),
-# or None where the source gives no figure. Every reading is derived from this one table.
-_UnitTpp = dict[Precision, Decimal | None]
+class _Unit(NamedTuple):
+    """One processing unit's rated TPPs (rate x bits, TF32 at 32; None where the source gives no
+    figure) and its own best rating. Every reading is derived from these tables."""
+
+    tpp: dict[Precision, Decimal | None]
+    best: Precision | None  # the unit's highest rated precision, the first one on a tie
+    best_tpp: Decimal
+    complete: bool  # every rating of the unit is known
+
+
 # Per precision: the TPP known so far (a lower bound) and whether any unit's figure is missing.
 _Totals = tuple[dict[Precision, Decimal], set[Precision]]
-_BITS = {p: info.bits for p, info in PRECISIONS.items()}
+# Bit lengths as Decimals: the context then multiplies two Decimals and converts nothing.
+_BITS = {p: Decimal(info.bits) for p, info in PRECISIONS.items()}
+# Enum members read once: `Class.MEMBER` costs ~0.2 µs in Python 3.11, and the engine reads them
+# for every die and every reading.
+_PRIMARY = Reading.PRIMARY
+_MEMORY_DIE, _IO_DIE, _PLANAR = DieRole.MEMORY, DieRole.IO, TransistorArchitecture.PLANAR
+_TF32, _FP6, _FP4 = Precision.TF32, Precision.FP6, Precision.FP4
 
 
 def compute_metrics(spec: ChipSpec) -> Metrics:
     """All metrics of one chip. Pure, exact, and never raises on missing data."""
     unknowns: list[str] = []
-    units = [_unit_tpp(spec, i, unknowns) for i in range(len(spec.processing_units))]
+    units = [_unit(unit, i, unknowns) for i, unit in enumerate(spec.processing_units)]
     area = _applicable_area(spec, include_io=True, unknowns=unknowns)
     totals = _best_per_precision(units)
     primary = _highest(totals, area)
 
-    readings = {Reading.PRIMARY: primary}
-    for reading in ALTERNATIVES:
-        readings[reading] = _alternative(reading, spec, units, totals, area, primary)
+    readings = {_PRIMARY: primary}
+    for reading, derive in _ALTERNATIVES:
+        readings[reading] = derive(spec, units, totals, area, primary)
 
     memory = spec.memory
     if memory is None:
@@ -185,11 +203,12 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
     transistors = _known(spec.transistor_count, "transistor_count", unknowns)
     datacenter = _known(spec.datacenter, "datacenter", unknowns)
     known, incomplete = totals
-    return Metrics.model_construct(
+    return Metrics(
         chip_id=spec.id,
         kind=spec.kind.value,
         readings=readings,
-        tpp_by_precision={p: None if p in incomplete else v for p, v in known.items()},
+        # ``known`` is built afresh for each chip and never changed after, so it can be shared.
+        tpp_by_precision={p: None if p in incomplete else v for p, v in known.items()} if incomplete else known,
         datacenter=datacenter,
         io_bidir_gbps=io,
         dram_bandwidth_gbps=dram,
@@ -197,22 +216,6 @@ def compute_metrics(spec: ChipSpec) -> Metrics:
         transistor_count=transistors,
         unknowns=tuple(unknowns),
     )
-
-
-def _alternative(reading, spec, units, totals, area, primary) -> ReadingMetrics:
-    """One alternative reading; the primary result itself where the reading cannot differ."""
-    if reading is Reading.TF32_19_BITS:
-        return _tf32_at_19_bits(totals, area, primary)
-    if reading is Reading.FP6_AT_FP4_RATE:
-        return _fp6_at_fp4_rate(units, totals, area, primary)
-    if reading is Reading.CONCURRENT_UNITS_SUMMED:
-        return primary if len(units) == 1 else _units_summed(units, area)
-    if reading is Reading.IO_DIES_EXCLUDED:
-        if not any(die.role is DieRole.IO for die in spec.dies):
-            return primary
-        return ReadingMetrics(primary.tpp_bounds, primary.governing_precision,
-                              _applicable_area(spec, include_io=False, unknowns=None))
-    raise AssertionError(f"reading {reading} has no implementation")
 
 
 def _known(field: Sourced | None, name: str, unknowns: list[str]):
@@ -224,20 +227,23 @@ def _known(field: Sourced | None, name: str, unknowns: list[str]):
     return field.value
 
 
-def _unit_tpp(spec: ChipSpec, index: int, unknowns: list[str]) -> _UnitTpp:
-    unit = spec.processing_units[index]
-    table: _UnitTpp = {}
+def _unit(unit: ProcessingUnit, index: int, unknowns: list[str]) -> _Unit:
+    table: dict[Precision, Decimal | None] = {}
+    best, best_tpp, complete = None, ZERO, True
     for precision, figure in unit.dense_tops.items():
         rate = figure.value
         if rate is None:
             table[precision] = None
+            complete = False
             unknowns.append(f"processing_units[{index}].dense_tops.{precision}: {figure.unknown}")
-        else:
-            table[precision] = EXACT.multiply(rate, _BITS[precision])
-    return table
+            continue
+        tpp = table[precision] = EXACT.multiply(rate, _BITS[precision])
+        if best is None or tpp > best_tpp:
+            best, best_tpp = precision, tpp
+    return _Unit(table, best, best_tpp, complete)
 
 
-def _best_per_precision(units: list[_UnitTpp]) -> _Totals:
+def _best_per_precision(units: list[_Unit]) -> _Totals:
     """Each precision's highest rated TPP over the units that run it.
 
     Units are not added here: a datasheet rates its matrix and vector units separately and they do
@@ -245,13 +251,13 @@ def _best_per_precision(units: list[_UnitTpp]) -> _Totals:
     item 2). Adding units is the ``concurrent-units-summed`` alternative.
     """
     if len(units) == 1:
-        (table,) = units
+        table = units[0].tpp
         return ({p: ZERO if v is None else v for p, v in table.items()},
                 {p for p, v in table.items() if v is None})
     known: dict[Precision, Decimal] = {}
     incomplete: set[Precision] = set()
-    for table in units:
-        for precision, tpp in table.items():
+    for unit in units:
+        for precision, tpp in unit.tpp.items():
             if tpp is None:
                 incomplete.add(precision)
                 known.setdefault(precision, ZERO)
@@ -272,21 +278,22 @@ def _highest(totals: _Totals, area: Bounds) -> ReadingMetrics:
     return ReadingMetrics(Bounds(best_tpp, best_tpp), best, area)
 
 
-def _tf32_at_19_bits(totals: _Totals, area: Bounds, primary: ReadingMetrics) -> ReadingMetrics:
+def _tf32_at_19_bits(spec, units, totals: _Totals, area: Bounds, primary: ReadingMetrics) -> ReadingMetrics:
     known, incomplete = totals
     # Fewer TF32 bits can only lower TF32's TPP: it matters only where TF32 governs or may.
-    if Precision.TF32 not in known or primary.governing_precision not in (None, Precision.TF32):
+    if _TF32 not in known or primary.governing_precision not in (None, _TF32):
         return primary
-    at_19 = EXACT.divide(EXACT.multiply(known[Precision.TF32], TF32_SIGNIFICANT_BITS), _BITS[Precision.TF32])
-    return _highest(({**known, Precision.TF32: at_19}, incomplete), area)
+    at_19 = EXACT.divide(EXACT.multiply(known[_TF32], TF32_SIGNIFICANT_BITS), _BITS[_TF32])
+    return _highest(({**known, _TF32: at_19}, incomplete), area)
 
 
-def _fp6_at_fp4_rate(units: list[_UnitTpp], totals: _Totals, area: Bounds,
+def _fp6_at_fp4_rate(spec, units: list[_Unit], totals: _Totals, area: Bounds,
                      primary: ReadingMetrics) -> ReadingMetrics:
     """Units that run FP6 credited at their FP4 rate where that is higher (6/4 of FP4's TPP)."""
-    fp6, fp4 = Precision.FP6, Precision.FP4
-    boosted_best, incomplete, changed = ZERO, set(totals[1]), False
-    for table in units:
+    fp6, fp4 = _FP6, _FP4
+    boosted_best, changed = ZERO, False
+    for unit in units:
+        table = unit.tpp
         if fp6 not in table:
             continue
         own, via_fp4 = table[fp6], table.get(fp4)
@@ -297,25 +304,42 @@ def _fp6_at_fp4_rate(units: list[_UnitTpp], totals: _Totals, area: Bounds,
         boosted_best = max(boosted_best, best)
     if not changed:
         return primary
-    return _highest(({**totals[0], fp6: boosted_best}, incomplete), area)
+    return _highest(({**totals[0], fp6: boosted_best}, set(totals[1])), area)
 
 
-def _units_summed(units: list[_UnitTpp], area: Bounds) -> ReadingMetrics:
-    """Each unit at its own best precision, the units' TPPs added."""
-    total, complete, best = ZERO, True, (None, ZERO)
-    for table in units:
-        unit_best, unit_tpp = None, ZERO
-        for precision, tpp in table.items():
-            if tpp is None:
-                complete = False
-            elif unit_best is None or tpp > unit_tpp:
-                unit_best, unit_tpp = precision, tpp
-        total = EXACT.add(total, unit_tpp)
-        if unit_tpp > best[1]:
-            best = (unit_best, unit_tpp)
+def _units_summed(spec, units: list[_Unit], totals, area: Bounds, primary: ReadingMetrics) -> ReadingMetrics:
+    """Each unit at its own best precision, the units' TPPs added (one unit: the primary result)."""
+    if len(units) == 1:
+        return primary
+    total, complete, best, best_tpp = ZERO, True, None, ZERO
+    for unit in units:
+        total = EXACT.add(total, unit.best_tpp)
+        complete = complete and unit.complete
+        if unit.best_tpp > best_tpp:
+            best, best_tpp = unit.best, unit.best_tpp
     if complete:
-        return ReadingMetrics(Bounds(total, total), best[0], area)
+        return ReadingMetrics(Bounds(total, total), best, area)
     return ReadingMetrics(Bounds(total, None), None, area)
+
+
+def _io_dies_excluded(spec, units, totals, area, primary: ReadingMetrics) -> ReadingMetrics:
+    """I/O dies left out of the applicable area; the primary result where the chip has none."""
+    if not any(die.role is _IO_DIE for die in spec.dies):
+        return primary
+    return ReadingMetrics(primary.tpp_bounds, primary.governing_precision,
+                          _applicable_area(spec, include_io=False, unknowns=None))
+
+
+# Each alternative reading (readings.ALTERNATIVES, in order; a test checks) and the function that
+# derives it from the shared tables. Every one takes (spec, units, totals, area, primary) and
+# returns the primary result itself where the reading cannot differ for the chip, so the
+# classifier evaluates it once.
+_ALTERNATIVES = (
+    (Reading.TF32_19_BITS, _tf32_at_19_bits),
+    (Reading.FP6_AT_FP4_RATE, _fp6_at_fp4_rate),
+    (Reading.CONCURRENT_UNITS_SUMMED, _units_summed),
+    (Reading.IO_DIES_EXCLUDED, _io_dies_excluded),
+)
 
 
 def _applicable_area(spec: ChipSpec, *, include_io: bool, unknowns: list[str] | None) -> Bounds:
@@ -326,10 +350,11 @@ def _applicable_area(spec: ChipSpec, *, include_io: bool, unknowns: list[str] | 
         return Bounds(ZERO, None)
     low, complete = ZERO, True
     for index, die in enumerate(spec.dies):
-        if die.role is DieRole.MEMORY or (die.role is DieRole.IO and not include_io):
+        role = die.role
+        if role is _MEMORY_DIE or (role is _IO_DIE and not include_io):
             continue
         arch = die.transistor_architecture
-        if arch is TransistorArchitecture.PLANAR:
+        if arch is _PLANAR:
             continue
         if arch is None:
             complete = False
@@ -355,7 +380,7 @@ def _hbm_density(spec: ChipSpec, unknowns: list[str]) -> Fraction | None:
         if bandwidth is None or area is None:
             unknowns.append(f"memory.hbm_stacks[{index}]: bandwidth or package area unknown")
             return None
-        density = Fraction(bandwidth) / Fraction(area)
+        density = ratio(bandwidth, area)
         best = density if best is None else max(best, density)
     return best
 

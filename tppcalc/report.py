@@ -1,19 +1,25 @@
-"""Rendering results for people and programs: JSON-ready dicts, and the tables and lists a person reads.
+"""Rendering results for people: the tables and lists a person reads. The JSON-ready documents for
+programs are in ``tppcalc.documents`` (named here too), so a ``--json`` start never builds these.
 
 The ``*_blocks`` and ``*_table`` functions say what is shown (``tppcalc.layout``: tables of plain-text
 cells, toned by verdict); ``tppcalc.terminal`` draws them and ``tppcalc.html_report`` reuses the fleet
 tables. Nothing here imports rich, so the ``--json`` paths never load it.
 
-Numbers leave the exact world here and nowhere else: JSON gets the nearest float (an int when
-integral), tables get rounded decimals. Classification never reads these.
+Numbers leave the exact world here and in ``documents``, nowhere else: tables get rounded decimals.
+Classification never reads these.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from fractions import Fraction
-
-from tppcalc.exact import format_number, to_plain
+# Named here too, for the callers that print both (documents are imported alone by --json).
+from tppcalc.documents import (  # noqa: F401
+    classification_dict,
+    fleet_dict,
+    metrics_dict,
+    node_dict,
+    reading_dict,
+)
+from tppcalc.exact import format_number
 from tppcalc.layout import (
     Block,
     Cell,
@@ -26,63 +32,7 @@ from tppcalc.layout import (
     measurement_tone,
     verdict,
 )
-from tppcalc.metrics import Bounds, Metrics, ReadingMetrics
-from tppcalc.readings import READING_DESCRIPTIONS, Reading
-
-
-def _num(x: Decimal | Fraction | int | None):
-    return None if x is None else to_plain(x)
-
-
-def _bounds(low, high) -> dict:
-    return {"low": _num(low), "high": _num(high)}
-
-
-def reading_dict(reading: Reading, result: ReadingMetrics, primary: ReadingMetrics) -> dict:
-    density_low, density_high = result.density_bounds
-    return {
-        "reading": reading.value,
-        "description": READING_DESCRIPTIONS[reading],
-        "tpp": _num(result.tpp),
-        "tpp_bounds": _bounds(*result.tpp_bounds),
-        "governing_precision": result.governing_precision,
-        "applicable_die_area_mm2": _num(result.applicable_die_area_mm2),
-        "performance_density": _num(result.performance_density),
-        "density_bounds": _bounds(density_low, density_high),
-        "same_as_primary": result == primary,
-    }
-
-
-def metrics_dict(metrics: Metrics) -> dict:
-    """The object ``tppcalc calc --json`` prints."""
-    primary = metrics.primary
-    density_low, density_high = primary.density_bounds
-    headroom = metrics.headroom
-    return {
-        "chip_id": metrics.chip_id,
-        "tpp": _num(metrics.tpp),
-        "tpp_bounds": _bounds(*primary.tpp_bounds),
-        "governing_precision": metrics.governing_precision,
-        "applicable_die_area_mm2": _num(metrics.applicable_die_area_mm2),
-        "area_bounds": _bounds(*primary.area_bounds),
-        "performance_density": _num(metrics.performance_density),
-        "density_bounds": _bounds(density_low, density_high),
-        "tpp_by_precision": {p.value: _num(v) for p, v in metrics.tpp_by_precision.items()},
-        "datacenter": metrics.datacenter,
-        "io_bidir_gbps": _num(metrics.io_bidir_gbps),
-        "dram_bandwidth_gbps": _num(metrics.dram_bandwidth_gbps),
-        "hbm_bandwidth_density_gbps_per_mm2": _num(metrics.hbm_bandwidth_density_gbps_per_mm2),
-        "transistor_count": _num(metrics.transistor_count),
-        "h100_equivalents": _num(metrics.h100_equivalents),
-        "headroom": None if headroom is None else {
-            "tpp_next_line": _num(headroom.tpp_next_line),
-            "tpp_to_next_line": _num(headroom.tpp_to_next_line),
-            "density_next_line": _num(headroom.density_next_line),
-            "density_to_next_line": _num(headroom.density_to_next_line),
-        },
-        "readings": [reading_dict(r, v, primary) for r, v in metrics.readings.items()],
-        "unknowns": list(metrics.unknowns),
-    }
+from tppcalc.metrics import Bounds, Metrics
 
 
 def _bounded(value, bounds: Bounds | tuple, unit: str = "") -> str:
@@ -134,15 +84,6 @@ def _unit(value, unit: str) -> str:
     return "unknown" if value is None else format_number(value) + unit
 
 
-def classification_dict(result) -> dict:
-    """The object ``tppcalc classify --json`` prints (a Classification, JSON-ready)."""
-    document = result.model_dump(mode="json")
-    document["license_exceptions"] = [x["name"] if x["status"] == "available" else f"{x['name']} (conditional)"
-                                      for x in document["license_exceptions"]]
-    document["license_exception_details"] = result.model_dump(mode="json")["license_exceptions"]
-    return document
-
-
 _LICENCE_WORDS = {True: Cell("required", "controlled"), False: Cell("not required", "outside"),
                   None: Cell("undetermined", "undetermined")}
 _HOLDS_TONES = {"yes": "controlled", "unknown": "undetermined", "no": None}
@@ -179,32 +120,6 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
             blocks.append(Items("Review conditions", [result.review_conditions]))
         blocks.append(Items("Citations", [f"{c.title} <{c.url}>" for c in result.citations]))
     return blocks
-
-
-def node_dict(node) -> dict:
-    """The object ``tppcalc probe --json`` prints."""
-    devices = []
-    for device in node.devices:
-        ident = device.identification
-        devices.append({
-            "kind": device.kind,
-            "label": device.label,
-            "count": device.count,
-            "name": ident.spec.name,
-            "identified_as": ident.catalogue_id,
-            "identification": ident.method,
-            "derived_tpp_at_max_clock": _num(ident.derived_tpp_at_max_clock),
-            "cross_checks": ident.cross_checks,
-            "metrics": metrics_dict(device.metrics),
-            "classification": classification_dict(device.classification),
-        })
-    return {
-        "host": node.host.model_dump(mode="json"),
-        "devices": devices,
-        "gpus": [d for d in devices if d["kind"] == "gpu"],
-        "node": {"eccn": node.eccn, "undetermined": node.undetermined,
-                 "license_required": node.license_required, "reasons": node.reasons},
-    }
 
 
 def node_blocks(node, *, explain: bool) -> list[Block]:
@@ -260,27 +175,6 @@ def _by_reasons(devices) -> list[tuple[str, list[str]]]:
     for device in devices:
         groups.setdefault(tuple(device.classification.reasons), []).append(device.label)
     return [(", ".join(labels), list(reasons)) for reasons, labels in groups.items()]
-
-
-def _total_dict(total) -> dict:
-    from tppcalc.fleet.aggregate import h100_equivalents
-
-    return {"tpp": _num(total.tpp), "h100_equivalents": _num(h100_equivalents(total.tpp)),
-            "complete": total.complete, "units": total.units}
-
-
-def fleet_dict(report) -> dict:
-    """The object ``tppcalc fleet report --json`` prints."""
-    return {
-        "as_of": report.as_of.isoformat(),
-        "totals_by_country": {k: _total_dict(v) for k, v in sorted(report.totals_by_country.items())},
-        "totals_by_tier": {k: _total_dict(v) for k, v in sorted(report.totals_by_tier.items())},
-        "totals_by_site": {k: _total_dict(v) for k, v in sorted(report.totals_by_site.items())},
-        "totals_by_consignee": {k: _total_dict(v) for k, v in sorted(report.totals_by_consignee.items())},
-        "checks": [{"name": c.name, "status": c.status, "value": _num(c.value), "limit": _num(c.limit),
-                    "rule": c.rule, "detail": c.detail} for c in report.checks],
-        "notes": report.notes,
-    }
 
 
 # The groupings of a fleet's totals: (what is grouped, the FleetReport attribute).

@@ -58,7 +58,7 @@ SLUG = r"^[a-z0-9][a-z0-9.+-]*$"
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Source(StrictModel):
@@ -226,13 +226,48 @@ class ChipSpec(StrictModel):
         """Every (field path, source key) in the record."""
         yield from _source_keys(self, "")
 
+    def source_keys(self) -> set[str]:
+        """Every source key the record cites: ``source_keys_used`` without the paths, and a
+        fraction of its cost (every catalogue record is walked on every load)."""
+        found: set[str] = set()
+        _collect_source_keys(self, found)
+        return found
+
     @model_validator(mode="after")
     def _sources_resolve(self):
-        missing = sorted({f"{path} -> {key!r}" for path, key in self.source_keys_used()
-                          if key not in self.sources})
-        if missing:
+        if not self.source_keys() <= self.sources.keys():
+            missing = sorted({f"{path} -> {key!r}" for path, key in self.source_keys_used()
+                              if key not in self.sources})
             raise ValueError("source keys not in `sources`: " + ", ".join(missing))
         return self
+
+
+def _collect_source_keys(node: BaseModel | dict | tuple, found: set[str]) -> None:
+    """Add every ``source`` below ``node`` to ``found``: a plain recursion into the containers only,
+    where ``_source_keys`` passes every key up a chain of generators and builds every path."""
+    if isinstance(node, dict):
+        values = node.values()
+    elif isinstance(node, tuple):
+        values = node
+    else:
+        values = []
+        for name, value in node.__dict__.items():
+            if name == "source":
+                if value is not None:
+                    found.add(value)
+            elif name != "sources":
+                values.append(value)
+    for value in values:
+        nested = _NESTED.get(type(value))
+        if nested is None:
+            nested = _NESTED[type(value)] = issubclass(type(value), (BaseModel, dict, tuple))
+        if nested:
+            _collect_source_keys(value, found)
+
+
+# Whether values of a type can hold sources, by type: isinstance() against a pydantic model class
+# is a Python-level call (its metaclass overrides __instancecheck__), made for every value walked.
+_NESTED: dict[type, bool] = {}
 
 
 def _source_keys(node: object, path: str) -> Iterator[tuple[str, str]]:

@@ -12,9 +12,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tomllib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -56,6 +57,8 @@ def _parse(path: Path, data: bytes) -> dict:
             return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise InputError(exc.msg, where=f"{path}:{exc.lineno}") from None
+    import tomllib  # here, not at the top: its import costs ~5 ms and a cached document needs none
+
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -63,7 +66,13 @@ def _parse(path: Path, data: bytes) -> dict:
 
 
 def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
-    """Validate every record of a parsed document; all records are checked before raising."""
+    """Validate every record of a parsed document, in order; the first invalid one raises."""
+    return [spec_from_record(record, where, label) for label, record in records_of(document, where)]
+
+
+def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
+    """Each record of a parsed document as (label, record with the file's shared sources merged
+    in), not yet validated; the shape of the document is checked."""
     if not isinstance(document, dict):
         raise InputError("expected a table with `sources` and `chip` records", where=where)
     unexpected = sorted(set(document) - {"sources", "chip", "schema"})
@@ -75,19 +84,25 @@ def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
         records = [records]
     if not records:
         raise InputError("no [[chip]] record", where=where)
-    specs: list[ChipSpec] = []
+    found = []
     for index, record in enumerate(records):
         label = record.get("id", f"chip[{index}]") if isinstance(record, dict) else f"chip[{index}]"
         if not isinstance(record, dict):
             raise SpecError([("", "a record must be a table")], where=where, record=str(label))
-        merged = {**record, "sources": {**shared, **record.get("sources", {})}}
-        try:
-            spec = ChipSpec.model_validate(merged)
-        except ValidationError as exc:
-            raise SpecError(validation_errors(exc), where=where, record=str(label)) from None
-        used = {key for _, key in spec.source_keys_used()}
-        specs.append(spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}}))
-    return specs
+        found.append((str(label), {**record, "sources": {**shared, **record.get("sources", {})}}))
+    return found
+
+
+def spec_from_record(record: dict, where: str, label: str) -> ChipSpec:
+    """Validate one record as ``records_of`` gives it, keeping only the sources it cites."""
+    try:
+        spec = ChipSpec.model_validate(record)
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=where, record=label) from None
+    used = spec.source_keys()
+    if used != spec.sources.keys():
+        spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
+    return spec
 
 
 def load_spec_file(path: str | Path) -> list[ChipSpec]:
@@ -96,11 +111,24 @@ def load_spec_file(path: str | Path) -> list[ChipSpec]:
     return specs_from_document(read_document(path), str(path))
 
 
-def load_spec_file_cached(path: Path) -> list[ChipSpec]:
-    """As ``load_spec_file``, but TOML parsing (pure Python, the slow part) is skipped when the
-    same bytes were parsed before: the parsed document is kept as JSON under the SHA-256 of the
-    file. Every record is still validated on every load; a cache that cannot be written or read
-    is simply not used."""
+class CachedParse(NamedTuple):
+    """A parsed document, and ``keep`` to cache it once it has proved valid."""
+
+    document: dict
+    keep: Callable[[], None]
+    # True when these bytes were parsed, validated in full and cached by an earlier load.
+    validated_before: bool
+
+
+def parse_cached(path: Path) -> CachedParse:
+    """``read_document``, skipping the parse when the same bytes were parsed before.
+
+    tomllib is pure Python, the slow part of loading the catalogue and the rules: a parsed
+    document is kept as JSON under the SHA-256 of the file. Call ``keep()`` only once the document
+    has been validated, so that the cache holds only documents that were valid as parsed (dates and
+    decimals come back as strings, which validate to the same values). A cache that cannot be
+    written or read is simply not used.
+    """
     data = _read(path)
     entry = _cache_dir() / f"{hashlib.sha256(data).hexdigest()}.json"
     if entry.is_file():
@@ -109,11 +137,15 @@ def load_spec_file_cached(path: Path) -> list[ChipSpec]:
         except (OSError, ValueError):
             document = None
         if isinstance(document, dict):
-            return specs_from_document(document, str(path))
+            return CachedParse(document, _nothing, validated_before=True)
     document = _parse(path, data)
-    specs = specs_from_document(document, str(path))  # only a valid document is cached
-    _write_cache(entry, document)
-    return specs
+    # Serialised now: the caller may change the document before it calls keep().
+    text = json.dumps(document, default=_plain)
+    return CachedParse(document, lambda: _write_cache(entry, text), validated_before=False)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _cache_dir() -> Path:
@@ -121,18 +153,19 @@ def _cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs"))
 
 
-def _write_cache(entry: Path, document: dict) -> None:
-    def plain(value):
-        if isinstance(value, Decimal):
-            return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
+def _plain(value):
+    if isinstance(value, Decimal):
+        return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
+
+def _write_cache(entry: Path, text: str) -> None:
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(document, default=plain), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         temporary.replace(entry)
     except OSError:
         pass

@@ -20,14 +20,16 @@ def calc(spec, as_json: bool) -> None:
       tppcalc calc --dense fp8=1978.9 --die 814:finfet --datacenter
     """
     from tppcalc.metrics import compute_metrics
-    from tppcalc.report import metrics_blocks, metrics_dict
 
     if spec is None:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
     metrics = compute_metrics(spec)
     if as_json:
+        from tppcalc.documents import metrics_dict
+
         click.echo(json.dumps(metrics_dict(metrics), indent=2))
     else:
+        from tppcalc.report import metrics_blocks
         from tppcalc.terminal import show
 
         show(metrics_blocks(metrics, title=spec.name))

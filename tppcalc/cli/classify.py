@@ -29,7 +29,6 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
       tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
     """
     from tppcalc.classification import classify as classify_chip
-    from tppcalc.report import classification_blocks, classification_dict
 
     if queries and spec is not None:
         raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
@@ -44,9 +43,12 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
                                   catalogue=current_catalogue())
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
+        from tppcalc.documents import classification_dict
+
         documents = [classification_dict(r) for _, r in results]
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
         return
+    from tppcalc.report import classification_blocks
     from tppcalc.terminal import show
 
     show([block for s, result in results

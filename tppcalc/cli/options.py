@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tppcalc.errors import InputError
-from tppcalc.spec import ChipSpec
+
+if TYPE_CHECKING:  # the models are imported by the commands that use them, after start-up
+    from tppcalc.spec import ChipSpec
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,19 @@ def figure_options(command):
 
 
 def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, record_id) -> ChipSpec | None:
-    from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
-    from tppcalc.specfile import load_spec_file
-
     flags_given = dense or dies or datacenter is not None or io_gbps or dram_gbps
     if spec_file is not None:
         if flags_given:
             raise click.UsageError("give either --spec FILE or figure flags, not both")
+        from tppcalc.specfile import load_spec_file
+
         return _pick_record(load_spec_file(spec_file), record_id, spec_file)
     if record_id is not None:
         raise click.UsageError("--id selects a record of a --spec file")
     if not flags_given:
         return None  # the command decides whether figures were required
+    from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
+
     if not dense:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
     rates = {}

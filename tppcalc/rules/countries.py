@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pydantic import Field, ValidationError
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.spec import Source, StrictModel
-from tppcalc.specfile import validation_errors
+from tppcalc.specfile import parse_cached, validation_errors
 
 
 class GroupChange(StrictModel):
@@ -94,13 +93,13 @@ def _data_file() -> Path:
 @functools.cache
 def country_data() -> CountryData:
     path = _data_file()
+    parsed = parse_cached(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-        return CountryData.model_validate(document)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(exc), where=str(path)) from None
+        data = CountryData.model_validate(parsed.document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
+    parsed.keep()
+    return data
 
 
 # CountryData is frozen; make it hashable for the membership cache by identity.
@@ -113,15 +112,33 @@ _COMMON_NAMES = {"macau": "MO", "uk": "GB", "britain": "GB", "great britain": "G
                  "laos": "LA", "vietnam": "VN", "usa": "US", "united states of america": "US"}
 
 
+# The ISO 3166-1 alpha-2 codes (pycountry's list; a test checks they agree). A destination given
+# as a code, the usual case, is resolved without importing pycountry and loading its database,
+# which took ~10 ms of every ``classify --dest``.
+ALPHA_2 = frozenset("""
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+""".split())
+
+
 def resolve_country(text: str, *, option: str = "--dest") -> str:
     """ISO 3166-1 alpha-2 code from a code or a name (``"AE"``, ``"ARE"``, ``"United Arab Emirates"``)."""
-    import pycountry
-
     query = text.strip()
     if not query:
         raise InputError("empty country", field=option)
     if query.lower() in _COMMON_NAMES:
         return _COMMON_NAMES[query.lower()]
+    if len(query) == 2 and query.upper() in ALPHA_2:
+        return query.upper()
+
+    import pycountry
+
     try:
         if len(query) in (2, 3) and query.isalpha():
             found = pycountry.countries.get(**{"alpha_2" if len(query) == 2 else "alpha_3": query.upper()})

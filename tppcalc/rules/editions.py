@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import tomllib
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -23,7 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 from tppcalc.errors import InputError, SpecError
 from tppcalc.rules.predicates import FLAGS, PREDICATES
 from tppcalc.spec import StrictModel
-from tppcalc.specfile import validation_errors
+from tppcalc.specfile import parse_cached, validation_errors
 
 Condition = dict[str, Decimal | bool]
 
@@ -230,12 +229,11 @@ def _inherit(document: dict, parents: dict[str, dict], where: str) -> dict:
 def load_rulebook(directory: Path | None = None) -> RuleBook:
     documents: dict[str, dict] = {}
     editions = []
+    parsed = []
     # File names sort by effective date, so a parent is always read before its children.
     for path in sorted((directory or _editions_dir()).glob("*.toml")):
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(str(exc), where=str(path)) from None
+        parsed.append(parse_cached(path))
+        document = parsed[-1].document
         # Integers in conditions are thresholds too: hold every threshold as an exact Decimal.
         for section in ("paragraphs", "exclusions", "exceptions", "review_policies"):
             for entry in document.get(section, []):
@@ -248,7 +246,10 @@ def load_rulebook(directory: Path | None = None) -> RuleBook:
         except ValidationError as exc:
             raise SpecError(validation_errors(exc), where=str(path), record=document.get("id")) from None
     editions.sort(key=lambda e: (e.effective, e.kind))
-    return RuleBook(editions=tuple(editions))
+    book = RuleBook(editions=tuple(editions))
+    for file in parsed:  # every edition is valid: cache the parsed files
+        file.keep()
+    return book
 
 
 @functools.cache

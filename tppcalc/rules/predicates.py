@@ -19,7 +19,8 @@ Predicate = Callable[[Metrics, ReadingMetrics, Decimal | None], Comparison]
 
 
 def _negate(c: Comparison) -> Comparison:
-    return {YES: NO, NO: YES, UNKNOWN: UNKNOWN}[c]
+    # Identity tests, not a dict: an Enum member's hash is a Python-level call in 3.11.
+    return NO if c is YES else YES if c is NO else UNKNOWN
 
 
 def _at_least(value: Decimal | None, line: Decimal) -> Comparison:
