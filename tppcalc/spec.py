@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
@@ -52,8 +52,6 @@ PositiveDecimal = Annotated[Decimal, BeforeValidator(_exact_positive), _as_text,
 NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_exact_non_negative), _as_text,
                                WithJsonSchema({**_DECIMAL_SCHEMA, "minimum": 0})]
 
-T = TypeVar("T")
-
 SLUG = r"^[a-z0-9][a-z0-9.+-]*$"
 
 
@@ -68,10 +66,14 @@ class Source(StrictModel):
     url: str | None = Field(default=None, description="Address of the document")
 
 
-class Sourced(StrictModel, Generic[T]):
-    """One value with the key of its source, or the reason it is unknown."""
+class Sourced(StrictModel):
+    """One value with the key of its source, or the reason it is unknown.
 
-    value: T | None = None
+    The subclasses below fix the type of ``value``. They are plain classes, not ``Sourced[T]``:
+    parametrising a generic pydantic model builds the generic's validator at import time.
+    """
+
+    value: object | None = None
     source: str | None = Field(default=None, description="Key into the chip's `sources`")
     unknown: str | None = Field(default=None, description="Why no value is given")
     note: str | None = None
@@ -91,7 +93,31 @@ class Sourced(StrictModel, Generic[T]):
         return self.value is not None
 
 
-class Throughput(Sourced[PositiveDecimal]):
+class SourcedPositive(Sourced):
+    """A sourced number greater than zero."""
+
+    value: PositiveDecimal | None = None
+
+
+class SourcedNonNegative(Sourced):
+    """A sourced number, zero or more."""
+
+    value: NonNegativeDecimal | None = None
+
+
+class SourcedFlag(Sourced):
+    """A sourced yes or no."""
+
+    value: bool | None = None
+
+
+class SourcedText(Sourced):
+    """A sourced piece of text."""
+
+    value: str | None = None
+
+
+class Throughput(SourcedPositive):
     """A dense throughput in tera-operations per second (TFLOPS or TOPS; one MAC = 2 operations).
 
     ``sparse`` exists only to be refused: a figure "with sparsity" must never enter a TPP.
@@ -148,7 +174,7 @@ class Die(StrictModel):
     name: str = Field(min_length=1)
     role: DieRole
     count: int = Field(default=1, ge=1)
-    area_mm2: Sourced[PositiveDecimal]
+    area_mm2: SourcedPositive
     process_node: str | None = None
     transistor_architecture: TransistorArchitecture | None = Field(
         default=None, description="None when unknown: the die's area then may or may not apply"
@@ -166,22 +192,22 @@ class HbmStack(StrictModel):
     """``count`` identical HBM stacks (or packaged DRAM) with per-stack bandwidth and area."""
 
     count: int = Field(default=1, ge=1)
-    bandwidth_gbps: Sourced[PositiveDecimal]
-    package_area_mm2: Sourced[PositiveDecimal]
+    bandwidth_gbps: SourcedPositive
+    package_area_mm2: SourcedPositive
 
 
 class Memory(StrictModel):
     type: str | None = None
-    capacity_gb: Sourced[PositiveDecimal] | None = None
-    dram_bandwidth_gbps: Sourced[NonNegativeDecimal] = Field(
+    capacity_gb: SourcedPositive | None = None
+    dram_bandwidth_gbps: SourcedNonNegative = Field(
         description="Total DRAM bandwidth in GB/s (0 for a chip with no DRAM)"
     )
     hbm_stacks: tuple[HbmStack, ...] = ()
 
 
 class Clocks(StrictModel):
-    base_mhz: Sourced[PositiveDecimal] | None = None
-    boost_mhz: Sourced[PositiveDecimal] | None = None
+    base_mhz: SourcedPositive | None = None
+    boost_mhz: SourcedPositive | None = None
 
 
 class PciId(StrictModel):
@@ -204,21 +230,21 @@ class ChipSpec(StrictModel):
     kind: Kind
     architecture: str | None = None
     release_date: dt.date | None = None
-    datacenter: Sourced[bool] = Field(
+    datacenter: SourcedFlag = Field(
         description="Designed or marketed for use in datacenters (Note 2 to 3A090.a and .b)"
     )
     processing_units: tuple[ProcessingUnit, ...] = Field(min_length=1)
     dies: tuple[Die, ...] = Field(default=(), description="Empty when the die list is unknown")
     memory: Memory | None = None
-    io_bidir_gbps: Sourced[NonNegativeDecimal] | None = Field(
+    io_bidir_gbps: SourcedNonNegative | None = Field(
         default=None,
         description="Aggregate bidirectional transfer rate to ICs other than volatile memory, GB/s",
     )
-    transistor_count: Sourced[PositiveDecimal] | None = None
+    transistor_count: SourcedPositive | None = None
     clocks: Clocks | None = None
     pci: tuple[PciId, ...] = ()
-    published_tpp: Sourced[PositiveDecimal] | None = None
-    published_eccn: Sourced[str] | None = None
+    published_tpp: SourcedPositive | None = None
+    published_eccn: SourcedText | None = None
     notes: str | None = None
     sources: dict[str, Source] = Field(default_factory=dict)
 
