@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from importlib import resources
 from pathlib import Path
 
 from pydantic import Field, ValidationError
 
 from tppcalc.errors import InputError, SpecError
+from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.spec import Source, StrictModel
 from tppcalc.specfile import parse_cached, validation_errors
 
@@ -87,7 +87,7 @@ def _members(data: CountryData, group_id: str, day: dt.date) -> frozenset[str]:
 
 
 def _data_file() -> Path:
-    return Path(str(resources.files("tppcalc.rules") / "data" / "country_groups.toml"))
+    return RULES_DATA_DIR / "country_groups.toml"
 
 
 @functools.cache

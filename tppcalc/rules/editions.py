@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
 from tppcalc.errors import InputError, SpecError
+from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.rules.predicates import FLAGS, PREDICATES
 from tppcalc.spec import StrictModel
 from tppcalc.specfile import parse_cached, validation_errors
@@ -198,7 +198,7 @@ class RuleBook(StrictModel):
 
 
 def _editions_dir() -> Path:
-    return Path(str(resources.files("tppcalc.rules") / "data" / "editions"))
+    return RULES_DATA_DIR / "editions"
 
 
 _MERGED_SECTIONS = ("paragraphs", "exclusions", "requirements", "exceptions", "review_policies")
