@@ -10,7 +10,7 @@ from tppcalc.cli.main import cli
 
 
 def pytest_configure(config):
-    # Keep the spec parse cache out of the user's home while testing (set before collection,
+    # Keep the validated cache out of the user's home while testing (set before collection,
     # since some test modules load the catalogue at import).
     os.environ["TPPCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="tppcalc-cache-")
     # Local Ray test clusters stay on loopback (single-machine mode); read when Ray is imported.

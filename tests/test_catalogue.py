@@ -1,6 +1,8 @@
 """Loading, duplicate policy, user folders, lookup and the schema of the catalogue."""
 
 import json
+import os
+import pickle
 import textwrap
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from tppcalc.catalogue import Catalogue
 from tppcalc.schema import SCHEMA_FILE, spec_file_schema
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
+from tppcalc import validated_cache
 from tppcalc.resources import data_dir
 
 
@@ -111,15 +114,17 @@ def test_the_committed_schema_is_current():
     assert json.loads(committed)["properties"]["chip"]["type"] == "array"
 
 
-def test_the_parse_cache_gives_the_same_records_and_survives_corruption(shipped, tmp_path, monkeypatch):
+def test_the_validated_cache_gives_the_same_records_and_survives_corruption(shipped, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
     first = Catalogue.load([shipped])
-    entries = sorted(cache.glob("*.json"))
+    entries = sorted(cache.glob("specs-*.pickle"))
     assert len(entries) == 2
     assert Catalogue.load([shipped]).chips == first.chips
-    entries[0].write_text("{not json")
+    entries[0].write_bytes(b"not a pickle")
+    entries[1].write_bytes(pickle.dumps(42))  # a readable entry of the wrong type
     assert Catalogue.load([shipped]).chips == first.chips
+    assert isinstance(pickle.loads(entries[0].read_bytes()), tuple)  # rebuilt
 
 
 def test_an_invalid_file_is_never_cached_and_still_fails_after_a_valid_load(shipped, tmp_path, monkeypatch):
@@ -129,22 +134,41 @@ def test_an_invalid_file_is_never_cached_and_still_fails_after_a_valid_load(ship
     for _ in range(2):
         with pytest.raises(SpecError, match="colour"):
             Catalogue.load([shipped])
-    assert len(list(cache.glob("*.json"))) == 2  # the two good files only
+    assert len(list(cache.glob("*.pickle"))) == 2  # the two good files only
 
 
-def test_a_file_validated_before_has_each_record_validated_when_first_used(shipped, tmp_path, monkeypatch):
-    """From the parse cache (bytes validated in full before), records are validated on use: a
-    record that no longer validates (here: its cache entry altered, as a stricter tppcalc would
-    see it) is reported when looked up or listed, never returned unvalidated."""
+def test_a_cache_entry_serves_only_the_same_bytes_under_the_same_code(shipped, tmp_path, monkeypatch):
+    """The entry is trusted (a doctored one is returned as it is), so its key must change with the
+    file's bytes and with the code that validated them: a stricter tppcalc validates again."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
     write_chip(shipped, "acme3.toml", "acme-x2", "X2", aliases=["X2 SXM"])
     Catalogue.load([shipped])
-    (entry,) = [p for p in cache.glob("*.json") if "acme-x2" in p.read_text()]
-    entry.write_text(entry.read_text().replace('"kind": "gpu"', '"kind": "gpu", "colour": "red"'))
+    (entry,) = [p for p in cache.glob("specs-*.pickle") if pickle.loads(p.read_bytes())[0].id == "acme-x2"]
+    (spec,) = pickle.loads(entry.read_bytes())
+    entry.write_bytes(pickle.dumps((spec.model_copy(update={"name": "Doctored"}),)))
+    assert Catalogue.load([shipped]).get("acme-x2").name == "Doctored"
 
-    catalogue = Catalogue.load([shipped])
-    assert catalogue.lookup("X1 SXM").id == "acme-x1-sxm"
-    for use in (lambda: catalogue.lookup("X2 SXM"), lambda: catalogue.get("acme-x2"), lambda: list(catalogue)):
-        with pytest.raises(SpecError, match="acme3.toml: acme-x2: colour: Extra inputs are not permitted"):
-            use()
+    monkeypatch.setattr(validated_cache, "_code_fingerprint", lambda: "another tppcalc")
+    assert Catalogue.load([shipped]).get("acme-x2").name == "X2"
+    monkeypatch.undo()
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
+    write_chip(shipped, "acme3.toml", "acme-x2", "X2", aliases=["X2 SXM"], extra='colour = "red"')
+    with pytest.raises(SpecError, match="acme3.toml: acme-x2: colour: Extra inputs are not permitted"):
+        Catalogue.load([shipped])
+
+
+def test_the_code_fingerprint_changes_when_a_module_changes(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    module = package / "sub" / "model.py"
+    module.write_text("x = 1\n")
+    (package / "data.toml").write_text("a = 1\n")
+    before = validated_cache.code_fingerprint(package)
+    (package / "data.toml").write_text("a = 2\n")  # not code
+    assert validated_cache.code_fingerprint(package) == before
+    module.write_text("x = 22\n")
+    assert validated_cache.code_fingerprint(package) != before
+    changed = validated_cache.code_fingerprint(package)
+    os.utime(module, ns=(1, 1))
+    assert validated_cache.code_fingerprint(package) != changed

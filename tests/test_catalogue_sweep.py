@@ -8,6 +8,7 @@ import pytest
 from tppcalc.catalogue import Catalogue
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
+from tppcalc.resources import data_dir
 from tppcalc.spec import Kind
 
 CATALOGUE = Catalogue.load()
@@ -104,12 +105,15 @@ def test_the_quick_source_walk_finds_what_the_pathed_walk_finds(spec):
     assert spec.source_keys() == {key for _, key in spec.source_keys_used()} == set(spec.sources)
 
 
-def test_the_index_read_from_cached_records_matches_the_validated_records():
+def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afresh(tmp_path, monkeypatch):
     from tppcalc.catalogue import Catalogue as Index
 
-    Index.load()  # the parse cache now holds every shipped file, validated
-    lazy = Index.load()
-    assert all(e._spec is None for e in lazy._entries)
-    validated = Index.from_specs(list(Index.load()))
-    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names) for e in lazy._entries]
-    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names) for e in validated._entries]
+    Index.load()  # the validated cache now holds every shipped file
+    cached = Index.load()
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))  # an empty cache: parse and validate all
+    fresh = Index.load()
+    assert len(list(tmp_path.glob("specs-*.pickle"))) == len(list(data_dir("specs").glob("*.toml")))
+    assert cached.chips == fresh.chips
+    assert all(a is not b for a, b in zip(cached.chips, fresh.chips))
+    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in cached._entries]
+    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in fresh._entries]

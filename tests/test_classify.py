@@ -195,11 +195,35 @@ def test_kept_rule_views_follow_the_rulebook_object_and_share_nothing_mutable():
     assert classify(h100, dest="CN", as_of=D(2026, 2, 1), rulebook=book).paragraph == "3A090.a.1"
 
 
-def test_the_rules_and_country_groups_read_the_same_from_the_parse_cache(tmp_path, monkeypatch):
+def test_the_rules_and_country_groups_read_the_same_from_the_validated_cache(tmp_path, monkeypatch):
     from tppcalc.rules import countries, editions
 
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))
     parsed = editions.load_rulebook(), countries.country_data.__wrapped__()
-    assert len(list(tmp_path.glob("*.json"))) == len(list(editions._editions_dir().glob("*.toml"))) + 1
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.pickle")) == ["countries", "rules"]
     cached = editions.load_rulebook(), countries.country_data.__wrapped__()
     assert cached == parsed
+    assert cached[0] is not parsed[0]  # read back, not the same object
+
+
+def test_the_json_document_is_what_pydantic_would_dump():
+    """``classify --json`` writes its document without pydantic's serializer (to spare a cold start
+    its schema build); it must stay field for field what ``model_dump(mode="json")`` gives."""
+    from tppcalc.documents import classification_dict
+
+    undetermined = spec_from_figures({"int8": "250"}, datacenter=None)
+    chips = [*Catalogue.load().chips, undetermined]
+    compared = 0
+    for spec in chips:
+        for dest, hq, day, item in [("CN", None, D(2024, 1, 1), "ic"), ("DE", "CN", D(2026, 2, 1), "computer"),
+                                    ("AE", None, D(2025, 3, 1), "ic"), ("MO", "US", D(2023, 1, 1), "ic"),
+                                    (None, None, D(2026, 2, 1), "ic")]:
+            result = classify(spec, dest=dest, hq=hq, as_of=day, item=item)
+            dumped = result.model_dump(mode="json")
+            written = classification_dict(result)
+            assert written.pop("license_exception_details") == dumped["license_exceptions"]
+            written["license_exceptions"] = dumped["license_exceptions"]
+            assert written == dumped
+            assert list(written) == list(dumped)
+            compared += 1
+    assert compared == 5 * len(chips)

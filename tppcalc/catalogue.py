@@ -6,11 +6,9 @@ spec folder may add records, and replaces a shipped record only when ``allow_ove
 The default catalogue is a cached accessor, not a module global: every computation takes the
 catalogue as a parameter, so tests build their own.
 
-A file is validated in full the first time its exact bytes are seen, and then enters the parse
-cache. From the cache, its records are indexed by their ids, names and PCI ids and each is
-validated again when first used (looked up, listed): validating all 82 records was most of a
-``tppcalc classify`` start, for the one chip it classifies. No record leaves the catalogue
-unvalidated, and a changed file is a new set of bytes, validated in full again.
+Each file is parsed and validated in full; the validated records are then kept in the validated
+cache (``validated_cache``) under the file's bytes and this copy of the code, so later loads skip
+both the TOML parse and pydantic.
 """
 
 from __future__ import annotations
@@ -25,12 +23,8 @@ from pathlib import Path
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
-from tppcalc.specfile import (
-    parse_cached,
-    records_of,
-    spec_from_record,
-    specs_from_document,
-)
+from tppcalc.specfile import read_document, specs_from_document
+from tppcalc.validated_cache import cached
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
@@ -49,17 +43,15 @@ _PciKey = tuple[str, str, tuple[str, ...]]
 
 
 class _Entry:
-    """One record in the index: what lookups match on, the file it came from, and its ChipSpec,
-    which a record from a file validated before (``unvalidated``) gets when first used."""
+    """One record in the index: its ChipSpec, the file it came from, and what lookups match on."""
 
-    __slots__ = ("_record", "_spec", "_words", "chip_id", "compact_names", "names", "origin", "pci", "vendor")
+    __slots__ = ("_words", "chip_id", "compact_names", "names", "origin", "pci", "spec", "vendor")
 
-    def __init__(self, chip_id: str, origin: str, names: tuple[str, ...], vendor: str,
-                 pci: tuple[_PciKey, ...], spec: ChipSpec | None = None,
-                 record: tuple[str, dict] | None = None):
-        self.chip_id, self.origin, self.names, self.vendor, self.pci = chip_id, origin, names, vendor, pci
-        self.compact_names = tuple(_compact(n) for n in (chip_id, *names))
-        self._spec, self._record = spec, record  # record: (label, record) until validated
+    def __init__(self, spec: ChipSpec, origin: str):
+        self.spec, self.origin = spec, origin
+        self.chip_id, self.names, self.vendor = spec.id, (spec.name, *spec.aliases), spec.vendor
+        self.pci: tuple[_PciKey, ...] = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
+        self.compact_names = tuple(_compact(n) for n in (self.chip_id, *self.names))
         self._words: frozenset[str] | None = None
 
     @property
@@ -68,48 +60,6 @@ class _Entry:
         if self._words is None:
             self._words = frozenset(w for name in (self.chip_id, *self.names, self.vendor) for w in _words(name))
         return self._words
-
-    @classmethod
-    def of(cls, spec: ChipSpec, origin: str) -> _Entry:
-        pci = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
-        return cls(spec.id, origin, (spec.name, *spec.aliases), spec.vendor, pci, spec=spec)
-
-    @classmethod
-    def unvalidated(cls, label: str, record: dict, origin: str) -> _Entry | None:
-        """The entry of a record from a file validated in full before, its keys read as validation
-        reads them (stripped); None when they are not plain strings: validate it now instead."""
-        chip_id, name, vendor = record.get("id"), record.get("name"), record.get("vendor")
-        aliases, pci = record.get("aliases", []), record.get("pci", [])
-        if not (isinstance(chip_id, str) and isinstance(name, str) and isinstance(vendor, str)
-                and _strings(aliases) and isinstance(pci, list) and all(_pci_table(p) for p in pci)):
-            return None
-        keys = tuple((p["vendor_id"].strip(), p["device_id"].strip(),
-                      tuple(s.strip() for s in p.get("subsystem_ids", ()))) for p in pci)
-        return cls(chip_id.strip(), origin, (name.strip(), *(a.strip() for a in aliases)), vendor.strip(),
-                   keys, record=(label, record))
-
-    @property
-    def spec(self) -> ChipSpec:
-        spec = self._spec
-        if spec is None:
-            label, record = self._record
-            spec = spec_from_record(record, self.origin, label)
-            checked = _Entry.of(spec, self.origin)
-            if (checked.chip_id, checked.names, checked.vendor, checked.pci) != \
-                    (self.chip_id, self.names, self.vendor, self.pci):
-                raise InputError("the record's ids and names read differently once validated; "
-                                 "clear the parse cache", where=self.origin, field=self.chip_id)
-            self._spec, self._record = spec, None
-        return spec
-
-
-def _strings(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _pci_table(value) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("vendor_id"), str)
-            and isinstance(value.get("device_id"), str) and _strings(value.get("subsystem_ids", [])))
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,7 +102,7 @@ class Catalogue:
         for spec in specs:
             if spec.id in records:
                 raise InputError(f"chip id {spec.id!r} given twice", where=origin, field=spec.id)
-            records[spec.id] = _Entry.of(spec, origin)
+            records[spec.id] = _Entry(spec, origin)
         return cls._index(records.values())
 
     @classmethod
@@ -170,7 +120,7 @@ class Catalogue:
 
     @functools.cached_property
     def chips(self) -> tuple[ChipSpec, ...]:
-        """Every record, in file order, validated (those not used yet are validated now)."""
+        """Every record, in file order."""
         return tuple(e.spec for e in self._entries)
 
     def __len__(self) -> int:
@@ -248,22 +198,19 @@ class Catalogue:
 
 
 def _read_dir(directory: Path) -> list[_Entry]:
-    """The entries of every spec file in ``directory``: a file is validated in full unless its
-    exact bytes were validated before (then each record is validated when first used)."""
+    """The entries of every spec file in ``directory``, each file validated in full (or read from
+    the validated cache)."""
     if not directory.is_dir():
         raise InputError("spec folder not found", where=str(directory))
     found: list[_Entry] = []
     for path in sorted(directory.glob("*.toml")):
-        origin = str(path)
-        parsed = parse_cached(path)
-        if parsed.validated_before:
-            for label, record in records_of(parsed.document, origin):
-                entry = _Entry.unvalidated(label, record, origin)
-                found.append(entry or _Entry.of(spec_from_record(record, origin, label), origin))
-        else:
-            found.extend(_Entry.of(spec, origin) for spec in specs_from_document(parsed.document, origin))
-            parsed.keep()  # only a valid document is cached
+        specs = cached("specs", [path], functools.partial(_validate_file, path), tuple)
+        found.extend(_Entry(spec, str(path)) for spec in specs)
     return found
+
+
+def _validate_file(path: Path) -> tuple[ChipSpec, ...]:
+    return tuple(specs_from_document(read_document(path), str(path)))
 
 
 def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:

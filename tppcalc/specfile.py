@@ -8,14 +8,9 @@ and the field.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-import os
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -30,9 +25,6 @@ def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
         loc = ".".join(str(part) for part in error["loc"] if part != "[key]")
         pairs.append((loc, error["msg"].removeprefix("Value error, ")))
     return pairs
-
-
-CACHE_DIR_ENV = "TPPCALC_CACHE_DIR"
 
 
 def read_document(path: Path) -> dict:
@@ -109,63 +101,3 @@ def load_spec_file(path: str | Path) -> list[ChipSpec]:
     """Every chip record in one spec file, each validated."""
     path = Path(path)
     return specs_from_document(read_document(path), str(path))
-
-
-class CachedParse(NamedTuple):
-    """A parsed document, and ``keep`` to cache it once it has proved valid."""
-
-    document: dict
-    keep: Callable[[], None]
-    # True when these bytes were parsed, validated in full and cached by an earlier load.
-    validated_before: bool
-
-
-def parse_cached(path: Path) -> CachedParse:
-    """``read_document``, skipping the parse when the same bytes were parsed before.
-
-    tomllib is pure Python, the slow part of loading the catalogue and the rules: a parsed
-    document is kept as JSON under the SHA-256 of the file. Call ``keep()`` only once the document
-    has been validated, so that the cache holds only documents that were valid as parsed (dates and
-    decimals come back as strings, which validate to the same values). A cache that cannot be
-    written or read is simply not used.
-    """
-    data = _read(path)
-    entry = _cache_dir() / f"{hashlib.sha256(data).hexdigest()}.json"
-    if entry.is_file():
-        try:
-            document = json.loads(entry.read_text(encoding="utf-8"), parse_float=Decimal)
-        except (OSError, ValueError):
-            document = None
-        if isinstance(document, dict):
-            return CachedParse(document, _nothing, validated_before=True)
-    document = _parse(path, data)
-    # Serialised now: the caller may change the document before it calls keep().
-    text = json.dumps(document, default=_plain)
-    return CachedParse(document, lambda: _write_cache(entry, text), validated_before=False)
-
-
-def _nothing() -> None:
-    pass
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tppcalc", "specs"))
-
-
-def _plain(value):
-    if isinstance(value, Decimal):
-        return format(value, "f") if value == value.to_integral_value() and abs(value) < 10**30 else str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def _write_cache(entry: Path, text: str) -> None:
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        temporary = entry.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(entry)
-    except OSError:
-        pass

@@ -15,7 +15,8 @@ from pydantic import Field, ValidationError
 from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.spec import Source, StrictModel
-from tppcalc.specfile import parse_cached, validation_errors
+from tppcalc.specfile import read_document, validation_errors
+from tppcalc.validated_cache import cached
 
 
 class GroupChange(StrictModel):
@@ -93,13 +94,14 @@ def _data_file() -> Path:
 @functools.cache
 def country_data() -> CountryData:
     path = _data_file()
-    parsed = parse_cached(path)
+    return cached("countries", [path], functools.partial(_validate_country_data, path), CountryData)
+
+
+def _validate_country_data(path: Path) -> CountryData:
     try:
-        data = CountryData.model_validate(parsed.document)
+        return CountryData.model_validate(read_document(path))
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
-    parsed.keep()
-    return data
 
 
 # CountryData is frozen; make it hashable for the membership cache by identity.

@@ -22,7 +22,8 @@ from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.rules.predicates import FLAGS, PREDICATES
 from tppcalc.spec import StrictModel
-from tppcalc.specfile import parse_cached, validation_errors
+from tppcalc.specfile import read_document, validation_errors
+from tppcalc.validated_cache import cached
 
 Condition = dict[str, Decimal | bool]
 
@@ -227,13 +228,16 @@ def _inherit(document: dict, parents: dict[str, dict], where: str) -> dict:
 
 
 def load_rulebook(directory: Path | None = None) -> RuleBook:
+    # File names sort by effective date, so a parent is always read before its children.
+    paths = sorted((directory or _editions_dir()).glob("*.toml"))
+    return cached("rules", paths, functools.partial(_validate_rulebook, paths), RuleBook)
+
+
+def _validate_rulebook(paths: list[Path]) -> RuleBook:
     documents: dict[str, dict] = {}
     editions = []
-    parsed = []
-    # File names sort by effective date, so a parent is always read before its children.
-    for path in sorted((directory or _editions_dir()).glob("*.toml")):
-        parsed.append(parse_cached(path))
-        document = parsed[-1].document
+    for path in paths:
+        document = read_document(path)
         # Integers in conditions are thresholds too: hold every threshold as an exact Decimal.
         for section in ("paragraphs", "exclusions", "exceptions", "review_policies"):
             for entry in document.get(section, []):
@@ -246,10 +250,7 @@ def load_rulebook(directory: Path | None = None) -> RuleBook:
         except ValidationError as exc:
             raise SpecError(validation_errors(exc), where=str(path), record=document.get("id")) from None
     editions.sort(key=lambda e: (e.effective, e.kind))
-    book = RuleBook(editions=tuple(editions))
-    for file in parsed:  # every edition is valid: cache the parsed files
-        file.keep()
-    return book
+    return RuleBook(editions=tuple(editions))
 
 
 @functools.cache
