@@ -2,7 +2,6 @@
 
 import datetime as dt
 import subprocess
-import sys
 
 from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
@@ -15,8 +14,8 @@ def test_classify_a_catalogue_chip_warm(benchmark):
     assert result.eccn == "3A090.a"
 
 
-def test_classify_cold_start(benchmark):
-    command = [sys.executable, "-m", "tppcalc", "classify", "H100 SXM", "--dest", "CN", "--as-of", "2026-02-01", "--json"]
+def test_classify_cold_start(benchmark, user_install):
+    command = [user_install / "tppcalc", "classify", "H100 SXM", "--dest", "CN", "--as-of", "2026-02-01", "--json"]
     result = benchmark.pedantic(subprocess.run, args=(command,), kwargs={"capture_output": True, "check": True},
                                 rounds=10, warmup_rounds=2)
     assert b'"3A090.a"' in result.stdout

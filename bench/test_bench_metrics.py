@@ -5,7 +5,6 @@ Figures and the machine are recorded in bench/RESULTS.md.
 """
 
 import subprocess
-import sys
 from decimal import Decimal
 
 from tppcalc import compute_metrics, spec_from_figures
@@ -44,14 +43,14 @@ def test_metrics_of_one_flag_chip(benchmark):
     assert metrics.tpp == Decimal("15831.2")
 
 
-def test_calc_cold_start(benchmark):
-    command = [sys.executable, "-m", "tppcalc", "calc", "--dense", "fp8=1978.9", "--die", "814:finfet", "--json"]
+def test_calc_cold_start(benchmark, user_install):
+    command = [user_install / "tppcalc", "calc", "--dense", "fp8=1978.9", "--die", "814:finfet", "--json"]
     result = benchmark.pedantic(subprocess.run, args=(command,), kwargs={"capture_output": True, "check": True},
                                 rounds=15, warmup_rounds=2)
     assert b'"tpp": 15831.2' in result.stdout
 
 
-def test_python_with_pydantic_floor(benchmark):
+def test_python_with_pydantic_floor(benchmark, user_install):
     """The floor under any cold start that validates with pydantic: interpreter + pydantic import."""
-    command = [sys.executable, "-c", "import pydantic, click"]
+    command = [user_install / "python", "-c", "import pydantic.main, pydantic.fields, click"]
     benchmark.pedantic(subprocess.run, args=(command,), kwargs={"check": True}, rounds=15, warmup_rounds=2)
