@@ -144,9 +144,10 @@ def test_a_cache_entry_serves_only_the_same_bytes_under_the_same_code(shipped, t
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
     write_chip(shipped, "acme3.toml", "acme-x2", "X2", aliases=["X2 SXM"])
     Catalogue.load([shipped])
-    (entry,) = [p for p in cache.glob("specs-*.pickle") if pickle.loads(p.read_bytes())[0].id == "acme-x2"]
-    (spec,) = pickle.loads(entry.read_bytes())
-    entry.write_bytes(pickle.dumps((spec.model_copy(update={"name": "Doctored"}),)))
+    (entry,) = [p for p in cache.glob("specs-*.pickle") if pickle.loads(p.read_bytes())[0].chip_id == "acme-x2"]
+    (record,) = pickle.loads(entry.read_bytes())
+    doctored = type(record)(record.spec.model_copy(update={"name": "Doctored"}), "")
+    entry.write_bytes(pickle.dumps((doctored,)))
     assert Catalogue.load([shipped]).get("acme-x2").name == "Doctored"
 
     monkeypatch.setattr(validated_cache, "_code_fingerprint", lambda: "another tppcalc")

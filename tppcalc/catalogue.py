@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,16 +44,28 @@ _PciKey = tuple[str, str, tuple[str, ...]]
 
 
 class _Entry:
-    """One record in the index: its ChipSpec, the file it came from, and what lookups match on."""
+    """One record in the index: its ChipSpec, the file it came from, and what lookups match on.
 
-    __slots__ = ("_words", "chip_id", "compact_names", "names", "origin", "pci", "spec", "vendor")
+    Entries are what the validated cache keeps for a file. Each record is pickled on its own
+    inside its entry and unpickled when first used: a lookup reads one record, not 82 (unpickling
+    them all was half of a catalogue load). The origin is set by the loader, not cached: the same
+    bytes may sit in another folder.
+    """
+
+    __slots__ = ("_pickled", "_spec", "_words", "chip_id", "compact_names", "names", "origin", "pci", "vendor")
 
     def __init__(self, spec: ChipSpec, origin: str):
-        self.spec, self.origin = spec, origin
+        self._spec, self._pickled, self.origin = spec, None, origin
         self.chip_id, self.names, self.vendor = spec.id, (spec.name, *spec.aliases), spec.vendor
         self.pci: tuple[_PciKey, ...] = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
         self.compact_names = tuple(_compact(n) for n in (self.chip_id, *self.names))
         self._words: frozenset[str] | None = None
+
+    @property
+    def spec(self) -> ChipSpec:
+        if self._spec is None:
+            self._spec, self._pickled = pickle.loads(self._pickled), None
+        return self._spec
 
     @property
     def words(self) -> frozenset[str]:
@@ -60,6 +73,14 @@ class _Entry:
         if self._words is None:
             self._words = frozenset(w for name in (self.chip_id, *self.names, self.vendor) for w in _words(name))
         return self._words
+
+    def __getstate__(self):
+        pickled = self._pickled if self._spec is None else pickle.dumps(self._spec, pickle.HIGHEST_PROTOCOL)
+        return self.chip_id, self.names, self.vendor, self.pci, self.compact_names, pickled
+
+    def __setstate__(self, state) -> None:
+        self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self._pickled = state
+        self._spec, self._words, self.origin = None, None, ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,13 +225,15 @@ def _read_dir(directory: Path) -> list[_Entry]:
         raise InputError("spec folder not found", where=str(directory))
     found: list[_Entry] = []
     for path in sorted(directory.glob("*.toml")):
-        specs = cached("specs", [path], functools.partial(_validate_file, path), tuple)
-        found.extend(_Entry(spec, str(path)) for spec in specs)
+        entries = cached("specs", [path], functools.partial(_validate_file, path), tuple)
+        for entry in entries:
+            entry.origin = str(path)
+        found.extend(entries)
     return found
 
 
-def _validate_file(path: Path) -> tuple[ChipSpec, ...]:
-    return tuple(specs_from_document(read_document(path), str(path)))
+def _validate_file(path: Path) -> tuple[_Entry, ...]:
+    return tuple(_Entry(spec, str(path)) for spec in specs_from_document(read_document(path), str(path)))
 
 
 def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:
