@@ -24,7 +24,7 @@ from pathlib import Path
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
-from tppcalc.specfile import read_document, specs_from_document
+from tppcalc.specfile import parse_document, specs_from_document
 from tppcalc.validated_cache import cached
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -232,8 +232,9 @@ def _read_dir(directory: Path) -> list[_Entry]:
     return found
 
 
-def _validate_file(path: Path) -> tuple[_Entry, ...]:
-    return tuple(_Entry(spec, str(path)) for spec in specs_from_document(read_document(path), str(path)))
+def _validate_file(path: Path, contents: list[bytes]) -> tuple[_Entry, ...]:
+    document = parse_document(path, contents[0])
+    return tuple(_Entry(spec, str(path)) for spec in specs_from_document(document, str(path)))
 
 
 def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:

@@ -29,7 +29,7 @@ def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
 
 def read_document(path: Path) -> dict:
     """Parse a TOML or JSON file with exact decimals; errors name the file and line."""
-    return _parse(path, _read(path))
+    return parse_document(path, _read(path))
 
 
 def _read(path: Path) -> bytes:
@@ -39,7 +39,8 @@ def _read(path: Path) -> bytes:
         raise InputError("file not found", where=str(path)) from None
 
 
-def _parse(path: Path, data: bytes) -> dict:
+def parse_document(path: Path, data: bytes) -> dict:
+    """``read_document`` for the bytes of ``path`` already read."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -37,23 +37,27 @@ CACHE_DIR_ENV = "TPPCALC_CACHE_DIR"
 T = TypeVar("T")
 
 
-def cached(kind: str, paths: Sequence[Path], build: Callable[[], T], expected: type) -> T:
-    """``build()``, the validated objects read from ``paths``, or what it returned before for the
-    same bytes under the same code. ``expected`` is the type ``build`` returns; an entry of any
-    other type is ignored. Errors from ``build`` (bad files) propagate and nothing is stored."""
+def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], expected: type) -> T:
+    """``build(contents)``: the validated objects made from the bytes of ``paths``, or what it
+    returned before for the same bytes under the same code. ``build`` gets the very bytes the key
+    is made of, so a file changed meanwhile cannot be stored under its old key. ``expected`` is the
+    type ``build`` returns; an entry of any other type is ignored. Errors from ``build`` (bad
+    files) propagate and nothing is stored."""
+    contents = []
     digest = hashlib.sha256(f"{kind}\0{_code_fingerprint()}\0".encode())
     for path in paths:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             raise InputError("file not found", where=str(path)) from None
+        contents.append(data)
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)
     entry = _cache_dir() / f"{kind}-{digest.hexdigest()}.pickle"
     found = _read(entry)
     if isinstance(found, expected):
         return found
-    result = build()
+    result = build(contents)
     _write(entry, result)
     return result
 

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.spec import Source, StrictModel
-from tppcalc.specfile import read_document, validation_errors
+from tppcalc.specfile import parse_document, validation_errors
 from tppcalc.validated_cache import cached
 
 
@@ -97,9 +97,9 @@ def country_data() -> CountryData:
     return cached("countries", [path], functools.partial(_validate_country_data, path), CountryData)
 
 
-def _validate_country_data(path: Path) -> CountryData:
+def _validate_country_data(path: Path, contents: list[bytes]) -> CountryData:
     try:
-        return CountryData.model_validate(read_document(path))
+        return CountryData.model_validate(parse_document(path, contents[0]))
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
 

@@ -22,7 +22,7 @@ from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
 from tppcalc.rules.predicates import FLAGS, PREDICATES
 from tppcalc.spec import StrictModel
-from tppcalc.specfile import read_document, validation_errors
+from tppcalc.specfile import parse_document, validation_errors
 from tppcalc.validated_cache import cached
 
 Condition = dict[str, Decimal | bool]
@@ -233,11 +233,11 @@ def load_rulebook(directory: Path | None = None) -> RuleBook:
     return cached("rules", paths, functools.partial(_validate_rulebook, paths), RuleBook)
 
 
-def _validate_rulebook(paths: list[Path]) -> RuleBook:
+def _validate_rulebook(paths: list[Path], contents: list[bytes]) -> RuleBook:
     documents: dict[str, dict] = {}
     editions = []
-    for path in paths:
-        document = read_document(path)
+    for path, data in zip(paths, contents, strict=True):
+        document = parse_document(path, data)
         # Integers in conditions are thresholds too: hold every threshold as an exact Decimal.
         for section in ("paragraphs", "exclusions", "exceptions", "review_policies"):
             for entry in document.get(section, []):
