@@ -64,3 +64,15 @@ def test_importing_the_models_builds_no_validator():
     code = f"import sys, {modules}; print('pydantic.plugin._loader' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("args", [a for a, _ in COMMANDS[:2]], ids=[" ".join(a) for a, _ in COMMANDS[:2]])
+def test_json_commands_build_no_validator(args):
+    """``calc`` assembles its flags' ChipSpec without validating it again, and ``classify`` reads the
+    catalogue and the rules from the validated cache (the first run fills it): neither builds a
+    pydantic validator, so neither imports pydantic's plugin loader."""
+    code = (f"import sys\nfrom tppcalc.cli.main import main\ncode = main({args!r})\n"
+            "print('pydantic.plugin._loader' in sys.modules, file=sys.stderr)\nsys.exit(code)")
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "False"

@@ -38,3 +38,22 @@ def test_figures_in_gops_give_the_same_result_as_in_tops(table, area):
     assert in_gops.tpp == in_tops.tpp
     assert in_gops.performance_density == in_tops.performance_density
     assert in_gops.governing_precision == in_tops.governing_precision
+
+
+amounts = st.one_of(st.none(), st.decimals(min_value=0, max_value=Decimal(100000), places=2, allow_nan=False))
+die_lists = st.lists(st.tuples(areas, st.sampled_from(["planar", "finfet", "gaa"])), max_size=3)
+
+
+@given(tables, die_lists, st.sampled_from([True, False, None]), amounts, amounts,
+       st.sampled_from(["input", "my-chip.2", " spaced "]), st.sampled_from(["figures given", "  X1  "]))
+def test_a_spec_from_figures_is_what_validation_makes_of_it(table, dies, datacenter, io, dram, chip_id, name):
+    """spec_from_figures assembles its record without validating it (``model_construct``): the
+    record must be exactly what ChipSpec's own validation gives, field for field, type for type."""
+    from tppcalc.spec import ChipSpec
+
+    spec = spec_from_figures({p.value: str(v) for p, v in table.items()}, dies=dies, datacenter=datacenter,
+                             io_bidir_gbps=io, dram_bandwidth_gbps=dram, chip_id=chip_id, name=name)
+    validated = ChipSpec.model_validate(spec.model_dump())
+    assert spec == validated
+    assert spec.model_dump(mode="json") == validated.model_dump(mode="json")
+    assert repr(spec) == repr(validated)  # the same types all the way down (Enum keys, tuples, Decimals)

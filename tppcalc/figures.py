@@ -11,13 +11,25 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from pydantic import ValidationError
-
-from tppcalc.errors import InputError, SpecError
+from tppcalc.errors import InputError
 from tppcalc.exact import positive, to_decimal
 from tppcalc.precision import Precision, parse_precision
-from tppcalc.spec import ChipSpec, TransistorArchitecture
-from tppcalc.specfile import validation_errors
+from tppcalc.spec import (
+    SLUG,
+    ChipSpec,
+    Die,
+    DieRole,
+    Kind,
+    Memory,
+    ProcessingUnit,
+    Source,
+    Sourced,
+    SourcedFlag,
+    SourcedNonNegative,
+    SourcedPositive,
+    Throughput,
+    TransistorArchitecture,
+)
 
 # Rate units accepted after a number; the model stores tera-operations per second.
 _RATE_SCALE = {
@@ -61,11 +73,7 @@ def parse_die_flag(text: str) -> tuple[Decimal, TransistorArchitecture]:
     area, sep, arch = text.partition(":")
     if not sep:
         raise InputError(f"expected AREA_MM2:ARCH, got {text!r}", field="--die")
-    try:
-        architecture = TransistorArchitecture(arch.strip().lower())
-    except ValueError:
-        known = "|".join(a.value for a in TransistorArchitecture)
-        raise InputError(f"unknown transistor architecture {arch!r} (use {known})", field="--die") from None
+    architecture = _architecture(arch.strip().lower(), field="--die")
     try:
         return positive(area, what="die area"), architecture
     except InputError as exc:
@@ -83,44 +91,75 @@ def spec_from_figures(
     name: str = "figures given",
     source_title: str = "figures given by the user",
 ) -> ChipSpec:
-    """Build a one-unit ChipSpec. Omitted figures are recorded as unknown, never as zero."""
-    unknown = {"unknown": "not given"}
+    """Build a one-unit ChipSpec. Omitted figures are recorded as unknown, never as zero.
+
+    Every figure is checked here, by the parsers above and the few checks below, so the record is
+    put together with ``model_construct``: validating it would build pydantic's validator for
+    ChipSpec, and with it import pydantic's plugin loader (about 35 ms of a ``tppcalc calc``
+    start, more than the whole command's own work). ``tests/test_properties.py`` holds every
+    record built here equal to what ``ChipSpec.model_validate`` makes of it.
+    """
+    chip_id, name, source_title = _text(chip_id, "chip_id"), _text(name, "name"), _text(source_title, "source_title")
+    if not re.fullmatch(SLUG, chip_id):
+        raise InputError(f"{chip_id!r} is not an id: lower-case letters, digits and . + - only", field="chip_id")
+    if datacenter is not None and not isinstance(datacenter, bool):
+        raise InputError(f"expected true, false or unknown, got {datacenter!r}", field="datacenter")
     rates = {}
     for precision, value in dense_tops.items():
-        key = parse_precision(precision) if isinstance(precision, str) else precision
-        rates[key.value] = {"value": parse_rate(value, what=f"{key} throughput"), "source": _SOURCE_KEY}
-    record = {
-        "id": chip_id,
-        "vendor": "unspecified",
-        "name": name,
-        "kind": "asic",
-        "datacenter": unknown if datacenter is None else {"value": datacenter, "source": _SOURCE_KEY},
-        "processing_units": [{"name": "declared figures", "dense_tops": rates}],
-        "dies": [
-            {
-                "name": f"logic die {i + 1}",
-                "role": "logic",
-                "area_mm2": {"value": positive(area, what="die area"), "source": _SOURCE_KEY},
-                "transistor_architecture": str(arch),
-                "source": _SOURCE_KEY,
-            }
-            for i, (area, arch) in enumerate(dies)
-        ],
-        "io_bidir_gbps": _optional(io_bidir_gbps, "I/O rate"),
-        "sources": {_SOURCE_KEY: {"title": source_title}},
-    }
+        key = parse_precision(precision) if isinstance(precision, str) else Precision(precision)
+        rates[key] = _given(Throughput, parse_rate(value, what=f"{key} throughput"))
+    if not rates:
+        raise InputError("give at least one dense throughput", field="dense_tops")
+    logic_dies = tuple(
+        Die.model_construct(name=f"logic die {i + 1}", role=DieRole.LOGIC,
+                            area_mm2=_given(SourcedPositive, positive(area, what="die area")),
+                            transistor_architecture=_architecture(arch, field="dies"), source=_SOURCE_KEY)
+        for i, (area, arch) in enumerate(dies)
+    )
+    memory = None
     if dram_bandwidth_gbps is not None:
-        record["memory"] = {"dram_bandwidth_gbps": _optional(dram_bandwidth_gbps, "DRAM bandwidth")}
+        memory = Memory.model_construct(dram_bandwidth_gbps=_optional(dram_bandwidth_gbps, "DRAM bandwidth"))
+    return ChipSpec.model_construct(
+        id=chip_id,
+        vendor="unspecified",
+        name=name,
+        kind=Kind.ASIC,
+        datacenter=_unknown(SourcedFlag) if datacenter is None else _given(SourcedFlag, datacenter),
+        processing_units=(ProcessingUnit.model_construct(name="declared figures", dense_tops=rates),),
+        dies=logic_dies,
+        memory=memory,
+        io_bidir_gbps=_optional(io_bidir_gbps, "I/O rate"),
+        sources={_SOURCE_KEY: Source.model_construct(title=source_title)},
+    )
+
+
+def _text(value: object, field: str) -> str:
+    """A name as validation would keep it (whitespace stripped); an empty one is refused."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"expected a non-empty text, got {value!r}", field=field)
+    return value.strip()
+
+
+def _architecture(value: TransistorArchitecture | str, *, field: str) -> TransistorArchitecture:
     try:
-        return ChipSpec.model_validate(record)
-    except ValidationError as exc:
-        raise SpecError(validation_errors(exc), record=chip_id) from None
+        return TransistorArchitecture(value)
+    except ValueError:
+        known = "|".join(a.value for a in TransistorArchitecture)
+        raise InputError(f"unknown transistor architecture {value!r} (use {known})", field=field) from None
 
 
-def _optional(value: object, what: str) -> dict:
+def _given(model: type[Sourced], value: object) -> Sourced:
+    return model.model_construct(value=value, source=_SOURCE_KEY)
+
+
+def _unknown(model: type[Sourced]) -> Sourced:
+    return model.model_construct(unknown="not given")
+
+
+def _optional(value: object, what: str) -> SourcedNonNegative:
     if value is None:
-        return {"unknown": "not given"}
+        return _unknown(SourcedNonNegative)
     number = to_decimal(value, what=what)
     if number < 0:
         raise InputError(f"{what} must not be negative, got {value!r}")
-    return {"value": number, "source": _SOURCE_KEY}
+    return _given(SourcedNonNegative, number)
