@@ -50,10 +50,6 @@ class Items:
 Block = Table | Items | Cell | str
 
 
-def text_of(value: CellLike) -> str:
-    return value.text if isinstance(value, Cell) else value
-
-
 # ---- the tone of a verdict: one decision, shared by every renderer ---------------------------------
 
 def eccn_tone(eccn: str | None) -> str:
