@@ -156,3 +156,15 @@ def test_an_absurd_die_count_in_a_spec_file_is_refused_not_a_traceback(run_cli, 
     result = run_cli("calc", "--spec", str(path))
     assert result.exit_code == 1
     assert "dies.0.count" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_value_just_under_a_line_never_prints_as_the_line(run_cli):
+    # 8 x 599.99...9 (41 nines) is 4,799.99...92 (40 nines): below the 4,800 line, and it must read so.
+    just_under = Decimal("4799." + "9" * 40 + "2")
+    assert Fraction(just_under) == NEARLY_4800
+    assert format_number(just_under) == "4,799." + "9" * 40  # the places it takes not to read as 4,800
+    assert format_number(Fraction(4800) - Fraction(1, 10 ** 50)) == "4,799." + "9" * 50
+    assert format_number(Fraction(1, 3000)) == "0.0003"  # nonzero never prints as 0 either
+    assert format_number(Decimal("19.44766")) == "19.448" and format_number(Fraction(15831, 2)) == "7,915.5"
+    table = run_cli("calc", "--dense", f"int8={NEARLY_600}").stdout
+    assert "4,799.999" in table and "TPP                       4,800\n" not in table

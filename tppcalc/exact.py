@@ -130,10 +130,35 @@ def to_plain(x: Decimal | Fraction | int) -> int | float:
     return x.numerator if x.denominator == 1 else float(x)
 
 
+_MOST_PLACES = 100  # bounded figures differ from a line by far fewer places than this
+
+
 def format_number(x: Decimal | Fraction | int | None, digits: int = 3) -> str:
-    """Human formatting at the edge: exact integers stay exact, others round to ``digits``."""
+    """Human formatting at the edge: exact integers stay exact, others round to ``digits``.
+
+    A value that is not whole never prints as a whole number: 4,799.99...9 rounded to 3 places
+    would read "4,800", the 3A090.a line it is below, so it gets the places it needs instead."""
     if x is None:
         return "unknown"
+    text = _rounded(x, digits)
+    if "." in text or _whole(x):
+        return text
+    exact = x if isinstance(x, Fraction) else Fraction(x)
+    for places in range(digits + 1, _MOST_PLACES + 1):
+        finer = round(exact, places)
+        if finer.denominator != 1:
+            whole, part = divmod(abs(finer.numerator) * (10 ** places // finer.denominator), 10 ** places)
+            return f"{'-' if finer < 0 else ''}{whole:,}.{str(part).zfill(places).rstrip('0')}"
+    return f"~{text}"
+
+
+def _whole(x: Decimal | Fraction | int) -> bool:
+    if isinstance(x, Fraction):
+        return x.denominator == 1
+    return isinstance(x, int) or x == x.to_integral_value()
+
+
+def _rounded(x: Decimal | Fraction | int, digits: int) -> str:
     if isinstance(x, Fraction):
         if x.denominator == 1:
             return f"{x.numerator:,}"
