@@ -98,7 +98,9 @@ def _bounded(number: Decimal, value: object, what: str) -> Decimal:
 
 def _shown(value: object) -> str:
     """A value for an error message, shortened: a 100,000-digit figure must not fill the screen."""
-    text = repr(value) if not isinstance(value, int) or value.bit_length() < 1000 else f"<{value.bit_length()}-bit integer>"
+    if isinstance(value, int) and value.bit_length() >= 1000:  # repr refuses ints over 4,300 digits
+        return f"<a {value.bit_length()}-bit integer>"
+    text = repr(value)
     return text if len(text) <= 40 else f"{text[:20]}...{text[-12:]} ({len(text)} characters)"
 
 
