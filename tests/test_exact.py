@@ -118,7 +118,11 @@ ABSURD = ["1e400", "1e999999", "1E+999999999999999999999", "9" * 400, "0." + "9"
           Decimal("1e400"), 1e308, 5e-324]
 
 
-@pytest.mark.parametrize("given", ABSURD, ids=lambda v: repr(v)[:24])
+def _short_id(value) -> str:
+    return f"int of {value.bit_length()} bits" if isinstance(value, int) else repr(value)[:24]
+
+
+@pytest.mark.parametrize("given", ABSURD, ids=_short_id)
 def test_absurd_figures_are_one_clear_input_error(given):
     with pytest.raises(InputError, match="significant digits|out of range"):
         to_decimal(given, what="die area")
