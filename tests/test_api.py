@@ -44,3 +44,38 @@ def test_spec_from_figures_refuses_what_the_model_would_refuse_and_names_the_fie
 def test_spec_from_figures_needs_a_throughput():
     with pytest.raises(tppcalc.InputError, match="at least one dense throughput"):
         tppcalc.spec_from_figures({})
+
+
+# --- What a caller naturally passes (issue 14, item 13) -------------------------------------------
+
+def test_classify_takes_a_catalogue_query_and_an_iso_date_string():
+    # The H100 SXM is 3A090.a (TPP 15,832 >= 4800, 3A090.a.1) and China is in D:5: licence required.
+    import datetime as dt
+
+    by_query = tppcalc.classify("H100 SXM", dest="CN", as_of="2026-02-01")
+    by_spec = tppcalc.classify(tppcalc.default_catalogue().lookup("H100 SXM"), dest="CN", as_of=dt.date(2026, 2, 1))
+    assert by_query.eccn == by_spec.eccn == "3A090.a"
+    assert by_query.license_required is by_spec.license_required is True
+    assert by_query.as_of == dt.date(2026, 2, 1)
+    assert tppcalc.classify("H100 SXM", as_of=dt.datetime(2026, 2, 1, 15, 30)).as_of == dt.date(2026, 2, 1)
+
+
+@pytest.mark.parametrize("as_of", ["2026-13-01", "2026-02-30", "01/02/2026", "20260201", "2026-W05-1", "", "today",
+                                   20260201, 2026.0, True])
+def test_an_unparseable_date_is_an_error_not_today(as_of):
+    with pytest.raises(tppcalc.InputError) as caught:
+        tppcalc.classify("H100 SXM", as_of=as_of)
+    assert caught.value.field == "as_of"
+    assert "YYYY-MM-DD" in str(caught.value) or "not a date" in str(caught.value)
+
+
+@pytest.mark.parametrize("chip", [None, 42, b"H100 SXM", {"fp8": "1978.9"}])
+def test_a_chip_of_the_wrong_type_says_what_to_pass(chip):
+    with pytest.raises(tppcalc.InputError, match="expected a ChipSpec, a Metrics or a catalogue query") as caught:
+        tppcalc.classify(chip)
+    assert caught.value.field == "chip"
+
+
+def test_an_unknown_chip_query_is_a_tppcalc_error():
+    with pytest.raises(tppcalc.UnknownChipError):
+        tppcalc.classify("Z9000")

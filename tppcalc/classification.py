@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
+from tppcalc.arguments import chip_spec, day_of, place
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
 from tppcalc.rules.countries import CountryData, country_data
@@ -301,22 +302,25 @@ def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date) -> tupl
 
 
 def classify(
-    chip: ChipSpec | Metrics,
+    chip: ChipSpec | Metrics | str,
     *,
     dest: str | None = None,
     hq: str | None = None,
-    as_of: dt.date | None = None,
+    as_of: dt.date | str | None = None,
     edition: str | None = None,
     as_written: bool = False,
     item: Item = "ic",
     rulebook: RuleBook | None = None,
     countries: CountryData | None = None,
 ) -> Classification:
-    """Classify one chip. ``dest``/``hq`` are ISO alpha-2 codes; without ``hq`` the end user is
-    taken to be headquartered in the destination (said so in the reasons)."""
+    """Classify one chip (a ChipSpec, its Metrics, or a catalogue query such as ``"H100 SXM"``).
+    ``dest``/``hq`` are ISO 3166-1 codes or exact country names; ``as_of`` a date or ``"YYYY-MM-DD"``
+    (default today); see ``tppcalc.arguments``. Without ``hq`` the end user is taken to be
+    headquartered in the destination (said so in the reasons)."""
     # Metrics is a plain dataclass: its isinstance test is cheaper than a pydantic model's.
-    metrics = chip if isinstance(chip, Metrics) else compute_metrics(chip)
-    day = as_of or dt.date.today()
+    metrics = chip if isinstance(chip, Metrics) else compute_metrics(chip_spec(chip))
+    day = day_of(as_of)
+    dest, hq = place(dest, field="dest"), place(hq, field="hq")
     selection = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written)
     rules, status = selection.rules, selection.status
     base, overlays = rules.base, rules.overlays

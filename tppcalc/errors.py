@@ -9,7 +9,23 @@ from __future__ import annotations
 
 
 class TppcalcError(Exception):
-    """Base of every error tppcalc raises on purpose."""
+    """Base of every error tppcalc raises on purpose.
+
+    Errors cross process boundaries (Ray workers, multiprocessing), so every one must pickle. The
+    builtin way calls ``cls(*self.args)``, which breaks on keyword-only constructors; instead each
+    error is rebuilt without calling ``__init__``, from its ``args`` and its attributes, so a
+    subclass (here or elsewhere in the package) round-trips with nothing to add.
+    """
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuild_error(cls: type[TppcalcError], args: tuple, attributes: dict) -> TppcalcError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    vars(error).update(attributes)
+    return error
 
 
 class InputError(TppcalcError, ValueError):
@@ -62,9 +78,6 @@ class SpecError(InputError):
         self.record = record
         self.args = (errors, where, record)
 
-    def __reduce__(self):  # keep pickling faithful to the keyword-only constructor
-        return (_rebuild_spec_error, (self.errors, self.where, self.record))
-
     def __str__(self) -> str:
         head = ": ".join(p for p in (self.where, self.record) if p)
         lines = [f"{field}: {problem}" if field else problem for field, problem in self.errors]
@@ -74,10 +87,6 @@ class SpecError(InputError):
     def at(self, where: str) -> SpecError:
         placed = f"{where}: {self.where}" if self.where else where
         return SpecError(self.errors, where=placed, record=self.record)
-
-
-def _rebuild_spec_error(errors, where, record) -> SpecError:
-    return SpecError(errors, where=where, record=record)
 
 
 class UnknownChipError(TppcalcError, LookupError):

@@ -4,6 +4,12 @@ Datasheet figures are decimal strings ("1978.9"). They are held as ``decimal.Dec
 product and sum is done in a Decimal context that *traps* inexact results, so a threshold
 comparison can never be flipped by rounding. Division (performance density) is the one operation
 that is not closed over decimals; it is done with ``fractions.Fraction``.
+
+Every figure enters through ``to_decimal``, which builds the Decimal exactly from what was
+written (never through a context, whose default 28 digits would round) and bounds it: at most
+``MAX_SIGNIFICANT_DIGITS`` significant digits and a magnitude within ``10**±MAX_MAGNITUDE``. Any
+sum or product of such figures fits ``EXACT``'s precision, so its traps can never fire on user
+input; a figure outside the bounds is an InputError, not a decimal.Overflow traceback.
 """
 
 from __future__ import annotations
@@ -15,9 +21,16 @@ from fractions import Fraction
 
 from tppcalc.errors import InputError, SparseFigureError
 
-# 80 significant digits: far beyond any product of datasheet figures; Inexact traps anything else.
+# Accepted figures: far beyond any datasheet (TPP of order 1e4, training operations 1e26), and
+# small enough that every sum and product the metrics form of them stays exact in EXACT.
+MAX_SIGNIFICANT_DIGITS = 60
+MAX_MAGNITUDE = 40  # nonzero figures lie in [1e-40, 1e40)
+
+# 400 significant digits: a sum of two figures at opposite magnitudes spans 80 + 60 digits, and
+# products and the readings' scalings add a few more. Inexact traps anything beyond, so a result
+# is exact or an error, never rounded. (Precision is a cap, not a cost: exact operands stay small.)
 EXACT = decimal.Context(
-    prec=80,
+    prec=400,
     rounding=decimal.ROUND_HALF_EVEN,
     traps=[decimal.Inexact, decimal.Rounded, decimal.InvalidOperation, decimal.Overflow],
 )
@@ -52,13 +65,43 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
                 "(TPP counts dense operations only, 3A090 Technical Note 2 item 3)"
             )
         if not _PLAIN_NUMBER.match(text):
-            raise InputError(f"{what} must be a decimal number, got {value!r}")
-        number = Decimal(text)
+            raise InputError(f"{what} must be a decimal number, got {_shown(value)}")
+        try:  # the constructor is exact; it only fails on exponents beyond any context's reach
+            number = Decimal(text)
+        except decimal.InvalidOperation:
+            raise InputError(f"{what} {_shown(value)} is out of range") from None
     else:
         raise InputError(f"{what} must be a number, got {type(value).__name__}")
     if not number.is_finite():
         raise InputError(f"{what} must be finite, got {value!r}")
+    return _bounded(number, value, what)
+
+
+def _bounded(number: Decimal, value: object, what: str) -> Decimal:
+    """``number`` if it lies within the accepted digits and magnitude (see the module notes)."""
+    sign, digits, exponent = number.as_tuple()
+    if not any(digits):  # a zero: 0E+999999 is plain 0, not a million-digit string when printed
+        return number if -MAX_MAGNITUDE <= exponent <= MAX_MAGNITUDE else Decimal(0)
+    if len(digits) > MAX_SIGNIFICANT_DIGITS:  # trailing zeros are exact but not significant
+        kept = len(digits)
+        while digits[kept - 1] == 0:
+            kept -= 1
+        if kept > MAX_SIGNIFICANT_DIGITS:
+            raise InputError(f"{what} {_shown(value)} has {kept} significant digits; at most "
+                             f"{MAX_SIGNIFICANT_DIGITS} are taken")
+        number = Decimal((sign, digits[:kept], exponent + len(digits) - kept))
+    if not -MAX_MAGNITUDE <= number.adjusted() < MAX_MAGNITUDE:
+        raise InputError(f"{what} {_shown(value)} is out of range: nonzero figures lie between "
+                         f"1e-{MAX_MAGNITUDE} and 1e{MAX_MAGNITUDE}")
     return number
+
+
+def _shown(value: object) -> str:
+    """A value for an error message, shortened: a 100,000-digit figure must not fill the screen."""
+    if isinstance(value, int) and value.bit_length() >= 1000:  # repr refuses ints over 4,300 digits
+        return f"<a {value.bit_length()}-bit integer>"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-12:]} ({len(text)} characters)"
 
 
 def positive(value: object, *, what: str = "value") -> Decimal:
@@ -89,10 +132,35 @@ def to_plain(x: Decimal | Fraction | int) -> int | float:
     return x.numerator if x.denominator == 1 else float(x)
 
 
+_MOST_PLACES = 100  # bounded figures differ from a line by far fewer places than this
+
+
 def format_number(x: Decimal | Fraction | int | None, digits: int = 3) -> str:
-    """Human formatting at the edge: exact integers stay exact, others round to ``digits``."""
+    """Human formatting at the edge: exact integers stay exact, others round to ``digits``.
+
+    A value that is not whole never prints as a whole number: 4,799.99...9 rounded to 3 places
+    would read "4,800", the 3A090.a line it is below, so it gets the places it needs instead."""
     if x is None:
         return "unknown"
+    text = _rounded(x, digits)
+    if "." in text or _whole(x):
+        return text
+    exact = x if isinstance(x, Fraction) else Fraction(x)
+    for places in range(digits + 1, _MOST_PLACES + 1):
+        finer = round(exact, places)
+        if finer.denominator != 1:
+            whole, part = divmod(abs(finer.numerator) * (10 ** places // finer.denominator), 10 ** places)
+            return f"{'-' if finer < 0 else ''}{whole:,}.{str(part).zfill(places).rstrip('0')}"
+    return f"~{text}"
+
+
+def _whole(x: Decimal | Fraction | int) -> bool:
+    if isinstance(x, Fraction):
+        return x.denominator == 1
+    return isinstance(x, int) or x == x.to_integral_value()
+
+
+def _rounded(x: Decimal | Fraction | int, digits: int) -> str:
     if isinstance(x, Fraction):
         if x.denominator == 1:
             return f"{x.numerator:,}"

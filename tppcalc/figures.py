@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from tppcalc.errors import InputError
-from tppcalc.exact import positive, to_decimal
+from tppcalc.exact import EXACT, positive, to_decimal
 from tppcalc.precision import Precision, parse_precision
 from tppcalc.spec import (
     SLUG,
@@ -53,7 +53,8 @@ def parse_rate(text: str | int | float | Decimal, *, what: str = "throughput") -
         positive(text, what=what)
         raise InputError(f"{what} {text!r}: unknown unit (use TOPS, GOPS or POPS)")
     number = positive(match.group("number"), what=what)
-    return number * _RATE_SCALE[unit]
+    # In EXACT: the default context's 28 digits rounded 599.99...9 (44 digits) up to 600.
+    return EXACT.multiply(number, _RATE_SCALE[unit])
 
 
 def parse_dense_flag(text: str) -> tuple[Precision, Decimal]:

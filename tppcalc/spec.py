@@ -168,12 +168,17 @@ class ProcessingUnit(StrictModel):
     )
 
 
+# Dies or stacks of one kind in one package: absurd beyond this, and an unbounded count (10**500)
+# would make the exact area sum exceed exact.EXACT's precision.
+MAX_COUNT_IN_PACKAGE = 100_000
+
+
 class Die(StrictModel):
     """One kind of die in the package; ``count`` of them. ``source`` covers node and architecture."""
 
     name: str = Field(min_length=1)
     role: DieRole
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_COUNT_IN_PACKAGE)
     area_mm2: SourcedPositive
     process_node: str | None = None
     transistor_architecture: TransistorArchitecture | None = Field(
@@ -191,7 +196,7 @@ class Die(StrictModel):
 class HbmStack(StrictModel):
     """``count`` identical HBM stacks (or packaged DRAM) with per-stack bandwidth and area."""
 
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_COUNT_IN_PACKAGE)
     bandwidth_gbps: SourcedPositive
     package_area_mm2: SourcedPositive
 

@@ -108,10 +108,12 @@ def _validate_country_data(path: Path, contents: list[bytes]) -> CountryData:
 CountryData.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 
-# Everyday names pycountry's lookup does not know.
+# Everyday English names ISO 3166-1 does not carry, each for exactly one country. They are matched
+# exactly (in any case), like ISO's own names: nothing is guessed.
 _COMMON_NAMES = {"macau": "MO", "uk": "GB", "britain": "GB", "great britain": "GB", "russia": "RU",
                  "north korea": "KP", "south korea": "KR", "iran": "IR", "syria": "SY", "burma": "MM",
-                 "laos": "LA", "vietnam": "VN", "usa": "US", "united states of america": "US"}
+                 "laos": "LA", "vietnam": "VN", "usa": "US", "united states of america": "US",
+                 "turkey": "TR"}
 
 
 # The ISO 3166-1 alpha-2 codes (pycountry's list; a test checks they agree). A destination given
@@ -128,35 +130,90 @@ ALPHA_2 = frozenset("""
     TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 """.split())
 
+_LONGEST_NAME = 100  # ISO's longest official name is 60 characters; longer input is not a name
 
-def resolve_country(text: str, *, option: str = "--dest") -> str:
-    """ISO 3166-1 alpha-2 code from a code or a name (``"AE"``, ``"ARE"``, ``"United Arab Emirates"``)."""
+
+def resolve_country(text: object, *, option: str = "--dest", where: str | None = None) -> str:
+    """The ISO 3166-1 alpha-2 code of a country given as an alpha-2 or alpha-3 code or its exact
+    name, official name or common name, in any case (``"AE"``, ``"are"``, ``"United Arab Emirates"``).
+
+    This is the one way a destination or headquarters enters tppcalc (API, CLI, batch, fleet).
+    Anything else raises an InputError naming ``option`` (and ``where``) with the close matches as
+    suggestions: a compliance answer for a country the user did not name would be worse than none.
+    User-assigned and reserved codes (``XX``, ``XK``, ``EU``) name no country and are refused.
+    """
+    if isinstance(text, str) and text in ALPHA_2:  # the usual case: a code, resolved with no work
+        return text
+    if not isinstance(text, str):
+        raise InputError(f"a country must be given as text (an ISO code or a name), got {text!r}",
+                         where=where, field=option)
     query = text.strip()
-    if not query:
-        raise InputError("empty country", field=option)
-    if query.lower() in _COMMON_NAMES:
-        return _COMMON_NAMES[query.lower()]
-    if len(query) == 2 and query.upper() in ALPHA_2:
-        return query.upper()
+    folded = _folded(query)
+    if folded is not None:
+        if len(query) == 2 and query.isascii() and query.upper() in ALPHA_2:
+            return query.upper()
+        code = _COMMON_NAMES.get(folded)
+        if code is None and len(query) > 2:
+            code = _exact_names().get(folded)
+        if code is not None:
+            return code
+    raise InputError(_unknown_country(text, folded), where=where, field=option)
+
+
+def _folded(text: str) -> str | None:
+    """``text`` in lower case, or None where lower-casing would turn a character from outside ASCII
+    into ASCII letters (the Kelvin sign into k, a dotted capital I into i): look-alikes never match."""
+    if not text or len(text) > _LONGEST_NAME:
+        return None
+    folded = text.lower()
+    if not text.isascii() and sum(map(str.isascii, folded)) != sum(map(str.isascii, text)):
+        return None
+    return folded
+
+
+@functools.cache
+def _exact_names() -> dict[str, str]:
+    """Lower-cased alpha-3 codes, names, official names and common names, to alpha-2 codes."""
+    import pycountry
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("alpha_3", "name", "official_name", "common_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names[value.lower()] = country.alpha_2
+    return names
+
+
+def _unknown_country(text: str, folded: str | None) -> str:
+    problem = (f"unknown country {text!r}: give an ISO 3166-1 alpha-2 or alpha-3 code (CN, CHN) or the "
+               "country's exact name")
+    close = _close_matches(folded) if folded else []
+    return f"{problem}; close matches: {', '.join(close)}" if close else problem
+
+
+def _close_matches(folded: str, limit: int = 4) -> list[str]:
+    """Names near ``folded`` ("Chinaa": China (CN)), or that contain it ("Korea": both Koreas).
+    Only ever shown to the user as suggestions."""
+    import difflib
 
     import pycountry
 
-    try:
-        if len(query) in (2, 3) and query.isalpha():
-            found = pycountry.countries.get(**{"alpha_2" if len(query) == 2 else "alpha_3": query.upper()})
-            if found is not None:
-                return found.alpha_2
-        return pycountry.countries.lookup(query).alpha_2
-    except LookupError:
-        pass
-    try:
-        matches = pycountry.countries.search_fuzzy(query)
-    except LookupError:
-        matches = []
-    if len(matches) == 1:
-        return matches[0].alpha_2
-    hint = f"; did you mean {', '.join(m.name for m in matches[:4])}?" if matches else ""
-    raise InputError(f"unknown country {text!r}{hint}", field=option)
+    names = {country.name: country.alpha_2 for country in pycountry.countries}
+    for alias, code in _COMMON_NAMES.items():
+        if len(alias) > 3:
+            names.setdefault(alias.title(), code)
+    by_folded = {name.lower(): name for name in names}
+    found = difflib.get_close_matches(folded, by_folded, n=limit, cutoff=0.75) if len(folded) > 2 else []
+    if len(folded) >= 4:
+        found += sorted(key for key in by_folded if folded in key and key not in found)
+    shown = []
+    for key in found:
+        name = by_folded[key]
+        entry = f"{name} ({names[name]})"
+        if entry not in shown:
+            shown.append(entry)
+    return shown[:limit]
 
 
 def country_name(code: str) -> str:
