@@ -117,5 +117,5 @@ def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afres
     assert len(list(tmp_path.glob("specs-*.pickle"))) == len(list(data_dir("specs").glob("*.toml")))
     assert cached.chips == fresh.chips
     assert all(a is not b for a, b in zip(cached.chips, fresh.chips))
-    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in cached._entries]
-    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in fresh._entries]
+    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in cached._entries]
+    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in fresh._entries]
