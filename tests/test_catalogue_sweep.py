@@ -80,7 +80,7 @@ def test_every_chip_has_a_tpp_or_says_why_not(spec):
     [
         ("H100 SXM", 15832, "19.4"),
         ("H20", 2368, "2.91"),
-        ("A100 SXM", 4992, None),
+        ("A100 SXM4 80GB", 4992, None),
         ("RTX 4090", 5286, None),
         ("B200", 36000, None),
         ("MI300X", 20900, None),

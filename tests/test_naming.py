@@ -30,6 +30,7 @@ CATALOGUE = Catalogue.load()
     ("H100 NVL Tensor Core GPU (PCIe)", "nvidia-h100-nvl-94gb"),     # the NVL is a PCIe card
     ("NVIDIA H200-SXM-141GB-CTS", "nvidia-h200-sxm-141gb"),
     ("NVIDIA A100-SXM4-80GB", "nvidia-a100-sxm4-80gb"),             # nvidia-smi, A100 SXM4 80GB
+    ("NVIDIA A100-SXM4-40GB", "nvidia-a100-sxm4-40gb"),             # nvidia-smi, A100 SXM4 40GB (AWS p4d)
     ("Tesla V100-SXM2-32GB", "nvidia-v100-sxm2-32gb"),
     ("NVIDIA GeForce RTX 4090", "nvidia-geforce-rtx-4090"),
     ("Intel(R) Xeon(R) Platinum 8480+", "intel-xeon-platinum-8480plus"),
@@ -55,6 +56,7 @@ def test_garbage_resolves_to_nothing(garbage):
 @pytest.mark.parametrize(("name", "candidates"), [
     ("H100", {"nvidia-h100-sxm5-80gb", "nvidia-h100-pcie-80gb", "nvidia-h100-nvl-94gb"}),
     ("NVIDIA H200", {"nvidia-h200-sxm-141gb", "nvidia-h200-nvl-141gb"}),
+    ("A100 SXM", {"nvidia-a100-sxm4-80gb", "nvidia-a100-sxm4-40gb"}),   # 40 or 80 GB: the name does not say
     ("GB200", {"nvidia-gb200-superchip", "nvidia-gb200-gpu"}),   # a GPU or a superchip: the name does not say
     ("GB300", {"nvidia-gb300-superchip", "nvidia-gb300-gpu"}),
 ])
@@ -65,7 +67,7 @@ def test_a_name_that_fits_several_chips_is_ambiguous(name, candidates):
 
 
 @pytest.mark.parametrize(("name", "suggested"), [
-    ("NVIDIA A100-SXM4-40GB", "A100 SXM4 80GB"),    # the 40 GB card is not in the catalogue
+    ("NVIDIA A100-SXM4-40GB PCIe", "A100 SXM4 40GB"),   # SXM and PCIe at once is no card
     ("Radeon RX 7900 XT", "Radeon RX 7900 XTX"),    # XT is not XTX
     ("Xeon 8480", "Xeon Platinum 8480+"),           # no such SKU without a suffix
     ("B200 1200W", "B200 (HGX B200, 1000 W)"),      # the 1200 W B200 runs faster than the 1000 W one
