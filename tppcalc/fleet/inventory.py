@@ -26,7 +26,7 @@ MAX_UNITS_PER_ITEM = 10_000_000
 
 
 class Item(StrictModel):
-    chip: str = Field(min_length=1, description="A catalogue query")
+    chip: str = Field(min_length=1, description="A catalogue query, or a cloud instance type (count: instances)")
     # Strict: 2.0, "3" or true are not counts; pydantic would coerce them.
     count: StrictInt = Field(ge=1, le=MAX_UNITS_PER_ITEM)
     shipped: dt.date | None = None
@@ -124,10 +124,18 @@ def read_inventory(path: Path, catalogue: Catalogue, tpp_of, *, unresolved: Unre
         inventory = Inventory.model_validate(document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
+    from tppcalc.instances import find_instance
+
     holdings = []
     gathered = Unresolved() if collected is None else collected
     for s_index, site in enumerate(inventory.site):
         for i_index, item in enumerate(site.item):
+            computer = find_instance(item.chip, catalogue)
+            if computer is not None:  # so many instances, each holding so many chips
+                holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq, computer.chip.id,
+                                        tpp_of(computer.chip), item.count * computer.instance.count, item.shipped,
+                                        item.consignee, str(path)))
+                continue
             try:
                 spec = catalogue.lookup(item.chip)
             except (UnknownChipError, AmbiguousChipError) as exc:
