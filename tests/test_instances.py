@@ -35,6 +35,14 @@ def test_every_instance_names_a_catalogue_chip_and_a_source_with_an_address():
         assert _shipped().sources[entry.source].url.startswith("https://")
 
 
+def test_no_instance_name_resolves_as_a_chip():
+    # classify and fleet look a query up as a chip first, and read the instance table only then.
+    for entry in _shipped().instance:
+        for name in (entry.name, *entry.aliases):
+            with pytest.raises(UnknownChipError):
+                default_catalogue().lookup(name)
+
+
 def test_a_near_miss_is_no_instance_and_no_chip():
     assert find_instance("p5.48xlarg", default_catalogue()) is None
     with pytest.raises(UnknownChipError):

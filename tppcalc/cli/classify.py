@@ -36,9 +36,9 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
         raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
     if not queries and spec is None:
         raise click.UsageError("give a catalogue QUERY or figure flags such as --dense int8=600")
-    computers = [_computer(q, item) for q in queries]
-    specs = ([c.chip if c else current_catalogue().lookup(q) for q, c in zip(queries, computers)] if queries
-             else [spec])
+    found = [_chip_or_computer(q, item) for q in queries]
+    computers = [computer for _, computer in found]
+    specs = [chip for chip, _ in found] if queries else [spec]
     results = [(s, classify_chip(s, item=item, **rules.keywords())) for s in specs]
     if html_path is not None:
         from tppcalc.html_report import write_classification_html
@@ -64,16 +64,24 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
           for block in classification_blocks(result, title, explain=explain)])
 
 
-def _computer(query: str, item: str):
-    """The cloud instance type named ``query``, if it is one (a computer, so only with --item computer)."""
-    from tppcalc.errors import InputError
+def _chip_or_computer(query: str, item: str):
+    """The catalogue chip ``query`` names, or else the cloud instance type it names (a computer, so
+    only with --item computer). Instance names never resolve as chips, so the chip is looked up
+    first: the instance table is read only when that fails."""
+    from tppcalc.errors import InputError, UnknownChipError
     from tppcalc.instances import find_instance
 
-    computer = find_instance(query, current_catalogue())
-    if computer is not None and item != "computer":
+    catalogue = current_catalogue()
+    try:
+        return catalogue.lookup(query), None
+    except UnknownChipError:
+        computer = find_instance(query, catalogue)
+        if computer is None:
+            raise
+    if item != "computer":
         raise InputError(f"{query!r} is a cloud instance type ({computer.describe()}): pass --item computer, "
                          "or name its chip", field="QUERY")
-    return computer
+    return computer.chip, computer
 
 
 def _computer_dict(computer) -> dict:

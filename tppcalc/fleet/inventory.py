@@ -130,15 +130,17 @@ def read_inventory(path: Path, catalogue: Catalogue, tpp_of, *, unresolved: Unre
     gathered = Unresolved() if collected is None else collected
     for s_index, site in enumerate(inventory.site):
         for i_index, item in enumerate(site.item):
-            computer = find_instance(item.chip, catalogue)
-            if computer is not None:  # so many instances, each holding so many chips
-                holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq, computer.chip.id,
-                                        tpp_of(computer.chip), item.count * computer.instance.count, item.shipped,
-                                        item.consignee, str(path)))
-                continue
             try:
                 spec = catalogue.lookup(item.chip)
             except (UnknownChipError, AmbiguousChipError) as exc:
+                # Instance names never resolve as chips, so the instance table is read only now.
+                computer = find_instance(item.chip, catalogue) if isinstance(exc, UnknownChipError) else None
+                if computer is not None:  # so many instances, each holding so many chips
+                    holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq,
+                                            computer.chip.id, tpp_of(computer.chip),
+                                            item.count * computer.instance.count, item.shipped, item.consignee,
+                                            str(path)))
+                    continue
                 if unresolved == "undetermined":
                     holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq,
                                             UNRESOLVED_PREFIX + item.chip, None, item.count, item.shipped,
