@@ -189,7 +189,16 @@ class Catalogue:
             return [self._by_id[owner]]
         if not name.models:  # "N/A", "TBD", "GPU": nothing names a model, so nothing is identified
             return []
-        return [e for e in self._entries if e.name_model.admits(name)]
+        candidates = self._by_model_token.get(min(name.models), ())  # a fit must hold every model token
+        return [e for e in candidates if e.name_model.admits(name)]
+
+    @functools.cached_property
+    def _by_model_token(self) -> dict[str, list[_Entry]]:
+        by_token: dict[str, list[_Entry]] = {}
+        for entry in self._entries:
+            for token in entry.name_model.models:
+                by_token.setdefault(token, []).append(entry)
+        return by_token
 
     @functools.cached_property
     def _by_normal_key(self) -> dict[str, str | None]:
@@ -238,7 +247,7 @@ class Catalogue:
     def _suggest(self, query: str) -> tuple[str, ...]:
         """Chips that share a model token with the query, else the closest names by spelling."""
         models = parse(query).models
-        sharing = [e.names[0] for e in self._entries if models & e.name_model.models] if models else []
+        sharing = list(dict.fromkeys(e.names[0] for token in sorted(models) for e in self._by_model_token.get(token, ())))
         if sharing:
             return tuple(sharing[:8])
         import difflib  # only to word an error
