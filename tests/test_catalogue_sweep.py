@@ -80,7 +80,7 @@ def test_every_chip_has_a_tpp_or_says_why_not(spec):
     [
         ("H100 SXM", 15832, "19.4"),
         ("H20", 2368, "2.91"),
-        ("A100 SXM", 4992, None),
+        ("A100 SXM4 80GB", 4992, None),
         ("RTX 4090", 5286, None),
         ("B200", 36000, None),
         ("MI300X", 20900, None),
@@ -117,5 +117,5 @@ def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afres
     assert len(list(tmp_path.glob("specs-*.pickle"))) == len(list(data_dir("specs").glob("*.toml")))
     assert cached.chips == fresh.chips
     assert all(a is not b for a, b in zip(cached.chips, fresh.chips))
-    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in cached._entries]
-    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.words, e.compact_names, e.origin) for e in fresh._entries]
+    keys = [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in cached._entries]
+    assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in fresh._entries]

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
+from tppcalc.naming import NameModel, confusable_key, parse
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
 from tppcalc.specfile import parse_document, specs_from_document
 from tppcalc.validated_cache import cached
 
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+\+?")  # '+' kept: "8480+" is a SKU, "8480" is not
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
 
 
@@ -52,14 +53,19 @@ class _Entry:
     bytes may sit in another folder.
     """
 
-    __slots__ = ("_pickled", "_spec", "_words", "chip_id", "compact_names", "names", "origin", "pci", "vendor")
+    __slots__ = ("_model", "_pickled", "_spec", "chip_id", "compact_names", "context", "names", "origin", "pci",
+                 "vendor")
 
     def __init__(self, spec: ChipSpec, origin: str):
         self._spec, self._pickled, self.origin = spec, None, origin
         self.chip_id, self.names, self.vendor = spec.id, (spec.name, *spec.aliases), spec.vendor
         self.pci: tuple[_PciKey, ...] = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
         self.compact_names = tuple(_compact(n) for n in (self.chip_id, *self.names))
-        self._words: frozenset[str] | None = None
+        memory = spec.memory
+        capacity = memory.capacity_gb.value if memory and memory.capacity_gb else None
+        # What the name model reads beside the names, kept here so a lookup need not unpickle the spec.
+        self.context = (spec.architecture, None if capacity is None else float(capacity), memory and memory.type)
+        self._model: NameModel | None = None
 
     @property
     def spec(self) -> ChipSpec:
@@ -68,19 +74,20 @@ class _Entry:
         return self._spec
 
     @property
-    def words(self) -> frozenset[str]:
-        """Every word of the id, names and vendor (for fuzzy lookups only, so made when needed)."""
-        if self._words is None:
-            self._words = frozenset(w for name in (self.chip_id, *self.names, self.vendor) for w in _words(name))
-        return self._words
+    def name_model(self) -> NameModel:
+        """What the record answers to beyond its exact names (made when first needed)."""
+        if self._model is None:
+            architecture, capacity, memory_type = self.context
+            self._model = NameModel.of(self.vendor, (self.chip_id, *self.names), architecture, capacity, memory_type)
+        return self._model
 
     def __getstate__(self):
         pickled = self._pickled if self._spec is None else pickle.dumps(self._spec, pickle.HIGHEST_PROTOCOL)
-        return self.chip_id, self.names, self.vendor, self.pci, self.compact_names, pickled
+        return self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self.context, pickled
 
     def __setstate__(self, state) -> None:
-        self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self._pickled = state
-        self._spec, self._words, self.origin = None, None, ""
+        self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self.context, self._pickled = state
+        self._spec, self._model, self.origin = None, None, ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,12 +115,15 @@ class Catalogue:
                     raise InputError(f"chip id {entry.chip_id!r} is also defined in {records[entry.chip_id].origin}",
                                      where=entry.origin, field=entry.chip_id)
                 records[entry.chip_id] = entry
+        shipped_looks = {confusable_key(n): (e.chip_id, n) for e in records.values() for n in (e.chip_id, *e.names)}
         for directory in user_dirs:
             for entry in _read_dir(Path(directory)):
                 if entry.chip_id in records and not allow_override:
                     raise InputError(
                         f"chip id {entry.chip_id!r} is already in the catalogue ({records[entry.chip_id].origin}); "
                         "pass --override-specs to replace it", where=entry.origin, field=entry.chip_id)
+                if not allow_override:
+                    _refuse_look_alikes(entry, shipped_looks)
                 records[entry.chip_id] = entry
         return cls._index(records.values())
 
@@ -158,7 +168,9 @@ class Catalogue:
         return entry.spec
 
     def lookup(self, query: str) -> ChipSpec:
-        """One chip by id, name, alias, PCI id (``10de:2330[:ssvid:ssdid]``) or unique fuzzy name."""
+        """One chip by id, name, alias or PCI id (``10de:2330[:ssvid:ssdid]``), or by a product name
+        that carries one chip's model token and fits no other (``tppcalc.naming``); else an
+        UnknownChipError or AmbiguousChipError with suggestions, never a guess."""
         text = query.strip()
         if not text:
             raise UnknownChipError(query)
@@ -168,12 +180,37 @@ class Catalogue:
         pci = _PCI_QUERY.match(text.lower())
         if pci:
             return self._one(query, self._entries_by_pci(*pci.groups()))
-        words = set(_words(text))
-        matches = [e for e in self._entries if words <= e.words]
-        if not matches:
-            compact = _compact(text)
-            matches = [e for e in self._entries if any(compact in n for n in e.compact_names)]
-        return self._one(query, matches)
+        return self._one(query, self._by_product_name(text))
+
+    def _by_product_name(self, text: str) -> list[_Entry]:
+        name = parse(text)
+        owner = self._by_normal_key.get(name.key)
+        if owner is not None:
+            return [self._by_id[owner]]
+        if not name.models:  # "N/A", "TBD", "GPU": nothing names a model, so nothing is identified
+            return []
+        candidates = self._by_model_token.get(min(name.models), ())  # a fit must hold every model token
+        return [e for e in candidates if e.name_model.admits(name)]
+
+    @functools.cached_property
+    def _by_model_token(self) -> dict[str, list[_Entry]]:
+        by_token: dict[str, list[_Entry]] = {}
+        for entry in self._entries:
+            for token in entry.name_model.models:
+                by_token.setdefault(token, []).append(entry)
+        return by_token
+
+    @functools.cached_property
+    def _by_normal_key(self) -> dict[str, str | None]:
+        """Each name as the name model spells it ("NVIDIA H100 PCIe" -> "h100pcie"); None where two
+        chips share one, so neither is picked."""
+        keys: dict[str, str | None] = {}
+        for entry in self._entries:
+            for name in (entry.chip_id, *entry.names):
+                key = parse(name).key
+                if key:
+                    keys[key] = entry.chip_id if keys.get(key, entry.chip_id) == entry.chip_id else None
+        return keys
 
     def by_pci(self, vendor_id: str, device_id: str, subsystem_id: str | None = None) -> list[ChipSpec]:
         """Every chip listing this PCI id; with a subsystem id, those that list it (or none)."""
@@ -208,6 +245,11 @@ class Catalogue:
         raise UnknownChipError(query, self._suggest(query))
 
     def _suggest(self, query: str) -> tuple[str, ...]:
+        """Chips that share a model token with the query, else the closest names by spelling."""
+        models = parse(query).models
+        sharing = list(dict.fromkeys(e.names[0] for token in sorted(models) for e in self._by_model_token.get(token, ())))
+        if sharing:
+            return tuple(sharing[:8])
         import difflib  # only to word an error
 
         names = {}
@@ -216,6 +258,16 @@ class Catalogue:
                 names.setdefault(name.lower(), entry.names[0])
         close = difflib.get_close_matches(query.lower(), list(names), n=5, cutoff=0.5)
         return tuple(dict.fromkeys(names[c] for c in close))
+
+
+def _refuse_look_alikes(entry: _Entry, shipped: dict[str, tuple[str, str]]) -> None:
+    """A user record may not take a name that reads like a shipped chip's ("Н100" with a Cyrillic
+    Н): a look-alike could pass for the real chip in a report."""
+    for name in (entry.chip_id, *entry.names):
+        owner = shipped.get(confusable_key(name))
+        if owner is not None and owner[0] != entry.chip_id and _compact(name) != _compact(owner[1]):
+            raise InputError(f"name {name!r} looks like {owner[1]!r} of shipped chip {owner[0]!r}; "
+                             "pass --override-specs to allow it", where=entry.origin, field=entry.chip_id)
 
 
 def _read_dir(directory: Path) -> list[_Entry]:

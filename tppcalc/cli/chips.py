@@ -47,7 +47,7 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True, help="Print the spec and its metrics as JSON.")
 def show_chip(query: str, as_json: bool) -> None:
-    """One chip by id, name, alias, PCI id or unique fuzzy name, with its metrics."""
+    """One chip by id, name, alias, PCI id or a product name that fits exactly one chip, with its metrics."""
     from tppcalc.layout import Items
     from tppcalc.metrics import compute_metrics
     from tppcalc.report import metrics_blocks, metrics_dict

@@ -21,11 +21,13 @@ from tppcalc.cli.options import current_catalogue, figure_options, rule_options
 @click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write a self-contained HTML audit report to FILE.")
 def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html_path: Path | None) -> None:
-    """Classify catalogue chips (QUERY) or the chip given by figure flags.
+    """Classify catalogue chips (QUERY) or the chip given by figure flags. With --item computer, a
+    QUERY may also be a cloud instance type (p5.48xlarge, a3-highgpu-8g, BM.GPU.H100.8).
 
     \b
     Examples:
       tppcalc classify "H100 SXM" --dest CN --as-of 2024-01-01 --explain
+      tppcalc classify p5.48xlarge --item computer --dest IN
       tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
     """
     from tppcalc.classification import classify as classify_chip
@@ -34,7 +36,9 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
         raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
     if not queries and spec is None:
         raise click.UsageError("give a catalogue QUERY or figure flags such as --dense int8=600")
-    specs = [current_catalogue().lookup(q) for q in queries] if queries else [spec]
+    found = [_chip_or_computer(q, item) for q in queries]
+    computers = [computer for _, computer in found]
+    specs = [chip for chip, _ in found] if queries else [spec]
     results = [(s, classify_chip(s, item=item, **rules.keywords())) for s in specs]
     if html_path is not None:
         from tppcalc.html_report import write_classification_html
@@ -46,10 +50,42 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
         from tppcalc.documents import classification_dict
 
         documents = [classification_dict(r) for _, r in results]
+        for document, computer in zip(documents, computers):
+            if computer is not None:
+                document["computer"] = _computer_dict(computer)
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
         return
     from tppcalc.report import classification_blocks
     from tppcalc.terminal import show
 
-    show([block for s, result in results
-          for block in classification_blocks(result, f"{s.vendor} {s.name}".strip(), explain=explain)])
+    titles = [f"{c.instance.provider} {c.instance.name}: {c.describe()}" if c else f"{s.vendor} {s.name}".strip()
+              for (s, _), c in zip(results, computers or [None] * len(results))]
+    show([block for (s, result), title in zip(results, titles)
+          for block in classification_blocks(result, title, explain=explain)])
+
+
+def _chip_or_computer(query: str, item: str):
+    """The catalogue chip ``query`` names, or else the cloud instance type it names (a computer, so
+    only with --item computer). Instance names never resolve as chips, so the chip is looked up
+    first: the instance table is read only when that fails."""
+    from tppcalc.errors import InputError, UnknownChipError
+    from tppcalc.instances import find_instance
+
+    catalogue = current_catalogue()
+    try:
+        return catalogue.lookup(query), None
+    except UnknownChipError:
+        computer = find_instance(query, catalogue)
+        if computer is None:
+            raise
+    if item != "computer":
+        raise InputError(f"{query!r} is a cloud instance type ({computer.describe()}): pass --item computer, "
+                         "or name its chip", field="QUERY")
+    return computer.chip, computer
+
+
+def _computer_dict(computer) -> dict:
+    instance = computer.instance
+    return {"instance_type": instance.name, "provider": instance.provider, "chip_id": computer.chip.id,
+            "chip": computer.chip.name, "count": instance.count, "description": computer.describe(),
+            "source": computer.source.model_dump(exclude_none=True), "note": instance.note}

@@ -23,7 +23,10 @@ def fleet() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write a self-contained HTML audit report to FILE.")
-def report(files, as_of, caps, as_json, html_path) -> None:
+@click.option("--unresolved", type=click.Choice(["error", "undetermined"]), default="error", show_default=True,
+              help="Inventory chip names not in the catalogue: one error naming them all, or carry them as "
+                   "holdings of unknown TPP (every check they touch is undetermined).")
+def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
@@ -41,7 +44,7 @@ def report(files, as_of, caps, as_json, html_path) -> None:
     catalogue = current_catalogue()
     chips: dict = {}
     result = report_fleet(list(files), catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
-                          chips=chips)
+                          chips=chips, unresolved=unresolved)
     if html_path is not None:
         from tppcalc.html_report import write_fleet_html
 

@@ -8,20 +8,27 @@ import datetime as dt
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, StrictInt, ValidationError, field_validator
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.errors import InputError, SpecError, TppcalcError
+from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
 from tppcalc.rules.countries import resolve_country
 from tppcalc.spec import StrictModel
 from tppcalc.specfile import validation_errors
 
 
+# More units in one line than the world ships AI chips in a year (about 5-7 million in 2025) is a
+# typing error, and a huge count could tip a share check (the UVEU US share) toward pass.
+MAX_UNITS_PER_ITEM = 10_000_000
+
+
 class Item(StrictModel):
-    chip: str = Field(min_length=1, description="A catalogue query")
-    count: int = Field(ge=1)
+    chip: str = Field(min_length=1, description="A catalogue query, or a cloud instance type (count: instances)")
+    # Strict: 2.0, "3" or true are not counts; pydantic would coerce them.
+    count: StrictInt = Field(ge=1, le=MAX_UNITS_PER_ITEM)
     shipped: dt.date | None = None
     consignee: str | None = None
 
@@ -66,8 +73,47 @@ class Holding(NamedTuple):
     origin: str
 
 
-def read_inventory(path: Path, catalogue: Catalogue, tpp_of) -> list[Holding]:
-    """Holdings of an inventory TOML file; every chip resolved through the catalogue."""
+UnresolvedPolicy = Literal["error", "undetermined"]
+UNRESOLVED_PREFIX = "unresolved: "
+
+
+@dataclass
+class Unresolved:
+    """Every chip name that the catalogue did not resolve, gathered over all inputs, so that one
+    run names them all (an inventory with 40 unknown names took 40 runs to clean)."""
+
+    names: dict[str, dict] = field(default_factory=dict)  # name -> places, items, units, why
+
+    def add(self, name: str, place: str, count: int, error: UnknownChipError | AmbiguousChipError) -> None:
+        entry = self.names.setdefault(name, {"places": [], "items": 0, "units": 0, "error": error})
+        entry["places"].append(place)
+        entry["items"] += 1
+        entry["units"] += count
+
+    def raise_if_any(self) -> None:
+        if not self.names:
+            return
+        described = []
+        for name, entry in self.names.items():
+            error = entry["error"]
+            if isinstance(error, AmbiguousChipError):
+                hint = "ambiguous: " + ", ".join(error.candidates)
+            else:
+                hint = "closest: " + ", ".join(error.suggestions) if error.suggestions else "no close name"
+            first = entry["places"][0] + (f" and {len(entry['places']) - 1} more" if len(entry["places"]) > 1 else "")
+            described.append(f"{name!r} ({entry['items']} items, {entry['units']} units, at {first}; {hint})")
+        raise InputError(f"{len(self.names)} chip names not resolved (fix them, or pass --unresolved undetermined "
+                         "to carry them as undetermined): " + "; ".join(described))
+
+
+def read_inventory(path: Path, catalogue: Catalogue, tpp_of, *, unresolved: UnresolvedPolicy = "error",
+                   collected: Unresolved | None = None) -> list[Holding]:
+    """Holdings of an inventory TOML file; every chip resolved through the catalogue.
+
+    A name the catalogue does not resolve (unknown or ambiguous) is gathered in ``collected``
+    (the caller raises once, after every file) or, with ``unresolved="undetermined"``, becomes a
+    holding of unknown TPP named ``unresolved: NAME``, which every check treats as undetermined.
+    Without ``collected``, this file's unresolved names are raised at its end."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -78,13 +124,33 @@ def read_inventory(path: Path, catalogue: Catalogue, tpp_of) -> list[Holding]:
         inventory = Inventory.model_validate(document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
+    from tppcalc.instances import find_instance
+
     holdings = []
+    gathered = Unresolved() if collected is None else collected
     for s_index, site in enumerate(inventory.site):
         for i_index, item in enumerate(site.item):
             try:
                 spec = catalogue.lookup(item.chip)
-            except TppcalcError as exc:
-                raise InputError(str(exc), where=str(path), field=f"site[{s_index}] ({site.name}).item[{i_index}].chip") from None
+            except (UnknownChipError, AmbiguousChipError) as exc:
+                # Instance names never resolve as chips, so the instance table is read only now.
+                computer = find_instance(item.chip, catalogue) if isinstance(exc, UnknownChipError) else None
+                if computer is not None:  # so many instances, each holding so many chips
+                    holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq,
+                                            computer.chip.id, tpp_of(computer.chip),
+                                            item.count * computer.instance.count, item.shipped, item.consignee,
+                                            str(path)))
+                    continue
+                if unresolved == "undetermined":
+                    holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq,
+                                            UNRESOLVED_PREFIX + item.chip, None, item.count, item.shipped,
+                                            item.consignee, str(path)))
+                else:
+                    gathered.add(item.chip, f"{path}: site[{s_index}] ({site.name}).item[{i_index}].chip",
+                                 item.count, exc)
+                continue
             holdings.append(Holding(site.name, site.country, site.operator, site.operator_hq, spec.id,
                                     tpp_of(spec), item.count, item.shipped, item.consignee, str(path)))
+    if collected is None:
+        gathered.raise_if_any()
     return holdings

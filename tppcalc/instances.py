@@ -1,0 +1,89 @@
+"""Cloud instance types as computers: ``p5.48xlarge`` holds 8 x H100 SXM5 80GB.
+
+The mapping is data (``specs/instances/cloud-instances.toml``), every entry with its source. An
+instance name is an identifier, so it is matched exactly (ignoring case), never by the name
+model: a near miss is not an instance, and the query goes on to the chip catalogue.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+
+from pydantic import Field, StrictInt, ValidationError, model_validator
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.errors import InputError, SpecError
+from tppcalc.resources import data_dir
+from tppcalc.spec import ChipSpec, Source, StrictModel
+from tppcalc.specfile import validation_errors
+
+INSTANCES_FILE = Path("instances") / "cloud-instances.toml"
+
+
+class Instance(StrictModel):
+    """One instance type: ``count`` units of the catalogue chip ``chip``."""
+
+    provider: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    chip: str = Field(min_length=1, description="A catalogue chip id")
+    count: StrictInt = Field(ge=1, le=1024)
+    source: str
+    note: str | None = None
+
+
+class InstanceFile(StrictModel):
+    sources: dict[str, Source]
+    instance: tuple[Instance, ...]
+
+    @model_validator(mode="after")
+    def _sources_resolve(self):
+        for entry in self.instance:
+            if entry.source not in self.sources:
+                raise ValueError(f"instance {entry.name!r}: source {entry.source!r} is not in [sources]")
+        return self
+
+
+class Computer(StrictModel):
+    """An instance resolved against a catalogue: what a computer classification reports."""
+
+    instance: Instance
+    source: Source
+    chip: ChipSpec
+
+    def describe(self) -> str:
+        return f"{self.instance.count} x {self.chip.name}"
+
+
+@functools.cache
+def _shipped() -> InstanceFile:
+    return read_instances(data_dir("specs") / INSTANCES_FILE)
+
+
+def read_instances(path: Path) -> InstanceFile:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("file not found", where=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(str(exc), where=str(path)) from None
+    try:
+        return InstanceFile.model_validate(document)
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=str(path)) from None
+
+
+def find_instance(query: str, catalogue: Catalogue, instances: InstanceFile | None = None) -> Computer | None:
+    """The instance type named exactly ``query`` (case-insensitive), its chip checked against
+    ``catalogue``; None when no instance has that name."""
+    wanted = query.strip().casefold()
+    if not wanted:
+        return None
+    data = _shipped() if instances is None else instances
+    for entry in data.instance:
+        if wanted in {n.casefold() for n in (entry.name, *entry.aliases)}:
+            # A chip id the catalogue lacks is a data error: never a computer of unknown chips passing.
+            return Computer(instance=entry, source=data.sources[entry.source], chip=catalogue.get(entry.chip))
+    return None
