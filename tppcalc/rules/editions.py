@@ -265,7 +265,7 @@ class RuleBook(StrictModel):
             return f"superseded by {later.id} on {later.effective}"
         status = edition.status_on(day)
         if edition.legal_status and day >= (edition.legal_status_from or edition.effective):
-            status += f"; legal status disputed: {edition.legal_status}"
+            status += f"; legal status disputed since {edition.legal_status_from or edition.effective}"
         return status
 
     def get(self, edition_id: str) -> Edition:
