@@ -170,3 +170,15 @@ def test_january_2026_edition_cites_the_codified_paragraph_and_keeps_denial_for_
     assert "commercially available in the United States" in h200.review_conditions
     elsewhere = classify(chip("H200 SXM"), dest="BR", hq="CN", as_of=D(2026, 2, 1))
     assert elsewhere.license_required is True and elsewhere.review_policy == "presumption of denial"
+
+
+def test_batch_rows_reached_by_a_letter_do_not_share_an_answer_with_rows_it_does_not_reach(run_cli, tmp_path):
+    # H20 (named in NVIDIA's letter) and L20 (DRAM 864 GB/s, I/O 64 GB/s: under the H20's figures)
+    # are both outside 3A090; only the H20 needs a licence to China in 2026.
+    for order in (("H20", "L20"), ("L20", "H20")):
+        source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+        source.write_text("chip\n" + "\n".join(order) + "\n")
+        result = run_cli("batch", str(source), "-o", str(target), "--dest", "CN", "--as-of", "2026-02-01")
+        assert result.exit_code == 0, result.stderr
+        rows = {line.split(",")[0]: line.split(",")[4] for line in target.read_text().splitlines()[1:]}
+        assert rows == {"H20": "true", "L20": "false"}, order

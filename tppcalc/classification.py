@@ -466,6 +466,23 @@ def classify(
     return result
 
 
+def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None = None, as_of: dt.date | None = None,
+                     edition: str | None = None, as_written: bool = False, rulebook: RuleBook | None = None,
+                     countries: CountryData | None = None) -> tuple:
+    """The is-informed letters that bear on this chip's licence answer, as ((letter id, required), ...).
+
+    A licence answer depends on the paragraph conditions' answers *and* on these (a letter names a
+    product, or the recipient's chip meets its criteria), so a cache of answers (the batch engine's)
+    must key on both. Empty for a chip no letter reaches, or without a destination."""
+    if dest is None:
+        return ()
+    day = as_of or dt.date.today()
+    rules = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written).rules
+    findings = (letter_finding(x, chip, chip.primary, day=day, dest=dest, hq=hq or dest, contains=rules.contains)
+                for x in rules.letters)
+    return tuple((f.letter.id, f.required) for f in findings if f is not None and f.required is not False)
+
+
 def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
                    hq: str | None, day: dt.date, letters: list, past_coverage: bool) -> str:
     """One outcome of one reading in words: the ECCN and, with a destination, its licence answer
