@@ -377,6 +377,8 @@ def classify(
     notices: list[Notice] = []
     letters: list = []
     past_coverage = day > selection.book.verified_through
+    # A named edition is a what-if: its answer is the edition's, dated or not.
+    unverified = past_coverage and edition is None
     if dest is None:
         reasons.append("No destination given (--dest): licence requirement not evaluated")
     else:
@@ -405,7 +407,7 @@ def classify(
                 review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
         by_eccn = answers.pop() if len(answers) == 1 else None
         licence = _either_licence(by_eccn, by_letter)
-        if licence is False and past_coverage and any(not e.startswith("outside") for e in eccns):
+        if licence is False and unverified and any(not e.startswith("outside") for e in eccns):
             licence = None
             reasons.append(f"Licence undetermined: no licence line applies under the rules as checked through "
                            f"{selection.book.verified_through}, but {day} is later and changes since then may be "
@@ -426,7 +428,7 @@ def classify(
     for name, result in results_by_reading.items():
         key = id(result)
         if key not in described:
-            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, past_coverage)
+            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified)
                               for e, _ in by_object[key]]
         outcomes_by_reading[name] = described[key]
     primary_words = described[id(primary)]
