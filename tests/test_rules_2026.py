@@ -182,3 +182,17 @@ def test_batch_rows_reached_by_a_letter_do_not_share_an_answer_with_rows_it_does
         assert result.exit_code == 0, result.stderr
         rows = {line.split(",")[0]: line.split(",")[4] for line in target.read_text().splitlines()[1:]}
         assert rows == {"H20": "true", "L20": "false"}, order
+
+
+def test_a_tariff_band_with_an_unknown_figure_may_apply_and_says_so():
+    # Annex band 1: TPP over 14,000 and under 17,500 with DRAM over 4,500 and under 5,000 GB/s.
+    from tppcalc import spec_from_figures
+
+    in_band_tpp = {"int8": 1875}  # TPP 1,875 x 8 = 15,000
+    unknown = classify(spec_from_figures(in_band_tpp), as_of=D(2026, 2, 1)).notices
+    assert [(n.id, n.certain) for n in unknown] == [("tariff-band-1", False)]
+    assert unknown[0].text.startswith("May apply")
+    slow = classify(spec_from_figures(in_band_tpp, dram_bandwidth_gbps="3000"), as_of=D(2026, 2, 1))
+    assert slow.notices == []
+    edge = classify(spec_from_figures(in_band_tpp, dram_bandwidth_gbps="5000"), as_of=D(2026, 2, 1))
+    assert edge.notices == []  # "less than 5,000 GB/s": strict

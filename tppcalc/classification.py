@@ -425,10 +425,11 @@ def classify(
     # Every reading's whole answer: its ECCNs and, with a destination, each one's licence and review.
     outcomes_by_reading: dict[str, list[str]] = {}
     described: dict[int, list[str]] = {}
+    lines: dict[str, bool | None] = {}  # each ECCN's licence lines: the same under every reading
     for name, result in results_by_reading.items():
         key = id(result)
         if key not in described:
-            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified)
+            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified, lines)
                               for e, _ in by_object[key]]
         outcomes_by_reading[name] = described[key]
     primary_words = described[id(primary)]
@@ -486,13 +487,17 @@ def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None =
 
 
 def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
-                   hq: str | None, day: dt.date, letters: list, past_coverage: bool) -> str:
+                   hq: str | None, day: dt.date, letters: list, past_coverage: bool,
+                   lines: dict[str, bool | None]) -> str:
     """One outcome of one reading in words: the ECCN and, with a destination, its licence answer
-    and review policy ("3A090.a (licence required; review: case-by-case)")."""
+    and review policy ("3A090.a (licence required; review: case-by-case)"). ``lines`` memoises
+    each ECCN's licence lines across readings."""
     if dest is None or hq is None:
         return eccn
     outside = eccn.startswith("outside")
-    licence: bool | None = False if outside else _licence(rules, eccn, dest, hq, day)[0]
+    if not outside and eccn not in lines:
+        lines[eccn] = _licence(rules, eccn, dest, hq, day)[0]
+    licence: bool | None = False if outside else lines[eccn]
     for finding in letters:
         if finding.required is not False:
             licence = _either_licence(licence, finding.required)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics
 from tppcalc.rules.editions import Bound, Citation, Letter, NoticeRule
-from tppcalc.rules.predicates import NO, UNKNOWN, YES, all_of
+from tppcalc.rules.predicates import NO, UNKNOWN, YES
 
 NoticeKind = Literal["guidance", "tariff", "letter", "rule", "deadline", "legal-status", "coverage"]
 
@@ -41,16 +41,24 @@ def _figure(metrics: Metrics, figure: str) -> Decimal | None:
 
 def _in_bounds(low, high, bound: Bound) -> Comparison:
     """Whether a value known to lie in [low, high] (high None: no upper bound) meets ``bound``."""
-    answers = []
+    unknown = False
     if bound.at_least is not None:
-        answers.append(YES if low >= bound.at_least else NO if high is not None and high < bound.at_least else UNKNOWN)
+        if high is not None and high < bound.at_least:
+            return NO
+        unknown |= low < bound.at_least
     if bound.above is not None:
-        answers.append(YES if low > bound.above else NO if high is not None and high <= bound.above else UNKNOWN)
+        if high is not None and high <= bound.above:
+            return NO
+        unknown |= low <= bound.above
     if bound.at_most is not None:
-        answers.append(YES if high is not None and high <= bound.at_most else NO if low > bound.at_most else UNKNOWN)
+        if low > bound.at_most:
+            return NO
+        unknown |= high is None or high > bound.at_most
     if bound.below is not None:
-        answers.append(YES if high is not None and high < bound.below else NO if low >= bound.below else UNKNOWN)
-    return all_of(answers)
+        if low >= bound.below:
+            return NO
+        unknown |= high is None or high >= bound.below
+    return UNKNOWN if unknown else YES
 
 
 def bound_holds(bound: Bound, metrics: Metrics, reading: ReadingMetrics) -> Comparison:
@@ -64,7 +72,14 @@ def bound_holds(bound: Bound, metrics: Metrics, reading: ReadingMetrics) -> Comp
 
 
 def bounds_hold(bounds: list[Bound], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
-    return all_of(bound_holds(b, metrics, reading) for b in bounds)
+    """Three-valued AND (written out, without a generator: this runs for every classification)."""
+    seen_unknown = False
+    for bound in bounds:
+        result = bound_holds(bound, metrics, reading)
+        if result is NO:
+            return NO
+        seen_unknown |= result is UNKNOWN
+    return UNKNOWN if seen_unknown else YES
 
 
 def any_criterion(criteria: list[list[Bound]], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
@@ -87,11 +102,11 @@ def notice_applies(rule: NoticeRule, metrics: Metrics, reading: ReadingMetrics, 
     """Whether ``rule`` applies to this chip: every selector it gives must match. ``eccns`` are the
     outcomes still possible (a notice on an ECCN applies if any of them is that ECCN);
     ``contains(places, code, day)`` is the rules view's membership test."""
-    if not _dated(rule, day):
-        return NO
     if rule.chips and metrics.chip_id not in rule.chips:
         return NO
-    if rule.eccns and not set(rule.eccns) & set(eccns):
+    if not _dated(rule, day):
+        return NO
+    if rule.eccns and not any(e in eccns for e in rule.eccns):
         return NO
     if (rule.needs_destination or rule.destinations is not None) and dest is None:
         return NO
@@ -99,7 +114,7 @@ def notice_applies(rule: NoticeRule, metrics: Metrics, reading: ReadingMetrics, 
         return NO
     if rule.headquarters is not None and not contains(rule.headquarters, hq, day):
         return NO
-    return bounds_hold(rule.when, metrics, reading)
+    return bounds_hold(rule.when, metrics, reading) if rule.when else YES
 
 
 def notice_from_rule(rule: NoticeRule, answer: Comparison) -> Notice:
