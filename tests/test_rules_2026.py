@@ -18,6 +18,7 @@ Sources, as the rule data cites them:
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
@@ -196,3 +197,15 @@ def test_a_tariff_band_with_an_unknown_figure_may_apply_and_says_so():
     assert slow.notices == []
     edge = classify(spec_from_figures(in_band_tpp, dram_bandwidth_gbps="5000"), as_of=D(2026, 2, 1))
     assert edge.notices == []  # "less than 5,000 GB/s": strict
+
+
+def test_probe_rows_carry_the_letter_for_a_recorded_h20(run_cli):
+    # A recorded H20 host (tests/fixtures/hosts/h20.json) to China in 2026: NVIDIA's 8-K letter.
+    recorded = str(Path(__file__).parent / "fixtures" / "hosts" / "h20.json")
+    result = run_cli("probe", "--replay", recorded, "--dest", "CN", "--as-of", "2026-02-01", "--json")
+    assert result.exit_code == 0, result.stderr
+    h20 = next(d for d in json.loads(result.stdout)["devices"] if d["identified_as"] == "nvidia-h20")
+    assert h20["classification"]["license_required"] is True
+    assert "letter-nvidia-h20" in [n["id"] for n in h20["classification"]["notices"]]
+    text = run_cli("probe", "--replay", recorded, "--dest", "CN", "--as-of", "2026-02-01")
+    assert "Notices" in text.stdout and "names this product" in text.stdout

@@ -151,6 +151,9 @@ def node_blocks(node, *, explain: bool) -> list[Block]:
     cross = _by_message((d.label, check) for d in node.devices for check in d.identification.cross_checks)
     if cross:
         blocks.append(Items("Cross-checks", [Cell(line, "warning") for line in cross]))
+    notices = _by_message((d.label, n.text) for d in node.devices for n in getattr(d.classification, "notices", []))
+    if notices:
+        blocks.append(Items("Notices", [Cell(line, "warning") for line in notices]))
     unread = _by_message((d.label, f"{field} ({why})") for d in node.devices for field, why in d.unread.items())
     if unread:
         blocks.append(Items("Could not be read", unread))
