@@ -3,7 +3,11 @@
 Each paragraph's conditions are evaluated three-valued (YES/NO/UNKNOWN) under every reading. Walking
 the paragraphs in order, a YES settles the outcome, an UNKNOWN adds its ECCN to the outcomes still
 possible and walks on, so missing data yields "3A090.a, 3A090.b or outside" and never "outside"
-alone. The licence answer is definite only when every possible outcome gives the same answer.
+alone. The licence answer is definite only when every possible outcome gives the same answer,
+and it is undetermined (None), never "not required", where a licence line cannot be decided (the
+UAE's 3A090.a line in 2026), an is-informed letter's criteria cannot be checked, or the day is past
+the date the rule data was checked through. Every reading carries its whole answer (ECCN, licence,
+review policy), and ``notices`` carry what a user must see that is not a licence line.
 """
 
 from __future__ import annotations
@@ -203,7 +207,7 @@ class _Selection(NamedTuple):  # a NamedTuple: a quarter of a dataclass's cost t
     rules: _Rules
     status: str
     preamble: tuple[str, ...]
-    disputed: tuple  # (overlay, status) for overlays not applied whose legal status is disputed on the day
+    disputed: tuple  # overlays not applied whose legal status is disputed on the day
 
 
 # Selections and views are kept by the identity of the objects they are built from. That is safe:
