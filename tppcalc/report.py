@@ -108,8 +108,10 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
     rows.append(("Rules", f"{result.edition} ({result.edition_status})"
                  + (" + " + ", ".join(result.overlays) if result.overlays else "")))
     if result.reading_sensitive:
-        rows.append(("Reading-sensitive", Cell("yes: " + "; ".join(
-            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items()), "warning")))
+        primary = result.outcomes_by_reading.get("primary")
+        rows.append(("Reading-sensitive", Cell("yes: " + "; ".join(  # the primary and the readings that differ
+            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items() if r == "primary" or o != primary),
+            "warning")))
     blocks: list[Block] = [Table(("", ""), rows)]
     notices = getattr(result, "notices", None) or []
     if notices:
