@@ -209,3 +209,9 @@ def test_probe_rows_carry_the_letter_for_a_recorded_h20(run_cli):
     assert "letter-nvidia-h20" in [n["id"] for n in h20["classification"]["notices"]]
     text = run_cli("probe", "--replay", recorded, "--dest", "CN", "--as-of", "2026-02-01")
     assert "Notices" in text.stdout and "names this product" in text.stdout
+
+
+def test_rules_list_text_shows_status_on_the_day_and_the_verified_date(run_cli):
+    text = run_cli("rules", "list", "--as-of", "2026-08-01").stdout
+    assert "superseded by 2026-07-23 on 2026-07-23" in text  # the 2026-01-15 edition
+    assert "through 2026-07-23; 2026-08-01 is later: changes since then may be missing" in text
