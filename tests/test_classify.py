@@ -78,10 +78,10 @@ def test_january_2026_review_policy_h200_case_by_case_b200_denial():
 
 def test_ai_diffusion_applies_only_as_written():
     enforced = classify(chip("H100 SXM"), dest="IN", as_of=D(2025, 6, 1))
-    assert enforced.license_required is False and enforced.overlays == []
+    assert enforced.license_required is False and "2025-01-13-ai-diffusion" not in enforced.overlays
     assert any("not enforced" in reason for reason in enforced.reasons)
     written = classify(chip("H100 SXM"), dest="IN", as_of=D(2025, 6, 1), as_written=True)
-    assert written.license_required is True and written.overlays == ["2025-01-13-ai-diffusion"]
+    assert written.license_required is True and "2025-01-13-ai-diffusion" in written.overlays
     assert {x.name for x in written.license_exceptions} >= {"LPP"}
     tier1 = classify(chip("H100 SXM"), dest="DE", as_of=D(2025, 6, 1), as_written=True)
     assert "AIA" in {x.name for x in tier1.license_exceptions}

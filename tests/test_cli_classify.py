@@ -37,7 +37,7 @@ def test_bad_country_and_unknown_chip_are_one_line_errors(run_cli):
 
 def test_rules_list_and_show(run_cli):
     result = run_cli("rules", "list", "--json")
-    ids = [e["id"] for e in json.loads(result.stdout)]
+    ids = [e["id"] for e in json.loads(result.stdout)["editions"]]
     assert ids[0] == "2022-10-07" and "2026-01-15" in ids and "2025-01-13-ai-diffusion" in ids
     shown = run_cli("rules", "show", "2023-11-17")
     assert shown.exit_code == 0 and "3A090.a.2" in shown.stdout and "88 FR 73458" in shown.stdout

@@ -54,7 +54,7 @@ JSON_COMMANDS = {
                          ["nvidia-h100-sxm5-80gb", "nvidia-h20"]),
     "chips list": (["chips", "list", "--json"], lambda o: any(c["id"] == "nvidia-h20" for c in o)),
     "chips show": (["chips", "show", "H20", "--json"], lambda o: o["metrics"]["tpp"] == 2368),
-    "rules list": (["rules", "list", "--json"], lambda o: o[0]["id"] == "2022-10-07"),
+    "rules list": (["rules", "list", "--json"], lambda o: o["editions"][0]["id"] == "2022-10-07"),
     "rules show": (["rules", "show", "2026-01-15", "--json"], lambda o: o["id"] == "2026-01-15"),
     "model": (["model", "--training-ops", "3e26", "--json"], lambda o: o["eccn"] == "4E091"),
     "probe": (["probe", "--replay", str(HOSTS / "h20.json"), "--json"], lambda o: len(o["gpus"]) >= 1),

@@ -107,7 +107,8 @@ def test_classify_report_lists_each_chip_with_its_verdict_and_checks():
     assert '<td class="outside">outside 3A090</td>' in document          # H20
     assert document.count('<td class="controlled">3A090.a (3A090.a.1)</td>') == 4   # table + own section, x2
     assert "Paragraph checks (primary reading)" in document and "TPP 15,832 &gt;= 4,800" in document
-    assert "No licence required under 3A090/4A090 for CN" in document   # the H20, in words
+    # The H20, in words: licence required by the is-informed letter (NVIDIA 8-K of 2025-04-15).
+    assert "Is-informed letter of 2025-04-09 to NVIDIA names this product" in document
     svg = chart_svg(document)
     for name in ("H100 SXM5 80GB", "H20 96GB", "GeForce RTX 4090"):
         assert name in svg

@@ -3,7 +3,11 @@
 Each paragraph's conditions are evaluated three-valued (YES/NO/UNKNOWN) under every reading. Walking
 the paragraphs in order, a YES settles the outcome, an UNKNOWN adds its ECCN to the outcomes still
 possible and walks on, so missing data yields "3A090.a, 3A090.b or outside" and never "outside"
-alone. The licence answer is definite only when every possible outcome gives the same answer.
+alone. The licence answer is definite only when every possible outcome gives the same answer,
+and it is undetermined (None), never "not required", where a licence line cannot be decided (the
+UAE's 3A090.a line in 2026), an is-informed letter's criteria cannot be checked, or the day is past
+the date the rule data was checked through. Every reading carries its whole answer (ECCN, licence,
+review policy), and ``notices`` carry what a user must see that is not a licence line.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tppcalc.rules.editions import (
     RuleBook,
     default_rulebook,
 )
+from tppcalc.rules.notices import Notice, letter_finding, notice_applies, notice_from_rule
 from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
 from tppcalc.spec import ChipSpec
 
@@ -95,6 +100,7 @@ class Classification(BaseModel):
     reading_sensitive: bool
     outcomes_by_reading: dict[str, list[str]]
     reasons: list[str]
+    notices: list[Notice]
     citations: list[Citation]
     notes: list[str]
     _context: tuple = PrivateAttr(default=())
@@ -177,6 +183,8 @@ class _Rules:
         self.review_policies = [p for e in layers for p in e.review_policies]
         self.citations = [c for e in layers for c in e.citations]
         self.notes = [n for e in layers for n in e.notes]
+        self.letters = [x for e in layers for x in e.letters]
+        self.notice_rules = [x for e in layers for x in e.notices]
         self._membership: dict[tuple[int, str, dt.date], bool] = {}
 
     def contains(self, places: Places | None, code: str | None, day: dt.date) -> bool:
@@ -200,6 +208,7 @@ class _Selection(NamedTuple):  # a NamedTuple: a quarter of a dataclass's cost t
     rules: _Rules
     status: str
     preamble: tuple[str, ...]
+    disputed: tuple  # overlays not applied whose legal status is disputed on the day
 
 
 # Selections and views are kept by the identity of the objects they are built from. That is safe:
@@ -217,6 +226,7 @@ def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str |
     if selection is not None:
         return selection
     notes: list[str] = []
+    disputed: list = []
     if edition is not None:
         chosen = book.get(edition)
         base = chosen if chosen.kind == "edition" else book.base_on(max(day, chosen.effective))
@@ -228,13 +238,15 @@ def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str |
             if skipped not in overlays:
                 notes.append(f"{skipped.title}: {skipped.status_on(day)}; not applied (use --as-written "
                              f"or --edition {skipped.id} to apply the text as written)")
+                if skipped.legal_status and day >= (skipped.legal_status_from or skipped.effective):
+                    disputed.append(skipped)
     status = base.status_on(day) if day >= base.effective else "named explicitly"
     header = (f"Rules: {base.title}, edition {base.id} ({status} on {day})"
               + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
     if len(_SELECTIONS) >= _KEPT_LIMIT:
         _SELECTIONS.clear()
     selection = _SELECTIONS[key] = _Selection(book, _rules_view(base, overlays, countries), status,
-                                              (header, *notes))
+                                              (header, *notes), tuple(disputed))
     return selection
 
 
@@ -286,19 +298,40 @@ def _in(code: str, places: Places, day: dt.date, countries: CountryData) -> bool
     return not (code in places.except_countries or any(member(g) for g in places.except_groups))
 
 
-def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date) -> tuple[bool, list[str]]:
+def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date) -> tuple[bool | None, list[str]]:
+    """The licence lines for ``eccn``: True (required), None (a line the data cannot decide
+    applies, and none requires it), False (no line applies)."""
     why = []
+    answer: bool | None = False
     for requirement in rules.requirements:
         if eccn not in requirement.eccns:
             continue
         if rules.contains(requirement.destinations, dest, day):
-            why.append(f"{eccn} to {dest}: licence required ({requirement.citation})")
+            where = f"{eccn} to {dest}"
         elif (rules.contains(requirement.headquarters, hq, day)
               and dest not in requirement.headquarters_except_destinations):
-            why.append(f"{eccn} for an end user headquartered in {hq}: licence required to any destination "
-                       f"outside {', '.join(requirement.headquarters_except_destinations) or 'none'} "
-                       f"({requirement.citation})")
-    return bool(why), why
+            where = (f"{eccn} for an end user headquartered in {hq}: to any destination outside "
+                     f"{', '.join(requirement.headquarters_except_destinations) or 'none'}")
+        else:
+            continue
+        if requirement.outcome == "undetermined":
+            why.append(f"{where}: licence undetermined: {requirement.open_because} ({requirement.citation})")
+            answer = None if answer is False else answer
+        else:
+            why.append(f"{where}: licence required ({requirement.citation})")
+            answer = True
+    return answer, why
+
+
+def _either_licence(a: bool | None, b: bool | None) -> bool | None:
+    """Two independent sources of a licence requirement: required if either requires it; else
+    undetermined if either is; else not required."""
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+_LICENCE_WORD = {True: "licence required", False: "no licence", None: "licence undetermined"}
 
 
 def classify(
@@ -328,12 +361,12 @@ def classify(
 
     # Outcomes under every reading; readings that share a result object are evaluated once.
     by_object: dict[int, list[tuple[str, Paragraph | None]]] = {}
-    outcomes_by_reading: dict[str, list[str]] = {}
+    results_by_reading: dict[str, ReadingMetrics] = {}
     for reading, result in metrics.readings.items():
         key = id(result)
         if key not in by_object:
             by_object[key] = _outcomes(rules, metrics, result, item)
-        outcomes_by_reading[reading.value] = [eccn for eccn, _ in by_object[key]]
+        results_by_reading[reading.value] = result
     primary = metrics.primary
     possible = by_object[id(primary)]
     eccns = [eccn for eccn, _ in possible]
@@ -342,10 +375,6 @@ def classify(
     paragraph = possible[0][1] if determined else None
 
     reasons.extend(_eccn_reasons(rules, metrics, primary, possible, determined, item))
-    sensitive = [r for r, o in outcomes_by_reading.items() if o != eccns]
-    for reading in sensitive:
-        reasons.append(f"Reading '{reading}' gives {' or '.join(outcomes_by_reading[reading])} instead: "
-                       "the outcome depends on how the rule text is read")
 
     # Licence, exceptions, review policy for each ECCN still possible.
     licence: bool | None = None
@@ -353,6 +382,11 @@ def classify(
     review: str | None = None
     review_conditions: str | None = None
     hq_assumed = False
+    notices: list[Notice] = []
+    letters: list = []
+    past_coverage = day > selection.book.verified_through
+    # A named edition is a what-if: its answer is the edition's, dated or not.
+    unverified = past_coverage and edition is None
     if dest is None:
         reasons.append("No destination given (--dest): licence requirement not evaluated")
     else:
@@ -360,6 +394,14 @@ def classify(
             hq, hq_assumed = dest, True
             reasons.append(f"End user assumed headquartered in {dest} (give --hq): a D:5- or "
                            "Macau-headquartered end user needs a licence to any destination outside the US")
+        letters = [f for f in (letter_finding(x, metrics, primary, day=day, dest=dest, hq=hq, contains=rules.contains)
+                               for x in rules.letters) if f is not None]
+        by_letter: bool | None = False
+        for finding in letters:
+            notices.append(finding.notice)
+            if finding.required is not False:
+                reasons.append(finding.reason)
+                by_letter = _either_licence(by_letter, finding.required)
         answers = set()
         for candidate in eccns:
             if candidate.startswith("outside"):
@@ -371,14 +413,40 @@ def classify(
             if required and determined:
                 exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)
                 review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
-        licence = answers.pop() if len(answers) == 1 else None
-        if licence is False:
+        by_eccn = answers.pop() if len(answers) == 1 else None
+        licence = _either_licence(by_eccn, by_letter)
+        if licence is False and unverified and any(not e.startswith("outside") for e in eccns):
+            licence = None
+            reasons.append(f"Licence undetermined: no licence line applies under the rules as checked through "
+                           f"{selection.book.verified_through}, but {day} is later and changes since then may be "
+                           "missing. Not required if nothing changed; required if a later rule or letter reaches "
+                           f"{dest}")
+        elif licence is False:
             reasons.append(f"No licence required under 3A090/4A090 for {dest}"
                            + ("" if eccn is None or not eccn.startswith("outside") else f". {NEXT_STEPS}"))
         elif licence is None:
-            reasons.append("Licence requirement undetermined: it depends on the outcome still open")
+            reasons.append("Licence requirement undetermined: it depends on an outcome or a line the data cannot "
+                           "decide (see above)")
         if review is not None:
             reasons.append(f"Licence review policy: {review}")
+
+    # Every reading's whole answer: its ECCNs and, with a destination, each one's licence and review.
+    outcomes_by_reading: dict[str, list[str]] = {}
+    described: dict[int, list[str]] = {}
+    lines: dict[str, bool | None] = {}  # each ECCN's licence lines: the same under every reading
+    for name, result in results_by_reading.items():
+        key = id(result)
+        if key not in described:
+            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified, lines)
+                              for e, _ in by_object[key]]
+        outcomes_by_reading[name] = described[key]
+    primary_words = described[id(primary)]
+    sensitive = [r for r, o in outcomes_by_reading.items() if o != primary_words]
+    for reading in sensitive:
+        reasons.append(f"Reading '{reading}' gives {' or '.join(outcomes_by_reading[reading])} instead of "
+                       f"{' or '.join(primary_words)}: the answer depends on how the rule text is read")
+
+    notices.extend(_notices(selection, rules, metrics, primary, eccns, day, dest, hq, past_coverage))
 
     result = Classification.model_construct(
         chip_id=metrics.chip_id,
@@ -401,11 +469,76 @@ def classify(
         reading_sensitive=bool(sensitive),
         outcomes_by_reading=outcomes_by_reading,
         reasons=reasons,
+        notices=notices,
         citations=list(rules.citations),  # copies: the view is shared by every classification
         notes=list(rules.notes),
     )
     result._context = (rules, metrics)
     return result
+
+
+def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None = None, as_of: dt.date | None = None,
+                     edition: str | None = None, as_written: bool = False, rulebook: RuleBook | None = None,
+                     countries: CountryData | None = None) -> tuple:
+    """The is-informed letters that bear on this chip's licence answer, as ((letter id, required), ...).
+
+    A licence answer depends on the paragraph conditions' answers *and* on these (a letter names a
+    product, or the recipient's chip meets its criteria), so a cache of answers (the batch engine's)
+    must key on both. Empty for a chip no letter reaches, or without a destination."""
+    if dest is None:
+        return ()
+    day = as_of or dt.date.today()
+    rules = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written).rules
+    findings = (letter_finding(x, chip, chip.primary, day=day, dest=dest, hq=hq or dest, contains=rules.contains)
+                for x in rules.letters)
+    return tuple((f.letter.id, f.required) for f in findings if f is not None and f.required is not False)
+
+
+def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
+                   hq: str | None, day: dt.date, letters: list, past_coverage: bool,
+                   lines: dict[str, bool | None]) -> str:
+    """One outcome of one reading in words: the ECCN and, with a destination, its licence answer
+    and review policy ("3A090.a (licence required; review: case-by-case)"). ``lines`` memoises
+    each ECCN's licence lines across readings."""
+    if dest is None or hq is None:
+        return eccn
+    outside = eccn.startswith("outside")
+    if not outside and eccn not in lines:
+        lines[eccn] = _licence(rules, eccn, dest, hq, day)[0]
+    licence: bool | None = False if outside else lines[eccn]
+    for finding in letters:
+        if finding.required is not False:
+            licence = _either_licence(licence, finding.required)
+    if licence is False and past_coverage and not outside:
+        licence = None
+    review = None if outside or licence is not True else _review(rules, metrics, reading, eccn, dest, hq, day)[0]
+    return f"{eccn} ({_LICENCE_WORD[licence]}" + (f"; review: {review}" if review else "") + ")"
+
+
+def _notices(selection: _Selection, rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccns: list[str],
+             day: dt.date, dest: str | None, hq: str | None, past_coverage: bool) -> list[Notice]:
+    """The notices of the rules in use that apply to this chip, the disputed status of an overlay
+    not applied, and the coverage date when ``day`` is past it."""
+    found = []
+    for rule in rules.notice_rules:
+        answer = notice_applies(rule, metrics, reading, eccns=eccns, day=day, dest=dest, hq=hq,
+                                contains=rules.contains)
+        if answer is not NO:
+            found.append(notice_from_rule(rule, answer))
+    for overlay in selection.disputed:
+        reached = {e for r in overlay.requirements for e in r.eccns}
+        if reached & set(eccns):
+            citation = next((c for c in overlay.citations if "GAO" in c.title), overlay.citations[0])
+            found.append(Notice(f"legal-status-{overlay.id}", "legal-status",
+                                f"{overlay.title}: not applied here, as BIS does not enforce it, but its legal status "
+                                f"is disputed: {overlay.legal_status} As written it adds licence lines for "
+                                f"{', '.join(sorted(reached))}; see --as-written.", True, citation))
+    if past_coverage:
+        coverage = selection.book.coverage
+        found.append(Notice("coverage", "coverage",
+                            f"The rule data was checked through {coverage.verified_through}; {day} is later, so "
+                            f"changes since then may be missing. {coverage.note}", True, coverage.citations[0]))
+    return found
 
 
 def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:

@@ -108,9 +108,14 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
     rows.append(("Rules", f"{result.edition} ({result.edition_status})"
                  + (" + " + ", ".join(result.overlays) if result.overlays else "")))
     if result.reading_sensitive:
-        rows.append(("Reading-sensitive", Cell("yes: " + "; ".join(
-            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items()), "warning")))
+        primary = result.outcomes_by_reading.get("primary")
+        rows.append(("Reading-sensitive", Cell("yes: " + "; ".join(  # the primary and the readings that differ
+            f"{r}: {' or '.join(o)}" for r, o in result.outcomes_by_reading.items() if r == "primary" or o != primary),
+            "warning")))
     blocks: list[Block] = [Table(("", ""), rows)]
+    notices = getattr(result, "notices", None) or []
+    if notices:
+        blocks.append(Items("Notices", [Cell(n.text, "warning") for n in notices]))
     if explain:
         blocks.append(Items("Why", result.reasons))
         blocks.append(Table(("paragraph", "holds", "excluded by"), [
@@ -118,7 +123,8 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
             for check in result.checks], caption="Paragraph checks (primary reading)"))
         if result.review_conditions:
             blocks.append(Items("Review conditions", [result.review_conditions]))
-        blocks.append(Items("Citations", [f"{c.title} <{c.url}>" for c in result.citations]))
+        blocks.append(Items("Citations", [_citation(c) for c in result.citations]
+                            + [_citation(n.citation) for n in notices]))
     return blocks
 
 
@@ -147,6 +153,9 @@ def node_blocks(node, *, explain: bool) -> list[Block]:
     cross = _by_message((d.label, check) for d in node.devices for check in d.identification.cross_checks)
     if cross:
         blocks.append(Items("Cross-checks", [Cell(line, "warning") for line in cross]))
+    notices = _by_message((d.label, n.text) for d in node.devices for n in getattr(d.classification, "notices", []))
+    if notices:
+        blocks.append(Items("Notices", [Cell(line, "warning") for line in notices]))
     unread = _by_message((d.label, f"{field} ({why})") for d in node.devices for field, why in d.unread.items())
     if unread:
         blocks.append(Items("Could not be read", unread))
@@ -240,11 +249,17 @@ def chips_table(rows: list[dict]) -> Table:
         for r in rows], numeric=(2, 3))
 
 
-def editions_table(rows: list[dict]) -> Table:
-    """``tppcalc rules list``: rows as in its JSON."""
-    return Table(("id", "effective", "kind", "status today", "title"), [
-        (r["id"], r["effective"], r["kind"], Cell(r["status_today"], None if r["status_today"] == "in force" else "muted"),
-         r["title"]) for r in rows])
+def editions_blocks(document: dict) -> list[Block]:
+    """``tppcalc rules list``: the editions with their status on the day, and the coverage date
+    (``document`` as in its JSON)."""
+    day, verified = document["as_of"], document["verified_through"]
+    table = Table(("id", "effective", "kind", f"status on {day}", "title"), [
+        (r["id"], r["effective"], r["kind"], Cell(r["status"], None if r["in_force"] else "muted"), r["title"])
+        for r in document["editions"]])
+    coverage = f"Rule data checked against the eCFR and the Federal Register through {verified}"
+    if document["past_verified_date"]:
+        return [table, Cell(f"{coverage}; {day} is later: changes since then may be missing", "warning")]
+    return [table, coverage]
 
 
 def edition_blocks(edition) -> list[Block]:
@@ -257,6 +272,9 @@ def edition_blocks(edition) -> list[Block]:
     blocks: list[Block] = [f"{edition.id}: {edition.title}", Table(("", ""), dates)]
     if edition.status_note:
         blocks.append(edition.status_note)
+    if edition.legal_status:
+        blocks.append(Cell(f"Legal status disputed (from {edition.legal_status_from or edition.effective}): "
+                           f"{edition.legal_status}", "warning"))
     if edition.paragraphs:
         blocks.append(Table(("paragraph", "when"), [(p.id, _conditions(p.when)) for p in edition.paragraphs],
                             caption="Paragraphs"))
@@ -266,10 +284,17 @@ def edition_blocks(edition) -> list[Block]:
                                         for x in edition.exceptions]),
                 ("Review policies", [f"{p.id}: {p.policy}" + (f" when {_conditions(p.when)}" if p.when else "")
                                      for p in edition.review_policies]),
+                ("Is-informed letters", [f"{x.recipient} ({x.date}): {x.text}; criteria: {x.criteria_source} "
+                                         f"({x.criteria_confidence})" for x in edition.letters]),
+                ("Notices", [f"{n.id} ({n.kind}): {n.text}" for n in edition.notices]),
                 ("Notes", edition.notes),
-                ("Citations", [f"{c.title} <{c.url}>" for c in edition.citations])]
+                ("Citations", [_citation(c) for c in edition.citations])]
     blocks.extend(Items(heading, lines) for heading, lines in sections if lines)
     return blocks
+
+
+def _citation(citation) -> str:
+    return f"{citation.title} <{citation.url}>" + ("" if citation.source == "primary" else f" [{citation.source}]")
 
 
 def _conditions(when) -> str:

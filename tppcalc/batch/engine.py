@@ -29,7 +29,7 @@ import numpy as np
 
 from tppcalc.batch.io import Cells, Chunk
 from tppcalc.catalogue import Catalogue, default_catalogue
-from tppcalc.classification import Classification, classify, describe_condition
+from tppcalc.classification import Classification, classify, describe_condition, letter_signature
 from tppcalc.errors import InputError, TppcalcError
 from tppcalc.exact import positive, to_decimal
 from tppcalc.figures import parse_rate, spec_from_figures
@@ -183,7 +183,7 @@ class Engine:
                         self._lines[name.split("_")[0]].add(value)
         self._catalogue = functools.cache(catalogue)
         self._ids: set[bytes] = set()
-        self._outcomes: dict[int, Outcome] = {}  # answers -> the scalar engine's outcome for them
+        self._outcomes: dict = {}  # answers (and letters reaching the chip) -> the scalar engine's outcome
         self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
         # Bounded, so that memory does not grow with the number of distinct rows in a file.
         self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
@@ -345,14 +345,18 @@ class Engine:
         answers alone and so runs once for each distinct set of them."""
         answers = {c: PREDICATES[c[0]](metrics, metrics.primary, c[1]) for c in self._conditions}
         key = sum(_ANSWER[a] * 3**place for place, a in enumerate(answers.values()))
-        if key not in self._outcomes:
+        # An is-informed letter can make the licence answer depend on the chip itself (issue 15):
+        # such rows share an outcome only with rows the same letters reach.
+        letters = letter_signature(metrics, **self._keywords)
+        outcome_key = (key, letters) if letters else key
+        if outcome_key not in self._outcomes:
             result = classify(metrics, **self._keywords)
-            self._outcomes[key] = Outcome(result.eccn, result.license_required, self._reason(result, answers))
+            self._outcomes[outcome_key] = Outcome(result.eccn, result.license_required, self._reason(result, answers))
         density = metrics.performance_density
         return _Verdict(
             tpp=b"" if metrics.tpp is None else _decimal_text(metrics.tpp).encode(),
             density=b"" if density is None else _fixed_text(int(density * SCALE)).encode(),
-            outcome=self._outcomes[key],
+            outcome=self._outcomes[outcome_key],
             answers=key,
         )
 

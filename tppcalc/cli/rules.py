@@ -13,24 +13,39 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def list_rules(as_json: bool) -> None:
-    """Every edition with its effective date and status today."""
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Show each edition's status on DATE (default: today).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON object: as_of, verified_through, coverage_note and the editions.")
+def list_rules(as_of, as_json: bool) -> None:
+    """Every edition with its effective date and its real status on a date (in force, superseded
+    by a later edition, an overlay not enforced), and the date the rule data was checked through."""
     import datetime as dt
 
     from tppcalc.rules.editions import default_rulebook
 
-    today = dt.date.today()
+    day = as_of.date() if as_of is not None else dt.date.today()
     book = default_rulebook()
-    rows = [{"id": e.id, "kind": e.kind, "effective": e.effective.isoformat(), "title": e.title,
-             "status_today": e.status_on(today)} for e in book.editions]
+    rows = []
+    for edition in book.editions:
+        later = book.superseded_by(edition, day)
+        rows.append({"id": edition.id, "kind": edition.kind, "effective": edition.effective.isoformat(),
+                     "title": edition.title, "status": book.status_of(edition, day),
+                     "in_force": edition.enforced_on(day) and later is None,
+                     "superseded_by": None if later is None else later.id,
+                     "status_note": edition.status_note or None,
+                     "legal_status": edition.legal_status or None,
+                     "citations": [c.model_dump(mode="json") for c in edition.citations]})
+    document = {"as_of": day.isoformat(), "verified_through": book.verified_through.isoformat(),
+                "past_verified_date": day > book.verified_through, "coverage_note": book.coverage.note,
+                "editions": rows}
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(document, indent=2))
         return
-    from tppcalc.report import editions_table
+    from tppcalc.report import editions_blocks
     from tppcalc.terminal import show
 
-    show([editions_table(rows)])
+    show(editions_blocks(document))
 
 
 @rules.command("show")

@@ -43,8 +43,72 @@ def _check_conditions(conditions: list[Condition]) -> list[Condition]:
 
 
 class Citation(StrictModel):
+    """A public address for a rule text. ``source`` says how close it is to the text: ``primary``
+    (the text itself), ``primary-quoted`` (the text quoted by someone else), ``secondary``."""
+
     title: str
     url: str = Field(pattern=r"^https?://")
+    source: Literal["primary", "primary-quoted", "secondary"] = "primary"
+
+
+class Places(StrictModel):
+    """A set of countries: ``all``, or groups and countries, less excepted groups and countries."""
+
+    all: bool = False
+    groups: list[str] = []
+    countries: list[str] = []
+    except_groups: list[str] = []
+    except_countries: list[str] = []
+
+
+class Bound(StrictModel):
+    """One range test on a figure, for notices and letters (not an ECCN paragraph): the figure is
+    ``tpp`` (per reading), ``dram`` (total DRAM bandwidth, GB/s), ``io`` (bidirectional I/O, GB/s)
+    or ``dram_plus_io``; each given limit must hold (``above``/``below`` strict)."""
+
+    figure: Literal["tpp", "dram", "io", "dram_plus_io"]
+    at_least: Decimal | None = None
+    above: Decimal | None = None
+    at_most: Decimal | None = None
+    below: Decimal | None = None
+
+
+class Letter(StrictModel):
+    """An is-informed letter: not a Federal Register rule but a licence requirement BIS put on its
+    recipient. It names products (catalogue ids) and may disclose criteria (any ``criteria`` entry,
+    each an all-of list of bounds) that bring other chips of the recipient under it."""
+
+    id: str
+    date: dt.date
+    recipient: str
+    vendor_prefixes: list[str] = Field(min_length=1, description="catalogue id prefixes of the recipient's chips")
+    products: list[str] = []
+    criteria: list[list[Bound]] = []
+    criteria_source: str = ""
+    criteria_confidence: Literal["stated by the recipient", "reported by the press", "none disclosed"] = "none disclosed"
+    destinations: Places
+    headquarters: Places | None = None
+    text: str
+    citation: Citation
+
+
+class NoticeRule(StrictModel):
+    """Something a user must see that is not a licence line (guidance, a tariff band, a deadline).
+    It applies when every selector given matches: the chip's catalogue id, the outcome's ECCN, the
+    figures (``when``, all of), the destination, the end user's headquarters, and the date."""
+
+    id: str
+    kind: Literal["guidance", "tariff", "rule", "deadline", "legal-status"]
+    text: str
+    chips: list[str] = []
+    eccns: list[str] = []
+    when: list[Bound] = []
+    destinations: Places | None = None
+    headquarters: Places | None = None
+    needs_destination: bool = False
+    from_date: dt.date | None = None
+    until: dt.date | None = None
+    citation: Citation
 
 
 class Paragraph(StrictModel):
@@ -71,16 +135,6 @@ class Exclusion(StrictModel):
     _conditions = field_validator("when")(_check_conditions)
 
 
-class Places(StrictModel):
-    """A set of countries: ``all``, or groups and countries, less excepted groups and countries."""
-
-    all: bool = False
-    groups: list[str] = []
-    countries: list[str] = []
-    except_groups: list[str] = []
-    except_countries: list[str] = []
-
-
 class Requirement(StrictModel):
     """A licence requirement for ``eccns``: to ``destinations``, or for end users headquartered
     in ``headquarters`` (then to any destination except ``headquarters_except_destinations``)."""
@@ -91,6 +145,10 @@ class Requirement(StrictModel):
     headquarters: Places | None = None
     headquarters_except_destinations: list[str] = []
     citation: str
+    # "undetermined" where the data cannot decide whether the line is enforced (the answer is then
+    # neither yes nor no, and ``open_because`` says why and what each outcome rests on).
+    outcome: Literal["required", "undetermined"] = "required"
+    open_because: str = ""
 
 
 class LicenseException(StrictModel):
@@ -141,6 +199,8 @@ class Edition(StrictModel):
     compliance_from: dt.date | None = None
     not_enforced_from: dt.date | None = None
     status_note: str = ""
+    legal_status: str = Field(default="", description="A dispute over whether the status is lawful (GAO)")
+    legal_status_from: dt.date | None = None
     citations: list[Citation] = Field(min_length=1)
     paragraphs: list[Paragraph] = []
     exclusions: list[Exclusion] = []
@@ -150,6 +210,8 @@ class Edition(StrictModel):
     model_weights: ModelWeightsControl | None = None
     caps: dict[str, Decimal] = Field(default_factory=dict, description="Fleet limits (fleet report checks)")
     notes: list[str] = []
+    letters: list[Letter] = []
+    notices: list[NoticeRule] = []
 
     def enforced_on(self, day: dt.date) -> bool:
         if day < self.effective:
@@ -168,10 +230,43 @@ class Edition(StrictModel):
         return "in force"
 
 
+class Coverage(StrictModel):
+    """How far the rule data was checked: against the eCFR and the Federal Register through
+    ``verified_through``; after it, changes may be missing."""
+
+    verified_through: dt.date
+    note: str
+    citations: list[Citation] = Field(min_length=1)
+
+
 class RuleBook(StrictModel):
-    """Every edition, in order of effective date."""
+    """Every edition, in order of effective date, and the date through which they were checked."""
 
     editions: tuple[Edition, ...]
+    coverage: Coverage
+
+    @property
+    def verified_through(self) -> dt.date:
+        return self.coverage.verified_through
+
+    def superseded_by(self, edition: Edition, day: dt.date) -> Edition | None:
+        """The full edition that replaced ``edition`` by ``day`` (its direct successor; None if
+        ``edition`` is still the latest on ``day``, or is an overlay)."""
+        if edition.kind != "edition":
+            return None
+        later = [e for e in self.editions if e.kind == "edition" and edition.effective < e.effective <= day]
+        return later[0] if later else None
+
+    def status_of(self, edition: Edition, day: dt.date) -> str:
+        """The edition's real status on ``day``: in force, superseded by a later edition, an
+        overlay not enforced (with any dispute over that), or not yet effective."""
+        later = self.superseded_by(edition, day)
+        if later is not None:
+            return f"superseded by {later.id} on {later.effective}"
+        status = edition.status_on(day)
+        if edition.legal_status and day >= (edition.legal_status_from or edition.effective):
+            status += f"; legal status disputed since {edition.legal_status_from or edition.effective}"
+        return status
 
     def get(self, edition_id: str) -> Edition:
         for edition in self.editions:
@@ -202,7 +297,8 @@ def _editions_dir() -> Path:
     return RULES_DATA_DIR / "editions"
 
 
-_MERGED_SECTIONS = ("paragraphs", "exclusions", "requirements", "exceptions", "review_policies")
+_MERGED_SECTIONS = ("paragraphs", "exclusions", "requirements", "exceptions", "review_policies", "letters",
+                    "notices")
 
 
 def _inherit(document: dict, parents: dict[str, dict], where: str) -> dict:
@@ -227,16 +323,22 @@ def _inherit(document: dict, parents: dict[str, dict], where: str) -> dict:
     return merged
 
 
-def load_rulebook(directory: Path | None = None) -> RuleBook:
+def load_rulebook(directory: Path | None = None, coverage: Path | None = None) -> RuleBook:
     # File names sort by effective date, so a parent is always read before its children.
     paths = sorted((directory or _editions_dir()).glob("*.toml"))
+    paths.append(coverage or RULES_DATA_DIR / "coverage.toml")
     return cached("rules", paths, functools.partial(_validate_rulebook, paths), RuleBook)
 
 
 def _validate_rulebook(paths: list[Path], contents: list[bytes]) -> RuleBook:
     documents: dict[str, dict] = {}
     editions = []
-    for path, data in zip(paths, contents, strict=True):
+    coverage_path, coverage_data = paths[-1], contents[-1]
+    try:
+        coverage = Coverage.model_validate(parse_document(coverage_path, coverage_data))
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=str(coverage_path)) from None
+    for path, data in zip(paths[:-1], contents[:-1], strict=True):
         document = parse_document(path, data)
         # Integers in conditions are thresholds too: hold every threshold as an exact Decimal.
         for section in ("paragraphs", "exclusions", "exceptions", "review_policies"):
@@ -250,7 +352,7 @@ def _validate_rulebook(paths: list[Path], contents: list[bytes]) -> RuleBook:
         except ValidationError as exc:
             raise SpecError(validation_errors(exc), where=str(path), record=document.get("id")) from None
     editions.sort(key=lambda e: (e.effective, e.kind))
-    return RuleBook(editions=tuple(editions))
+    return RuleBook(editions=tuple(editions), coverage=coverage)
 
 
 @functools.cache
