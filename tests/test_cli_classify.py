@@ -64,3 +64,12 @@ def test_model_weights_from_params_and_tokens_and_published(run_cli):
     out = json.loads(run_cli("model", "--training-ops", "2e26", "--derived-from-published-ops", "6e25", "--json").stdout)
     assert out["eccn"] == "4E091"
     assert run_cli("model").exit_code == 1
+
+
+def test_chips_list_prints_every_chip_as_a_table(run_cli):
+    # The table formats the JSON document's numbers, floats among them; it once crashed on them.
+    listed = json.loads(run_cli("chips", "list", "--json").stdout)
+    result = run_cli("chips", "list")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"{len(listed)} chips\n"
+    assert all(chip["id"] in result.stdout for chip in listed)

@@ -154,9 +154,11 @@ def format_number(x: Decimal | Fraction | int | None, digits: int = 3) -> str:
     return f"~{text}"
 
 
-def _whole(x: Decimal | Fraction | int) -> bool:
+def _whole(x: Decimal | Fraction | int | float) -> bool:
     if isinstance(x, Fraction):
         return x.denominator == 1
+    if isinstance(x, float):  # a display figure (density from a float column) may come as a float
+        return x.is_integer()
     return isinstance(x, int) or x == x.to_integral_value()
 
 
