@@ -21,16 +21,34 @@ from tppcalc.exact import positive, to_decimal
 from tppcalc.precision import Precision
 
 
+# The range a figure must lie in, so that exact arithmetic on it (products and sums in the
+# 80-digit context of exact.py) can never trap: below 1e18 in its unit (250,000 times the 4e12
+# transistors of a wafer-scale chip) and given to at most 50 decimal places. A figure outside it
+# ("1e400" mm2) is a typo or an attack, refused at load with its file, record and field.
+FIGURE_BELOW = Decimal("1e18")
+FIGURE_DECIMAL_PLACES = 50
+
+
+def _in_range(number: Decimal, value: object) -> Decimal:
+    if abs(number) >= FIGURE_BELOW:
+        raise ValueError(f"value must be below 1e18, got {number}")
+    _, digits, exponent = number.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if number and exponent + trailing_zeros < -FIGURE_DECIMAL_PLACES:
+        raise ValueError(f"value must have at most {FIGURE_DECIMAL_PLACES} decimal places, got {number}")
+    return number
+
+
 def _exact(value: object) -> Decimal:
     try:
-        return to_decimal(value)
+        return _in_range(to_decimal(value), value)
     except InputError as exc:
         raise ValueError(exc.problem) from None
 
 
 def _exact_positive(value: object) -> Decimal:
     try:
-        return positive(value)
+        return _in_range(positive(value), value)
     except InputError as exc:
         raise ValueError(exc.problem) from None
 
@@ -173,7 +191,7 @@ class Die(StrictModel):
 
     name: str = Field(min_length=1)
     role: DieRole
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=100_000)
     area_mm2: SourcedPositive
     process_node: str | None = None
     transistor_architecture: TransistorArchitecture | None = Field(
@@ -191,7 +209,7 @@ class Die(StrictModel):
 class HbmStack(StrictModel):
     """``count`` identical HBM stacks (or packaged DRAM) with per-stack bandwidth and area."""
 
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=100_000)
     bandwidth_gbps: SourcedPositive
     package_area_mm2: SourcedPositive
 

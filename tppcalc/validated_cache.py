@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from tppcalc.errors import InputError
+from tppcalc.input_files import read_input_file
 from tppcalc.plain_records import PlainDataError, from_plain, to_plain
 
 CACHE_DIR_ENV = "TPPCALC_CACHE_DIR"
@@ -68,13 +68,7 @@ def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], 
     contents = []
     digest = hashlib.sha256(f"{kind}\0{_code_fingerprint()}\0".encode())
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError("file not found", where=str(path)) from None
-        except (OSError, RuntimeError) as exc:  # a folder, a symlink loop, no permission
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise InputError(f"cannot read: {reason}", where=str(path)) from None
+        data = read_input_file(path)
         contents.append(data)
         digest.update(f"{path.name}\0{len(data)}\0".encode())
         digest.update(data)
