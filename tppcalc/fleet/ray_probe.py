@@ -194,10 +194,7 @@ def _gather(ray, refs: dict, timeout_s: float, progress: Callable[[int, int], No
     for node_id, (node, ref) in refs.items():
         where = {"node_id": node_id, "address": node.get("NodeManagerAddress")}
         try:
-            while not ray.wait([ref], timeout=min(_SLICE_S, max(0.0, deadline - time.monotonic())))[0]:
-                if time.monotonic() >= deadline:
-                    raise ray.exceptions.GetTimeoutError(f"no answer within {timeout_s:g} s")
-            nodes.append(ray.get(ref))
+            nodes.append(_get(ray, ref, deadline))
         except ray.exceptions.GetTimeoutError:
             ray.cancel(ref, force=True)
             missing.append({**where, "reason": f"no answer within {timeout_s:g} s"})
@@ -205,3 +202,14 @@ def _gather(ray, refs: dict, timeout_s: float, progress: Callable[[int, int], No
             missing.append({**where, "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"})
         progress(len(nodes) + len(missing), len(refs))
     return FleetProbeResult(nodes, missing)
+
+
+def _get(ray, ref, deadline: float):
+    """``ray.get(ref)`` by the deadline (at least 0.1 s), waited for in slices so that signals are
+    handled meanwhile; Ray's GetTimeoutError past the deadline."""
+    while True:
+        try:
+            return ray.get(ref, timeout=max(0.1, min(_SLICE_S, deadline - time.monotonic())))
+        except ray.exceptions.GetTimeoutError:
+            if time.monotonic() >= deadline:
+                raise
