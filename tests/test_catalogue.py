@@ -2,7 +2,7 @@
 
 import json
 import os
-import pickle
+import hashlib
 import textwrap
 
 import pytest
@@ -114,17 +114,40 @@ def test_the_committed_schema_is_current():
     assert json.loads(committed)["properties"]["chip"]["type"] == "array"
 
 
+def read_entry(path):
+    """The header, the plain data and the blobs of a validated cache entry."""
+    header, _, rest = path.read_bytes().partition(b"\n")
+    header = json.loads(header)
+    plain, _, rest = rest.partition(b"\n")
+    blobs = []
+    for length, _digest in header["blobs"]:
+        blobs.append(rest[:length])
+        rest = rest[length:]
+    return header, json.loads(plain), blobs
+
+
+def write_entry(path, header, plain, blobs=()):
+    """Store ``plain`` and ``blobs`` in ``path`` under ``header``, its digests made to match (as
+    only the user could)."""
+    body = json.dumps(plain).encode()
+    header = {**header, "sha256": hashlib.sha256(body).hexdigest(),
+              "blobs": [[len(b), hashlib.sha256(b).hexdigest()] for b in blobs]}
+    path.write_bytes(b"".join([json.dumps(header).encode(), b"\n", body, b"\n", *blobs]))
+
+
 def test_the_validated_cache_gives_the_same_records_and_survives_corruption(shipped, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
     first = Catalogue.load([shipped])
-    entries = sorted(cache.glob("specs-*.pickle"))
+    entries = sorted(cache.glob("specs-*.json"))
     assert len(entries) == 2
     assert Catalogue.load([shipped]).chips == first.chips
-    entries[0].write_bytes(b"not a pickle")
-    entries[1].write_bytes(pickle.dumps(42))  # a readable entry of the wrong type
+    header, _, _ = read_entry(entries[1])
+    entries[0].write_bytes(b"not json")
+    write_entry(entries[1], header, 42)  # a readable entry of the wrong shape
     assert Catalogue.load([shipped]).chips == first.chips
-    assert isinstance(pickle.loads(entries[0].read_bytes()), tuple)  # rebuilt
+    assert isinstance(read_entry(entries[0])[1], list)  # rebuilt
+    assert isinstance(read_entry(entries[1])[1], list)
 
 
 def test_an_invalid_file_is_never_cached_and_still_fails_after_a_valid_load(shipped, tmp_path, monkeypatch):
@@ -134,20 +157,20 @@ def test_an_invalid_file_is_never_cached_and_still_fails_after_a_valid_load(ship
     for _ in range(2):
         with pytest.raises(SpecError, match="colour"):
             Catalogue.load([shipped])
-    assert len(list(cache.glob("*.pickle"))) == 2  # the two good files only
+    assert len(list(cache.glob("*.json"))) == 2  # the two good files only
 
 
 def test_a_cache_entry_serves_only_the_same_bytes_under_the_same_code(shipped, tmp_path, monkeypatch):
-    """The entry is trusted (a doctored one is returned as it is), so its key must change with the
-    file's bytes and with the code that validated them: a stricter tppcalc validates again."""
+    """An entry whose digest matches is trusted (the folder is the user's own, so a doctored one is
+    returned as it is), so its key must change with the file's bytes and with the code that
+    validated them: a stricter tppcalc validates again."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(cache))
     write_chip(shipped, "acme3.toml", "acme-x2", "X2", aliases=["X2 SXM"])
     Catalogue.load([shipped])
-    (entry,) = [p for p in cache.glob("specs-*.pickle") if pickle.loads(p.read_bytes())[0].chip_id == "acme-x2"]
-    (record,) = pickle.loads(entry.read_bytes())
-    doctored = type(record)(record.spec.model_copy(update={"name": "Doctored"}), "")
-    entry.write_bytes(pickle.dumps((doctored,)))
+    (entry,) = [p for p in cache.glob("specs-*.json") if read_entry(p)[1][0][0] == "acme-x2"]
+    header, plain, blobs = read_entry(entry)
+    write_entry(entry, header, plain, [blobs[0].replace(b'"X2"', b'"Doctored"')])
     assert Catalogue.load([shipped]).get("acme-x2").name == "Doctored"
 
     monkeypatch.setattr(validated_cache, "_code_fingerprint", lambda: "another tppcalc")

@@ -111,10 +111,10 @@ def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afres
     Index.load()  # the validated cache now holds every shipped file
     cached = Index.load()
     cached.lookup("H100 SXM")
-    assert sum(e._spec is not None for e in cached._entries) == 1  # only what was used is unpickled
+    assert sum(e._spec is not None for e in cached._entries) == 1  # only what was used is rebuilt
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))  # an empty cache: parse and validate all
     fresh = Index.load()
-    assert len(list(tmp_path.glob("specs-*.pickle"))) == len(list(data_dir("specs").glob("*.toml")))
+    assert len(list(tmp_path.glob("specs-*.json"))) == len(list(data_dir("specs").glob("*.toml")))
     assert cached.chips == fresh.chips
     assert all(a is not b for a, b in zip(cached.chips, fresh.chips))
     keys = [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in cached._entries]

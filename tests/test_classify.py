@@ -200,7 +200,7 @@ def test_the_rules_and_country_groups_read_the_same_from_the_validated_cache(tmp
 
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))
     parsed = editions.load_rulebook(), countries.country_data.__wrapped__()
-    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.pickle")) == ["countries", "rules"]
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.json")) == ["countries", "rules"]
     cached = editions.load_rulebook(), countries.country_data.__wrapped__()
     assert cached == parsed
     assert cached[0] is not parsed[0]  # read back, not the same object

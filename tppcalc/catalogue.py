@@ -14,8 +14,8 @@ both the TOML parse and pydantic.
 from __future__ import annotations
 
 import functools
+import json
 import os
-import pickle
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,10 +23,11 @@ from pathlib import Path
 
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.naming import NameModel, confusable_key, parse
+from tppcalc.plain_records import PlainDataError, from_plain, to_plain
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
 from tppcalc.specfile import parse_document, specs_from_document
-from tppcalc.validated_cache import cached
+from tppcalc.validated_cache import Blobs, cached
 
 _WORD = re.compile(r"[a-z0-9]+\+?")  # '+' kept: "8480+" is a SKU, "8480" is not
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
@@ -47,31 +48,51 @@ _PciKey = tuple[str, str, tuple[str, ...]]
 class _Entry:
     """One record in the index: its ChipSpec, the file it came from, and what lookups match on.
 
-    Entries are what the validated cache keeps for a file. Each record is pickled on its own
-    inside its entry and unpickled when first used: a lookup reads one record, not 82 (unpickling
-    them all was half of a catalogue load). The origin is set by the loader, not cached: the same
-    bytes may sit in another folder.
+    Entries are what the validated cache keeps for a file. Each record is stored as its own blob
+    of plain JSON data beside the index, checked and rebuilt when first used: a lookup rebuilds one
+    record, not 82 (rebuilding them all would be most of a catalogue load). The origin is set by
+    the loader, not cached: the same bytes may sit in another folder.
     """
 
-    __slots__ = ("_model", "_pickled", "_spec", "chip_id", "compact_names", "context", "names", "origin", "pci",
+    __slots__ = ("_blob", "_blobs", "_model", "_spec", "chip_id", "compact_names", "context", "names", "origin", "pci",
                  "vendor")
 
     def __init__(self, spec: ChipSpec, origin: str):
-        self._spec, self._pickled, self.origin = spec, None, origin
+        self._spec, self._blobs, self._blob, self.origin = spec, None, 0, origin
         self.chip_id, self.names, self.vendor = spec.id, (spec.name, *spec.aliases), spec.vendor
         self.pci: tuple[_PciKey, ...] = tuple((p.vendor_id, p.device_id, p.subsystem_ids) for p in spec.pci)
         self.compact_names = tuple(_compact(n) for n in (self.chip_id, *self.names))
         memory = spec.memory
         capacity = memory.capacity_gb.value if memory and memory.capacity_gb else None
-        # What the name model reads beside the names, kept here so a lookup need not unpickle the spec.
+        # What the name model reads beside the names, kept here so a lookup need not rebuild the spec.
         self.context = (spec.architecture, None if capacity is None else float(capacity), memory and memory.type)
         self._model: NameModel | None = None
 
     @property
     def spec(self) -> ChipSpec:
         if self._spec is None:
-            self._spec, self._pickled = pickle.loads(self._pickled), None
+            try:
+                spec = from_plain(json.loads(self._blobs[self._blob]))
+                if type(spec) is not ChipSpec or spec.id != self.chip_id:
+                    raise PlainDataError("the stored record is another chip's")
+            except (ValueError, RecursionError):  # a damaged record (PlainDataError is a ValueError)
+                self._blobs.discard()
+                spec = self._validated_again()
+            self._spec, self._blobs = spec, None
         return self._spec
+
+    def _validated_again(self) -> ChipSpec:
+        """This record validated afresh from its file, for a stored one found damaged."""
+        path = Path(self.origin)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", where=self.origin) from None
+        for fresh in _validate_file(path, [data]):
+            if fresh.index_row() == self.index_row():
+                return fresh.spec
+        raise InputError("the file changed while tppcalc was reading it; run again",
+                         where=self.origin, field=self.chip_id)
 
     @property
     def name_model(self) -> NameModel:
@@ -81,13 +102,47 @@ class _Entry:
             self._model = NameModel.of(self.vendor, (self.chip_id, *self.names), architecture, capacity, memory_type)
         return self._model
 
-    def __getstate__(self):
-        pickled = self._pickled if self._spec is None else pickle.dumps(self._spec, pickle.HIGHEST_PROTOCOL)
-        return self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self.context, pickled
+    def index_row(self) -> list:
+        return [self.chip_id, list(self.names), self.vendor, [[v, d, list(s)] for v, d, s in self.pci],
+                list(self.compact_names), list(self.context)]
 
-    def __setstate__(self, state) -> None:
-        self.chip_id, self.names, self.vendor, self.pci, self.compact_names, self.context, self._pickled = state
-        self._spec, self._model, self.origin = None, None, ""
+    @classmethod
+    def from_index_row(cls, row: object, blobs: Blobs, blob: int) -> _Entry:
+        """An entry as ``index_row`` stored it; its record is rebuilt from ``blobs[blob]`` when used."""
+        entry = cls.__new__(cls)
+        try:  # the row's shape only: its digest matched, so it is what this code wrote
+            chip_id, names, vendor, pci, compact_names, (architecture, capacity, memory_type) = row
+            entry.chip_id, entry.vendor = _text(chip_id), _text(vendor)
+            entry.names, entry.compact_names = tuple(names), tuple(compact_names)
+            entry.pci = tuple([(v, d, tuple(s)) for v, d, s in pci]) if pci else ()
+            if capacity is not None and type(capacity) is not float:
+                raise PlainDataError("a memory capacity must be a number")
+            entry.context = (_optional_text(architecture), capacity, _optional_text(memory_type))
+        except (TypeError, ValueError) as exc:
+            raise PlainDataError(f"damaged catalogue entry: {exc}") from None
+        entry._spec, entry._blobs, entry._blob, entry._model, entry.origin = None, blobs, blob, None, ""
+        return entry
+
+
+def _text(value: object) -> str:
+    if type(value) is not str:
+        raise PlainDataError("expected text")
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _entries_to_plain(entries: tuple[_Entry, ...]) -> tuple[list, list[bytes]]:
+    blobs = [json.dumps(to_plain(entry.spec), separators=(",", ":")).encode() for entry in entries]
+    return [entry.index_row() for entry in entries], blobs
+
+
+def _entries_from_plain(rows: object, blobs: Blobs) -> tuple[_Entry, ...]:
+    if type(rows) is not list or len(rows) != len(blobs):
+        raise PlainDataError("a catalogue entry list was expected")
+    return tuple(_Entry.from_index_row(row, blobs, index) for index, row in enumerate(rows))
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +332,8 @@ def _read_dir(directory: Path) -> list[_Entry]:
         raise InputError("spec folder not found", where=str(directory))
     found: list[_Entry] = []
     for path in sorted(directory.glob("*.toml")):
-        entries = cached("specs", [path], functools.partial(_validate_file, path), tuple)
+        entries = cached("specs", [path], functools.partial(_validate_file, path), tuple,
+                         encode=_entries_to_plain, decode=_entries_from_plain)
         for entry in entries:
             entry.origin = str(path)
         found.extend(entries)

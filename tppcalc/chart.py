@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tppcalc.errors import InputError
+from tppcalc.errors import InputError, MissingExtraError
 from tppcalc.metrics import Metrics, compute_metrics
 from tppcalc.rules.editions import (
     Citation,
@@ -33,6 +33,7 @@ from tppcalc.rules.editions import (
     default_rulebook,
 )
 from tppcalc.spec import ChipSpec
+from tppcalc.visible_text import visible
 
 OUTSIDE = "outside"
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -338,9 +339,18 @@ def _rc():
             "path.simplify": False}
 
 
+def require_matplotlib():
+    """matplotlib, or one error line naming the extra that brings it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError("matplotlib (needed to draw charts)", "chart") from None
+    return matplotlib
+
+
 def draw(model: ChartModel):
     """The chart as a matplotlib Figure (Agg canvas; no pyplot, no global state)."""
-    import matplotlib
+    matplotlib = require_matplotlib()
 
     with matplotlib.rc_context(_rc()):
         return _draw(model)
@@ -364,7 +374,10 @@ def _draw(model: ChartModel):
     ax.set_ylim(*model.density_range)
     ax.set_xlabel("Total Processing Performance (TPP, log scale)")
     ax.set_ylabel("Performance density (TPP / applicable die area, mm²)")
-    fig.suptitle(f"3A090 regions under {model.view.id}: {model.view.title}", fontsize=11, x=0.06, ha="left")
+    # Every string drawn passes through visible(): names from input files may hold control
+    # characters, which would make the SVG invalid XML. parse_math=False: a "$" in a name is text.
+    fig.suptitle(visible(f"3A090 regions under {model.view.id}: {model.view.title}"), fontsize=11, x=0.06,
+                 ha="left", parse_math=False)
 
     # Regions, shaded and labelled once each (on their largest rectangle, in the largest type that fits).
     renderer = fig.canvas.get_renderer()
@@ -374,7 +387,8 @@ def _draw(model: ChartModel):
     for n, region in enumerate(model.regions):
         ax.add_patch(Rectangle((region.tpp[0], region.density[0]), region.tpp[1] - region.tpp[0],
                                region.density[1] - region.density[0], facecolor=colours[region.label],
-                               edgecolor="none", zorder=0, gid=f"region-{region.label}-{n}", label=region.label))
+                               edgecolor="none", zorder=0, gid=visible(f"region-{region.label}-{n}"),
+                               label=visible(region.label)))
         best = largest.get(region.label)
         if best is None or _area(region) > _area(best):
             largest[region.label] = region
@@ -382,12 +396,14 @@ def _draw(model: ChartModel):
         text = label if label != OUTSIDE else "outside 3A090"
         if region.extra:
             text += "\n(+ " + "; ".join(region.extra) + ")"
+        text = visible(text)
         (x0, y0), (x1, y1) = ax.transData.transform([(region.tpp[0], region.density[0]),
                                                      (region.tpp[1], region.density[1])])
         for size in (14, 12, 10, 8.5, 7):
             note = ax.text(math.sqrt(region.tpp[0] * region.tpp[1]), (region.density[0] + region.density[1]) / 2,
                            text, ha="center", va="center", fontsize=size, fontweight="bold", zorder=1,
-                           color="#6b1010" if label != OUTSIDE else "#777", alpha=0.6, gid=f"region-label-{label}")
+                           color="#6b1010" if label != OUTSIDE else "#777", alpha=0.6,
+                           gid=visible(f"region-label-{label}"), parse_math=False)
             box = note.get_window_extent(renderer)
             if size == 7 or (box.width < 0.92 * (x1 - x0) and box.height < 0.9 * (y1 - y0)):
                 obstacles.append((box.x0, box.y0, box.x1, box.y1))
@@ -395,13 +411,13 @@ def _draw(model: ChartModel):
             note.remove()
     for (x0, y0), (x1, y1) in model.lines:
         ax.plot([x0, x1], [y0, y1], color="#8b0000", linewidth=1.3, zorder=2)
-    legend = [Line2D([], [], color="#8b0000", linewidth=1.3, label=f"{model.view.id} lines")]
+    legend = [Line2D([], [], color="#8b0000", linewidth=1.3, label=visible(f"{model.view.id} lines"))]
     if model.compare is not None:
         for (x0, y0), (x1, y1) in model.compare_lines:
             ax.plot([x0, x1], [y0, y1], color="#1f4e9b", linewidth=1.6, linestyle=(0, (5, 3)), zorder=3,
                     gid="compare-line")
         legend.append(Line2D([], [], color="#1f4e9b", linewidth=1.6, linestyle=(0, (5, 3)),
-                             label=f"{model.compare.id} lines (compared)"))
+                             label=visible(f"{model.compare.id} lines (compared)")))
 
     # Threshold lines carried into the strip, so a chip there can be read against the TPP lines.
     strip.set_ylim(0, 1)
@@ -442,8 +458,8 @@ def _draw(model: ChartModel):
     box = key.get_window_extent(renderer)
     obstacles.append((box.x0, box.y0, box.x1, box.y1))
     _place_labels(fig, markers, obstacles)
-    fig.text(0.06, 0.11, "\n".join(_wrap(n, 190) for n in model.notes), fontsize=7.5, va="top", ha="left",
-             color="#333", gid="chart-notes")
+    fig.text(0.06, 0.11, visible("\n".join(_wrap(n, 190) for n in model.notes)), fontsize=7.5, va="top",
+             ha="left", color="#333", gid="chart-notes", parse_math=False)
     return fig
 
 
@@ -497,11 +513,11 @@ def _place_labels(fig, markers, obstacles) -> None:
     ordered = sorted(markers, key=lambda m: (not m[0].highlighted, m[0].place != "plot"))
     figure_box = fig.bbox
     for point, target, xy, _line in ordered:
-        text = point.label if point.place == "plot" else f"{point.label}" + (
-            f" ({point.note})" if point.place == "tpp unknown" and point.note != "TPP unknown" else "")
+        text = visible(point.label if point.place == "plot" else f"{point.label}" + (
+            f" ({point.note})" if point.place == "tpp unknown" and point.note != "TPP unknown" else ""))
         style = {"fontsize": 8.5 if point.highlighted else 6.5, "fontweight": "bold" if point.highlighted else "normal",
                  "color": "#a00000" if point.highlighted else "#111", "zorder": 7,
-                 "annotation_clip": False}
+                 "annotation_clip": False, "parse_math": False}
         offsets = [(8, -3)] if point.place == "tpp unknown" else _OFFSETS
         chosen = None
         for dx, dy in offsets:
@@ -547,8 +563,7 @@ def render(model: ChartModel, fmt: str) -> bytes:
     """The chart as PNG or SVG bytes (reproducible: no dates, fixed SVG ids)."""
     import io
 
-    import matplotlib
-
+    matplotlib = require_matplotlib()
     with matplotlib.rc_context(_rc()):
         fig = _draw(model)
         buffer = io.BytesIO()

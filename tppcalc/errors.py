@@ -114,3 +114,15 @@ class AmbiguousChipError(TppcalcError, LookupError):
 
     def __str__(self) -> str:
         return f"{self.query!r} matches several chips: " + ", ".join(self.candidates)
+
+
+class MissingExtraError(TppcalcError, ImportError):
+    """An optional dependency a command needs is not installed; says which extra brings it."""
+
+    def __init__(self, what: str, extra: str):
+        super().__init__(what, extra)
+        self.what = what
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return f"{self.what} is not installed: pip install 'tppcalc[{self.extra}]'"

@@ -7,8 +7,9 @@ the edition and its citations, the tool version and SHA-256 digests of every inp
 (``node_report``), classify (``classification_report``) and fleet (``fleet_report``) builders fill
 it; its tables and cells are those of ``tppcalc.layout``, which the terminal draws too.
 
-Escaping has one place: ``render_html`` passes every string through ``html.escape``. Callers hand
-over plain text only (``Cell.tone`` is checked against a closed set), so a device name such as
+Escaping has one place: ``render_html`` passes every string through ``html.escape``, after
+``visible_text.visible`` has written its control characters as visible escapes (``\x1b``). Callers
+hand over plain text only (``Cell.tone`` is checked against a closed set), so a device name such as
 ``<script>`` read from hardware or an input file can never become markup.
 """
 
@@ -19,6 +20,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,6 +30,7 @@ from tppcalc._version import __version__
 from tppcalc.errors import InputError
 from tppcalc.exact import format_number
 from tppcalc.layout import Cell, CellLike, Table, licence, verdict
+from tppcalc.visible_text import visible
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri '
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(str(text)), quote=True)
 
 
 def _cell(value: CellLike, tag: str = "td", *, numeric: bool = False) -> str:
@@ -334,6 +337,17 @@ def _chart_of(chips, result) -> tuple[bytes | None, str, str]:
     return _chart(chips, edition=result.edition, overlays=result.overlays, as_of=result.as_of)
 
 
+# What JSON leaves raw but a document cannot show (json.dumps already escapes U+0000-U+001F).
+_UNSHOWN_IN_JSON = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _json_text(value: object) -> str:
+    """``value`` as indented JSON whose every character can be shown as it is (so the text shown is
+    the text digested): the others as ``\\u`` escapes, which decode to the same value."""
+    text = json.dumps(value, indent=1, ensure_ascii=False)
+    return _UNSHOWN_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _now(generated_at: dt.datetime | None) -> str:
     moment = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
     return moment.isoformat()
@@ -350,7 +364,7 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
     from tppcalc.chart import ChartChip
 
     host = node.host
-    host_json = host.model_dump_json(indent=1)
+    host_json = _json_text(host.model_dump(mode="json"))
     gpus = {g.index: g for g in host.gpus}
     rows, cross = [], []
     for device in node.devices:

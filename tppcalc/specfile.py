@@ -9,13 +9,19 @@ and the field.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from tppcalc.errors import InputError, SpecError
+from tppcalc.input_files import read_input_file
 from tppcalc.spec import ChipSpec
+
+# Deeper than any spec or rule file needs (they nest 4 levels): the parsers recurse once per level,
+# so a file nested thousands deep would end in a RecursionError, not in an error naming the file.
+MAX_NESTING = 64
 
 
 def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
@@ -33,10 +39,7 @@ def read_document(path: Path) -> dict:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
+    return read_input_file(path)
 
 
 def parse_document(path: Path, data: bytes) -> dict:
@@ -45,17 +48,48 @@ def parse_document(path: Path, data: bytes) -> dict:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise InputError(exc.msg, where=f"{path}:{exc.lineno}") from None
-    import tomllib  # here, not at the top: its import costs ~5 ms and a cached document needs none
-
+    is_json = path.suffix.lower() == ".json"
+    depth, line = _nesting(text, is_json)
+    if depth > MAX_NESTING:
+        raise InputError(f"nested more than {MAX_NESTING} levels deep", where=f"{path}:{line}")
     try:
-        return tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(exc), where=str(path)) from None
+        if is_json:
+            try:
+                return json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise InputError(exc.msg, where=f"{path}:{exc.lineno}") from None
+        import tomllib  # here, not at the top: its import costs ~5 ms and a cached document needs none
+
+        try:
+            return tomllib.loads(text, parse_float=Decimal)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(str(exc), where=str(path)) from None
+    except RecursionError:  # the nesting scan is a bound, not a parser: this is the backstop
+        raise InputError("nested too deep", where=str(path)) from None
+    except (ValueError, ArithmeticError) as exc:  # a number the parser cannot hold
+        raise InputError(f"cannot parse: {exc}", where=str(path)) from None
+
+
+# What can hide a bracket from the nesting scan: strings (TOML's four kinds, JSON's one) and TOML
+# comments. A bracket inside them is skipped; the rest are counted.
+_TOML_SKIPPED = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_JSON_SKIPPED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _nesting(text: str, is_json: bool) -> tuple[int, int]:
+    """The deepest nesting of brackets and braces in ``text``, and the line where it is reached."""
+    skipped = (_JSON_SKIPPED if is_json else _TOML_SKIPPED).sub(lambda m: "\n" * m.group().count("\n"), text)
+    depth = deepest = 0
+    where = 0
+    for match in _BRACKETS.finditer(skipped):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, match.start()
+        else:
+            depth -= 1
+    return deepest, skipped.count("\n", 0, where) + 1
 
 
 def specs_from_document(document: dict, where: str) -> list[ChipSpec]:
@@ -72,9 +106,13 @@ def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
     if unexpected:
         raise InputError(f"unknown top-level key(s) {', '.join(unexpected)} (expected `sources`, `chip`)", where=where)
     shared = document.get("sources", {})
+    if not isinstance(shared, dict):
+        raise InputError("must be a table of sources", where=where, field="sources")
     records = document.get("chip", [])
     if isinstance(records, dict):
         records = [records]
+    if not isinstance(records, list):
+        raise InputError("`chip` must be a list of [[chip]] records", where=where, field="chip")
     if not records:
         raise InputError("no [[chip]] record", where=where)
     found = []
@@ -82,7 +120,10 @@ def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
         label = record.get("id", f"chip[{index}]") if isinstance(record, dict) else f"chip[{index}]"
         if not isinstance(record, dict):
             raise SpecError([("", "a record must be a table")], where=where, record=str(label))
-        found.append((str(label), {**record, "sources": {**shared, **record.get("sources", {})}}))
+        own = record.get("sources", {})
+        if not isinstance(own, dict):
+            raise SpecError([("sources", "must be a table of sources")], where=where, record=str(label))
+        found.append((str(label), {**record, "sources": {**shared, **own}}))
     return found
 
 

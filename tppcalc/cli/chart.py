@@ -36,6 +36,7 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, comp
         chart_format,
         chart_model,
         chips_from_specs,
+        require_matplotlib,
         rules_view,
         write_chart,
     )
@@ -47,7 +48,8 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, comp
         raise click.UsageError("give catalogue QUERY arguments, --highlight QUERY or --all")
     if edition is not None and as_of is not None:
         raise click.UsageError("give --edition or --as-of, not both")
-    chart_format(output)   # refuse a bad file name before any work
+    chart_format(output)   # refuse a bad file name, or a missing extra, before any work
+    require_matplotlib()
     catalogue = current_catalogue()
     marked = [catalogue.lookup(q) for q in highlights]
     chosen = list(catalogue) if all_chips else [catalogue.lookup(q) for q in queries]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -63,22 +66,24 @@ def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
 @click.option("--local-nodes", type=click.IntRange(1, 16), help="Start a local Ray cluster of N nodes to try it out.")
 @click.option("--bench", is_flag=True, help="Also measure each node (exclusive GPUs per task).")
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True, help="Seconds to wait for the nodes.")
+@click.option("--connect-timeout", "connect_timeout_s", type=click.FloatRange(min=0, min_open=True), default=30,
+              show_default=True, help="Seconds to wait for the cluster to answer at all.")
 @click.option("--country", help="Country of the nodes, recorded on each result for `fleet report`.")
 @click.option("--site", help="Site name recorded on each result.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write JSON Lines here (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
-def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json) -> None:
+def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, site, output, as_json) -> None:
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
     from tppcalc.terminal import progress
 
-    with progress("starting the probes") as bar:
+    with _exit_on_signals(), progress("starting the probes") as bar:
         def answered(done: int, total: int) -> None:
             bar.describe(f"waiting for nodes: {done} of {total} done")
             bar.update(done, total=total)
 
-        result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s, bench=bench,
-                               progress=answered)
+        result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s,
+                               connect_timeout_s=connect_timeout_s, bench=bench, progress=answered)
     for node in result.nodes:
         if country:
             node["country"] = country
@@ -86,8 +91,13 @@ def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json
             node["site"] = site
     if output is not None:
         temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        temporary.write_text("".join(json.dumps(node) + "\n" for node in result.nodes), encoding="utf-8")
-        temporary.replace(output)
+        try:
+            with _exit_on_signals():
+                temporary.write_text("".join(json.dumps(node) + "\n" for node in result.nodes), encoding="utf-8")
+                temporary.replace(output)
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # never leave a half-written file behind
+            raise
     for gone in result.missing:
         click.echo(f"tppcalc: node {gone['node_id']} ({gone['address']}) missing: {gone['reason']}", err=True)
     if as_json:
@@ -97,3 +107,30 @@ def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json
         from tppcalc.terminal import show
 
         show([fleet_probe_table(result.nodes)])
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGINT arrived: unwind (closing the cluster, removing temporaries) and exit."""
+
+
+@contextlib.contextmanager
+def _exit_on_signals():
+    """Within the block, SIGTERM and SIGINT unwind it and end the command with 128 + the signal's
+    number (Ray's own handler would otherwise wait for its connection attempts to give up)."""
+    def stop(signum, _frame):
+        raise _Signalled(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    except _Signalled as caught:
+        signum = caught.args[0]
+        click.echo(f"tppcalc: stopped by {signal.Signals(signum).name}", err=True)
+        sys.exit(128 + signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
