@@ -149,3 +149,33 @@ def test_cli_gb200_is_ambiguous_and_says_which_chips(run_cli):
     result = run_cli("chips", "show", "GB200", "--json")
     assert result.exit_code == 1
     assert "nvidia-gb200-superchip" in result.stderr and "nvidia-gb200-gpu" in result.stderr
+
+
+def _card(folder, chip_id, name, memory_gb):
+    write_chip(folder, f"{chip_id}.toml", chip_id, name,
+               extra=f'[chip.memory]\ncapacity_gb = {{ value = {memory_gb}, source = "ds" }}\n'
+                     'dram_bandwidth_gbps = { value = 360, source = "ds" }')
+
+
+def test_a_name_that_leaves_out_a_siblings_suffix_never_picks_that_sibling(tmp_path):
+    # The 3060 Ti and the 3060 are different chips (NVIDIA: 4864 and 3584 CUDA cores). A query
+    # that says "3060" with the Ti's memory size fits only the Ti by memory, but it does not say
+    # "Ti", so it must not resolve to the Ti (it once did, with the catalogue's 12 GB-only 3060).
+    folder = tmp_path / "cards"
+    _card(folder, "acme-rtx-3060", "GeForce RTX 3060", 12)
+    _card(folder, "acme-rtx-3060-ti", "GeForce RTX 3060 Ti", 8)
+    catalogue = Catalogue.load([folder])
+    with pytest.raises(UnknownChipError):
+        catalogue.lookup("RTX 3060 8GB")
+    assert catalogue.lookup("RTX 3060 Ti 8GB").id == "acme-rtx-3060-ti"
+    assert catalogue.lookup("NVIDIA GeForce RTX 3060").id == "acme-rtx-3060"
+
+
+def test_real_names_of_siblings_resolve_to_the_sibling_they_name():
+    catalogue = Catalogue.load()
+    assert catalogue.lookup("NVIDIA GeForce RTX 4070 Ti").id == "nvidia-geforce-rtx-4070-ti"
+    assert catalogue.lookup("NVIDIA GeForce RTX 4070 Ti SUPER").id == "nvidia-geforce-rtx-4070-ti-super"
+    assert catalogue.lookup("NVIDIA GeForce RTX 4090").id == "nvidia-geforce-rtx-4090"
+    assert catalogue.lookup("NVIDIA GeForce RTX 4090 D").id == "nvidia-geforce-rtx-4090-d"
+    with pytest.raises(AmbiguousChipError):
+        catalogue.lookup("Cloud AI 100")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
-from tppcalc.naming import NameModel, confusable_key, parse
+from tppcalc.naming import NameModel, confusable_key, parse, stated_words
 from tppcalc.plain_records import PlainDataError, from_plain, to_plain
 from tppcalc.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.spec import ChipSpec
@@ -245,7 +245,25 @@ class Catalogue:
         if not name.models:  # "N/A", "TBD", "GPU": nothing names a model, so nothing is identified
             return []
         candidates = self._by_model_token.get(min(name.models), ())  # a fit must hold every model token
-        return [e for e in candidates if e.name_model.admits(name)]
+        fitting = [e for e in candidates if e.name_model.admits(name)]
+        # "RTX 3060 8GB" fits only the 3060 Ti by its memory, but it does not say "Ti": a chip is
+        # picked only when the query says the words that set it apart from its siblings.
+        said = [e for e in fitting if self._distinguishing_words[e.chip_id] <= name.words]
+        if len(said) == 1 or len(fitting) <= 1:
+            return said
+        return said or fitting  # several fit: ambiguous between them
+
+    @functools.cached_property
+    def _distinguishing_words(self) -> dict[str, frozenset[str]]:
+        """For each chip, the words all its names carry that some chip sharing its model token lacks
+        ("ti", "super", "d"); a chip alone with its model token has none."""
+        stated = {e.chip_id: stated_words(e.names) for e in self._entries}
+        words: dict[str, frozenset[str]] = {chip_id: frozenset() for chip_id in stated}
+        for siblings in self._by_model_token.values():
+            shared = frozenset.intersection(*(stated[e.chip_id] for e in siblings))
+            for entry in siblings:
+                words[entry.chip_id] |= stated[entry.chip_id] - shared
+        return words
 
     @functools.cached_property
     def _by_model_token(self) -> dict[str, list[_Entry]]:

@@ -181,5 +181,10 @@ class NameModel:
         return not (stated_types and self.memory_types and not stated_types <= self.memory_types)
 
 
+def stated_words(names: Iterable[str]) -> frozenset[str]:
+    """The plain words every one of ``names`` carries ("geforce", "rtx", "ti"), generic ones aside."""
+    return frozenset.intersection(*(parse(n).words for n in names)) - _GENERIC
+
+
 def _vendor_words(vendor: str) -> frozenset[str]:
     return frozenset(_TOKEN.findall(fold(vendor)))
