@@ -23,6 +23,8 @@ SAMPLES = {
     "candidates": ("h100-sxm", "h100-pcie"),
     "kind": "NotSupported",
     "message": "the call is not supported",
+    "what": "matplotlib (for charts)",
+    "extra": "chart",
 }
 
 
