@@ -1,8 +1,9 @@
 """The CPU backend: /proc/cpuinfo and sysfs, live or as recorded text, into CpuInfo records.
 
 Live reading only gathers the raw text (``read_live_cpu_sources``); parsing is the same code for a
-live machine and a recorded dump. The microarchitecture comes from archspec's compatibility
-checks, run for the *recorded* machine type so an aarch64 dump replays correctly on x86.
+live machine and a recorded dump. The microarchitecture is named from archspec's public target
+data, for the *recorded* machine type so an aarch64 dump replays correctly on x86; the per-core
+rates come from the microarchitecture table or the flags (``tppcalc.probe.cpu_rates``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from tppcalc.probe.host import CpuInfo
 
 # Flags that change a CPU's peak (vector width, FMA, matrix engines).
 INTERESTING_FLAGS = (
-    "fma", "avx", "avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "avx512vl", "avx512bw",
-    "amx_tile", "amx_bf16", "amx_int8", "amx_fp16", "asimd", "sve", "sve2", "sme", "sme2", "i8mm", "bf16",
+    "fma", "avx", "avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "avx_vnni", "avx512vl", "avx512bw",
+    "amx_tile", "amx_bf16", "amx_int8", "amx_fp16", "asimd", "asimdhp", "sve", "sve2", "sme", "sme2", "i8mm", "bf16",
 )
 
 _SYSFS_FREQ = "cpu0/cpufreq/cpuinfo_max_freq"
@@ -52,34 +53,36 @@ def _blocks(text: str) -> list[dict[str, str]]:
     return blocks
 
 
+_ARM_IMPLEMENTERS = {"0x41": "ARM", "0x61": "Apple", "0x4e": "NVIDIA"}
+
+
 def microarchitecture(block: dict[str, str], machine: str) -> str | None:
-    """archspec's name for the processor described by one /proc/cpuinfo block."""
-    from archspec.cpu import detect
+    """archspec's name for the processor described by one /proc/cpuinfo block.
+
+    Uses archspec's public API only (``archspec.cpu.TARGETS`` and each target's ``vendor``,
+    ``family``, ``features``, ``cpu_part`` and ``ancestors``), with the recorded machine type, so an
+    aarch64 dump replays correctly on x86: a target is compatible when it is of this family, its
+    vendor is this CPU's or generic, and every feature it names is in the CPU's flags; the most
+    derived compatible target wins (on Arm, one whose CPU part matches first).
+    """
+    import archspec.cpu
 
     if machine == "x86_64":
-        info = detect.partial_uarch(vendor=block.get("vendor_id", "generic"),
-                                    features=set(block.get("flags", "").split()))
+        vendor, flags, part = block.get("vendor_id", "generic"), set(block.get("flags", "").split()), ""
     elif machine == "aarch64":
-        implementer = {"0x41": "ARM", "0x61": "Apple", "0x4e": "NVIDIA"}.get(block.get("CPU implementer", ""), "generic")
-        info = detect.partial_uarch(vendor=implementer, features=set(block.get("Features", "").split()),
-                                    cpu_part=block.get("CPU part", ""))
+        vendor = _ARM_IMPLEMENTERS.get(block.get("CPU implementer", ""), "generic")
+        flags, part = set(block.get("Features", "").split()), block.get("CPU part", "")
     else:
         return None
-    check = detect.COMPATIBILITY_CHECKS.get(machine)
-    candidates = [t for t in detect.TARGETS.values() if check and check(info, t)]
+    # archspec's own record type normalises the flags (it adds sse3, which Linux calls pni).
+    recorded = archspec.cpu.Microarchitecture("recorded", [], vendor, flags, {}, cpu_part=part)
+    candidates = [t for t in archspec.cpu.TARGETS.values()
+                  if t.family.name == machine and t.vendor in (vendor, "generic") and t.features <= recorded.features]
+    if part and any(t.cpu_part == part for t in candidates):
+        candidates = [t for t in candidates if t.cpu_part == part]
     if not candidates:
         return None
-
-    # As archspec's host(): most derived target that descends from the best generic one.
-    def depth(target):
-        return len(target.ancestors), len(target.features)
-
-    generic = max((c for c in candidates if c.vendor == "generic"), key=depth, default=None)
-    if info.cpu_part and any(c.cpu_part == info.cpu_part for c in candidates):
-        candidates = [c for c in candidates if c.cpu_part == info.cpu_part]
-    if generic is not None:
-        candidates = [c for c in candidates if c > generic] or [generic]
-    return max(candidates, key=depth).name
+    return max(candidates, key=lambda t: (len(t.ancestors), t.vendor != "generic", len(t.features))).name
 
 
 def cpus_from_sources(sources: dict) -> list[CpuInfo]:
@@ -109,6 +112,7 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
         errors["microarchitecture"] = f"archspec: {type(exc).__name__}: {exc}"
     if uarch is None and "microarchitecture" not in errors:
         errors["microarchitecture"] = f"archspec found no target for this {machine} CPU"
+    rates, rate_source = _rates(uarch, set(flag_text.split()), machine, errors)
     return [CpuInfo(
         vendor=first.get("vendor_id") or first.get("CPU implementer"),
         model_name=model,
@@ -119,8 +123,22 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
         logical_cpus=len(blocks),
         max_mhz=max_mhz,
         flags=flags,
+        per_core_rates=rates,
+        rate_source=rate_source,
         errors=errors,
     )]
+
+
+def _rates(uarch: str | None, flags: set[str], machine: str, errors: dict[str, str]):
+    from tppcalc.probe.cpu_rates import UNRATED_MATRIX_FLAGS, core_rates
+    from tppcalc.probe.identify import cpu_microarchitectures
+
+    rates, source = core_rates(uarch, flags, machine, cpu_microarchitectures())
+    unrated = [f for f in UNRATED_MATRIX_FLAGS if f in flags]
+    if unrated and not any(r.unit == "matrix engine" for r in rates):
+        errors["per_core_rates"] = (f"matrix instructions {', '.join(unrated)} have no sourced rate here: "
+                                    "the rates are a lower bound")
+    return rates, source or None
 
 
 def _arm_model(block: dict[str, str]) -> str | None:
