@@ -103,3 +103,58 @@ def test_probe_json_names_the_rate_source_and_the_amx_rate(run_cli, tmp_path):
     assert "flags" in cpu["rate_source"]
     device = out["devices"][0]
     assert device["metrics"]["tpp"] is not None and float(device["metrics"]["tpp"]) == pytest.approx(85.196734464)
+
+
+# ---- clocks: hostile values never crash or lower the count silently ---------------------------
+
+def _with(text_replacements: dict[str, str], sysfs: dict | None = None):
+    text = (CPUINFO / "xeon-amx-vm.cpuinfo").read_text()
+    for old, new in text_replacements.items():
+        text = text.replace(old, new)
+    (cpu,) = cpus_from_sources({"machine": "x86_64", "cpuinfo": text, "sysfs": sysfs or {}})
+    return cpu
+
+
+@pytest.mark.parametrize("garbage", ["abc", "nan", "-2599.998", "inf", "0"])
+def test_a_garbled_cpu_mhz_is_named_not_used_and_never_crashes(garbage):
+    cpu = _with({"2599.998": garbage})
+    assert cpu.max_mhz is None and "max_mhz" in cpu.errors
+    ident = identify_cpu(cpu, Catalogue.load())
+    assert ident.method == "unreadable"  # every outcome stays possible
+
+
+@pytest.mark.parametrize("garbage", ["-3800000", "nan", "12e", "0"])
+def test_a_garbled_sysfs_maximum_falls_back_to_cpuinfo_and_says_so(garbage):
+    cpu = _with({}, {"cpu0/cpufreq/cpuinfo_max_freq": garbage})
+    assert cpu.max_mhz == pytest.approx(2599.998) and "unreadable" in cpu.errors["max_mhz"]
+
+
+def test_base_clock_from_sysfs_or_the_model_name():
+    cpu = _with({"Intel(R) Xeon(R) Processor": "Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz"})
+    assert cpu.base_mhz == 2000
+    cpu = _with({}, {"cpu0/cpufreq/base_frequency": "2100000", "cpu0/cpufreq/cpuinfo_max_freq": "3800000"})
+    assert cpu.base_mhz == 2100 and cpu.max_mhz == 3800
+
+
+def test_a_hostile_dump_cpu_section_is_named_not_a_crash():
+    (cpu,) = cpus_from_sources({"machine": "x86_64", "cpuinfo": 5, "sysfs": {}})
+    assert "cpuinfo" in cpu.errors and identify_cpu(cpu, Catalogue.load()).method == "unreadable"
+
+
+def test_the_tpp_at_the_base_clock_is_shown_beside_the_one_at_the_maximum():
+    cpu = _with({}, {"cpu0/cpufreq/base_frequency": "2000000", "cpu0/cpufreq/cpuinfo_max_freq": "3800000"})
+    ident = identify_cpu(cpu, Catalogue.load())
+    # 2 cores x 2048 x 8 bits: TPP 32.768 per GHz -> 65.536 at 2.0 GHz, 124.5184 at 3.8 GHz
+    assert ident.derived_tpp_at_max_clock == Decimal("124.5184")
+    assert any("base clock (2000 MHz): 65.54" in check for check in ident.cross_checks)
+
+
+def test_a_zen4_guest_missing_pku_is_the_generic_level_its_flags_reach_not_zen2():
+    text = (CPUINFO / "genoa-zen4.cpuinfo").read_text().replace(" pku", "").replace(" flush_l1d", "")
+    from tppcalc.probe.cpu import _blocks
+
+    block = [b for b in _blocks(text) if "processor" in b][0]
+    assert microarchitecture(block, "x86_64") == "x86_64_v4"  # as archspec.cpu.host() names this dev VM
+    (cpu,) = cpus_from_sources({"machine": "x86_64", "cpuinfo": text, "sysfs": {}})
+    # flags alone cannot tell Zen 4's 256-bit datapaths: the AVX-512 upper bound is counted
+    assert _rates(cpu)[("vector FMA units", "fp64")] == (32, "flags")

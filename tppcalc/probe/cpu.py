@@ -8,7 +8,9 @@ rates come from the microarchitecture table or the flags (``tppcalc.probe.cpu_ra
 
 from __future__ import annotations
 
+import math
 import platform
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +23,7 @@ INTERESTING_FLAGS = (
 )
 
 _SYSFS_FREQ = "cpu0/cpufreq/cpuinfo_max_freq"
+_SYSFS_BASE = "cpu0/cpufreq/base_frequency"  # intel_pstate only
 
 
 def read_live_cpu_sources() -> dict:
@@ -35,6 +38,16 @@ def read_live_cpu_sources() -> dict:
         sources["sysfs"][_SYSFS_FREQ] = (base / _SYSFS_FREQ).read_text().strip()
     except OSError as exc:
         sources["sysfs_error"] = f"{_SYSFS_FREQ}: {type(exc).__name__}"
+    try:
+        sources["sysfs"][_SYSFS_BASE] = (base / _SYSFS_BASE).read_text().strip()
+    except OSError:
+        pass  # only intel_pstate has it; the model name may say it instead
+    try:  # archspec's own answer for this machine, kept beside the text it is derived from
+        import archspec.cpu
+
+        sources["archspec_host"] = archspec.cpu.host().name
+    except Exception as exc:  # archspec data problems must not stop the probe
+        sources["archspec_host_error"] = f"{type(exc).__name__}: {exc}"
     return sources
 
 
@@ -82,14 +95,27 @@ def microarchitecture(block: dict[str, str], machine: str) -> str | None:
         candidates = [t for t in candidates if t.cpu_part == part]
     if not candidates:
         return None
-    return max(candidates, key=lambda t: (len(t.ancestors), t.vendor != "generic", len(t.features))).name
+
+    def depth(target):
+        return len(target.ancestors), len(target.features)
+
+    # A vendor target must descend from the best generic level the flags reach (archspec's documented
+    # partial order, ``>``): a Zen 4 guest missing 'pku' is x86_64_v4, not the older zen2.
+    generic = max((t for t in candidates if t.vendor == "generic"), key=depth, default=None)
+    if generic is not None:
+        candidates = [t for t in candidates if t > generic] or [generic]
+    return max(candidates, key=depth).name
 
 
 def cpus_from_sources(sources: dict) -> list[CpuInfo]:
     """CpuInfo records (one per distinct model) from recorded or live sources."""
     machine = sources.get("machine", "unknown")
+    if not isinstance(machine, str):
+        machine = "unknown"
     if "cpuinfo" not in sources:
-        return [CpuInfo(machine=machine, errors={"cpuinfo": sources.get("cpuinfo_error", "not recorded")})]
+        return [CpuInfo(machine=machine, errors={"cpuinfo": str(sources.get("cpuinfo_error", "not recorded"))})]
+    if not isinstance(sources["cpuinfo"], str):
+        return [CpuInfo(machine=machine, errors={"cpuinfo": "recorded /proc/cpuinfo is not text"})]
     blocks = [b for b in _blocks(sources["cpuinfo"]) if "processor" in b]
     if not blocks:
         return [CpuInfo(machine=machine, errors={"cpuinfo": "no processor entries"})]
@@ -110,6 +136,12 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
     except Exception as exc:  # archspec data problems must not stop the probe
         uarch = None
         errors["microarchitecture"] = f"archspec: {type(exc).__name__}: {exc}"
+    live_name = sources.get("archspec_host")
+    if isinstance(live_name, str) and live_name != uarch:
+        # Recorded live: archspec.cpu.host() also reads what the text lacks (e.g. cpuid on Arm).
+        errors.setdefault("microarchitecture", f"archspec.cpu.host() said {live_name[:40]!r}; the recorded "
+                                                f"/proc/cpuinfo gives {uarch!r}; the host's answer is used")
+        uarch = live_name
     if uarch is None and "microarchitecture" not in errors:
         errors["microarchitecture"] = f"archspec found no target for this {machine} CPU"
     rates, rate_source = _rates(uarch, set(flag_text.split()), machine, errors)
@@ -122,6 +154,7 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
         physical_cores=cores,
         logical_cpus=len(blocks),
         max_mhz=max_mhz,
+        base_mhz=_base_mhz(sources, model),
         flags=flags,
         per_core_rates=rates,
         rate_source=rate_source,
@@ -157,16 +190,43 @@ def _physical_cores(blocks: list[dict[str, str]]) -> int | None:
     return None
 
 
+def _positive_mhz(text: str, scale: float) -> float | None:
+    """``text`` (a number in units of ``scale`` MHz) as MHz, or None unless it is finite and positive."""
+    try:
+        value = float(text) * scale
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
 def _max_mhz(sources: dict, blocks: list[dict[str, str]], errors: dict[str, str]) -> float | None:
     khz = sources.get("sysfs", {}).get(_SYSFS_FREQ)
     if khz:
-        try:
-            return int(khz) / 1000
-        except ValueError:
-            errors["max_mhz"] = f"unreadable {_SYSFS_FREQ}: {khz!r}"
-    speeds = [float(b["cpu MHz"]) for b in blocks if "cpu MHz" in b]
-    if speeds:
+        mhz = _positive_mhz(str(khz), 1 / 1000)
+        if mhz is not None:
+            return mhz
+        errors["max_mhz"] = f"unreadable {_SYSFS_FREQ}: {str(khz)[:40]!r}"
+    speeds = [_positive_mhz(b["cpu MHz"], 1) for b in blocks if "cpu MHz" in b]
+    if speeds and None not in speeds:
         errors.setdefault("max_mhz", "no cpufreq in sysfs; highest current 'cpu MHz' used (may be below the maximum)")
         return max(speeds)
+    if speeds:
+        errors["max_mhz"] = (errors.get("max_mhz", "no cpufreq in sysfs") +
+                             "; a 'cpu MHz' in /proc/cpuinfo is not a positive number")
+        return None
     errors.setdefault("max_mhz", "no cpufreq in sysfs and no 'cpu MHz' in /proc/cpuinfo")
     return None
+
+
+_MODEL_NAME_CLOCK = re.compile(r"@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz\s*$")
+
+
+def _base_mhz(sources: dict, model_name: str | None) -> float | None:
+    """The base (nominal) clock: intel_pstate's base_frequency, else the '@ 2.00GHz' of the model
+    name. Shown beside the maximum; the derived TPP uses the maximum."""
+    khz = sources.get("sysfs", {}).get(_SYSFS_BASE)
+    mhz = _positive_mhz(str(khz), 1 / 1000) if khz else None
+    if mhz is None and model_name:
+        match = _MODEL_NAME_CLOCK.search(model_name)
+        mhz = _positive_mhz(match.group(1), 1000) if match else None
+    return mhz

@@ -67,6 +67,7 @@ class CpuInfo(_Record):
     physical_cores: int | None = None
     logical_cpus: int | None = None
     max_mhz: float | None = None
+    base_mhz: float | None = Field(default=None, description="Base clock, shown beside the maximum the TPP uses")
     flags: list[str] = Field(default_factory=list, description="The instruction-set flags that matter here")
     per_core_rates: list[CoreRate] = Field(default_factory=list,
                                            description="Peak ops per cycle per core, from the table or the flags")

@@ -198,7 +198,12 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
     checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and per-core rates ({why})"]
     if "max_mhz" in cpu.errors:
         checks.append(f"the clock may be below the CPU's maximum ({cpu.errors['max_mhz']}): the TPP is a lower bound")
-    return Identification(spec, "derived", None, compute_metrics(spec).tpp, checks)
+    tpp = compute_metrics(spec).tpp
+    if cpu.base_mhz and cpu.max_mhz and tpp and cpu.base_mhz < cpu.max_mhz:
+        at_base = tpp * Decimal(str(cpu.base_mhz)) / Decimal(str(cpu.max_mhz))
+        checks.append(f"TPP at the base clock ({cpu.base_mhz:.0f} MHz): {at_base:.2f}; at the maximum clock "
+                      f"({cpu.max_mhz:.0f} MHz, used here): {tpp:.2f} (the rule text does not say which clock)")
+    return Identification(spec, "derived", None, tpp, checks)
 
 
 def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
