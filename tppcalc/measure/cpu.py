@@ -194,9 +194,9 @@ def _choose(runs: list[Repetition], reported_mhz: float | None, flops_per_cycle:
     agree and both are at the highest clock read in the whole measurement: nothing interrupted them,
     so the fastest steady FMA run is judged at its own clock, and a fraction above 1 there means
     more FLOPs per cycle than the theoretical rate (a finding, kept). Where no repetition is steady,
-    the fastest run is judged at the highest clock read; if the FMA rate contradicts that clock, the
-    clock was interrupted: the clock the system reports is used where it allows the rate, and
-    otherwise no fraction is given."""
+    every reading may be low: the fastest run is judged at the higher of the highest reading and the
+    clock the system reports, and where the FMA rate still exceeds what that clock allows, no
+    fraction is given."""
     readings = [r.clock_mhz for r in runs if r.clock_mhz is not None]
     if not readings:
         return max(runs, key=lambda r: r.flops_per_second), None, None
@@ -206,20 +206,14 @@ def _choose(runs: list[Repetition], reported_mhz: float | None, flops_per_cycle:
         chosen = max(steady, key=lambda r: r.flops_per_second)
         return chosen, chosen.clock_mhz, None
     chosen = max(runs, key=lambda r: r.flops_per_second)
-
-    def allows(mhz: float) -> bool:
-        return not flops_per_cycle or chosen.flops_per_second <= threads * flops_per_cycle * mhz * 1e6 * (
-            1 + STEADY_CLOCK_SPREAD)
-
-    if allows(top):
-        return chosen, top, (f"no repetition had two agreeing clock readings (busy host); judged at the highest "
-                             f"clock read, {top:.0f} MHz")
-    if reported_mhz and reported_mhz > top and allows(reported_mhz):
-        return chosen, reported_mhz, (f"the measured clock ({top:.0f} MHz) is below the reported {reported_mhz:.0f} "
-                                      "MHz and too low for the FMA rate measured with it: interrupted, so the "
-                                      "reported clock is used")
-    return chosen, None, (f"every clock reading (at most {top:.0f} MHz) was interrupted: too low for the FMA rate "
-                          "measured between them, so no fraction at the measured clock is given")
+    # No reading can be trusted: an interrupted one is low, so never judge below the reported clock.
+    clock = max(top, reported_mhz or 0.0)
+    if flops_per_cycle and chosen.flops_per_second > threads * flops_per_cycle * clock * 1e6 * (1 + STEADY_CLOCK_SPREAD):
+        return chosen, None, (f"every clock reading (at most {top:.0f} MHz) was interrupted, and neither it nor the "
+                              f"reported clock allows the FMA rate measured: no fraction at the measured clock is given")
+    source = "the highest reading" if clock == top else f"the reported clock (readings, at most {top:.0f} MHz, were interrupted)"
+    return chosen, clock, (f"no repetition had two agreeing clock readings at the highest clock (busy host); "
+                           f"judged at {clock:.0f} MHz, {source}")
 
 
 def _measure_triad(kernels, np, elements: int) -> float:
