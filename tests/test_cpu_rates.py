@@ -158,3 +158,12 @@ def test_a_zen4_guest_missing_pku_is_the_generic_level_its_flags_reach_not_zen2(
     (cpu,) = cpus_from_sources({"machine": "x86_64", "cpuinfo": text, "sysfs": {}})
     # flags alone cannot tell Zen 4's 256-bit datapaths: the AVX-512 upper bound is counted
     assert _rates(cpu)[("vector FMA units", "fp64")] == (32, "flags")
+
+
+def test_a_recorded_archspec_name_never_overrides_what_the_flags_name():
+    text = (CPUINFO / "sapphirerapids.cpuinfo").read_text()
+    sources = {"machine": "x86_64", "cpuinfo": text, "sysfs": {}}
+    (cpu,) = cpus_from_sources({**sources, "archspec_host": "zen4"})  # a garbled or hostile recording
+    assert cpu.microarchitecture == "sapphirerapids" and "zen4" in cpu.errors["microarchitecture"]
+    (cpu,) = cpus_from_sources({**sources, "archspec_host": "no-such-target\\x1b[31m"})
+    assert cpu.microarchitecture == "sapphirerapids" and "microarchitecture" not in cpu.errors

@@ -137,11 +137,16 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
         uarch = None
         errors["microarchitecture"] = f"archspec: {type(exc).__name__}: {exc}"
     live_name = sources.get("archspec_host")
-    if isinstance(live_name, str) and live_name != uarch:
-        # Recorded live: archspec.cpu.host() also reads what the text lacks (e.g. cpuid on Arm).
-        errors.setdefault("microarchitecture", f"archspec.cpu.host() said {live_name[:40]!r}; the recorded "
-                                                f"/proc/cpuinfo gives {uarch!r}; the host's answer is used")
-        uarch = live_name
+    if isinstance(live_name, str) and live_name != uarch and _known_target(live_name):
+        # archspec.cpu.host() of the recorded machine. The text stays primary (a recorded name could
+        # lower the rates the flags give); the host's name fills in only where the text names nothing.
+        if uarch is None:
+            errors["microarchitecture"] = (f"the recorded /proc/cpuinfo names no target; "
+                                           f"archspec.cpu.host() said {live_name!r}, which is used")
+            uarch = live_name
+        else:
+            errors.setdefault("microarchitecture", f"archspec.cpu.host() said {live_name!r}; the recorded "
+                                                    f"/proc/cpuinfo gives {uarch!r}, which is used")
     if uarch is None and "microarchitecture" not in errors:
         errors["microarchitecture"] = f"archspec found no target for this {machine} CPU"
     rates, rate_source = _rates(uarch, set(flag_text.split()), machine, errors)
@@ -160,6 +165,12 @@ def cpus_from_sources(sources: dict) -> list[CpuInfo]:
         rate_source=rate_source,
         errors=errors,
     )]
+
+
+def _known_target(name: str) -> bool:
+    import archspec.cpu
+
+    return name in archspec.cpu.TARGETS
 
 
 def _rates(uarch: str | None, flags: set[str], machine: str, errors: dict[str, str]):
