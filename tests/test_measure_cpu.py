@@ -152,3 +152,12 @@ def test_a_clock_below_the_reported_one_that_the_fma_rate_contradicts_is_distrus
     # A steady reading above the reported clock (turbo) is kept.
     runs = [Repetition(2 * 32 * 3400e6 * 0.97, 3500.0, 3490.0)]
     assert _choose(runs, 2600.0, 32, 2)[1] == 3500.0
+
+
+def test_a_missing_fraction_says_why():
+    from tppcalc.measure.cpu import _result, _verdict
+
+    cpu = probe_live().cpus[0].model_copy(update={"max_mhz": 2600.0, "errors": {}, "machine": "x86_64"})
+    unjudged = [_result("fp64", 90e9, 16, 2, None, 2600.0, "k")]
+    assert "busy host" in _verdict(unjudged, cpu, None)
+    assert "not measured on this architecture" in _verdict(unjudged, cpu.model_copy(update={"machine": "aarch64"}), None)

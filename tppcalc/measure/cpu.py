@@ -264,7 +264,9 @@ def _result(precision, flops_per_second, flops_per_cycle, threads, clock_mhz, da
 
 def _verdict(results: list[PrecisionResult], cpu: CpuInfo, clock_mhz: float | None) -> str:
     fractions = [r.fraction_at_measured_clock for r in results if r.fraction_at_measured_clock is not None]
-    if not fractions and all(r.theoretical_tflops_at_datasheet_clock is not None for r in results) and results:
+    if not fractions and results and all(r.theoretical_tflops_at_datasheet_clock is not None for r in results):
+        if cpu.machine != "x86_64":
+            return "undetermined: the clock is not measured on this architecture (x86-64 only)"
         return "undetermined: no clock reading was free of interruptions (a busy host); run it again on an idle one"
     if not fractions:
         return "undetermined: no theoretical rate for this microarchitecture in the table"
