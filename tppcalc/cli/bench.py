@@ -15,7 +15,10 @@ import click
               help="Only these precisions on GPUs (fp64, fp32, fp16, bf16, tf32, fp8, int8; repeatable).")
 @click.option("--quick", is_flag=True, help="Short runs (about 5 s for the CPU, 10 s for a GPU).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with a `devices` list.")
-def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...], quick: bool, as_json: bool) -> None:
+@click.option("--compare-stream", is_flag=True,
+              help="Also build a C STREAM triad with the system compiler and report it beside the CPU's triad.")
+def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...], quick: bool, as_json: bool,
+          compare_stream: bool) -> None:
     """FMA and tensor-core throughput per precision against the theoretical peak at the measured
     and the declared clock, memory bandwidth, and a verdict for each device. Without --cpu or
     --device: every GPU numba-cuda can see, then the CPU."""
@@ -29,6 +32,13 @@ def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...],
         document = measure_host(cpu=not devices, gpus=list(devices) or None, all_gpus=not cpu_only and not devices,
                                 precisions=set(precisions) or None, quick=quick,
                                 progress=lambda step: bar.describe(f"measuring {step}"))
+        if compare_stream:
+            from tppcalc.measure.stream import add_stream_comparison
+
+            bar.describe("measuring STREAM triad (C)")
+            for device in document["devices"]:
+                if device["kind"] == "cpu":
+                    add_stream_comparison(device)
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return

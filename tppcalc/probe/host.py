@@ -46,6 +46,16 @@ class GpuInfo(_Record):
     errors: dict[str, str] = Field(default_factory=dict, description="field -> why it could not be read")
 
 
+class CoreRate(_Record):
+    """Peak operations per cycle of one core for one unit and precision, and where the figure came from."""
+
+    unit: str = Field(description="'vector FMA units' or 'matrix engine'")
+    precision: str
+    ops_per_cycle: int = Field(description="2 per multiply-accumulate")
+    source: str = Field(description="'microarchitecture table' or 'flags'")
+    basis: str = Field(description="the flag or table row and the cited figure behind the rate")
+
+
 class CpuInfo(_Record):
     """One CPU package type (sockets of the same model are one entry with ``sockets``)."""
 
@@ -57,7 +67,11 @@ class CpuInfo(_Record):
     physical_cores: int | None = None
     logical_cpus: int | None = None
     max_mhz: float | None = None
+    base_mhz: float | None = Field(default=None, description="Base clock, shown beside the maximum the TPP uses")
     flags: list[str] = Field(default_factory=list, description="The instruction-set flags that matter here")
+    per_core_rates: list[CoreRate] = Field(default_factory=list,
+                                           description="Peak ops per cycle per core, from the table or the flags")
+    rate_source: str | None = Field(default=None, description="Which source gave the per-core rates, and why")
     errors: dict[str, str] = Field(default_factory=dict)
 
 

@@ -195,49 +195,50 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
     spec, why = _derive_cpu(cpu)
     if spec is None:
         return Identification(_unreadable_cpu(cpu, why), "unreadable", None, None, [why])
-    checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and the "
-              f"microarchitecture table ({why})"]
+    checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and per-core rates ({why})"]
     if "max_mhz" in cpu.errors:
         checks.append(f"the clock may be below the CPU's maximum ({cpu.errors['max_mhz']}): the TPP is a lower bound")
-    return Identification(spec, "derived", None, compute_metrics(spec).tpp, checks)
+    tpp = compute_metrics(spec).tpp
+    if cpu.base_mhz and cpu.max_mhz and tpp and cpu.base_mhz < cpu.max_mhz:
+        at_base = tpp * Decimal(str(cpu.base_mhz)) / Decimal(str(cpu.max_mhz))
+        checks.append(f"TPP at the base clock ({cpu.base_mhz:.0f} MHz): {at_base:.2f}; at the maximum clock "
+                      f"({cpu.max_mhz:.0f} MHz, used here): {tpp:.2f} (the rule text does not say which clock)")
+    return Identification(spec, "derived", None, tpp, checks)
 
 
 def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
-    table = cpu_microarchitectures()
-    arch = table.get(cpu.microarchitecture or "") or table.get(cpu.machine)
+    """A spec from cores x per-core rate x clock; the rates come from the microarchitecture table or
+    the CPU's flags (``tppcalc.probe.cpu_rates``), as the CpuInfo record says."""
+    from tppcalc.probe.cpu_rates import core_rates
+
+    rates, rate_source = cpu.per_core_rates, cpu.rate_source
+    if not rates:  # a record built without rates (older dumps, hand-made records)
+        rates, rate_source = core_rates(cpu.microarchitecture, cpu.flags, cpu.machine, cpu_microarchitectures())
     missing = [n for n, v in (("core count", cpu.physical_cores), ("maximum clock", cpu.max_mhz)) if not v]
-    if arch is None:
-        missing.append(f"microarchitecture {cpu.microarchitecture or 'unknown'} in the table")
+    if not rates:
+        missing.append(f"per-core rates for microarchitecture {cpu.microarchitecture or 'unknown'} or these flags")
     if missing:
         return None, "missing " + ", ".join(missing)
     sockets = cpu.sockets or 1
     cores = Decimal(cpu.physical_cores) / Decimal(sockets)
     clock = Decimal(str(cpu.max_mhz))
-    units = []
-    for unit_name, key in (("vector FMA units", "vector_flops_per_cycle_per_core"),
-                           ("matrix engine", "matrix_ops_per_cycle_per_core")):
-        rates = {}
-        for precision, entry in arch.get(key, {}).items():
-            flag = entry.get("requires_flag")
-            if flag and flag not in cpu.flags:
-                continue
-            tops = EXACT.divide(EXACT.multiply(EXACT.multiply(cores, Decimal(entry["value"])), clock), MILLION)
-            rates[precision] = {"value": tops, "source": "derived",
-                                "note": f"{cores} cores x {entry['value']} ops/cycle x {clock} MHz"
-                                        + ("; table value unconfirmed" if entry.get("unconfirmed") else "")}
-        if rates:
-            units.append({"name": unit_name, "dense_tops": rates})
-    if not units:
-        return None, f"no rates for {arch['name']} with this CPU's flags"
+    by_unit: dict[str, dict] = {}
+    for rate in rates:
+        tops = EXACT.divide(EXACT.multiply(EXACT.multiply(cores, Decimal(rate.ops_per_cycle)), clock), MILLION)
+        by_unit.setdefault(rate.unit, {})[rate.precision] = {
+            "value": tops, "source": "derived",
+            "note": f"{cores} cores x {rate.ops_per_cycle} ops/cycle ({rate.source}: {rate.basis}) x {clock} MHz"}
+    units = [{"name": name, "dense_tops": by_unit[name]} for name in ("vector FMA units", "matrix engine")
+             if name in by_unit]
     spec = ChipSpec.model_validate({
         "id": "derived-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
-        "architecture": arch["name"],
+        "architecture": cpu.microarchitecture,
         "datacenter": {"unknown": "not in the catalogue"},
         "processing_units": units,
-        "sources": {"derived": {"title": f"/proc/cpuinfo and sysfs of this host and tppcalc's CPU microarchitecture "
-                                         f"table ({arch['name']}), per socket at the maximum clock"}},
+        "sources": {"derived": {"title": f"/proc/cpuinfo and sysfs of this host; per-core rates from "
+                                         f"{rate_source}; per socket at the maximum clock"}},
     })
-    return spec, f"{cores} cores per socket at {clock} MHz, {arch['name']}"
+    return spec, f"{cores} cores per socket at {clock} MHz; per-core rates from {rate_source}"
 
 
 def _unreadable_cpu(cpu: CpuInfo, why: str) -> ChipSpec:
