@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -82,9 +81,9 @@ def probe(address, local_nodes, bench, timeout_s, country, site, output, as_json
         if site:
             node["site"] = site
     if output is not None:
-        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        temporary.write_text("".join(json.dumps(node) + "\n" for node in result.nodes), encoding="utf-8")
-        temporary.replace(output)
+        from tppcalc.outputs import write_file
+
+        write_file(output, "".join(json.dumps(node) + "\n" for node in result.nodes))
     for gone in result.missing:
         click.echo(f"tppcalc: node {gone['node_id']} ({gone['address']}) missing: {gone['reason']}", err=True)
     if as_json:

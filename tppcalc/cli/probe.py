@@ -72,8 +72,8 @@ def record(output: Path) -> None:
     from tppcalc.probe.run import record_live
 
     dump = record_live()
-    temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(json.dumps(dump, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(output)
+    from tppcalc.outputs import write_file
+
+    write_file(output, json.dumps(dump, indent=1, sort_keys=True) + "\n")
     calls = len(dump["nvml"]["calls"])
     click.echo(f"wrote {output}: {calls} NVML calls ({dump['nvml']['status']}), CPU sources", err=True)
