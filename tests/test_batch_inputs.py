@@ -437,6 +437,19 @@ def test_a_quote_left_open_in_a_large_file_costs_one_row(monkeypatch):
     assert all(r["eccn"] == "3A090.a" for r in rows[1:])
 
 
+def test_a_quote_left_open_on_every_line_is_bounded(monkeypatch):
+    """Each open quote rereads the lines after it (up to MAX_RECORD_CHARS): a budget for the
+    file keeps that linear. Within it every line is its own error row; past it, the file is refused."""
+    monkeypatch.setattr(batch_io, "MAX_RECORD_CHARS", 400)
+    lines = "".join(f's{i},H100 SXM,"open\n' for i in range(300))
+    rows, summary = run("id,chip,note\n" + lines + "last,H100 SXM,fine\n")
+    assert summary.rows == 301 and summary.errors == 300 and rows[-1]["eccn"] == "3A090.a"
+    assert [r["id"] for r in rows] == [f"s{i}" for i in range(300)] + ["last"]
+    monkeypatch.setattr(batch_io, "MAX_REREAD_CHARS", 5_000)
+    with pytest.raises(InputError, match="too many quotes left open"):
+        run("id,chip,note\n" + lines)
+
+
 def test_a_legitimate_multi_line_cell_is_one_row():
     rows, summary = run('id,chip,note\na,H100 SXM,"line one\r\nline two, with a comma"\nb,H200 SXM,x\n')
     assert summary.rows == 2 and rows[0]["note"] == "line one\r\nline two, with a comma"

@@ -37,6 +37,9 @@ BLOCK_BYTES = 1 << 23        # CSV is read 8 MiB at a time
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
 MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
 MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
+# Lines after a malformed record's first line are read again; this bounds the rereading in a file
+# (a quote left open on every line would otherwise cost MAX_RECORD_CHARS a line).
+MAX_REREAD_CHARS = 1 << 25
 EXCEL_MAX_ROWS = 1_048_576   # the sheet limit, header included
 
 _NEWLINE, _COMMA, _QUOTE = 10, 44, 34
@@ -194,6 +197,7 @@ class CsvReader:
         self._stream, self._where, self._block_bytes = stream, where, block_bytes
         self._pending = b""
         self._line = 1  # number of the next physical line
+        self._reread = [MAX_REREAD_CHARS]  # what is left of the budget for reading lines again
         self.columns = _column_names(self._header(), f"{where}: line 1")
 
     def _read(self) -> bytes:
@@ -306,7 +310,11 @@ class CsvReader:
         width = len(self.columns)
         text = block.decode("utf-8", "surrogateescape")
         lines = list(io.StringIO(text, newline=""))  # split at CR, LF and CRLF only, ends kept
-        found, used = _records(lines, width, final)
+        found, used = _records(lines, width, final, self._reread)
+        if self._reread[0] < 0:
+            raise InputError(f"too many quotes left open (the last on line {self._line + found[-1][0]}): more than "
+                             f"{MAX_REREAD_CHARS >> 20} Mi characters had to be read again; is this a CSV file "
+                             "with another quote character?", where=self._where)
         numbers, records, problems = [], [], {}
         last = final and not text.endswith(("\n", "\r"))
         for index, record, problem in found:
@@ -332,14 +340,16 @@ class CsvReader:
         return Chunk(np.array(numbers, np.int64), cells, problems, records=records), open_record
 
 
-def _records(lines: list[str], width: int, final: bool) -> tuple[list[tuple[int, list[str], str | None]], int]:
+def _records(lines: list[str], width: int, final: bool,
+             reread: list[int]) -> tuple[list[tuple[int, list[str], str | None]], int]:
     """The records in ``lines`` (physical lines, line ends kept) as (index of the first line,
     fields, problem or None), and how many lines they use: all of them, unless a record is still
     open at the end and more lines may come (not ``final``). Blank lines give no record.
 
     A line that cannot start a well-formed record gives a record with a problem and the fields
     it seems to have, and the next record starts on the next line: one stray quote never
-    swallows the lines after it.
+    swallows the lines after it. The characters read again that way are taken from ``reread[0]``;
+    below zero, reading stops there.
     """
     found: list[tuple[int, list[str], str | None]] = []
     position = 0
@@ -388,6 +398,9 @@ def _records(lines: list[str], width: int, final: bool) -> tuple[list[tuple[int,
             # A malformed record: the first line alone is the row in error; go on at the next.
             found.append((begin, _loose(lines[begin]), problem))
             position = begin + 1
+            reread[0] -= state["size"] - len(lines[begin])
+            if reread[0] < 0:
+                return found, position
             break
     return found, len(lines)
 
