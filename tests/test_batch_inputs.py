@@ -386,11 +386,11 @@ def test_cr_lf_and_crlf_each_end_a_line(end):
 
 def test_line_ends_mixed_and_split_across_reads(monkeypatch):
     """A CRLF split between two reads is one line end, not a line end and a blank line."""
-    text = "id,dense_int8_tops\r\n" + "".join(f"s{i},{i + 1}\r\n" if i % 3 else f"s{i},{i + 1}\r" for i in range(300))
+    text = "id,dense_int8_tops\r\n" + "".join(f"s{i},{i + 1}\r\n" if i % 3 else f"s{i},{i + 1}\r" for i in range(60))
     for block in (5, 7, 64):
         monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=block))
         rows, summary = run(text + "last,5")
-        assert summary.rows == 301 and [r["id"] for r in rows] == [f"s{i}" for i in range(300)] + ["last"]
+        assert summary.rows == 61 and [r["id"] for r in rows] == [f"s{i}" for i in range(60)] + ["last"]
         assert all(r["error"] == "" for r in rows)
 
 
@@ -509,3 +509,11 @@ def test_a_corrupt_parquet_column_is_one_clear_error(offset):
     raw[offset] ^= 0xFF  # one byte of the id column's first page: the footer still reads
     with pytest.raises(InputError, match="rows from 1 on cannot be read"):
         run(bytes(raw), input_format="parquet")
+
+
+def test_json_nested_thousands_deep_is_an_error_on_its_line():
+    data = b'{"chip": "H100 SXM"}\n{"chip": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n{"chip": "H200 SXM"}\n'
+    out, summary = run(data, input_format="jsonl", output_format="jsonl")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == 3 and documents[1]["error"] == "line 2: not readable JSON (nested too deeply)"
+    assert documents[2]["eccn"] == "3A090.a"
