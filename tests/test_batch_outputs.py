@@ -223,3 +223,18 @@ def test_sigterm_while_reading_a_fifo_leaves_no_output_and_no_temporary(tmp_path
         feeder.join()
     assert process.returncode != 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("text", [
+    "note,chip\n-2+3,H100 SXM\nsku-1,H100 SXM\n",      # the block's first byte
+    "note,chip\nsku-1,H100 SXM\n+A1,H100 SXM\n",       # after an LF, with '-' inside other cells
+    "chip,note\nH100 SXM,a-b\nH100 SXM,@x\n",           # after a comma
+    "chip,note\nH100 SXM,a-b\nH100 SXM,\t=1\n",         # a tab
+])
+def test_formula_cells_are_found_wherever_they_start_on_the_numpy_path(text):
+    out = io.BytesIO()
+    classify_file(io.BytesIO(text.encode()), out, input_format="csv")
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode())))
+    cells = [cell for row in rows[1:] for cell in row[:2]]
+    assert sum(cell.startswith("'") for cell in cells) == 1
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t")) or cell.lstrip("-").isdigit() for cell in cells)

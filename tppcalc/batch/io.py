@@ -424,7 +424,8 @@ def _sanitised(cell: str) -> str:
 
 # Text that a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_BYTES = np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)
+_FORMULA_BYTE = np.zeros(256, bool)
+_FORMULA_BYTE[np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)] = True
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -441,11 +442,24 @@ def _formula_rows(cells: dict[str, Cells]) -> np.ndarray:
     rows = np.zeros(len(next(iter(cells.values()))) if cells else 0, bool)
     for column in cells.values():
         buf = np.frombuffer(column.data, np.uint8)
-        filled = column.widths > 0
-        if len(buf) and filled.any():
-            first = buf[np.minimum(column.starts, len(buf) - 1)]
-            rows |= filled & np.isin(first, _FORMULA_BYTES)
+        if len(buf):
+            rows |= (column.widths > 0) & _FORMULA_BYTE[buf[np.minimum(column.starts, len(buf) - 1)]]
     return rows
+
+
+def _may_hold_formulas(block: bytes) -> bool:
+    """False when no cell of a block on the numpy path (no quotes, no CR) can start like a formula:
+    a cell starts at the block's start or after a comma or LF. Cheaper than ``_formula_rows``: =, @
+    and tab are rare and found by memchr; - and + (in ids, dates) are looked at where they are."""
+    if block[:1] in (b"-", b"+") or b"=" in block or b"@" in block or b"\t" in block:
+        return True
+    for sign in b"-+":
+        if bytes([sign]) in block:
+            buf = np.frombuffer(block, np.uint8)
+            before = buf[np.flatnonzero(buf == sign) - 1]
+            if ((before == _COMMA) | (before == _NEWLINE)).any():
+                return True
+    return False
 
 
 class CsvWriter:
@@ -462,7 +476,9 @@ class CsvWriter:
         suffix = np.strings.add(np.strings.add(np.strings.add(np.strings.add(b",", tpp), b","), density), tails[outcome])
         if chunk.lines is not None:
             lines = chunk.lines
-            if cell is neutralised:  # copied lines hold no quote, CR or LF; a formula-like cell is rewritten
+            block = next(iter(chunk.cells.values())).data if chunk.cells else b""
+            if cell is neutralised and _may_hold_formulas(block):
+                # Copied lines hold no quote, CR or LF; a line with a formula-like cell is rewritten.
                 suspect = np.flatnonzero(_formula_rows(chunk.cells)).tolist()
                 if suspect:
                     lines = list(lines)
