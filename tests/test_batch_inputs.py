@@ -517,3 +517,12 @@ def test_json_nested_thousands_deep_is_an_error_on_its_line():
     documents = [json.loads(line) for line in out.decode().splitlines()]
     assert summary.rows == 3 and documents[1]["error"] == "line 2: not readable JSON (nested too deeply)"
     assert documents[2]["eccn"] == "3A090.a"
+
+
+def test_a_json_line_without_end_is_read_with_a_bound(monkeypatch):
+    """/dev/zero or a file without line ends was read into memory whole."""
+    monkeypatch.setattr(batch_io, "MAX_LINE_BYTES", 1000)
+    with pytest.raises(InputError, match="a line runs on for more than"):
+        run(b'{"chip": "H100 SXM"}\n{"chip": "' + b"x" * 5000 + b'"}\n', input_format="jsonl")
+    with pytest.raises(InputError, match="a line runs on for more than"):
+        run(b"\0" * 5000, input_format="jsonl")

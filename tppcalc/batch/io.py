@@ -514,8 +514,9 @@ class JsonlReader:
     def __init__(self, stream: BinaryIO, where: str, chunk_rows: int = CHUNK_ROWS):
         self._stream, self._where, self._chunk_rows = stream, where, chunk_rows
         self._line = 0
+        self._lines = _bounded_lines(stream, where)
         first = None
-        for raw in stream:
+        for raw in self._lines:
             if not self._line:  # a UTF-8 byte-order mark, as in CSV
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             self._line += 1
@@ -535,7 +536,7 @@ class JsonlReader:
 
     def __iter__(self) -> Iterator[Chunk]:
         batch = [self._first]
-        for raw in self._stream:
+        for raw in self._lines:
             self._line += 1
             if raw.strip():
                 batch.append((self._line, raw))
@@ -560,6 +561,18 @@ class JsonlReader:
             records.append([document.get(c) for c in self.columns])
         cells = {c: Cells.from_texts([_text(r[j]) for r in records]) for j, c in enumerate(self.columns)}
         return Chunk(np.array([n for n, _ in batch], np.int64), cells, problems, records=records)
+
+
+def _bounded_lines(stream: BinaryIO, where: str) -> Iterator[bytes]:
+    """The lines of ``stream``, each read with a bound (a device or a file without line ends
+    would otherwise be read into memory whole)."""
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise InputError(f"a line runs on for more than {MAX_LINE_BYTES >> 20} MiB: not JSON Lines?", where=where)
+        yield raw
 
 
 def _json_object(raw: bytes) -> tuple[dict, str | None]:
