@@ -163,3 +163,22 @@ def test_json_dumps_of_the_error_is_one_line():
     assert str(error) == "stdout: cannot write: No space left on device (ENOSPC); the output is incomplete"
     assert "\n" not in json.dumps(str(error))
     assert resource.RLIMIT_FSIZE  # the limit the EFBIG test sets exists on this platform
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def test_an_html_report_onto_the_file_it_reads_is_refused(run_cli, tmp_path):
+    """`fleet report inv.toml --html inv.toml` and `probe --replay d.json --html d.json` would
+    destroy the input they read, as `batch same.csv -o same.csv` did."""
+    inventory = tmp_path / "inv.toml"
+    inventory.write_bytes((FIXTURES / "fleet" / "four-countries.toml").read_bytes())
+    result = run_cli("fleet", "report", str(inventory), "--as-of", "2025-06-01", "--html", str(inventory))
+    assert result.exit_code == 1 and "--html: is the input" in result.stderr
+    assert inventory.read_bytes() == (FIXTURES / "fleet" / "four-countries.toml").read_bytes()
+    dump = tmp_path / "dump.json"
+    dump.write_bytes((FIXTURES / "hosts" / "a100-pcie.json").read_bytes())
+    result = run_cli("probe", "--replay", str(dump), "--html", str(dump))
+    assert result.exit_code == 1 and "--html: is the input" in result.stderr
+    assert dump.read_bytes() == (FIXTURES / "hosts" / "a100-pcie.json").read_bytes()
+

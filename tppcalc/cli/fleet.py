@@ -43,7 +43,9 @@ def report(files, as_of, caps, as_json, html_path) -> None:
                           chips=chips)
     if html_path is not None:
         from tppcalc.html_report import write_fleet_html
+        from tppcalc.outputs import check_target
 
+        check_target(html_path, inputs=files, field="--html")  # never one of the inventories read
         write_fleet_html(result, html_path, inputs=list(files), chips=chips, catalogue=catalogue)
         click.echo(f"wrote {html_path}", err=True)
     if as_json:

@@ -44,7 +44,9 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
         measurements = measure_host(report=report)
     if html_path is not None:
         from tppcalc.html_report import write_node_html
+        from tppcalc.outputs import check_target
 
+        check_target(html_path, inputs=[replay] if replay else [], field="--html")  # never the replayed dump
         write_node_html(result, html_path, catalogue=catalogue, measurements=measurements,
                         extra_files={"probe dump": replay} if replay else None)
         click.echo(f"wrote {html_path}", err=True)
