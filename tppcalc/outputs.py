@@ -76,8 +76,9 @@ def check_target(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike]
 
 
 @contextlib.contextmanager
-def _removed_on_termination(temporary: str) -> Iterator[None]:
-    """While the body runs, SIGTERM raises (like SIGINT's KeyboardInterrupt) so cleanup runs."""
+def _sigterm_raises() -> Iterator[None]:
+    """While the body runs, SIGTERM raises SystemExit (as SIGINT raises KeyboardInterrupt), so
+    the ``finally`` clauses that remove a temporary run. Only the main thread can set it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -87,7 +88,7 @@ def _removed_on_termination(temporary: str) -> Iterator[None]:
 
     try:
         previous = signal.signal(signal.SIGTERM, terminate)
-    except (ValueError, OSError):  # not settable here: the temporary may be left, nothing worse
+    except (ValueError, OSError):  # not settable here: a temporary may be left, nothing worse
         yield
         return
     try:
@@ -102,7 +103,7 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        umask = os.umask(0)
+        umask = os.umask(0)  # the only way to read it; set back at once
         os.umask(umask)
         return 0o666 & ~umask
 
@@ -144,9 +145,6 @@ class _CheckedSink:
     def readable(self) -> bool:
         return False
 
-    def read(self, *args):
-        return self._raw.read(*args)
-
     @property
     def closed(self) -> bool:
         return self._raw.closed
@@ -168,37 +166,42 @@ def atomic_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike
     does not. The target is checked first (``check_target``)."""
     path = check_target(path, inputs=inputs, field=field)
     where = str(path)
+    with _sigterm_raises():
+        yield from _write_then_rename(path, where, inputs, field)
+
+
+def _write_then_rename(path: Path, where: str, inputs, field: str | None) -> Iterator[BinaryIO]:
     try:
+        # A new name, opened with O_CREAT | O_EXCL and mode 0600: never a planted file or symlink.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
         raise OutputError(exc.strerror or str(exc), where=where, field=field) from None
     try:
-        with _removed_on_termination(temporary):
-            raw = os.fdopen(handle, "wb")
-            sink = _CheckedSink(raw, where, field)
+        raw = os.fdopen(handle, "wb")
+        sink = _CheckedSink(raw, where, field)
+        try:
+            yield sink
+            sink.flush()
             try:
-                yield sink
-                sink.flush()
-                try:
-                    os.fsync(raw.fileno())
-                    os.fchmod(raw.fileno(), _mode_for(path))
-                except OSError as exc:
-                    raise sink.fail(exc) from None
-            finally:
-                with contextlib.suppress(OSError):  # already reported by the flush above, if any
-                    raw.close()
-            check_target(path, inputs=inputs, field=field)  # what is there now, not what was there
-            try:
-                os.replace(temporary, path)
+                os.fsync(raw.fileno())  # ENOSPC may only show here (delayed allocation)
+                os.fchmod(raw.fileno(), _mode_for(path))
             except OSError as exc:
-                raise OutputError(exc.strerror or str(exc), where=where, field=field) from None
-            temporary = None
-            with contextlib.suppress(OSError):  # make the rename itself durable, where the OS lets us
-                folder = os.open(path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(folder)
-                finally:
-                    os.close(folder)
+                raise sink.fail(exc) from None
+        finally:
+            with contextlib.suppress(OSError):  # already reported by the flush above, if any
+                raw.close()
+        check_target(path, inputs=inputs, field=field)  # what is there now, not what was there
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc), where=where, field=field) from None
+        temporary = None
+        with contextlib.suppress(OSError):  # make the rename itself durable, where the OS lets us
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
