@@ -217,7 +217,15 @@ def test_sigterm_while_reading_a_fifo_leaves_no_output_and_no_temporary(tmp_path
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # say where it hung, then end it
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            where = Path(f"/proc/{process.pid}/wchan").read_text()
+            process.kill()
+            process.communicate()
+            pytest.fail(f"no exit 30 s after SIGTERM; wchan {where}; "
+                        + "; ".join(line for line in status.splitlines() if line.startswith(("Sig", "Shd", "Thr"))))
     finally:
         writer_done.set()
         feeder.join()

@@ -84,6 +84,7 @@ def _sigterm_raises() -> Iterator[None]:
         return
 
     def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM acts as it would have
         raise SystemExit(128 + signum)
 
     try:
