@@ -42,7 +42,7 @@ MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open 
 MAX_REREAD_CHARS = 1 << 25
 EXCEL_MAX_ROWS = 1_048_576   # the sheet limit, header included
 
-_NEWLINE, _COMMA, _QUOTE = 10, 44, 34
+_NEWLINE, _COMMA = 10, 44
 
 
 def format_of(path: str, given: str | None) -> str | None:
@@ -259,7 +259,7 @@ class CsvReader:
             pending = open_record + pending[end:]
             if chunk is not None:
                 yield chunk
-        if pending:
+        if pending.strip():  # a last line of nothing but spaces, without its line end, is no row
             chunk, _ = self._chunk(pending, final=True)
             if chunk is not None:
                 yield chunk
