@@ -109,9 +109,11 @@ def test_a_cr_only_file_is_classified_and_the_gate_fails(tmp_path):
 # --------------------------------------------------------------------------------- writes (item 8)
 
 
-def test_a_full_disk_on_stdout_is_exit_1_with_one_line_and_no_summary(tmp_path):
+@pytest.mark.parametrize("output_format", ["csv", "jsonl", "parquet", "xlsx"])
+def test_a_full_disk_on_stdout_is_exit_1_with_one_line_and_no_summary(tmp_path, output_format):
+    source = many_rows(tmp_path / "in.csv", rows=30_000 if output_format == "csv" else 3)
     with open("/dev/full", "wb") as full:
-        result = tppcalc("batch", str(many_rows(tmp_path / "in.csv")), *RULES, stdout=full, stderr=subprocess.PIPE)
+        result = tppcalc("batch", str(source), "--format", output_format, *RULES, stdout=full, stderr=subprocess.PIPE)
     assert result.returncode == 1
     assert "stdout: cannot write: No space left on device (ENOSPC)" in one_error_line(result.stderr)
 

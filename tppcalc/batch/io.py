@@ -10,6 +10,7 @@ Only the current chunk is in memory, whatever the size of the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -765,7 +766,14 @@ class ExcelWriter:
             self._sheet.append([self._cell(v) for v in (*map(_excel_value, row), t, d, *outcomes[k].fields())])
 
     def close(self) -> None:
-        self._book.save(self._sink)
+        try:
+            self._book.save(self._sink)
+        except BaseException:
+            # A failed save (a full disk) leaves openpyxl's row writer open; closing it here keeps
+            # its cleanup from printing a second error when it is collected.
+            with contextlib.suppress(Exception):
+                self._sheet.close()
+            raise
 
 
 def _excel_value(value: object) -> object:
