@@ -3,6 +3,7 @@ renamed when complete; refused targets, full disks and signals leave no output t
 complete and no temporary behind (issue 14, item 8)."""
 
 import errno
+import json
 import os
 import signal
 import stat
@@ -141,8 +142,27 @@ def test_sigterm_and_sigint_remove_the_temporary(tmp_path, signum):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_probe_record_and_fleet_probe_write_through_the_module():
-    """The write call sites name tppcalc.outputs, and none keeps a predictable temporary name."""
+def test_probe_record_and_fleet_probe_never_follow_a_planted_temporary(run_cli, tmp_path, monkeypatch):
+    """`probe record -o` wrote OUTPUT.tmp and `fleet probe -o` .OUTPUT.PID.tmp: predictable names."""
+    import tppcalc.fleet.ray_probe as ray_probe
+    import tppcalc.probe.run as probe_run
+
+    monkeypatch.setattr(probe_run, "record_live", lambda: {"nvml": {"calls": {}, "status": "absent"}})
+    monkeypatch.setattr(ray_probe, "probe_cluster",
+                        lambda **options: ray_probe.FleetProbeResult(nodes=[{"node_id": "n1"}], missing=[]))
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / "dump.json.tmp").symlink_to(victim)
+    for pid in range(os.getpid() - 50, os.getpid() + 2000):  # the fleet command's own pid is among these
+        (tmp_path / f".nodes.jsonl.{pid}.tmp").symlink_to(victim)
+    assert run_cli("probe", "record", "-o", str(tmp_path / "dump.json")).exit_code == 0
+    assert run_cli("fleet", "probe", "--local-nodes", "1", "--json", "-o", str(tmp_path / "nodes.jsonl")).exit_code == 0
+    assert victim.read_text() == "precious\n"
+    assert json.loads((tmp_path / "dump.json").read_text())["nvml"]["status"] == "absent"
+    assert (tmp_path / "nodes.jsonl").read_text() == '{"node_id": "n1"}\n'
+
+
+def test_every_write_call_site_goes_through_the_module():
     for module in ("cli/probe.py", "cli/fleet.py", "cli/batch.py", "html_report.py", "chart.py"):
         text = (ROOT / "tppcalc" / module).read_text()
         assert "tppcalc.outputs import" in text, module
