@@ -526,3 +526,24 @@ def test_a_json_line_without_end_is_read_with_a_bound(monkeypatch):
         run(b'{"chip": "H100 SXM"}\n{"chip": "' + b"x" * 5000 + b'"}\n', input_format="jsonl")
     with pytest.raises(InputError, match="a line runs on for more than"):
         run(b"\0" * 5000, input_format="jsonl")
+
+
+def test_a_corrupt_excel_sheet_is_one_clear_error():
+    """Broken XML in the sheet raised xml.etree's ParseError out of openpyxl, mid-file."""
+    import zipfile
+
+    book = openpyxl.Workbook()
+    book.active.append(["chip", "note"])
+    for i in range(50):
+        book.active.append(["H100 SXM", f"n{i}"])
+    data = io.BytesIO()
+    book.save(data)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data.getvalue())) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"n30", b"n30<bogus")
+            target.writestr(item, content)
+    with pytest.raises(InputError, match="the first sheet cannot be read after row"):
+        run(broken.getvalue(), input_format="xlsx")

@@ -16,7 +16,6 @@ import functools
 import io
 import json
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -709,12 +708,15 @@ class ExcelReader:
     unit = "row"
 
     def __init__(self, stream: BinaryIO, where: str, chunk_rows: int = CHUNK_ROWS):
-        openpyxl, InvalidFileException = _openpyxl(where)
+        openpyxl, _ = _openpyxl(where)
+        # openpyxl parses a zip of XML written by anyone: whatever it raises while it reads means
+        # the file cannot be read, never a crash (only openpyxl's own calls are guarded so).
         try:
             book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 (zipfile.BadZipFile, InvalidFileException, XML ParseError, ...)
             raise InputError(f"not an Excel workbook ({exc})", where=where) from None
-        self._rows = book.worksheets[0].iter_rows(min_row=1, values_only=True)
+        self._where = where
+        self._rows = self._read_rows(book.worksheets[0].iter_rows(min_row=1, values_only=True))
         header = next(self._rows, ())
         while header and header[-1] is None:
             header = header[:-1]
@@ -738,6 +740,19 @@ class ExcelReader:
                 numbers, records, problems = [], [], {}
         if records:
             yield self._chunk(numbers, records, problems)
+
+    def _read_rows(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        read = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 (see __init__: a corrupt sheet, not a crash)
+                raise InputError(f"the first sheet cannot be read after row {read:,} ({type(exc).__name__}: {exc})",
+                                 where=self._where) from None
+            read += 1
+            yield values
 
     def _chunk(self, numbers, records, problems) -> Chunk:
         cells = {c: Cells.from_texts([_text(r[j]) for r in records]) for j, c in enumerate(self.columns)}
