@@ -21,7 +21,7 @@ FORMAT_NAMES = ("csv", "jsonl", "parquet", "xlsx")
 
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", default="-", show_default=True, metavar="OUTPUT", help="Output file; - for stdout.")
+@click.option("-o", "--output", default="-", show_default=True, metavar="OUTPUT", help="Output file (a regular file, written whole or not at all); - for stdout.")
 @click.option("--format", "file_format", type=click.Choice(FORMAT_NAMES),
               help="Output format (default: OUTPUT's extension; on stdout, the input's if text, else csv); "
                    "also the input's, where its extension does not tell.")
