@@ -365,7 +365,216 @@ def test_reading_is_chunked(monkeypatch):
     """Only a block of the file is in memory at a time: a 2,000-row file read in 4 KiB blocks."""
     sizes = []
     real = batch_io.CsvReader._chunk
-    monkeypatch.setattr(batch_io.CsvReader, "_chunk", lambda self, block: sizes.append(len(block)) or real(self, block))
+    monkeypatch.setattr(batch_io.CsvReader, "_chunk",
+                        lambda self, block, final: sizes.append(len(block)) or real(self, block, final))
     monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=4096))
     rows, summary = run("id,dense_int8_tops\n" + "".join(f"sku-{i},{i % 900 + 1}\n" for i in range(2000)))
     assert summary.rows == len(rows) == 2000 and len(sizes) > 5 and max(sizes) <= 2 * 4096
+
+
+# ------------------------------------------------------------------- line ends and quotes (issue 14.7)
+
+
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n"])
+def test_cr_lf_and_crlf_each_end_a_line(end):
+    """RFC 4180 and Python's universal newlines: a bare CR (classic Mac, some exporters) ends a
+    line as LF and CRLF do. CR-only files once gave 0 rows and exit 0."""
+    rows, summary = run(end.join(["chip", "H100 SXM", "H200 SXM", ""]))
+    assert summary.rows == 2 and [r["chip"] for r in rows] == ["H100 SXM", "H200 SXM"]
+    assert [r["eccn"] for r in rows] == ["3A090.a", "3A090.a"]
+
+
+def test_line_ends_mixed_and_split_across_reads(monkeypatch):
+    """A CRLF split between two reads is one line end, not a line end and a blank line."""
+    text = "id,dense_int8_tops\r\n" + "".join(f"s{i},{i + 1}\r\n" if i % 3 else f"s{i},{i + 1}\r" for i in range(60))
+    for block in (5, 7, 64):
+        monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=block))
+        rows, summary = run(text + "last,5")
+        assert summary.rows == 61 and [r["id"] for r in rows] == [f"s{i}" for i in range(60)] + ["last"]
+        assert all(r["error"] == "" for r in rows)
+
+
+def test_a_bare_cr_inside_a_quoted_cell_stays_in_the_cell_and_is_quoted_on_output():
+    rows, summary = run('id,chip,note\nx,H100 SXM,"first\rsecond"\ny,H100 SXM,"a\nb"\n')
+    assert summary.rows == 2 and [r["note"] for r in rows] == ["first\rsecond", "a\nb"]
+    out = io.BytesIO()
+    classify_file(io.BytesIO(b'chip,note\nH100 SXM,"first\rsecond"\n'), out, input_format="csv", as_of=AS_OF)
+    assert b'"first\rsecond"' in out.getvalue()
+    assert len(list(csv.reader(io.StringIO(out.getvalue().decode(), newline="")))) == 2  # header and 1 row
+
+
+def test_a_quote_inside_an_unquoted_cell_is_text_and_does_not_touch_later_rows():
+    """`5" screen` is read as Excel and Python's csv read it; the rows after it are classified."""
+    rows, summary = run('chip,note\nH100 SXM,5" screen\nH200 SXM,ok\nH100 SXM,tray\nH200 SXM,end\n')
+    assert summary.rows == 4 and summary.errors == 0
+    assert [r["note"] for r in rows] == ['5" screen', "ok", "tray", "end"]
+    assert [r["eccn"] for r in rows] == ["3A090.a"] * 4
+
+
+def test_a_quote_left_open_is_an_error_on_its_line_only():
+    text = 'id,chip,note\na,H100 SXM,fine\nb,"H100 SXM,oops\nc,H100 SXM,fine\nd,H200 SXM,"x"\ne,H100 SXM,fine\n'
+    rows, summary = run(text)
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e"] and summary.rows == 5
+    assert rows[1]["error"].startswith("line 3: a quoted field opened on this line")
+    assert rows[1]["eccn"] == "" and summary.errors == 1
+    assert [r["eccn"] for r in rows if r["id"] != "b"] == ["3A090.a"] * 4
+
+
+def test_a_stray_quote_after_a_closing_quote_is_an_error_on_its_line_only():
+    rows, _ = run('chip,note\n"H100 SXM"x,n\nH200 SXM,ok\n')
+    assert rows[0]["error"].startswith("line 2: not valid CSV") and rows[1]["eccn"] == "3A090.a"
+
+
+def test_a_quote_left_open_in_a_large_file_costs_one_row(monkeypatch):
+    """An 83 MB file with one open quote was refused whole; now the open quote is bounded by
+    MAX_RECORD_CHARS and only its line is in error (small sizes here, the same code path)."""
+    monkeypatch.setattr(batch_io, "MAX_RECORD_CHARS", 2000)
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=512))
+    body = "".join(f"s{i},H100 SXM,n\n" for i in range(1000))
+    rows, summary = run('id,chip,note\nopen,H100 SXM,"never closed\n' + body)
+    assert summary.rows == len(rows) == 1001
+    assert "runs on for more than" in rows[0]["error"] or "never closed" in rows[0]["error"]
+    assert all(r["eccn"] == "3A090.a" for r in rows[1:])
+
+
+def test_a_quote_left_open_on_every_line_is_bounded(monkeypatch):
+    """Each open quote rereads the lines after it (up to MAX_RECORD_CHARS): a budget for the
+    file keeps that linear. Within it every line is its own error row; past it, the file is refused."""
+    monkeypatch.setattr(batch_io, "MAX_RECORD_CHARS", 400)
+    lines = "".join(f's{i},H100 SXM,"open\n' for i in range(300))
+    rows, summary = run("id,chip,note\n" + lines + "last,H100 SXM,fine\n")
+    assert summary.rows == 301 and summary.errors == 300 and rows[-1]["eccn"] == "3A090.a"
+    assert [r["id"] for r in rows] == [f"s{i}" for i in range(300)] + ["last"]
+    monkeypatch.setattr(batch_io, "MAX_REREAD_CHARS", 5_000)
+    with pytest.raises(InputError, match="too many quotes left open"):
+        run("id,chip,note\n" + lines)
+
+
+def test_a_legitimate_multi_line_cell_is_one_row():
+    rows, summary = run('id,chip,note\na,H100 SXM,"line one\r\nline two, with a comma"\nb,H200 SXM,x\n')
+    assert summary.rows == 2 and rows[0]["note"] == "line one\r\nline two, with a comma"
+    assert rows[1]["error"] == "" and rows[1]["id"] == "b"
+
+
+def test_a_utf8_byte_order_mark_is_accepted_in_json_lines():
+    data = b'\xef\xbb\xbf{"chip": "H100 SXM"}\n{"chip": "H200 SXM"}\n'
+    out, summary = run(data, input_format="jsonl", output_format="jsonl")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == 2 and summary.errors == 0 and [d["eccn"] for d in documents] == ["3A090.a"] * 2
+
+
+# --------------------------------------------------------------- numbers out of range (issue 14.11)
+
+
+@pytest.mark.parametrize("figure", ["9" * 400, "1" + "0" * 308])
+def test_figures_of_hundreds_of_digits_are_an_error_on_their_row(figure):
+    rows, summary = run(f"id,dense_int8_tops,die_area_mm2\nbig,{figure},1\nok,600,\n")
+    assert summary.rows == 2 and rows[0]["eccn"] == "" and rows[0]["error"].startswith("line 2: ")
+    assert rows[1]["eccn"] == "3A090.a"
+
+
+def test_huge_numbers_in_json_lines_are_row_errors_not_crashes():
+    data = ('{"id": "a", "dense_int8_tops": 1e308, "die_area_mm2": 1}\n'
+            f'{{"id": "b", "dense_int8_tops": {"9" * 400}, "die_area_mm2": 1}}\n'
+            f'{{"id": "c", "dense_int8_tops": {"9" * 5000}}}\n'
+            '{"id": "d", "dense_int8_tops": 600, "die_area_mm2": 1}\n')
+    out, summary = run(data, input_format="jsonl", output_format="jsonl")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == 4 and [d["id"] for d in documents[:2] + documents[3:]] == ["a", "b", "d"]
+    assert all(d["error"] for d in documents[:3]) and all(d["eccn"] is None for d in documents[:3])
+    assert documents[3]["eccn"] == "3A090.a"
+
+
+def test_huge_floats_in_parquet_and_excel_are_row_errors_not_crashes():
+    data = io.BytesIO()
+    pq.write_table(pa.table({"dense_int8_tops": [1e308, 600.0], "die_area_mm2": [1.0, 1.0]}), data)
+    rows, summary = run(data.getvalue(), input_format="parquet")
+    assert summary.rows == 2 and rows[0]["error"].startswith("row 1: ") and rows[1]["eccn"] == "3A090.a"
+    book = openpyxl.Workbook()
+    book.active.append(["dense_int8_tops", "die_area_mm2"])
+    book.active.append([1e308, 1])
+    book.active.append([600, 1])
+    data = io.BytesIO()
+    book.save(data)
+    rows, summary = run(data.getvalue(), input_format="xlsx")
+    assert summary.rows == 2 and rows[0]["error"].startswith("row 2: ") and rows[1]["eccn"] == "3A090.a"
+
+
+@pytest.mark.parametrize("offset", [10, 22, 39, 50])  # page header, page size, PLAIN data, UTF-8 of a cell
+def test_a_corrupt_parquet_column_is_one_clear_error(offset):
+    data = io.BytesIO()
+    pq.write_table(pa.table({"id": [f"s{i}" for i in range(200)], "dense_int8_tops": [600.0] * 200}), data,
+                   compression="none", use_dictionary=False)
+    raw = bytearray(data.getvalue())
+    raw[offset] ^= 0xFF  # one byte of the id column's first page: the footer still reads
+    with pytest.raises(InputError, match="rows from 1 on cannot be read"):
+        run(bytes(raw), input_format="parquet")
+
+
+def test_json_nested_thousands_deep_is_an_error_on_its_line():
+    data = b'{"chip": "H100 SXM"}\n{"chip": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n{"chip": "H200 SXM"}\n'
+    out, summary = run(data, input_format="jsonl", output_format="jsonl")
+    documents = [json.loads(line) for line in out.decode().splitlines()]
+    assert summary.rows == 3 and documents[1]["error"] == "line 2: not readable JSON (nested too deeply)"
+    assert documents[2]["eccn"] == "3A090.a"
+
+
+def test_a_json_line_without_end_is_read_with_a_bound(monkeypatch):
+    """/dev/zero or a file without line ends was read into memory whole."""
+    monkeypatch.setattr(batch_io, "MAX_LINE_BYTES", 1000)
+    with pytest.raises(InputError, match="a line runs on for more than"):
+        run(b'{"chip": "H100 SXM"}\n{"chip": "' + b"x" * 5000 + b'"}\n', input_format="jsonl")
+    with pytest.raises(InputError, match="a line runs on for more than"):
+        run(b"\0" * 5000, input_format="jsonl")
+
+
+def test_a_corrupt_excel_sheet_is_one_clear_error():
+    """Broken XML in the sheet raised xml.etree's ParseError out of openpyxl, mid-file."""
+    import zipfile
+
+    book = openpyxl.Workbook()
+    book.active.append(["chip", "note"])
+    for i in range(50):
+        book.active.append(["H100 SXM", f"n{i}"])
+    data = io.BytesIO()
+    book.save(data)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data.getvalue())) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"n30", b"n30<bogus")
+            target.writestr(item, content)
+    with pytest.raises(InputError, match="the first sheet cannot be read after row"):
+        run(broken.getvalue(), input_format="xlsx")
+
+
+def test_mutated_csv_files_never_crash_and_read_the_same_in_any_block_size(monkeypatch):
+    """A fixed-seed sample of byte mutations (quotes, CR, LF, NUL, commas, bad bytes): only an
+    InputError for the file or a result per row; the output parses back to as many rows as the
+    summary counts, and reading in 7-byte blocks gives what reading whole does."""
+    import random
+
+    base = ('id,chip,dense_int8_tops,die_area_mm2,note\r\n1,H100 SXM,,,"a\r\nb"\r\n2,,600,814,x\n'
+            '3,,"1,000",,y\r4,,5e2,,"q""z"\n5,H200 SXM,,,=1\n')
+    alphabet = ['"', ",", "\r", "\n", "\r\n", "a", "6", "\x00", "\xff", " ", "-", "="]
+    rng = random.Random(14)
+    for _ in range(200):
+        text = list(base)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text))
+            text[at:at + rng.randint(0, 1)] = [rng.choice(alphabet)]
+        data = "".join(text).encode("latin-1")
+        found = []
+        for block in (7, batch_io.BLOCK_BYTES):
+            monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=block))
+            try:
+                out = io.BytesIO()
+                summary = classify_file(io.BytesIO(data), out, input_format="csv", as_of=AS_OF)
+            except InputError as exc:
+                found.append(str(exc))
+                continue
+            rows = list(csv.reader(io.StringIO(out.getvalue().decode(), newline="")))
+            assert len(rows) - 1 == summary.rows
+            found.append(out.getvalue())
+        assert found[0] == found[1], data

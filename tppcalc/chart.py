@@ -574,13 +574,7 @@ def render(model: ChartModel, fmt: str) -> bytes:
 
 def write_chart(model: ChartModel, path: str | Path) -> Path:
     """Write the chart to ``path`` (format from the extension), atomically."""
+    from tppcalc.outputs import write_file  # a fresh O_EXCL temporary, renamed: see tppcalc.outputs
+
     path = Path(path)
-    data = render(model, chart_format(path))
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"cannot write the chart: {exc.strerror or exc}", where=str(path)) from None
-    return path
+    return write_file(path, render(model, chart_format(path)))

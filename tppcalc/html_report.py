@@ -235,16 +235,10 @@ def render_html(report: Report) -> str:
 
 def write_html(report: Report | str, path: str | Path) -> Path:
     """Write the report (or already rendered text) to ``path``, atomically."""
-    path = Path(path)
+    from tppcalc.outputs import write_file  # a fresh O_EXCL temporary, renamed: see tppcalc.outputs
+
     text = report if isinstance(report, str) else render_html(report)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"cannot write the report: {exc.strerror or exc}", where=str(path)) from None
-    return path
+    return write_file(path, text, field="--html")
 
 
 # ---- pieces shared by the builders ---------------------------------------------------------------

@@ -11,6 +11,7 @@ with ``error`` set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import time
@@ -56,9 +57,12 @@ def classify_file(
     as_written: bool = False,
     catalogue: Callable[[], Catalogue] = default_catalogue,
     progress: Callable[[int], None] | None = None,
+    raw_cells: bool = False,
 ) -> Summary:
     """Classify every row of ``source`` and write them, with the result columns, to ``sink``;
-    ``progress(rows)`` is called with the number of rows done after each chunk.
+    ``progress(rows)`` is called with the number of rows done after each chunk. CSV and Excel
+    output neutralise text cells a spreadsheet would run as formulas (``io.neutralised``) unless
+    ``raw_cells``.
 
     Raises ``InputError`` for a file that cannot be read as a whole (empty, unknown columns, not
     UTF-8 in the header); problems with single rows go into their ``error`` field instead.
@@ -67,7 +71,7 @@ def classify_file(
     reader = READERS[input_format](source, where)
     engine = Engine(reader.columns, unit=reader.unit, where=where, dest=dest, hq=hq, as_of=as_of,
                     edition=edition, as_written=as_written, catalogue=catalogue)
-    writer = WRITERS[output_format or input_format](sink, reader.columns, RESULT_COLUMNS)
+    writer = WRITERS[output_format or input_format](sink, reader.columns, RESULT_COLUMNS, raw_cells=raw_cells)
     summary = Summary()
     # A chunk makes hundreds of thousands of short-lived objects and no cycles: collecting
     # garbage while they are alive only rescans them (it doubled the time of a run).
@@ -85,8 +89,15 @@ def classify_file(
             summary.rows += len(chunk)
             if progress is not None:
                 progress(summary.rows)
+    except BaseException:
+        # Close the writer (no open handles), but report the first failure, not a second one
+        # that closing a sink that already failed (a full disk) would raise.
+        with contextlib.suppress(Exception):
+            writer.close()
+        raise
+    else:
+        writer.close()  # its errors (the last flush on a full disk) are the run's errors
     finally:
-        writer.close()  # also after a failure: a well-formed file up to there, and no open handles
         if collecting:
             gc.enable()
     summary.seconds = time.perf_counter() - start

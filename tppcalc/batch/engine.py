@@ -238,7 +238,11 @@ class Engine:
         fast, tpp, density = self._fill_fast(spec, rows, outcome, outcomes)
         exact: dict[int, _Verdict] = {}
         for row in np.flatnonzero(spec & ~fast).tolist():
-            exact[row] = self._figures(*_figure_key(row, rows))
+            verdict = self._figures(*_figure_key(row, rows))
+            if isinstance(verdict, str):
+                problems[row] = [verdict]
+            else:
+                exact[row] = verdict
         for query, asking in rows.chips.items():
             verdict = self._chip(query)
             for row in asking[~bad[asking]].tolist():
@@ -328,10 +332,14 @@ class Engine:
     # ---------------------------------------------------------------------------- scalar path
 
     def _classify_figures(self, rates: tuple, area: str | None, datacenter: bool | None,
-                          io: str | None, dram: str | None) -> _Verdict:
+                          io: str | None, dram: str | None) -> _Verdict | str:
+        """A spec row's verdict, or its problem."""
         spec = spec_from_figures(dict(rates), dies=[(area, "finfet")] if area else (), datacenter=datacenter,
                                  io_bidir_gbps=io, dram_bandwidth_gbps=dram)
-        return self._verdict(compute_metrics(spec))
+        try:
+            return self._verdict(compute_metrics(spec))
+        except ArithmeticError:  # OverflowError and the decimal module's signals: 400-digit figures, 1e308
+            return "a figure is too large to classify (beyond the range tppcalc computes in); check its digits"
 
     def _classify_chip(self, query: str) -> _Verdict | str:
         """A catalogue row's verdict, or its problem."""

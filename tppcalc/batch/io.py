@@ -10,11 +10,12 @@ Only the current chunk is in memory, whatever the size of the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
-import zipfile
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,10 +35,14 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 BLOCK_BYTES = 1 << 23        # CSV is read 8 MiB at a time
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
-MAX_RECORD_BYTES = 1 << 26   # a CSV record this long is an unbalanced quote, not data
+MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
+MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
+# Lines after a malformed record's first line are read again; this bounds the rereading in a file
+# (a quote left open on every line would otherwise cost MAX_RECORD_CHARS a line).
+MAX_REREAD_CHARS = 1 << 25
 EXCEL_MAX_ROWS = 1_048_576   # the sheet limit, header included
 
-_NEWLINE, _COMMA, _QUOTE = 10, 44, 34
+_NEWLINE, _COMMA = 10, 44
 
 
 def format_of(path: str, given: str | None) -> str | None:
@@ -146,24 +151,44 @@ def _column_names(names: Sequence[object], where: str) -> list[str]:
 # ---------------------------------------------------------------------------------------- CSV
 
 
-def _record_end(data: bytes, first: bool = False) -> int:
-    """Offset just past the last (or ``first``) newline that ends a record, not one inside
-    quotes; 0 if there is none."""
-    end = (data.find(b"\n") if first else data.rfind(b"\n")) + 1
-    if not end or data.find(b'"', 0, end) < 0:
-        return end
-    buf = np.frombuffer(data, np.uint8)
-    newlines = np.flatnonzero(buf == _NEWLINE)
-    # A newline ends a record when an even number of quotes precede it ("" escapes keep parity).
-    closed = newlines[np.searchsorted(np.flatnonzero(buf == _QUOTE), newlines) % 2 == 0]
-    return int(closed[0 if first else -1]) + 1 if len(closed) else 0
+def _first_line_end(data: bytes, final: bool) -> int:
+    """Offset just past the first line end (CR, LF or CRLF) in ``data``; 0 if there is none yet
+    (a CR as the last byte may be the first half of a CRLF, unless ``final``)."""
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    if not ends:
+        return 0
+    end = min(ends) + 1
+    if data[end - 1:end] == b"\r":
+        if end == len(data) and not final:
+            return 0
+        if data[end:end + 1] == b"\n":
+            end += 1
+    return end
+
+
+def _last_line_end(data: bytes) -> int:
+    """Offset just past the last line end (CR, LF or CRLF) in ``data``, never splitting a CRLF
+    across reads: a CR as the last byte does not count. 0 if there is none."""
+    end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+    if end == len(data) and data.endswith(b"\r"):
+        end = max(data.rfind(b"\n", 0, end - 1), data.rfind(b"\r", 0, end - 1)) + 1
+    return end
+
+
+class _RunsOn(Exception):
+    """A record spanning lines has grown past MAX_RECORD_CHARS: an open quote, not data."""
 
 
 class CsvReader:
     """Comma-separated UTF-8 text with a header row (a UTF-8 byte-order mark is accepted).
 
-    Blocks without quotes, carriage returns or ragged rows are split with numpy; any other block
-    goes through the csv module. Both give the same cells.
+    CR, LF and CRLF each end a line. A quoted field may hold line ends and run over lines; a line
+    that cannot start a well-formed record (a quote left open, a stray quote after a closing one,
+    a record over several lines whose fields do not fit the header) is an error on that line only,
+    and reading goes on at the next line. Every record keeps its line's place.
+
+    Blocks without quotes or ragged rows are split with numpy; any other block goes through the
+    csv module. Both give the same cells.
     """
 
     unit = "line"
@@ -172,26 +197,28 @@ class CsvReader:
         self._stream, self._where, self._block_bytes = stream, where, block_bytes
         self._pending = b""
         self._line = 1  # number of the next physical line
-        header_text = self._header()
-        names = next(csv.reader(io.StringIO(header_text, newline="")), [])
-        self.columns = _column_names(names, f"{where}: line 1")
+        self._reread = [MAX_REREAD_CHARS]  # what is left of the budget for reading lines again
+        self.columns = _column_names(self._header(), f"{where}: line 1")
 
     def _read(self) -> bytes:
         return self._stream.read(self._block_bytes)
 
-    def _header(self) -> str:
+    def _header(self) -> list[str]:
         data = self._read()
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise InputError("the file is UTF-16 text; save it as UTF-8 (\"CSV UTF-8\" in Excel)", where=self._where)
         data = data.removeprefix(b"\xef\xbb\xbf")
-        end = _record_end(data, first=True)
+        end = _first_line_end(data, final=False)
         while not end:
             more = self._read()
             if not more:
-                end = len(data)
+                end = _first_line_end(data, final=True) or len(data)
                 break
             data += more
-            end = _record_end(data, first=True)
+            end = _first_line_end(data, final=False)
+            if not end and len(data) > MAX_LINE_BYTES:
+                raise InputError(f"line 1 runs on for more than {MAX_LINE_BYTES >> 20} MiB: not a CSV file?",
+                                 where=self._where)
         header, self._pending = data[:end], data[end:]
         if not header.strip():
             raise InputError("the file is empty: no header row", where=self._where)
@@ -200,8 +227,12 @@ class CsvReader:
         except UnicodeDecodeError as exc:
             raise InputError(f"the header is not UTF-8 text (byte 0x{header[exc.start]:02x}); save the file as "
                              "UTF-8 (\"CSV UTF-8\" in Excel)", where=self._where) from None
-        self._line += header.count(b"\n")
-        return text
+        self._line += 1
+        try:
+            return next(csv.reader([text], strict=True), [])
+        except csv.Error as exc:
+            raise InputError(f"the header is not valid CSV ({exc}); column names in quotes may not span lines",
+                             where=f"{self._where}: line 1") from None
 
     def __iter__(self) -> Iterator[Chunk]:
         pending = self._pending
@@ -210,31 +241,44 @@ class CsvReader:
             if not more:
                 break
             pending += more
-            end = _record_end(pending)
-            if end:
-                yield self._chunk(pending[:end])
-                pending = pending[end:]
-            elif len(pending) > MAX_RECORD_BYTES:
-                raise InputError(f"a record starting on line {self._line} runs on for more than "
-                                 f"{MAX_RECORD_BYTES >> 20} MiB: is a quote left open?", where=self._where)
-        # The end of the file: complete records, then a last record without its newline, if any.
-        end = _record_end(pending)
+            end = _last_line_end(pending)
+            if not end:
+                if len(pending) > MAX_LINE_BYTES:
+                    raise InputError(f"line {self._line} runs on for more than {MAX_LINE_BYTES >> 20} MiB without a "
+                                     "line end: not a CSV file of rows?", where=self._where)
+                continue
+            chunk, open_record = self._chunk(pending[:end], final=False)
+            pending = open_record + pending[end:]
+            if chunk is not None:
+                yield chunk
+        # The end of the file: complete lines, then what is left (a last line without its line
+        # end, a record still open), which the end of the file closes.
+        end = max(pending.rfind(b"\n"), pending.rfind(b"\r")) + 1
         if end:
-            yield self._chunk(pending[:end])
-        if pending[end:].strip():
-            yield self._parse(pending[end:], last=True)
+            chunk, open_record = self._chunk(pending[:end], final=False)
+            pending = open_record + pending[end:]
+            if chunk is not None:
+                yield chunk
+        if pending.strip():  # a last line of nothing but spaces, without its line end, is no row
+            chunk, _ = self._chunk(pending, final=True)
+            if chunk is not None:
+                yield chunk
 
-    def _chunk(self, block: bytes) -> Chunk:
-        return self._split(block) or self._parse(block, last=False)
+    def _chunk(self, block: bytes, final: bool) -> tuple[Chunk | None, bytes]:
+        """The records of ``block`` and, unless ``final``, the bytes of a record still open at its
+        end (to be read again with what follows)."""
+        if b'"' not in block:
+            fast = self._split(block)
+            if fast is not None:
+                return fast, b""
+        return self._parse(block, final)
 
     def _split(self, block: bytes) -> Chunk | None:
         """The numpy path: every line a record with one field per column, or None."""
-        if b'"' in block or b"\0" in block:
+        if b"\0" in block:
             return None
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-            if b"\r" in block:
-                return None
+        if b"\r" in block:  # without quotes in the block, every CR is (part of) a line end
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if not block.isascii():
             try:
                 block.decode("utf-8")
@@ -244,7 +288,7 @@ class CsvReader:
         rows = block.count(b"\n")
         buf = np.frombuffer(block, np.uint8)
         delimiters = np.flatnonzero((buf == _COMMA) | (buf == _NEWLINE))
-        if len(delimiters) != rows * width:
+        if not rows or len(delimiters) != rows * width or block[-1:] != b"\n":
             return None
         ends = delimiters.reshape(rows, width)
         if not (buf[ends[:, -1]] == _NEWLINE).all():
@@ -261,34 +305,109 @@ class CsvReader:
         self._line += rows
         return Chunk(numbers, cells, {}, lines=lines)
 
-    def _parse(self, block: bytes, last: bool) -> Chunk:
-        """The csv module path: quotes, blank lines, ragged rows, bad bytes. ``last``: the file's
-        last record, which has no newline after it."""
+    def _parse(self, block: bytes, final: bool) -> tuple[Chunk | None, bytes]:
+        """The csv module path: quotes, blank lines, ragged rows, bad bytes, malformed lines."""
         width = len(self.columns)
         text = block.decode("utf-8", "surrogateescape")
-        reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+        lines = list(io.StringIO(text, newline=""))  # split at CR, LF and CRLF only, ends kept
+        found, used = _records(lines, width, final, self._reread)
+        if self._reread[0] < 0:
+            raise InputError(f"too many quotes left open (the last on line {self._line + found[-1][0]}): more than "
+                             f"{MAX_REREAD_CHARS >> 20} Mi characters had to be read again; is this a CSV file "
+                             "with another quote character?", where=self._where)
         numbers, records, problems = [], [], {}
-        start = self._line
-        for record in reader:
-            number, start = start, self._line + reader.line_num
-            if not record:
-                continue
-            problem = _bad_bytes(record)
-            if problem:
+        last = final and not text.endswith(("\n", "\r"))
+        for index, record, problem in found:
+            if problem is None:
+                problem = _bad_bytes(record)
+                if problem:
+                    record = [_sanitised(cell) for cell in record]
+                elif last and index == len(lines) - 1 and len(record) < width:
+                    problem = f"truncated last line: {len(record)} of {width} fields (the file may have been cut short)"
+                elif len(record) != width:
+                    problem = f"{len(record)} fields, the header has {width}"
+            else:
                 record = [_sanitised(cell) for cell in record]
-            elif last and text.count('"') % 2:
-                problem = "truncated last line: a quoted field is never closed (the file may have been cut short)"
-            elif last and len(record) < width:
-                problem = f"truncated last line: {len(record)} of {width} fields (the file may have been cut short)"
-            elif len(record) != width:
-                problem = f"{len(record)} fields, the header has {width}"
             if problem:
                 problems[len(records)] = problem
-            numbers.append(number)
+            numbers.append(self._line + index)
             records.append((record + [""] * width)[:width])
-        self._line += block.count(b"\n")
+        self._line += used
+        open_record = "".join(lines[used:]).encode("utf-8", "surrogateescape")
+        if not records:
+            return None, open_record
         cells = {name: Cells.from_texts([r[j] for r in records]) for j, name in enumerate(self.columns)}
-        return Chunk(np.array(numbers, np.int64), cells, problems, records=records)
+        return Chunk(np.array(numbers, np.int64), cells, problems, records=records), open_record
+
+
+def _records(lines: list[str], width: int, final: bool,
+             reread: list[int]) -> tuple[list[tuple[int, list[str], str | None]], int]:
+    """The records in ``lines`` (physical lines, line ends kept) as (index of the first line,
+    fields, problem or None), and how many lines they use: all of them, unless a record is still
+    open at the end and more lines may come (not ``final``). Blank lines give no record.
+
+    A line that cannot start a well-formed record gives a record with a problem and the fields
+    it seems to have, and the next record starts on the next line: one stray quote never
+    swallows the lines after it. The characters read again that way are taken from ``reread[0]``;
+    below zero, reading stops there.
+    """
+    found: list[tuple[int, list[str], str | None]] = []
+    position = 0
+    while position < len(lines):
+        state = {"next": position, "begin": position, "size": 0}
+
+        def feed():
+            while state["next"] < len(lines):
+                line = lines[state["next"]]
+                state["next"] += 1
+                state["size"] += len(line)
+                if state["size"] > MAX_RECORD_CHARS and state["next"] - state["begin"] > 1:
+                    raise _RunsOn
+                yield line
+
+        reader = csv.reader(feed(), strict=True)
+        while True:
+            begin = state["begin"] = state["next"]
+            state["size"] = 0
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return found, len(lines)
+            except _RunsOn:
+                problem = (f"a quoted field opened on this line runs on for more than {MAX_RECORD_CHARS >> 20} MiB: "
+                           "is a quote left open?")
+            except csv.Error as exc:
+                if str(exc) == "unexpected end of data":  # the lines ran out inside a quoted field
+                    if not final:
+                        return found, begin
+                    problem = ("truncated last line: a quoted field is never closed (the file may have been cut short)"
+                               if begin == len(lines) - 1 else "a quoted field opened on this line is never closed")
+                elif state["next"] - begin > 1:
+                    problem = (f"a quoted field opened on this line runs over line ends and is not closed properly "
+                               f"({exc}): is a quote left open?")
+                else:
+                    problem = f"not valid CSV: {exc} (a stray quote?)"
+            else:
+                if state["next"] - begin > 1 and len(fields) != width:
+                    problem = (f"a quoted field opened on this line runs over {state['next'] - begin} lines and the "
+                               f"record has {len(fields)} fields, the header {width}: is a quote left open?")
+                else:
+                    if fields:
+                        found.append((begin, fields, None))
+                    continue
+            # A malformed record: the first line alone is the row in error; go on at the next.
+            found.append((begin, _loose(lines[begin]), problem))
+            position = begin + 1
+            reread[0] -= state["size"] - len(lines[begin])
+            if reread[0] < 0:
+                return found, position
+            break
+    return found, len(lines)
+
+
+def _loose(line: str) -> list[str]:
+    """The fields a malformed line seems to have, for the output to carry."""
+    return next(csv.reader([line.rstrip("\r\n")], strict=False), [])
 
 
 def _bad_bytes(record: list[str]) -> str | None:
@@ -303,20 +422,72 @@ def _sanitised(cell: str) -> str:
     return cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+# Text that a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_BYTE = np.zeros(256, bool)
+_FORMULA_BYTE[np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)] = True
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralised(text: str) -> str:
+    """``text`` as a spreadsheet will show it, never run it: a cell that starts like a formula
+    gets a leading ' (OWASP). A number ("-5", "+1.5e3") is a number, not a formula, and stays."""
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _formula_rows(cells: dict[str, Cells]) -> np.ndarray:
+    """The rows where some cell starts like a formula (numbers included; ``neutralised`` decides)."""
+    rows = np.zeros(len(next(iter(cells.values()))) if cells else 0, bool)
+    for column in cells.values():
+        buf = np.frombuffer(column.data, np.uint8)
+        if len(buf):
+            rows |= (column.widths > 0) & _FORMULA_BYTE[buf[np.minimum(column.starts, len(buf) - 1)]]
+    return rows
+
+
+def _may_hold_formulas(block: bytes) -> bool:
+    """False when no cell of a block on the numpy path (no quotes, no CR) can start like a formula:
+    a cell starts at the block's start or after a comma or LF. Cheaper than ``_formula_rows``: =, @
+    and tab are rare and found by memchr; - and + (in ids, dates) are looked at where they are."""
+    if block[:1] in (b"-", b"+") or b"=" in block or b"@" in block or b"\t" in block:
+        return True
+    for sign in b"-+":
+        if bytes([sign]) in block:
+            buf = np.frombuffer(block, np.uint8)
+            before = buf[np.flatnonzero(buf == sign) - 1]
+            if ((before == _COMMA) | (before == _NEWLINE)).any():
+                return True
+    return False
+
+
 class CsvWriter:
-    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str]):
+    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str], *, raw_cells: bool = False):
         self._sink, self._columns = sink, list(columns)
-        sink.write((_csv_line([*columns, *results]) + "\n").encode("utf-8"))
+        self._cell = str if raw_cells else neutralised
+        sink.write((_csv_line([self._cell(c) for c in (*columns, *results)]) + "\n").encode("utf-8"))
 
     def write(self, chunk: Chunk, tpp: np.ndarray, density: np.ndarray, outcome: np.ndarray, outcomes: list) -> None:
+        cell = self._cell
         # The four outcome fields are few distinct values: quote them once, not once per row.
-        tails = np.array([("," + _csv_line([_text(v) for v in o.fields()]) + "\n").encode("utf-8") for o in outcomes])
+        tails = np.array([("," + _csv_line([cell(_text(v)) for v in o.fields()]) + "\n").encode("utf-8")
+                          for o in outcomes])
         suffix = np.strings.add(np.strings.add(np.strings.add(np.strings.add(b",", tpp), b","), density), tails[outcome])
         if chunk.lines is not None:
+            lines = chunk.lines
+            block = next(iter(chunk.cells.values())).data if chunk.cells else b""
+            if cell is neutralised and _may_hold_formulas(block):
+                # Copied lines hold no quote, CR or LF; a line with a formula-like cell is rewritten.
+                suspect = np.flatnonzero(_formula_rows(chunk.cells)).tolist()
+                if suspect:
+                    lines = list(lines)
+                    for row in suspect:
+                        lines[row] = _csv_line([cell(chunk.cells[c].text(row)) for c in self._columns]).encode("utf-8")
             parts = [b""] * (2 * len(chunk))
-            parts[::2], parts[1::2] = chunk.lines, suffix.tolist()
+            parts[::2], parts[1::2] = lines, suffix.tolist()
         else:
-            parts = [_csv_line([_text(v) for v in row]).encode("utf-8") + end
+            parts = [_csv_line([cell(_text(v)) for v in row]).encode("utf-8") + end
                      for row, end in zip(chunk.rows(self._columns), suffix.tolist())]
         self._sink.write(b"".join(parts))
 
@@ -325,10 +496,11 @@ class CsvWriter:
 
 
 def _csv_line(fields: list[str]) -> str:
+    """One CSV record without its line end; a field holding a quote, comma, CR or LF is quoted."""
     out = io.StringIO()
-    # The terminator must be a newline: csv quotes only the line endings it knows of.
-    csv.writer(out, lineterminator="\n").writerow(fields)
-    return out.getvalue()[:-1]
+    # csv quotes the line-end characters of its lineterminator only: name both CR and LF.
+    csv.writer(out, lineterminator="\r\n").writerow(fields)
+    return out.getvalue()[:-2]
 
 
 # ---------------------------------------------------------------------------------- JSON Lines
@@ -342,8 +514,11 @@ class JsonlReader:
     def __init__(self, stream: BinaryIO, where: str, chunk_rows: int = CHUNK_ROWS):
         self._stream, self._where, self._chunk_rows = stream, where, chunk_rows
         self._line = 0
+        self._lines = _bounded_lines(stream, where)
         first = None
-        for raw in stream:
+        for raw in self._lines:
+            if not self._line:  # a UTF-8 byte-order mark, as in CSV
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
             self._line += 1
             if raw.strip():
                 first = raw
@@ -351,20 +526,17 @@ class JsonlReader:
         if first is None:
             raise InputError("the file is empty: no JSON object to take the columns from", where=where)
         where_first = f"{where}: line {self._line}"
-        try:
-            document = json.loads(first.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text; save the file as UTF-8", where=where_first) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", where=where_first) from None
-        if not isinstance(document, dict) or not document:
+        document, problem = _json_object(first)
+        if problem is not None and problem != "not a JSON object":
+            raise InputError(problem, where=where_first)
+        if not document:
             raise InputError("the first line must be a JSON object: its keys name the columns", where=where_first)
         self.columns = _column_names(list(document), where_first)
         self._first = (self._line, first)
 
     def __iter__(self) -> Iterator[Chunk]:
         batch = [self._first]
-        for raw in self._stream:
+        for raw in self._lines:
             self._line += 1
             if raw.strip():
                 batch.append((self._line, raw))
@@ -391,6 +563,18 @@ class JsonlReader:
         return Chunk(np.array([n for n, _ in batch], np.int64), cells, problems, records=records)
 
 
+def _bounded_lines(stream: BinaryIO, where: str) -> Iterator[bytes]:
+    """The lines of ``stream``, each read with a bound (a device or a file without line ends
+    would otherwise be read into memory whole)."""
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise InputError(f"a line runs on for more than {MAX_LINE_BYTES >> 20} MiB: not JSON Lines?", where=where)
+        yield raw
+
+
 def _json_object(raw: bytes) -> tuple[dict, str | None]:
     try:
         document = json.loads(raw.decode("utf-8"))
@@ -398,13 +582,19 @@ def _json_object(raw: bytes) -> tuple[dict, str | None]:
         return {}, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
     except json.JSONDecodeError as exc:
         return {}, f"not valid JSON ({exc.msg})"
+    except ValueError as exc:  # an integer of thousands of digits (int's conversion limit)
+        return {}, f"not readable JSON ({exc})"
+    except RecursionError:
+        return {}, "not readable JSON (nested too deeply)"
     if not isinstance(document, dict):
         return {}, "not a JSON object"
     return document, None
 
 
 class JsonlWriter:
-    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str]):
+    """Cells as they are: JSON is not read as formulas (``raw_cells`` changes nothing)."""
+
+    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str], *, raw_cells: bool = False):
         self._sink, self._columns, self._results = sink, list(columns), list(results)
 
     def write(self, chunk: Chunk, tpp: np.ndarray, density: np.ndarray, outcome: np.ndarray, outcomes: list) -> None:
@@ -443,12 +633,22 @@ class ParquetReader:
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"not a Parquet file ({exc})", where=where) from None
         self.columns = _column_names(self._file.schema_arrow.names, where)
-        self._chunk_rows = chunk_rows
+        self._chunk_rows, self._where = chunk_rows, where
 
     def __iter__(self) -> Iterator[Chunk]:
+        pa, _ = _pyarrow(self._where)
         first = 1
-        for batch in self._file.iter_batches(batch_size=self._chunk_rows):
-            columns = [batch.column(j).to_pylist() for j in range(batch.num_columns)]
+        batches = self._file.iter_batches(batch_size=self._chunk_rows)
+        while True:
+            # A corrupt page or a value Python cannot hold (a date past year 9999) spoils the
+            # whole batch: pyarrow cannot say which row. The file is refused, naming the rows.
+            try:
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                columns = [batch.column(j).to_pylist() for j in range(batch.num_columns)]
+            except (pa.ArrowException, OSError, ValueError, OverflowError) as exc:
+                raise InputError(f"rows from {first:,} on cannot be read: {exc}", where=self._where) from None
             cells = {c: Cells.from_texts([_text(v) for v in values]) for c, values in zip(self.columns, columns)}
             records = [list(row) for row in zip(*columns)]
             yield Chunk(first + np.arange(batch.num_rows), cells, {}, records=records, arrow=batch)
@@ -456,9 +656,10 @@ class ParquetReader:
 
 
 class ParquetWriter:
-    """Input columns keep their Parquet types; from other formats they are written as text."""
+    """Input columns keep their Parquet types; from other formats they are written as text.
+    Typed columns are not read as formulas: ``raw_cells`` changes nothing."""
 
-    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str]):
+    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str], *, raw_cells: bool = False):
         self._pa, self._pq = _pyarrow("--output")
         self._sink, self._columns, self._results = sink, list(columns), list(results)
         self._writer = None
@@ -507,12 +708,15 @@ class ExcelReader:
     unit = "row"
 
     def __init__(self, stream: BinaryIO, where: str, chunk_rows: int = CHUNK_ROWS):
-        openpyxl, InvalidFileException = _openpyxl(where)
+        openpyxl, _ = _openpyxl(where)
+        # openpyxl parses a zip of XML written by anyone: whatever it raises while it reads means
+        # the file cannot be read, never a crash (only openpyxl's own calls are guarded so).
         try:
             book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 (zipfile.BadZipFile, InvalidFileException, XML ParseError, ...)
             raise InputError(f"not an Excel workbook ({exc})", where=where) from None
-        self._rows = book.worksheets[0].iter_rows(min_row=1, values_only=True)
+        self._where = where
+        self._rows = self._read_rows(book.worksheets[0].iter_rows(min_row=1, values_only=True))
         header = next(self._rows, ())
         while header and header[-1] is None:
             header = header[:-1]
@@ -537,18 +741,35 @@ class ExcelReader:
         if records:
             yield self._chunk(numbers, records, problems)
 
+    def _read_rows(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        read = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 (see __init__: a corrupt sheet, not a crash)
+                raise InputError(f"the first sheet cannot be read after row {read:,} ({type(exc).__name__}: {exc})",
+                                 where=self._where) from None
+            read += 1
+            yield values
+
     def _chunk(self, numbers, records, problems) -> Chunk:
         cells = {c: Cells.from_texts([_text(r[j]) for r in records]) for j, c in enumerate(self.columns)}
         return Chunk(np.array(numbers, np.int64), cells, problems, records=records)
 
 
 class ExcelWriter:
-    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str]):
+    """openpyxl stores text that starts with = as a formula: text cells are ``neutralised`` unless
+    ``raw_cells``; numbers, booleans and dates keep their types."""
+
+    def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str], *, raw_cells: bool = False):
         openpyxl, _ = _openpyxl("--output")
         self._sink, self._columns = sink, list(columns)
+        self._cell = (lambda v: v) if raw_cells else (lambda v: neutralised(v) if isinstance(v, str) else v)
         self._book = openpyxl.Workbook(write_only=True)
         self._sheet = self._book.create_sheet("classified")
-        self._sheet.append([*columns, *results])
+        self._sheet.append([self._cell(c) for c in (*columns, *results)])
         self._rows = 1
 
     def write(self, chunk: Chunk, tpp: np.ndarray, density: np.ndarray, outcome: np.ndarray, outcomes: list) -> None:
@@ -557,10 +778,17 @@ class ExcelWriter:
             raise InputError(f"an Excel sheet holds at most {EXCEL_MAX_ROWS - 1:,} rows; write CSV or Parquet",
                              field="--output")
         for row, t, d, k in zip(chunk.rows(self._columns), _texts(tpp), _texts(density), outcome.tolist()):
-            self._sheet.append([_excel_value(v) for v in row] + [t, d, *outcomes[k].fields()])
+            self._sheet.append([self._cell(v) for v in (*map(_excel_value, row), t, d, *outcomes[k].fields())])
 
     def close(self) -> None:
-        self._book.save(self._sink)
+        try:
+            self._book.save(self._sink)
+        except BaseException:
+            # A failed save (a full disk) leaves openpyxl's row writer open; closing it here keeps
+            # its cleanup from printing a second error when it is collected.
+            with contextlib.suppress(Exception):
+                self._sheet.close()
+            raise
 
 
 def _excel_value(value: object) -> object:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -21,7 +21,7 @@ FORMAT_NAMES = ("csv", "jsonl", "parquet", "xlsx")
 
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", default="-", show_default=True, metavar="OUTPUT", help="Output file; - for stdout.")
+@click.option("-o", "--output", default="-", show_default=True, metavar="OUTPUT", help="Output file (a regular file, written whole or not at all); - for stdout.")
 @click.option("--format", "file_format", type=click.Choice(FORMAT_NAMES),
               help="Output format (default: OUTPUT's extension; on stdout, the input's if text, else csv); "
                    "also the input's, where its extension does not tell.")
@@ -30,9 +30,12 @@ FORMAT_NAMES = ("csv", "jsonl", "parquet", "xlsx")
               help=f"Exit {EXIT_CONTROLLED} if any row is or may be controlled (undetermined and error rows "
                    f"count), or {EXIT_ROW_ERRORS} if any row has an error; repeatable.")
 @click.option("--json-summary", is_flag=True, help="Print the summary on stderr as one JSON object.")
+@click.option("--raw-cells", is_flag=True,
+              help="Write text cells that start with =, +, -, @, tab or CR as they are; by default CSV and Excel "
+                   "output prefix them with ' so that a spreadsheet does not run them as formulas.")
 @click.pass_context
 def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | None, rules,
-          fail_on: tuple[str, ...], json_summary: bool) -> None:
+          fail_on: tuple[str, ...], json_summary: bool, raw_cells: bool) -> None:
     """Classify every row of INPUT and write it back with tpp, performance_density, eccn,
     license_required, reason and error.
 
@@ -47,6 +50,7 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
       tppcalc batch fleet.xlsx --format jsonl --fail-on controlled --json-summary
     """
     from tppcalc.batch import classify_file, format_of
+    from tppcalc.outputs import atomic_output, check_target, checked_stdout
     from tppcalc.terminal import progress
 
     input_format = format_of(str(input_path), file_format)
@@ -55,26 +59,34 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
                          ".xlsx, or give --format", where=str(input_path))
     output_format = (file_format or (format_of(output, None) if output != "-" else None)
                      or (input_format if input_format in ("csv", "jsonl") else "csv"))
+    if output != "-":
+        check_target(output, inputs=[input_path])  # before any work: not a device, folder or the input
     try:
         source = open(input_path, "rb")
     except OSError as exc:
         raise InputError(exc.strerror or str(exc), where=str(input_path)) from None
-    # Text formats are read front to back, so the bytes read measure the work done. Rows written to
-    # the terminal itself would tear through a bar.
-    streamed = input_format in ("csv", "jsonl")
-    with source, progress(f"classifying {input_path.name}", total=os.fstat(source.fileno()).st_size if streamed
-                          else None, enabled=not (output == "-" and sys.stdout.isatty())) as bar:
-        def done(rows: int) -> None:
-            bar.describe(f"classifying {input_path.name}: {rows:,} rows")
-            if streamed:
-                bar.update(source.tell())
+    with source:
+        regular = stat.S_ISREG(os.fstat(source.fileno()).st_mode)
+        if not regular and input_format in ("parquet", "xlsx"):
+            raise InputError(f"a {input_format} file is read out of order: give a regular file, not a pipe or "
+                             "device", where=str(input_path))
+        # Text formats are read front to back, so the bytes read measure the work done (where the
+        # input is a regular file: a pipe has no size and no position). Rows written to the
+        # terminal itself would tear through a bar.
+        streamed = regular and input_format in ("csv", "jsonl")
+        with progress(f"classifying {input_path.name}", total=os.fstat(source.fileno()).st_size if streamed
+                      else None, enabled=not (output == "-" and sys.stdout.isatty())) as bar:
+            def done(rows: int) -> None:
+                bar.describe(f"classifying {input_path.name}: {rows:,} rows")
+                if streamed:
+                    bar.update(source.tell())
 
-        options = dict(input_format=input_format, output_format=output_format, where=str(input_path),
-                       catalogue=current_catalogue, progress=done, **rules.keywords())
-        if output == "-":
-            summary = classify_file(source, sys.stdout.buffer, **options)  # binary: formats choose their encoding
-        else:
-            summary = _to_file(Path(output), lambda sink: classify_file(source, sink, **options))
+            options = dict(input_format=input_format, output_format=output_format, where=str(input_path),
+                           catalogue=current_catalogue, progress=done, raw_cells=raw_cells, **rules.keywords())
+            # Binary sinks: formats choose their encoding. Every write is checked; a file appears
+            # only when complete.
+            with (checked_stdout() if output == "-" else atomic_output(output, inputs=[input_path])) as sink:
+                summary = classify_file(source, sink, **options)
 
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
@@ -87,19 +99,3 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
         ctx.exit(EXIT_ROW_ERRORS)
     if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):
         ctx.exit(EXIT_CONTROLLED)
-
-
-def _to_file(path: Path, write):
-    """Write through a temporary file beside ``path``, so a failed run leaves no half-written output."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise InputError(exc.strerror or str(exc), where=str(path), field="--output") from None
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            result = write(sink)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -50,7 +49,9 @@ def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
                           chips=chips, unresolved=unresolved)
     if html_path is not None:
         from tppcalc.html_report import write_fleet_html
+        from tppcalc.outputs import check_target
 
+        check_target(html_path, inputs=files, field="--html")  # never one of the inventories read
         write_fleet_html(result, html_path, inputs=list(files), chips=chips, catalogue=catalogue)
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
@@ -90,14 +91,10 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
         if site:
             node["site"] = site
     if output is not None:
-        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        try:
-            with _exit_on_signals():
-                temporary.write_text("".join(json.dumps(node) + "\n" for node in result.nodes), encoding="utf-8")
-                temporary.replace(output)
-        except BaseException:
-            temporary.unlink(missing_ok=True)  # never leave a half-written file behind
-            raise
+        from tppcalc.outputs import write_file
+
+        with _exit_on_signals():
+            write_file(output, "".join(json.dumps(node) + "\n" for node in result.nodes))
     for gone in result.missing:
         click.echo(f"tppcalc: node {gone['node_id']} ({gone['address']}) missing: {gone['reason']}", err=True)
     if as_json:

@@ -44,7 +44,9 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
         measurements = measure_host(report=report)
     if html_path is not None:
         from tppcalc.html_report import write_node_html
+        from tppcalc.outputs import check_target
 
+        check_target(html_path, inputs=[replay] if replay else [], field="--html")  # never the replayed dump
         write_node_html(result, html_path, catalogue=catalogue, measurements=measurements,
                         extra_files={"probe dump": replay} if replay else None)
         click.echo(f"wrote {html_path}", err=True)
@@ -72,8 +74,8 @@ def record(output: Path) -> None:
     from tppcalc.probe.run import record_live
 
     dump = record_live()
-    temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(json.dumps(dump, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(output)
+    from tppcalc.outputs import write_file
+
+    write_file(output, json.dumps(dump, indent=1, sort_keys=True) + "\n")
     calls = len(dump["nvml"]["calls"])
     click.echo(f"wrote {output}: {calls} NVML calls ({dump['nvml']['status']}), CPU sources", err=True)
