@@ -23,7 +23,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.exact import EXACT
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
-from tppcalc.probe.host import CpuInfo, GpuInfo
+from tppcalc.probe.host import CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "unreadable"]
@@ -145,13 +145,7 @@ def _derive_gpu(gpu: GpuInfo) -> tuple[ChipSpec | None, Decimal | None, str]:
 
 
 def _unreadable_spec(gpu: GpuInfo, why: str) -> ChipSpec:
-    """A spec whose every figure is unknown: classification then lists every possible outcome."""
-    return ChipSpec.model_validate({
-        "id": f"unreadable-gpu-{gpu.index}", "vendor": "unknown", "name": gpu.name or f"GPU {gpu.index}",
-        "kind": "gpu",
-        "datacenter": {"unknown": why},
-        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
-    })
+    return unidentified_spec(f"unreadable-gpu-{gpu.index}", gpu.name or f"GPU {gpu.index}", why)
 
 
 def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) -> list[str]:
@@ -176,6 +170,45 @@ def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) 
         elif ratio > Decimal("1.2"):
             checks.append("derived TPP is well above the datasheet: the hardware may be more capable than its label")
     return checks
+
+
+# ---- devices seen only on the PCI bus --------------------------------------------------------
+
+def identify_pci(device: PciDevice, catalogue: Catalogue) -> Identification:
+    """A device no vendor library read, by its vendor:device id (and subsystem id where the
+    catalogue lists several) alone; anything else is unidentified, its every figure unknown."""
+    where = f"PCI {device.bus_id} ({device.vendor_id or '?'}:{device.device_id or '?'}, class {device.class_code or '?'})"
+    if device.vendor_id is None or device.device_id is None:
+        why = f"{where}: id unreadable ({'; '.join(f'{k}: {v}' for k, v in device.errors.items())})"
+        return _unidentified(device, where, why)
+    subsystem = (f"0x{device.subsystem_vendor_id[2:]}{device.subsystem_device_id[2:]}"
+                 if device.subsystem_vendor_id and device.subsystem_device_id else None)
+    candidates = catalogue.by_pci(device.vendor_id, device.device_id, subsystem)
+    if len(candidates) == 1:
+        (spec,) = candidates
+        return Identification(spec, "pci id", spec.id, None, [
+            f"identified by PCI id alone ({device.vendor_id}:{device.device_id}) with no vendor library: "
+            "catalogue figures, not read from the device"])
+    if candidates:
+        why = (f"{where}: its PCI id is listed for {', '.join(c.id for c in candidates)}; "
+               "no vendor library read it to tell which")
+    else:
+        why = f"{where}: an accelerator-class device that no backend characterised and the catalogue does not list"
+    return _unidentified(device, where, why)
+
+
+def _unidentified(device: PciDevice, where: str, why: str) -> Identification:
+    chip_id = "unidentified-pci-" + device.bus_id.replace(":", "-")  # ids are slugs
+    return Identification(unidentified_spec(chip_id, where, why), "unreadable", None, None, [why])
+
+
+def unidentified_spec(chip_id: str, name: str, why: str) -> ChipSpec:
+    """A spec whose every figure is unknown: classification then lists every possible outcome."""
+    return ChipSpec.model_validate({
+        "id": chip_id, "vendor": "unknown", "name": name, "kind": "gpu",
+        "datacenter": {"unknown": why},
+        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
+    })
 
 
 # ---- CPUs -----------------------------------------------------------------------------------
