@@ -247,10 +247,52 @@ def test_a_format_1_recording_replays_and_says_it_has_no_pci_bus():
     assert assess(report, CATALOGUE, dest="CN").eccn is None  # no PCI bus: "outside" cannot be shown
 
 
-def test_no_nvidia_library_is_a_normal_answer():
+def fake_sysfs(root: Path, sources: dict) -> Path:
+    """A /sys/bus/pci/devices tree holding ``sources``' functions, as the kernel writes them."""
+    for bus_id, files in sources["devices"].items():
+        (root / bus_id).mkdir(parents=True)
+        for name, text in files.items():
+            (root / bus_id / name).write_text(text + "\n")
+    return root
+
+
+@pytest.fixture
+def no_driver(monkeypatch, tmp_path):
+    """This machine as if it had no NVIDIA library and no accelerator on its bus, whatever it has."""
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
+    monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", NO_ACCELERATORS))
+
+
+@pytest.fixture
+def nvidia_driver(monkeypatch, tmp_path):
+    """A fake NVIDIA driver answering as the dgx-h100 fixture, with its PCI bus."""
+    dump = load_dump(HOSTS / "dgx-h100.json")
+    monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(dump["nvml"]["calls"], 8))
+    monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", dump["pci"]))
+
+
+def test_no_nvidia_library_is_a_normal_answer(no_driver):
     report = probe_live()
     assert report.cpus and report.nvml != "ok"
     assert any("No NVIDIA driver" in note for note in report.notes)
+    assert report.pci == "ok" and len(report.pci_devices) == 2 and not report.unenumerated
+
+
+def test_the_live_pci_reader_reads_sysfs_as_recorded(tmp_path):
+    root = fake_sysfs(tmp_path / "pci", load_dump(HOSTS / "mi300x-no-nvidia.json")["pci"])
+    from tppcalc.probe.pci import read_live_pci_sources
+
+    assert read_live_pci_sources(root) == load_dump(HOSTS / "mi300x-no-nvidia.json")["pci"]
+    assert read_live_pci_sources(tmp_path / "absent")["status"].startswith("cannot list")
+
+
+def test_probe_cli_with_a_fake_nvidia_driver_reads_eight_h100s_once(run_cli, nvidia_driver):
+    result = run_cli("probe", "--json", "--dest", "CN")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert len(out["gpus"]) == 8 and {g["identified_as"] for g in out["gpus"]} == {"nvidia-h100-sxm5-80gb"}
+    assert not [d for d in out["devices"] if d["kind"] in ("accelerator", "unenumerated")]
+    assert out["node"]["eccn"] == "4A090.a" and out["node"]["license_required"] is True
 
 
 # ---- the live code path, driven through a fake pynvml --------------------------------------
@@ -334,7 +376,7 @@ def test_recorded_cpuinfo_gives_the_microarchitecture(fixture, machine, uarch):
     assert cpu.logical_cpus and cpu.physical_cores
 
 
-def test_probe_cli_on_this_machine_reports_the_cpu_and_no_gpu(run_cli):
+def test_probe_cli_on_this_machine_reports_the_cpu_and_no_gpu(run_cli, no_driver):
     result = run_cli("probe", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
@@ -355,8 +397,12 @@ def test_probe_record_then_replay(run_cli, tmp_path):
     target = tmp_path / "here.json"
     result = run_cli("probe", "record", "-o", str(target))
     assert result.exit_code == 0 and target.is_file()
+    assert "PCI functions" in result.stderr
+    recorded = json.loads(target.read_text())
+    assert recorded["format"] == "tppcalc-probe-dump/2" and "devices" in recorded["pci"]
     again = run_cli("probe", "--replay", str(target), "--json")
     assert again.exit_code == 0
+    assert json.loads(again.stdout)["host"]["pci_devices"] == json.loads(run_cli("probe", "--json").stdout)["host"]["pci_devices"]
 
 
 def test_a_bad_dump_is_a_one_line_error(run_cli, tmp_path):

@@ -33,8 +33,10 @@ _CLASS = re.compile(r"0x[0-9a-f]{6}")
 _ACCELERATOR_CLASSES = (("03", "display controller"), ("12", "processing accelerator"), ("0b40", "co-processor"))
 
 
-def read_live_pci_sources(root: Path = SYSFS_PCI_DEVICES) -> dict:
-    """The raw text of each device's id files; the folder's absence or failure is the status."""
+def read_live_pci_sources(root: Path | None = None) -> dict:
+    """The raw text of each device's id files; the folder's absence or failure is the status.
+    ``root`` defaults to SYSFS_PCI_DEVICES, read at each call (tests point it at a fake tree)."""
+    root = SYSFS_PCI_DEVICES if root is None else root
     try:
         names = sorted(entry.name for entry in root.iterdir())
     except OSError as exc:
