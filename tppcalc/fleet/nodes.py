@@ -50,10 +50,17 @@ class _Metrics(TypedDict, total=False):
     tpp: Any  # a number as `tppcalc probe --json` writes it; to_decimal checks it
 
 
+# A device entry of `tppcalc probe --json` stands for one IC, or one per CPU socket.
+MAX_DEVICE_COUNT = 4096
+# The TPP of one IC: 10^7 is over 80 times the largest in the catalogue (GB300 superchip, 120,000)
+# and 10 times a dense wafer-scale engine's; a figure beyond it is a typo or a forgery, not a chip.
+MAX_UNIT_TPP = Decimal(10**7)
+
+
 class _ProbedDevice(TypedDict, total=False):
     identified_as: str | None
     name: str | None
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Field(strict=True, ge=1, le=MAX_DEVICE_COUNT)]
     metrics: _Metrics
 
 
@@ -151,21 +158,25 @@ class Identities:
                else compute_metrics(identification.spec).tpp)
         return Counted(chip, tpp, count)
 
-    def of_probed(self, device: _ProbedDevice, where: str) -> Counted:
-        """A device of a ``tppcalc probe --json`` result, identified on the node."""
+    def of_probed(self, device: _ProbedDevice, where: str, field: str = "devices") -> Counted:
+        """A device of a ``tppcalc probe --json`` result, identified on the node (``field`` names it)."""
         chip_id = device.get("identified_as")
         count = device.get("count", 1)
         if chip_id:
             try:
                 spec = self.catalogue.get(chip_id)
             except TppcalcError as exc:
-                raise InputError(str(exc), where=where, field="identified_as") from None
+                raise InputError(str(exc), where=where, field=f"{field}.identified_as") from None
             return Counted(chip_id, self.tpp_of(spec), count)
         tpp = device.get("metrics", {}).get("tpp")
         try:
             unit_tpp = None if tpp is None else to_decimal(tpp, what="metrics.tpp")
         except InputError as exc:
-            raise InputError(exc.problem, where=where, field="metrics.tpp") from None
+            raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp") from None
+        if unit_tpp is not None and not 0 <= unit_tpp <= MAX_UNIT_TPP:
+            # A negative figure would lower a total and let a cap check pass on invalid input.
+            raise InputError(f"TPP must be between 0 and {MAX_UNIT_TPP:,} for one device, got {tpp}",
+                             where=where, field=f"{field}.metrics.tpp")
         return Counted(f"{device.get('name') or 'device'} (derived)", unit_tpp, count)
 
 
@@ -262,7 +273,7 @@ def _count_devices(node: _Node, line: bytes, identities: Identities, where: str)
     if "devices" not in node:
         return identities.count_host(node["host"], line, where)
     counts: dict[tuple, int] = {}
-    for device in node["devices"]:
-        counted = identities.of_probed(device, where)
+    for index, device in enumerate(node["devices"]):
+        counted = identities.of_probed(device, where, f"devices.{index}")
         counts[counted.key] = counts.get(counted.key, 0) + counted.count
     return counts
