@@ -60,7 +60,8 @@ def with_l4s(host_report, how_many):
     """The host with its last GPUs swapped for L4s (one GPU record, copied)."""
     mixed = copy.deepcopy(host_report)
     l4 = host("l4")["gpus"][0]
-    mixed["gpus"][-how_many:] = [dict(l4, index=i) for i in range(8 - how_many, 8)]
+    # each L4 where an H100 was on the PCI bus: NVML reads every GPU the bus lists
+    mixed["gpus"][-how_many:] = [dict(l4, index=i, bus_id=mixed["gpus"][i]["bus_id"]) for i in range(8 - how_many, 8)]
     return mixed
 
 
@@ -229,3 +230,24 @@ def test_a_host_record_with_an_absurd_reading_names_its_field(tmp_path, field, v
     with pytest.raises(InputError) as info:
         report_fleet([path], CATALOGUE, as_of=DAY)
     assert (info.value.where, info.value.field) == (f"{path}:2", f"host.gpus.4.{field}")
+
+
+def test_accelerators_only_the_pci_bus_saw_are_counted(tmp_path):
+    # An 8 x MI300X node with no NVIDIA library: its chips must not drop out of the totals.
+    total = one_node_total(tmp_path, node(0, host("mi300x-no-nvidia")))
+    mi300x = compute_metrics(CATALOGUE.lookup("MI300X")).tpp
+    cpu = one_node_total(tmp_path, {"host": {**host("mi300x-no-nvidia"), "pci_devices": [
+        d for d in host("mi300x-no-nvidia")["pci_devices"] if d["vendor_id"] != "0x1002"]}, "country": "DE"}).tpp
+    assert (total.units, total.tpp, total.complete) == (9, 8 * mi300x + cpu, True)
+
+
+@pytest.mark.parametrize("change", [
+    lambda h: h.update(unenumerated=["NVML device count: NoPermission"]),
+    lambda h: h.pop("pci"),  # a HostReport from before the PCI bus was read
+    lambda h: h.update(pci="cannot list /sys/bus/pci/devices: PermissionError"),
+])
+def test_a_host_whose_enumeration_failed_leaves_its_totals_undetermined(tmp_path, change):
+    report = copy.deepcopy(DGX)
+    change(report)
+    assert not one_node_total(tmp_path, node(0, report)).complete
+    assert one_node_total(tmp_path, node(0)).complete
