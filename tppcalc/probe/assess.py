@@ -82,7 +82,7 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
     for device in accelerators_unseen_by_nvml(report, catalogue):
         add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
     for number, why in enumerate(report.unenumerated, 1):
-        spec = unidentified_spec(f"unenumerated-{number}", f"devices not enumerated ({why})", why)
+        spec = unidentified_spec(f"unenumerated-{number}", "devices not enumerated", why)
         add("unenumerated", f"not enumerated ({number})", 1,
             Identification(spec, "unreadable", None, None, [f"devices may be missing: {why}"]), {})
     order = control_order("computer", as_of=day, edition=edition, as_written=as_written)

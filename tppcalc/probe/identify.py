@@ -199,7 +199,8 @@ def identify_pci(device: PciDevice, catalogue: Catalogue) -> Identification:
 
 def _unidentified(device: PciDevice, where: str, why: str) -> Identification:
     chip_id = "unidentified-pci-" + device.bus_id.replace(":", "-")  # ids are slugs
-    return Identification(unidentified_spec(chip_id, where, why), "unreadable", None, None, [why])
+    name = f"{device.vendor_id or '?'}:{device.device_id or '?'} class {device.class_code or '?'}"
+    return Identification(unidentified_spec(chip_id, name, why), "unreadable", None, None, [why])
 
 
 def unidentified_spec(chip_id: str, name: str, why: str) -> ChipSpec:
