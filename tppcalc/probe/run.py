@@ -18,9 +18,9 @@ import json
 import socket
 from pathlib import Path
 
-from tppcalc.errors import InputError
 from pydantic import ValidationError
 
+from tppcalc.errors import InputError
 from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
 from tppcalc.probe.host import CpuInfo, HostReport
 from tppcalc.probe.nvml import (
