@@ -160,6 +160,64 @@ def test_eight_mi300x_with_no_nvidia_library_are_4a090a_by_pci_id():
     assert node.eccn == "4A090.a" and node.license_required is True
 
 
+def test_eight_mi300x_read_by_amdsmi_are_4a090a_and_counted_once():
+    # Issue 18 done-when, with amdsmi data: the same catalogue chip, now also read by its library.
+    node = replay("mi300x-amdsmi.json", dest="CN", as_of=dt.date(2026, 2, 1))
+    gpus = [d for d in node.devices if d.kind == "gpu"]
+    assert [d.label for d in gpus] == [f"AMD GPU {i}" for i in range(8)]
+    assert {d.identification.catalogue_id for d in gpus} == {"amd-instinct-mi300x"}
+    assert not [d for d in node.devices if d.kind in ("accelerator", "unenumerated")]
+    assert not any(d.identification.cross_checks for d in gpus)  # 192 GB: as the datasheet says
+    assert node.host.amd_gpus[0].compute_units == 304 and node.host.amd_gpus[0].max_gfx_clock_mhz == 2100
+    assert node.eccn == "4A090.a" and node.license_required is True
+
+
+class _AmdSmiException(Exception):
+    def __init__(self, err_code=None):
+        super().__init__(f"amdsmi error {err_code}")
+        self.err_code = err_code
+
+
+def fake_amdsmi(calls: dict, *, init_error: int | None = None) -> types.ModuleType:
+    """A stand-in for ROCm's amdsmi: handles, and answers by the recorded call keys."""
+    module = types.ModuleType("amdsmi")
+    module.AmdSmiException = _AmdSmiException
+    module.AmdSmiClkType = types.SimpleNamespace(GFX="GFX")
+
+    def init():
+        if init_error is not None:
+            raise _AmdSmiException(init_error)
+
+    module.amdsmi_init = init
+    module.amdsmi_shut_down = lambda: None
+    module.amdsmi_get_processor_handles = lambda: [("handle", i) for i in range(calls["amdsmi_get_processor_handles()"]["value"])]
+    for name in {key.split("(")[0] for key in calls} - {"amdsmi_get_processor_handles"}:
+        def call(handle, *args, name=name):
+            return calls[f"{name}({', '.join(repr(a) for a in (handle[1], *args))})"]["value"]
+        setattr(module, name, call)
+    return module
+
+
+def test_live_amdsmi_records_and_the_replay_gives_the_same_report(monkeypatch, tmp_path):
+    dump = load_dump(HOSTS / "mi300x-amdsmi.json")
+    monkeypatch.setitem(sys.modules, "amdsmi", fake_amdsmi(dump["amdsmi"]["calls"]))
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", dump["pci"]))
+    live, recorded = probe_live(), record_live()
+    assert recorded["amdsmi"]["status"] == "ok"
+    assert [g.model_dump() for g in live.amd_gpus] == [g.model_dump() for g in report_from_dump(recorded).amd_gpus]
+    assert len(live.amd_gpus) == 8 and live.amd_gpus[3].bus_id == "0000:75:00.0"
+
+
+def test_amdsmi_installed_but_failing_keeps_the_node_from_outside(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "amdsmi", fake_amdsmi({"amdsmi_get_processor_handles()": {"value": 0}},
+                                                           init_error=8))
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", NO_ACCELERATORS))
+    report = probe_live()
+    assert report.amdsmi.startswith("AmdSmi") and any("amdsmi could not be initialised" in w for w in report.unenumerated)
+
+
 def test_a_machine_with_no_accelerator_lists_its_bus_and_stays_outside():
     node = node_of(NO_ACCELERATORS)
     assert [d.bus_id for d in node.host.pci_devices] == ["0000:00:00.0", "0000:00:03.0"]
@@ -261,6 +319,7 @@ def fake_sysfs(root: Path, sources: dict) -> Path:
 def no_driver(monkeypatch, tmp_path):
     """This machine as if it had no NVIDIA library and no accelerator on its bus, whatever it has."""
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
+    monkeypatch.setitem(sys.modules, "amdsmi", None)
     monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", NO_ACCELERATORS))
 
 
@@ -269,6 +328,7 @@ def nvidia_driver(monkeypatch, tmp_path):
     """A fake NVIDIA driver answering as the dgx-h100 fixture, with its PCI bus."""
     dump = load_dump(HOSTS / "dgx-h100.json")
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(dump["nvml"]["calls"], 8))
+    monkeypatch.setitem(sys.modules, "amdsmi", None)
     monkeypatch.setattr("tppcalc.probe.pci.SYSFS_PCI_DEVICES", fake_sysfs(tmp_path / "pci", dump["pci"]))
 
 
@@ -483,7 +543,7 @@ def _mutate(dump, rng):
 
 
 @pytest.mark.parametrize("fixture", ["dgx-h100.json", "h20.json", "mi300x-no-nvidia.json", "dgx-h100-format1.json",
-                                     "dgx-h100-gpu-lost.json"])
+                                     "dgx-h100-gpu-lost.json", "mi300x-amdsmi.json"])
 def test_mutated_recordings_never_crash_and_never_flip_to_outside(tmp_path, fixture):
     # Issue 14 item 11: 248 of 600 random mutants gave tracebacks. Fixed seed; 60 mutants per fixture
     # here; longer campaigns run the same _mutate (see the report of issue 14 item 11).

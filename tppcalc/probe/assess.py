@@ -21,6 +21,7 @@ from tppcalc.probe.host import HostReport, PciDevice
 from tppcalc.probe.identify import (
     Identification,
     identify_cpu,
+    identify_amd_gpu,
     identify_gpu,
     identify_pci,
     unidentified_spec,
@@ -79,6 +80,8 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
         sockets = cpu.sockets or 1
         add("cpu", f"CPU ({sockets} socket{'s' if sockets != 1 else ''})", sockets, identify_cpu(cpu, catalogue),
             cpu.errors)
+    for amd in report.amd_gpus:
+        add("gpu", f"AMD GPU {amd.index}", 1, identify_amd_gpu(amd, catalogue), amd.errors)
     for device in accelerators_unseen_by_nvml(report, catalogue):
         add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
     for number, why in enumerate(report.unenumerated, 1):
@@ -91,8 +94,8 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
 
 
 def accelerators_unseen_by_nvml(report: HostReport, catalogue: Catalogue) -> list[PciDevice]:
-    """PCI functions that are (or may be) accelerators and that NVML did not read: by bus id, and
-    NVML GPUs whose bus id was not read take NVIDIA functions left over, one each."""
+    """PCI functions that are (or may be) accelerators and that no vendor backend (NVML, amdsmi)
+    read: by bus id, and a GPU whose bus id was not read takes a function of its vendor left over."""
     display_only = display_only_controllers()
     candidates = []
     for device in report.pci_devices:
@@ -104,12 +107,13 @@ def accelerators_unseen_by_nvml(report: HostReport, catalogue: Catalogue) -> lis
                 and (device.vendor_id, device.device_id) in display_only):
             continue  # a BMC or virtual framebuffer: no compute engine
         candidates.append(device)
-    unseen = [d for d in candidates if not any(same_bus(gpu.bus_id, d.bus_id) for gpu in report.gpus)]
-    for _ in [gpu for gpu in report.gpus if gpu.bus_id is None or not any(same_bus(gpu.bus_id, d.bus_id)
-                                                                           for d in candidates)]:
-        nvidia = next((d for d in unseen if d.vendor_id == "0x10de"), None)
-        if nvidia is not None:
-            unseen.remove(nvidia)
+    read = [(gpu.bus_id, "0x10de") for gpu in report.gpus] + [(gpu.bus_id, "0x1002") for gpu in report.amd_gpus]
+    unseen = [d for d in candidates if not any(same_bus(bus_id, d.bus_id) for bus_id, _ in read)]
+    for bus_id, vendor in read:
+        if bus_id is None or not any(same_bus(bus_id, d.bus_id) for d in candidates):
+            leftover = next((d for d in unseen if d.vendor_id == vendor), None)
+            if leftover is not None:
+                unseen.remove(leftover)
     return unseen
 
 

@@ -66,6 +66,20 @@ class GpuInfo(_Record):
     errors: dict[str, str] = Field(default_factory=dict, description="field -> why it could not be read")
 
 
+class AmdGpuInfo(_Record):
+    """One AMD GPU as amdsmi (ROCm's Python library) reports it."""
+
+    index: _count(1023)
+    name: str | None = None                      # amdsmi_get_gpu_asic_info: market_name
+    bus_id: str | None = None                    # amdsmi_get_gpu_device_bdf
+    pci_vendor_id: str | None = None             # 0x1002
+    pci_device_id: str | None = None             # 0x74a1
+    compute_units: _count(1 << 16, least=1) | None = None  # num_of_compute_units
+    memory_total_bytes: Bytes | None = None      # amdsmi_get_gpu_vram_info: vram_size (MB)
+    max_gfx_clock_mhz: Mhz | None = None         # amdsmi_get_clock_info(GFX): max_clk
+    errors: dict[str, str] = Field(default_factory=dict, description="field -> why it could not be read")
+
+
 class CpuInfo(_Record):
     """One CPU package type (sockets of the same model are one entry with ``sockets``)."""
 
@@ -107,6 +121,8 @@ class HostReport(_Record):
     cuda_driver_version: str | None = None
     gpus: list[GpuInfo] = Field(default_factory=list)
     cpus: list[CpuInfo] = Field(default_factory=list)
+    amdsmi: str = Field(default="not probed", description="'ok', or why amdsmi could not be used")
+    amd_gpus: list[AmdGpuInfo] = Field(default_factory=list)
     pci: str = Field(default="not enumerated", description="'ok', or why the PCI bus could not be enumerated")
     pci_devices: list[PciDevice] = Field(default_factory=list, description="every PCI function enumerated")
     unenumerated: list[str] = Field(

@@ -23,7 +23,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.exact import EXACT
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
-from tppcalc.probe.host import CpuInfo, GpuInfo, PciDevice
+from tppcalc.probe.host import AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "unreadable"]
@@ -170,6 +170,38 @@ def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) 
         elif ratio > Decimal("1.2"):
             checks.append("derived TPP is well above the datasheet: the hardware may be more capable than its label")
     return checks
+
+
+# ---- AMD GPUs (amdsmi) --------------------------------------------------------------------------
+
+def identify_amd_gpu(gpu: AmdGpuInfo, catalogue: Catalogue) -> Identification:
+    """By PCI id (narrowed by memory size where the catalogue lists several), then by market name."""
+    found: ChipSpec | None = None
+    method: Method = "unreadable"
+    if gpu.pci_vendor_id and gpu.pci_device_id:
+        candidates = catalogue.by_pci(gpu.pci_vendor_id, gpu.pci_device_id)
+        if len(candidates) == 1:
+            found, method = candidates[0], "pci id"
+        elif candidates and gpu.memory_total_bytes:
+            by_memory = [c for c in candidates if _memory_matches(c, gpu.memory_total_bytes)]
+            if len(by_memory) == 1:
+                found, method = by_memory[0], "pci id and memory size"
+    if found is None and gpu.name:
+        try:
+            found, method = catalogue.lookup(re.sub(r"^AMD\s+", "", gpu.name)), "name"
+        except TppcalcError:
+            pass
+    if found is None:
+        why = (f"amdsmi GPU {gpu.index} ({gpu.pci_vendor_id or '?'}:{gpu.pci_device_id or '?'}, "
+               f"{gpu.name or 'no name'}): not in the catalogue, and amdsmi gives no figures to derive it from")
+        return Identification(unidentified_spec(f"unidentified-amd-gpu-{gpu.index}", gpu.name or f"AMD GPU {gpu.index}",
+                                                why), "unreadable", None, None, [why])
+    checks = []
+    if gpu.memory_total_bytes and found.memory and found.memory.capacity_gb and found.memory.capacity_gb.value:
+        if not _memory_matches(found, gpu.memory_total_bytes):
+            checks.append(f"reports {gpu.memory_total_bytes / 1e9:.1f} GB of memory; {found.name} has "
+                          f"{found.memory.capacity_gb.value} GB: a different SKU?")
+    return Identification(found, method, found.id, None, checks)
 
 
 # ---- devices seen only on the PCI bus --------------------------------------------------------

@@ -1,6 +1,6 @@
 """Running a probe: live, live while recording, or from a recorded dump; all build the same report.
 
-A dump is JSON: the raw answer or error of every NVML call, the raw text of every PCI function's
+A dump is JSON: the raw answer or error of every NVML (and amdsmi) call, the raw text of every PCI function's
 sysfs id files, the /proc/cpuinfo text and sysfs values, plus a provenance line saying whether it
 was recorded on real hardware or built from datasheets. A dump is hostile input: its structure is
 checked here, every value again where it is read, and nothing in it can raise past this module
@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tppcalc.errors import InputError
+from tppcalc.probe.amdsmi import LiveAmdSmi, read_amd_gpus
 from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
 from tppcalc.probe.host import CpuInfo, HostReport
 from tppcalc.probe.nvml import (
@@ -66,11 +67,19 @@ def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
         nvml, nvml_status = None, f"{exc.kind}: {exc.message}" if exc.message else exc.kind
     recorder = RecordingNvml(nvml) if (record and nvml is not None) else None
     try:
+        amd: Nvml | None = LiveAmdSmi.open()
+        amd_status = "ok"
+    except NvmlCallError as exc:
+        amd, amd_status = None, f"{exc.kind}: {exc.message}" if exc.message else exc.kind
+    amd_recorder = RecordingNvml(amd) if (record and amd is not None) else None  # the recorder is backend-neutral
+    try:
         report = build_report(recorder or nvml, nvml_status, cpu_sources, hostname,
-                              provenance=f"probed live on {hostname} at {stamp}", pci_sources=pci_sources)
+                              provenance=f"probed live on {hostname} at {stamp}", pci_sources=pci_sources,
+                              amdsmi=amd_recorder or amd, amdsmi_status=amd_status)
     finally:
-        if nvml is not None:
-            nvml.close()
+        for backend in (nvml, amd):
+            if backend is not None:
+                backend.close()
     dump = {
         "format": DUMP_FORMAT,
         "provenance": f"recorded on real hardware ({hostname}) at {stamp} by tppcalc probe record",
@@ -78,17 +87,25 @@ def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
         "nvml": {"status": nvml_status, "calls": recorder.calls if recorder else {}},
         "cpu": cpu_sources,
         "pci": pci_sources,
+        "amdsmi": {"status": amd_status, "calls": amd_recorder.calls if amd_recorder else {}},
     }
     return report, dump
 
 
 def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostname: str | None,
-                 *, provenance: str, pci_sources: dict | None = None) -> HostReport:
+                 *, provenance: str, pci_sources: dict | None = None, amdsmi: Nvml | None = None,
+                 amdsmi_status: str = "not probed") -> HostReport:
     """The one path from backends to a HostReport, live or replayed. ``pci_sources`` None means
     the PCI bus was not enumerated (an old recording), which the report says."""
     notes: list[str] = []
     unenumerated: list[str] = []
     gpus, driver, cuda = [], None, None
+    amd_gpus = []
+    if amdsmi is not None:
+        amd_gpus, amd_failures = read_amd_gpus(amdsmi)
+        unenumerated.extend(amd_failures)
+    elif not amdsmi_status.startswith(("LibraryNotFound", "not probed")):  # installed, but would not start
+        unenumerated.append(f"amdsmi could not be initialised ({amdsmi_status})")
     if nvml is None:
         notes.append(f"No NVIDIA driver found ({nvml_status}): GPUs, if any, were not probed by NVML")
         if nvml_status.split(":")[0] not in NO_DRIVER:  # a driver is there, but NVML would not start
@@ -111,7 +128,8 @@ def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostnam
                         if accelerators else ""))
     return HostReport(
         hostname=hostname, provenance=provenance, nvml=nvml_status, driver_version=driver,
-        cuda_driver_version=cuda, gpus=gpus, cpus=_cpus(cpu_sources), pci=pci_status, pci_devices=pci_devices,
+        cuda_driver_version=cuda, gpus=gpus, cpus=_cpus(cpu_sources), amdsmi=amdsmi_status, amd_gpus=amd_gpus,
+        pci=pci_status, pci_devices=pci_devices,
         unenumerated=unenumerated, notes=notes,
     )
 
@@ -165,6 +183,11 @@ def _check_structure(dump: dict, where: str) -> None:
     calls = nvml.get("calls", {})
     require(isinstance(calls, dict), "nvml.calls", "an object of recorded calls")
     require(len(calls) <= MAX_NVML_CALLS, "nvml.calls", f"at most {MAX_NVML_CALLS} recorded calls")
+    amd = dump.get("amdsmi", {})  # absent in dumps made before the AMD backend: not probed
+    require(isinstance(amd, dict) and isinstance(amd.get("status", "ok"), str), "amdsmi", "an object {status, calls}")
+    amd_calls = amd.get("calls", {})
+    require(isinstance(amd_calls, dict) and len(amd_calls) <= MAX_NVML_CALLS, "amdsmi.calls",
+            f"an object of at most {MAX_NVML_CALLS} recorded calls")
     cpu = dump["cpu"]
     require(isinstance(cpu, dict), "cpu", "an object of CPU sources")
     for key in ("machine", "cpuinfo", "cpuinfo_error", "sysfs_error"):
@@ -180,5 +203,8 @@ def report_from_dump(dump: dict) -> HostReport:
     status = dump["nvml"].get("status", "ok")
     nvml = ReplayNvml(dump["nvml"].get("calls", {})) if status == "ok" else None
     pci_sources = dump.get("pci") if dump["format"] == DUMP_FORMAT else None
+    recorded_amd = dump.get("amdsmi") or {"status": "not probed (not in this recording)"}
+    amd_status = recorded_amd.get("status", "ok")
+    amd = ReplayNvml(recorded_amd.get("calls", {})) if amd_status == "ok" else None
     return build_report(nvml, status[:500], dump["cpu"], dump.get("hostname"), provenance=dump["provenance"],
-                        pci_sources=pci_sources)
+                        pci_sources=pci_sources, amdsmi=amd, amdsmi_status=amd_status[:500])
