@@ -26,7 +26,7 @@ from tppcalc.errors import InputError, TppcalcError
 from tppcalc.exact import to_decimal
 from tppcalc.fleet.inventory import Holding
 from tppcalc.metrics import compute_metrics
-from tppcalc.probe.assess import accelerators_unseen_by_nvml
+from tppcalc.probe.assess import accelerators_no_backend_read
 from tppcalc.probe.host import CpuInfo, GpuInfo, HostReport, PciDevice
 from tppcalc.probe.identify import identify_cpu, identify_gpu, identify_pci
 from tppcalc.rules.countries import resolve_country
@@ -153,7 +153,7 @@ class Identities:
         bus_ids = [gpu.get("bus_id") for gpu in from_json(line)["host"].get("gpus") or []]
         report = HostReport.model_construct(pci_devices=[PciDevice.model_validate(d) for d in devices],
                                             gpus=[GpuInfo.model_construct(bus_id=b) for b in bus_ids])
-        for device in accelerators_unseen_by_nvml(report, self.catalogue):
+        for device in accelerators_no_backend_read(report, self.catalogue):
             identification = identify_pci(device, self.catalogue)
             chip = identification.catalogue_id or f"{identification.spec.name} (unidentified)"
             tpp = self.tpp_of(identification.spec) if identification.catalogue_id else None

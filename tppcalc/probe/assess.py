@@ -82,7 +82,7 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
             cpu.errors)
     for amd in report.amd_gpus:
         add("gpu", f"AMD GPU {amd.index}", 1, identify_amd_gpu(amd, catalogue), amd.errors)
-    for device in accelerators_unseen_by_nvml(report, catalogue):
+    for device in accelerators_no_backend_read(report, catalogue):
         add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
     for number, why in enumerate(report.unenumerated, 1):
         spec = unidentified_spec(f"unenumerated-{number}", "devices not enumerated", why)
@@ -93,7 +93,7 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
     return NodeAssessment(report, devices, eccn, undetermined, licence, reasons)
 
 
-def accelerators_unseen_by_nvml(report: HostReport, catalogue: Catalogue) -> list[PciDevice]:
+def accelerators_no_backend_read(report: HostReport, catalogue: Catalogue) -> list[PciDevice]:
     """PCI functions that are (or may be) accelerators and that no vendor backend (NVML, amdsmi)
     read: by bus id, and a GPU whose bus id was not read takes a function of its vendor left over."""
     display_only = display_only_controllers()
