@@ -60,7 +60,8 @@ def with_l4s(host_report, how_many):
     """The host with its last GPUs swapped for L4s (one GPU record, copied)."""
     mixed = copy.deepcopy(host_report)
     l4 = host("l4")["gpus"][0]
-    mixed["gpus"][-how_many:] = [dict(l4, index=i) for i in range(8 - how_many, 8)]
+    # each L4 where an H100 was on the PCI bus: NVML reads every GPU the bus lists
+    mixed["gpus"][-how_many:] = [dict(l4, index=i, bus_id=mixed["gpus"][i]["bus_id"]) for i in range(8 - how_many, 8)]
     return mixed
 
 
@@ -162,7 +163,7 @@ def test_probe_results_with_an_unknown_chip_id_name_the_line(tmp_path, run_cli):
     path = write(tmp_path, [probed, wrong])
     with pytest.raises(InputError) as info:
         report_fleet([path], CATALOGUE, as_of=DAY)
-    assert (info.value.where, info.value.field) == (f"{path}:2", "identified_as")
+    assert (info.value.where, info.value.field) == (f"{path}:2", "devices.2.identified_as")
 
 
 def test_checks_sum_a_consignee_over_all_its_sites_exactly(tmp_path):
@@ -187,3 +188,66 @@ def test_unknown_operator_headquarters_is_an_error_with_its_line(tmp_path):
     with pytest.raises(InputError) as raised:
         report_fleet([path], CATALOGUE, as_of=DAY)
     assert f"{path}:2" in str(raised.value) and "operator_hq" in str(raised.value)
+
+
+def derived_device_line(**device_fields):
+    """A `tppcalc probe --json` line for AE holding one device the catalogue does not know."""
+    device = {"kind": "gpu", "label": "GPU 0", "count": 1, "name": "Prototype X", "identified_as": None,
+              "metrics": {"tpp": "4800"}, **device_fields}
+    return {"country": "AE", "site": "dubai-1", "devices": [device]}
+
+
+@pytest.mark.parametrize(("change", "field", "problem"), [
+    ({"metrics": {"tpp": -10000000}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": "-1"}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": 1e300}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": 10**8}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": float("nan")}}, "devices.0.metrics.tpp", "finite"),  # JSON NaN
+    ({"metrics": {"tpp": float("inf")}}, "devices.0.metrics.tpp", "finite"),  # JSON Infinity
+    ({"metrics": {"tpp": "NaN"}}, "devices.0.metrics.tpp", "decimal number"),
+    ({"count": 0}, "devices.0.count", "greater than or equal to 1"),
+    ({"count": -8}, "devices.0.count", "greater than or equal to 1"),
+    ({"count": 10**9}, "devices.0.count", "less than or equal to 4096"),
+    ({"count": 2.5}, "devices.0.count", "valid integer"),
+    ({"count": "8"}, "devices.0.count", "valid integer"),
+])
+def test_a_negative_non_finite_or_absurd_figure_is_an_error_at_its_line(tmp_path, change, field, problem):
+    # Issue 14 item 5: "tpp": -10000000 was accepted and flipped "Tier 2 allocation AE" to pass.
+    path = write(tmp_path, [derived_device_line(), derived_device_line(**change)])
+    with pytest.raises(InputError) as info:
+        report_fleet([path], CATALOGUE, as_of=dt.date(2025, 3, 1))
+    assert (info.value.where, info.value.field) == (f"{path}:2", field)
+    assert problem in info.value.problem
+
+
+@pytest.mark.parametrize(("field", "value"), [("cuda_cores", -16896), ("memory_total_bytes", -1),
+                                              ("max_sm_clock_mhz", 10**9), ("max_sm_clock_mhz", 0)])
+def test_a_host_record_with_an_absurd_reading_names_its_field(tmp_path, field, value):
+    bad = node(1)
+    bad["host"]["gpus"][4][field] = value
+    path = tmp_path / "nodes.jsonl"
+    path.write_text(json.dumps(node(0)) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(InputError) as info:
+        report_fleet([path], CATALOGUE, as_of=DAY)
+    assert (info.value.where, info.value.field) == (f"{path}:2", f"host.gpus.4.{field}")
+
+
+def test_accelerators_only_the_pci_bus_saw_are_counted(tmp_path):
+    # An 8 x MI300X node with no NVIDIA library: its chips must not drop out of the totals.
+    total = one_node_total(tmp_path, node(0, host("mi300x-no-nvidia")))
+    mi300x = compute_metrics(CATALOGUE.lookup("MI300X")).tpp
+    cpu = one_node_total(tmp_path, {"host": {**host("mi300x-no-nvidia"), "pci_devices": [
+        d for d in host("mi300x-no-nvidia")["pci_devices"] if d["vendor_id"] != "0x1002"]}, "country": "DE"}).tpp
+    assert (total.units, total.tpp, total.complete) == (9, 8 * mi300x + cpu, True)
+
+
+@pytest.mark.parametrize("change", [
+    lambda h: h.update(unenumerated=["NVML device count: NoPermission"]),
+    lambda h: h.pop("pci"),  # a HostReport from before the PCI bus was read
+    lambda h: h.update(pci="cannot list /sys/bus/pci/devices: PermissionError"),
+])
+def test_a_host_whose_enumeration_failed_leaves_its_totals_undetermined(tmp_path, change):
+    report = copy.deepcopy(DGX)
+    change(report)
+    assert not one_node_total(tmp_path, node(0, report)).complete
+    assert one_node_total(tmp_path, node(0)).complete

@@ -268,7 +268,13 @@ def test_kernel_clock_is_cycles_over_nanoseconds():
     assert gpu._kernel_clock_mhz(record) == pytest.approx((1980 + 1830) / 2)
 
 
-def test_bench_says_why_a_gpu_cannot_be_measured(run_cli):
+def test_bench_says_why_a_gpu_cannot_be_measured(run_cli, monkeypatch):
+    # Injected, so that it holds on a machine with a GPU too: numba-cuda finding no driver.
+    def no_cuda():
+        raise gpu.GpuMeasurementUnavailable("no CUDA driver or GPU is available to numba-cuda")
+
+    monkeypatch.setattr(gpu, "open_cuda", no_cuda)
+    monkeypatch.setitem(sys.modules, "pynvml", None)
     result = run_cli("bench", "--device", "0")
     assert result.exit_code == 1
     assert result.stdout == ""

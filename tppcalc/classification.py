@@ -22,6 +22,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.arguments import chip_spec, day_of, place
+from tppcalc.eccn import ControlOrder, Eccn
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
 from tppcalc.rules.countries import CountryData, country_data
@@ -275,6 +276,19 @@ def _outcomes(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, item: It
             return possible
     possible.append((OUTSIDE[item], None))
     return possible
+
+
+def control_order(item: Item = "computer", *, as_of: dt.date | None = None, edition: str | None = None,
+                  as_written: bool = False, rulebook: RuleBook | None = None,
+                  countries: CountryData | None = None) -> ControlOrder:
+    """The outcomes of the rules in force, most controlled first: the order classify() walks its
+    paragraphs in (the first that holds decides), then "outside". Rank outcomes with this, never
+    with a table of one's own."""
+    selection = _select(rulebook or default_rulebook(), countries or country_data(), as_of or dt.date.today(),
+                        edition, as_written)
+    walked = [paragraph.computer_eccn if item == "computer" and paragraph.computer_eccn else paragraph.eccn
+              for paragraph in selection.rules.paragraphs]
+    return ControlOrder([*map(Eccn.parse, walked), Eccn.parse(OUTSIDE[item])])
 
 
 def _effective(rules: _Rules, paragraph: Paragraph, metrics: Metrics, reading: ReadingMetrics) -> Comparison:

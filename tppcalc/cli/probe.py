@@ -70,7 +70,8 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Where to write the dump (JSON).")
 def record(output: Path) -> None:
-    """Probe this machine and write every raw NVML answer and the CPU sources, for replay."""
+    """Probe this machine and write every raw NVML answer, the PCI bus (sysfs) and the CPU sources,
+    for replay."""
     from tppcalc.probe.run import record_live
 
     dump = record_live()
@@ -78,4 +79,6 @@ def record(output: Path) -> None:
 
     write_file(output, json.dumps(dump, indent=1, sort_keys=True) + "\n")
     calls = len(dump["nvml"]["calls"])
-    click.echo(f"wrote {output}: {calls} NVML calls ({dump['nvml']['status']}), CPU sources", err=True)
+    functions = len(dump["pci"]["devices"])
+    click.echo(f"wrote {output}: {calls} NVML calls ({dump['nvml']['status']}), {functions} PCI functions "
+               f"({dump['pci']['status']}), CPU sources", err=True)

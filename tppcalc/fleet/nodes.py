@@ -26,8 +26,9 @@ from tppcalc.errors import InputError, TppcalcError
 from tppcalc.exact import to_decimal
 from tppcalc.fleet.inventory import Holding
 from tppcalc.metrics import compute_metrics
-from tppcalc.probe.host import CpuInfo, GpuInfo
-from tppcalc.probe.identify import identify_cpu, identify_gpu
+from tppcalc.probe.assess import accelerators_no_backend_read
+from tppcalc.probe.host import CpuInfo, GpuInfo, HostReport, PciDevice
+from tppcalc.probe.identify import identify_cpu, identify_gpu, identify_pci
 from tppcalc.rules.countries import resolve_country
 from tppcalc.spec import ChipSpec
 from tppcalc.specfile import validation_errors
@@ -50,10 +51,17 @@ class _Metrics(TypedDict, total=False):
     tpp: Any  # a number as `tppcalc probe --json` writes it; to_decimal checks it
 
 
+# A device entry of `tppcalc probe --json` stands for one IC, or one per CPU socket.
+MAX_DEVICE_COUNT = 4096
+# The TPP of one IC: 10^7 is over 80 times the largest in the catalogue (GB300 superchip, 120,000)
+# and 10 times a dense wafer-scale engine's; a figure beyond it is a typo or a forgery, not a chip.
+MAX_UNIT_TPP = Decimal(10**7)
+
+
 class _ProbedDevice(TypedDict, total=False):
     identified_as: str | None
     name: str | None
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Field(strict=True, ge=1, le=MAX_DEVICE_COUNT)]
     metrics: _Metrics
 
 
@@ -61,10 +69,16 @@ GpuIdentity = _slim(GpuInfo, GPU_IDENTITY)
 CpuIdentity = _slim(CpuInfo, CPU_IDENTITY)
 
 
+PciRecord = _slim(PciDevice, tuple(PciDevice.model_fields))
+
+
 class _Host(TypedDict, total=False):
     hostname: str | None
     gpus: list[GpuIdentity]
     cpus: list[CpuIdentity]
+    pci: str
+    pci_devices: list[PciRecord]
+    unenumerated: list[str]
 
 
 class _Node(TypedDict, total=False):
@@ -100,16 +114,19 @@ class Identities:
         self.catalogue = catalogue
         self.tpp_of = tpp_of
         self._known: dict[tuple, Counted] = {}
-        self._last_host: tuple[list | None, list | None, dict[tuple, int]] | None = None
+        self._last_host: tuple[list | None, list | None, dict[tuple, int], tuple] | None = None
 
     def count_host(self, host: _Host, line: bytes, where: str) -> dict[tuple, int]:
         """How many devices of a bare HostReport count as each (chip, unit TPP). ``line`` holds the
         whole records, read again for a device not seen before."""
         gpus, cpus = host.get("gpus"), host.get("cpus")
+        bus = (host.get("pci"), host.get("pci_devices"), host.get("unenumerated"))
         last = self._last_host
-        if last is not None and last[0] == gpus and last[1] == cpus:  # nodes in a row are mostly alike
+        if last is not None and last[0] == gpus and last[1] == cpus and last[3] == bus:  # nodes in a row are mostly alike
             return last[2]
         counts: dict[tuple, int] = {}
+        for counted in self._beyond_nvml(host, line):
+            counts[counted.key] = counts.get(counted.key, 0) + counted.count
         for kind, records in (("gpu", gpus), ("cpu", cpus)):
             if not records:
                 continue
@@ -120,8 +137,28 @@ class Identities:
             for index in range(len(records)):
                 counted = self._of_record(kind, records, index, line, where)
                 counts[counted.key] = counts.get(counted.key, 0) + counted.count
-        self._last_host = gpus, cpus, counts
+        self._last_host = gpus, cpus, counts, bus
         return counts
+
+    def _beyond_nvml(self, host: _Host, line: bytes) -> list[Counted]:
+        """Accelerators only the PCI bus saw, and one device of unknown TPP for each enumeration
+        that failed (or a host with no PCI enumeration at all, as older HostReports): a device no
+        vendor library read must not drop out of a total."""
+        unknown = [Counted(f"devices not enumerated ({why})", None) for why in host.get("unenumerated", [])]
+        if host.get("pci") != "ok":
+            unknown.append(Counted(f"devices not enumerated (PCI bus: {host.get('pci', 'not enumerated')})", None))
+        devices = host.get("pci_devices")
+        if not devices:
+            return unknown
+        bus_ids = [gpu.get("bus_id") for gpu in from_json(line)["host"].get("gpus") or []]
+        report = HostReport.model_construct(pci_devices=[PciDevice.model_validate(d) for d in devices],
+                                            gpus=[GpuInfo.model_construct(bus_id=b) for b in bus_ids])
+        for device in accelerators_no_backend_read(report, self.catalogue):
+            identification = identify_pci(device, self.catalogue)
+            chip = identification.catalogue_id or f"{identification.spec.name} (unidentified)"
+            tpp = self.tpp_of(identification.spec) if identification.catalogue_id else None
+            unknown.append(Counted(chip, tpp))
+        return unknown
 
     def _of_record(self, kind: str, records: list[dict], index: int, line: bytes, where: str) -> Counted:
         record = records[index]
@@ -151,21 +188,25 @@ class Identities:
                else compute_metrics(identification.spec).tpp)
         return Counted(chip, tpp, count)
 
-    def of_probed(self, device: _ProbedDevice, where: str) -> Counted:
-        """A device of a ``tppcalc probe --json`` result, identified on the node."""
+    def of_probed(self, device: _ProbedDevice, where: str, field: str = "devices") -> Counted:
+        """A device of a ``tppcalc probe --json`` result, identified on the node (``field`` names it)."""
         chip_id = device.get("identified_as")
         count = device.get("count", 1)
         if chip_id:
             try:
                 spec = self.catalogue.get(chip_id)
             except TppcalcError as exc:
-                raise InputError(str(exc), where=where, field="identified_as") from None
+                raise InputError(str(exc), where=where, field=f"{field}.identified_as") from None
             return Counted(chip_id, self.tpp_of(spec), count)
         tpp = device.get("metrics", {}).get("tpp")
         try:
             unit_tpp = None if tpp is None else to_decimal(tpp, what="metrics.tpp")
         except InputError as exc:
-            raise InputError(exc.problem, where=where, field="metrics.tpp") from None
+            raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp") from None
+        if unit_tpp is not None and not 0 <= unit_tpp <= MAX_UNIT_TPP:
+            # A negative figure would lower a total and let a cap check pass on invalid input.
+            raise InputError(f"TPP must be between 0 and {MAX_UNIT_TPP:,} for one device, got {tpp}",
+                             where=where, field=f"{field}.metrics.tpp")
         return Counted(f"{device.get('name') or 'device'} (derived)", unit_tpp, count)
 
 
@@ -262,7 +303,7 @@ def _count_devices(node: _Node, line: bytes, identities: Identities, where: str)
     if "devices" not in node:
         return identities.count_host(node["host"], line, where)
     counts: dict[tuple, int] = {}
-    for device in node["devices"]:
-        counted = identities.of_probed(device, where)
+    for index, device in enumerate(node["devices"]):
+        counted = identities.of_probed(device, where, f"devices.{index}")
         counts[counted.key] = counts.get(counted.key, 0) + counted.count
     return counts

@@ -1,26 +1,38 @@
 """From a HostReport to answers: each device identified, measured against the rules, and the node
-classified as a computer (4A090) holding whatever its most controlled chip is. Pure: no hardware."""
+classified as a computer (4A090) holding whatever its most controlled chip is. Pure: no hardware.
+
+Devices come from every backend: NVML's GPUs, the CPUs, and every accelerator-class PCI function no
+other backend characterised (identified by PCI id, else unidentified). Each reason the report gives
+for devices possibly missing (an enumeration that failed) stands as one more unidentified device:
+it can never lower the node's verdict, and keeps it from "outside". Outcomes are ranked with the
+classification engine's own order (``control_order``), never with a table kept here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.classification import Classification, classify
+from tppcalc.classification import Classification, classify, control_order
+from tppcalc.eccn import ControlOrder, Eccn
 from tppcalc.metrics import Metrics, compute_metrics
-from tppcalc.probe.host import HostReport
-from tppcalc.probe.identify import Identification, identify_cpu, identify_gpu
-
-# Order of control for a computer: the node takes the most controlled chip's paragraph.
-_RANK = {"outside 4A090": 0, "4A090.b": 1, "4A090.a": 2}
+from tppcalc.probe.host import HostReport, PciDevice
+from tppcalc.probe.identify import (
+    Identification,
+    identify_cpu,
+    identify_amd_gpu,
+    identify_gpu,
+    identify_pci,
+    unidentified_spec,
+)
+from tppcalc.probe.pci import accelerator_class, display_only_controllers, same_bus
 
 
 @dataclass(frozen=True)
 class DeviceAssessment:
-    kind: str                    # "gpu" or "cpu"
-    label: str                   # "GPU 3" or "CPU (2 sockets)"
+    kind: str                    # "gpu", "cpu", "accelerator" (seen on the PCI bus only) or "unenumerated"
+    label: str                   # "GPU 3", "CPU (2 sockets)", "PCI 0000:18:00.0"
     count: int                   # how many ICs this entry stands for (sockets)
     identification: Identification
     metrics: Metrics
@@ -40,7 +52,8 @@ class NodeAssessment:
 
 def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None, hq: str | None = None,
            as_of: dt.date | None = None, edition: str | None = None, as_written: bool = False) -> NodeAssessment:
-    rules = {"dest": dest, "hq": hq, "as_of": as_of, "edition": edition, "as_written": as_written}
+    day = as_of or dt.date.today()
+    rules = {"dest": dest, "hq": hq, "as_of": day, "edition": edition, "as_written": as_written}
     devices: list[DeviceAssessment] = []
     done: dict[str, tuple[Metrics, Classification, Classification]] = {}  # identical chips, computed once
 
@@ -55,30 +68,64 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
         return result
 
     computer_results: list[Classification] = []
+
+    def add(kind: str, label: str, count: int, identification: Identification, unread: dict[str, str]) -> None:
+        metrics, as_ic, as_computer = evaluate(identification)
+        devices.append(DeviceAssessment(kind, label, count, identification, metrics, as_ic, unread))
+        computer_results.append(as_computer)
+
     for gpu in report.gpus:
-        identification = identify_gpu(gpu, catalogue)
-        metrics, as_ic, as_computer = evaluate(identification)
-        devices.append(DeviceAssessment("gpu", f"GPU {gpu.index}", 1, identification, metrics, as_ic, gpu.errors))
-        computer_results.append(as_computer)
+        add("gpu", f"GPU {gpu.index}", 1, identify_gpu(gpu, catalogue), gpu.errors)
     for cpu in report.cpus:
-        identification = identify_cpu(cpu, catalogue)
-        metrics, as_ic, as_computer = evaluate(identification)
         sockets = cpu.sockets or 1
-        label = f"CPU ({sockets} socket{'s' if sockets != 1 else ''})"
-        devices.append(DeviceAssessment("cpu", label, sockets, identification, metrics, as_ic, cpu.errors))
-        computer_results.append(as_computer)
-    eccn, undetermined, licence, reasons = _node(computer_results)
+        add("cpu", f"CPU ({sockets} socket{'s' if sockets != 1 else ''})", sockets, identify_cpu(cpu, catalogue),
+            cpu.errors)
+    for amd in report.amd_gpus:
+        add("gpu", f"AMD GPU {amd.index}", 1, identify_amd_gpu(amd, catalogue), amd.errors)
+    for device in accelerators_no_backend_read(report, catalogue):
+        add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
+    for number, why in enumerate(report.unenumerated, 1):
+        spec = unidentified_spec(f"unenumerated-{number}", "devices not enumerated", why)
+        add("unenumerated", f"not enumerated ({number})", 1,
+            Identification(spec, "unreadable", None, None, [f"devices may be missing: {why}"]), {})
+    order = control_order("computer", as_of=day, edition=edition, as_written=as_written)
+    eccn, undetermined, licence, reasons = _node(computer_results, order)
     return NodeAssessment(report, devices, eccn, undetermined, licence, reasons)
 
 
-def _node(results: list[Classification]) -> tuple[str | None, list[str] | None, bool | None, list[str]]:
+def accelerators_no_backend_read(report: HostReport, catalogue: Catalogue) -> list[PciDevice]:
+    """PCI functions that are (or may be) accelerators and that no vendor backend (NVML, amdsmi)
+    read: by bus id, and a GPU whose bus id was not read takes a function of its vendor left over."""
+    display_only = display_only_controllers()
+    candidates = []
+    for device in report.pci_devices:
+        listed = (device.vendor_id and device.device_id
+                  and catalogue.by_pci(device.vendor_id, device.device_id))
+        if not (device.accelerator or listed):
+            continue
+        if (not listed and device.class_code and device.class_code.startswith("0x03")
+                and (device.vendor_id, device.device_id) in display_only):
+            continue  # a BMC or virtual framebuffer: no compute engine
+        candidates.append(device)
+    read = [(gpu.bus_id, "0x10de") for gpu in report.gpus] + [(gpu.bus_id, "0x1002") for gpu in report.amd_gpus]
+    unseen = [d for d in candidates if not any(same_bus(bus_id, d.bus_id) for bus_id, _ in read)]
+    for bus_id, vendor in read:
+        if bus_id is None or not any(same_bus(bus_id, d.bus_id) for d in candidates):
+            leftover = next((d for d in unseen if d.vendor_id == vendor), None)
+            if leftover is not None:
+                unseen.remove(leftover)
+    return unseen
+
+
+def _node(results: list[Classification], order: ControlOrder) -> tuple[str | None, list[str] | None, bool | None, list[str]]:
     """The node is as controlled as its most controlled chip; unknowns keep outcomes open."""
     if not results:
-        return "outside 4A090", None, False, ["No device found"]
-    lowest = max(min(_RANK[o] for o in _outcomes(r)) for r in results)
-    highest = max(max(_RANK[o] for o in _outcomes(r)) for r in results)
-    names = {rank: name for name, rank in _RANK.items()}
-    possible = [names[rank] for rank in range(highest, lowest - 1, -1)]
+        return str(order.ordered[-1]), None, False, ["No device found, and every enumeration succeeded"]
+    outcomes = [_outcomes(r) for r in results]
+    # Some device is at least as controlled as `lowest`; none can be more controlled than `highest`.
+    lowest = order.most_controlled(order.least_controlled(o) for o in outcomes)
+    highest = order.most_controlled(order.most_controlled(o) for o in outcomes)
+    possible = [str(e) for e in order.between(highest, lowest)]
     licences = {r.license_required for r in results}
     if True in licences:
         licence = True
@@ -94,17 +141,5 @@ def _node(results: list[Classification]) -> tuple[str | None, list[str] | None, 
     return (possible[0] if len(possible) == 1 else None, None if len(possible) == 1 else possible, licence, reasons)
 
 
-def _outcomes(result: Classification) -> list[str]:
-    outcomes = [result.eccn] if result.eccn is not None else list(result.undetermined or [])
-    # 3A090.c (memory items) has no computer paragraph; it never reaches a node.
-    return [o if o in _RANK else "outside 4A090" for o in outcomes]
-
-
-def total_tpp(assessment: NodeAssessment) -> Decimal | None:
-    """Sum of known device TPPs (None when any is unknown)."""
-    total = Decimal(0)
-    for device in assessment.devices:
-        if device.metrics.tpp is None:
-            return None
-        total += device.metrics.tpp * device.count
-    return total
+def _outcomes(result: Classification) -> list[Eccn]:
+    return [Eccn.parse(o) for o in ([result.eccn] if result.eccn is not None else result.undetermined or [])]

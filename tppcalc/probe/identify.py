@@ -23,7 +23,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.exact import EXACT
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
-from tppcalc.probe.host import CpuInfo, GpuInfo
+from tppcalc.probe.host import AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "unreadable"]
@@ -145,13 +145,7 @@ def _derive_gpu(gpu: GpuInfo) -> tuple[ChipSpec | None, Decimal | None, str]:
 
 
 def _unreadable_spec(gpu: GpuInfo, why: str) -> ChipSpec:
-    """A spec whose every figure is unknown: classification then lists every possible outcome."""
-    return ChipSpec.model_validate({
-        "id": f"unreadable-gpu-{gpu.index}", "vendor": "unknown", "name": gpu.name or f"GPU {gpu.index}",
-        "kind": "gpu",
-        "datacenter": {"unknown": why},
-        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
-    })
+    return unidentified_spec(f"unreadable-gpu-{gpu.index}", gpu.name or f"GPU {gpu.index}", why)
 
 
 def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) -> list[str]:
@@ -176,6 +170,78 @@ def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) 
         elif ratio > Decimal("1.2"):
             checks.append("derived TPP is well above the datasheet: the hardware may be more capable than its label")
     return checks
+
+
+# ---- AMD GPUs (amdsmi) --------------------------------------------------------------------------
+
+def identify_amd_gpu(gpu: AmdGpuInfo, catalogue: Catalogue) -> Identification:
+    """By PCI id (narrowed by memory size where the catalogue lists several), then by market name."""
+    found: ChipSpec | None = None
+    method: Method = "unreadable"
+    if gpu.pci_vendor_id and gpu.pci_device_id:
+        candidates = catalogue.by_pci(gpu.pci_vendor_id, gpu.pci_device_id)
+        if len(candidates) == 1:
+            found, method = candidates[0], "pci id"
+        elif candidates and gpu.memory_total_bytes:
+            by_memory = [c for c in candidates if _memory_matches(c, gpu.memory_total_bytes)]
+            if len(by_memory) == 1:
+                found, method = by_memory[0], "pci id and memory size"
+    if found is None and gpu.name:
+        try:
+            found, method = catalogue.lookup(re.sub(r"^AMD\s+", "", gpu.name)), "name"
+        except TppcalcError:
+            pass
+    if found is None:
+        why = (f"amdsmi GPU {gpu.index} ({gpu.pci_vendor_id or '?'}:{gpu.pci_device_id or '?'}, "
+               f"{gpu.name or 'no name'}): not in the catalogue, and amdsmi gives no figures to derive it from")
+        return Identification(unidentified_spec(f"unidentified-amd-gpu-{gpu.index}", gpu.name or f"AMD GPU {gpu.index}",
+                                                why), "unreadable", None, None, [why])
+    checks = []
+    if gpu.memory_total_bytes and found.memory and found.memory.capacity_gb and found.memory.capacity_gb.value:
+        if not _memory_matches(found, gpu.memory_total_bytes):
+            checks.append(f"reports {gpu.memory_total_bytes / 1e9:.1f} GB of memory; {found.name} has "
+                          f"{found.memory.capacity_gb.value} GB: a different SKU?")
+    return Identification(found, method, found.id, None, checks)
+
+
+# ---- devices seen only on the PCI bus --------------------------------------------------------
+
+def identify_pci(device: PciDevice, catalogue: Catalogue) -> Identification:
+    """A device no vendor library read, by its vendor:device id (and subsystem id where the
+    catalogue lists several) alone; anything else is unidentified, its every figure unknown."""
+    where = f"PCI {device.bus_id} ({device.vendor_id or '?'}:{device.device_id or '?'}, class {device.class_code or '?'})"
+    if device.vendor_id is None or device.device_id is None:
+        why = f"{where}: id unreadable ({'; '.join(f'{k}: {v}' for k, v in device.errors.items())})"
+        return _unidentified(device, where, why)
+    subsystem = (f"0x{device.subsystem_vendor_id[2:]}{device.subsystem_device_id[2:]}"
+                 if device.subsystem_vendor_id and device.subsystem_device_id else None)
+    candidates = catalogue.by_pci(device.vendor_id, device.device_id, subsystem)
+    if len(candidates) == 1:
+        (spec,) = candidates
+        return Identification(spec, "pci id", spec.id, None, [
+            f"identified by PCI id alone ({device.vendor_id}:{device.device_id}) with no vendor library: "
+            "catalogue figures, not read from the device"])
+    if candidates:
+        why = (f"{where}: its PCI id is listed for {', '.join(c.id for c in candidates)}; "
+               "no vendor library read it to tell which")
+    else:
+        why = f"{where}: an accelerator-class device that no backend characterised and the catalogue does not list"
+    return _unidentified(device, where, why)
+
+
+def _unidentified(device: PciDevice, where: str, why: str) -> Identification:
+    chip_id = "unidentified-pci-" + device.bus_id.replace(":", "-")  # ids are slugs
+    name = f"{device.vendor_id or '?'}:{device.device_id or '?'} class {device.class_code or '?'}"
+    return Identification(unidentified_spec(chip_id, name, why), "unreadable", None, None, [why])
+
+
+def unidentified_spec(chip_id: str, name: str, why: str) -> ChipSpec:
+    """A spec whose every figure is unknown: classification then lists every possible outcome."""
+    return ChipSpec.model_validate({
+        "id": chip_id, "vendor": "unknown", "name": name, "kind": "gpu",
+        "datacenter": {"unknown": why},
+        "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
+    })
 
 
 # ---- CPUs -----------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from tppcalc.errors import TppcalcError
-from tppcalc.probe.host import GpuInfo
+from tppcalc.probe.host import MAX_GPUS_PER_NODE, GpuInfo
 
 # NVML return codes (nvml.h) by the names the report and recordings use.
 ERROR_KINDS = {
@@ -22,6 +24,9 @@ ERROR_KINDS = {
     18: "LibRmVersionMismatch", 999: "Unknown",
 }
 DEVICE_LOST = {"GpuIsLost", "Unknown"}
+# nvmlInit failing with these means there is no NVIDIA driver, not a broken one.
+NO_DRIVER = {"LibraryNotFound", "DriverNotLoaded"}
+BAD_RECORDING = "BadRecording"  # a recorded answer that is not of the form NVML answers have
 
 NVML_CLOCK_SM, NVML_CLOCK_MEM = 1, 2
 FI_NVLINK_LINK_COUNT, FI_NVLINK_SPEED_MBPS_COMMON = 91, 90
@@ -147,8 +152,16 @@ class ReplayNvml:
         answer = self._calls.get(call_key(function, args))
         if answer is None:
             raise NvmlCallError("NotSupported", "not in the recording")
+        # A recording is hostile input: an answer of any other shape is an error of that call only.
+        if not isinstance(answer, dict):
+            raise NvmlCallError(BAD_RECORDING, "the recorded answer is not an object")
         if "error" in answer:
-            raise NvmlCallError(answer["error"], answer.get("message", ""))
+            kind, message = answer["error"], answer.get("message", "")
+            if not isinstance(kind, str) or not isinstance(message, str):
+                raise NvmlCallError(BAD_RECORDING, "the recorded error is not text")
+            raise NvmlCallError(kind[:100], message[:500])
+        if "value" not in answer:
+            raise NvmlCallError(BAD_RECORDING, "the recorded answer has neither 'value' nor 'error'")
         value = answer["value"]
         return tuple(value) if isinstance(value, list) else value
 
@@ -183,23 +196,35 @@ def read_system(nvml: Nvml) -> tuple[str | None, str | None, list[str]]:
     notes = []
     driver = cuda = None
     try:
-        driver = nvml.call("nvmlSystemGetDriverVersion")
+        answer = nvml.call("nvmlSystemGetDriverVersion")
+        if isinstance(answer, str):
+            driver = answer[:100]
+        else:
+            notes.append(f"driver version: {BAD_RECORDING}: not text")
     except NvmlCallError as exc:
-        notes.append(f"driver version: {exc}")
+        notes.append(f"driver version: {str(exc)[:500]}")
     try:
         version = nvml.call("nvmlSystemGetCudaDriverVersion")
-        cuda = f"{version // 1000}.{version % 1000 // 10}"
+        if type(version) is not int or not 0 <= version < 1_000_000:
+            notes.append(f"CUDA driver version: {BAD_RECORDING}: not a version number")
+        else:
+            cuda = f"{version // 1000}.{version % 1000 // 10}"
     except NvmlCallError as exc:
-        notes.append(f"CUDA driver version: {exc}")
+        notes.append(f"CUDA driver version: {str(exc)[:500]}")
     return driver, cuda, notes
 
 
 def read_gpus(nvml: Nvml) -> tuple[list[GpuInfo], list[str]]:
-    """Every GPU NVML can count, each field read on its own; a lost GPU stays in the list."""
+    """Every GPU NVML can count, each field read on its own; a lost GPU stays in the list.
+
+    The second item says why GPUs may be missing (the count failed or is not credible): each such
+    reason keeps the node's verdict from "outside"."""
     try:
         count = nvml.call("nvmlDeviceGetCount")
     except NvmlCallError as exc:
-        return [], [f"device count: {exc}"]
+        return [], [f"NVML device count: {exc}"]
+    if type(count) is not int or not 0 <= count <= MAX_GPUS_PER_NODE:
+        return [], [f"NVML device count: {str(count)[:40]!r} is not a count of 0 to {MAX_GPUS_PER_NODE} GPUs"]
     return [_read_gpu(nvml, index) for index in range(count)], []
 
 
@@ -214,23 +239,21 @@ def _read_gpu(nvml: Nvml, index: int) -> GpuInfo:
             errors[field] = "skipped: device lost"
             return
         try:
-            fields[field] = convert(nvml.call(function, index, *args))
+            answer = nvml.call(function, index, *args)
         except NvmlCallError as exc:
-            errors[field] = str(exc)
+            errors[field] = str(exc)[:500]
             lost = lost or exc.kind in DEVICE_LOST
+            return
+        try:
+            fields[field] = convert(answer)
+        except _UNUSABLE as exc:  # an answer not of NVML's form (a hand-edited recording)
+            errors[field] = f"{BAD_RECORDING}: unusable answer ({type(exc).__name__})"
 
     read("name", "nvmlDeviceGetName")
     read("uuid", "nvmlDeviceGetUUID")
-    read("pci", "nvmlDeviceGetPciInfo_v3")
-    pci = fields.pop("pci", None)
-    if pci is not None:
-        device_id = pci["pciDeviceId"]
-        fields["pci_vendor_id"] = f"0x{device_id & 0xFFFF:04x}"
-        fields["pci_device_id"] = f"0x{device_id >> 16:04x}"
-        subsystem = pci["pciSubSystemId"]  # device << 16 | vendor, as NVML packs it
-        fields["pci_subsystem_id"] = f"0x{subsystem & 0xFFFF:04x}{subsystem >> 16:04x}"
-        fields["bus_id"] = pci["busId"]
-    elif "pci" in errors:
+    read("pci", "nvmlDeviceGetPciInfo_v3", convert=_pci_fields)
+    fields.update(fields.pop("pci", {}))
+    if "pci" in errors:
         errors["pci_device_id"] = errors.pop("pci")
     read("serial", "nvmlDeviceGetSerial")
     read("board_part_number", "nvmlDeviceGetBoardPartNumber")
@@ -242,7 +265,8 @@ def _read_gpu(nvml: Nvml, index: int) -> GpuInfo:
     read("max_memory_clock_mhz", "nvmlDeviceGetMaxClockInfo", NVML_CLOCK_MEM)
     read("memory_total_bytes", "nvmlDeviceGetMemoryInfo", convert=lambda v: v["total"])
     read("memory_bus_width_bits", "nvmlDeviceGetMemoryBusWidth")
-    read("nvlink", "nvmlDeviceGetFieldValues", [FI_NVLINK_LINK_COUNT, FI_NVLINK_SPEED_MBPS_COMMON])
+    read("nvlink", "nvmlDeviceGetFieldValues", [FI_NVLINK_LINK_COUNT, FI_NVLINK_SPEED_MBPS_COMMON],
+         convert=_nvlink_values)
     _nvlink(fields, errors)
     read("pcie_generation", "nvmlDeviceGetCurrPcieLinkGeneration")
     read("pcie_width", "nvmlDeviceGetCurrPcieLinkWidth")
@@ -255,7 +279,42 @@ def _read_gpu(nvml: Nvml, index: int) -> GpuInfo:
         # Drivers before R535 know the call by its old name.
         del errors["clock_event_reasons"]
         read("clock_event_reasons", "nvmlDeviceGetCurrentClocksThrottleReasons", convert=_reasons)
-    return GpuInfo(index=index, lost=lost, errors=errors, **fields)
+    return _valid_gpu(index, lost, fields, errors)
+
+
+_UNUSABLE = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _valid_gpu(index: int, lost: bool, fields: dict[str, Any], errors: dict[str, str]) -> GpuInfo:
+    """The record, with every value outside what hardware reports (negative, absurd, wrong type)
+    moved to ``errors``: unread, not believed."""
+    while True:
+        try:
+            return GpuInfo(index=index, lost=lost, errors=errors, **fields)
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e["loc"] and e["loc"][0] in fields}
+            if not bad:
+                raise
+            for name in bad:
+                errors[name] = f"{BAD_RECORDING}: not a credible value: {str(fields.pop(name))[:40]!r}"
+
+
+def _pci_fields(pci: dict) -> dict[str, str]:
+    device_id, subsystem, bus_id = pci["pciDeviceId"], pci["pciSubSystemId"], pci["busId"]
+    if type(device_id) is not int or type(subsystem) is not int or not isinstance(bus_id, str):
+        raise TypeError("pci info")
+    if not (0 <= device_id < 1 << 32 and 0 <= subsystem < 1 << 32):
+        raise ValueError("pci ids")
+    return {"pci_vendor_id": f"0x{device_id & 0xFFFF:04x}", "pci_device_id": f"0x{device_id >> 16:04x}",
+            # device << 16 | vendor, as NVML packs it
+            "pci_subsystem_id": f"0x{subsystem & 0xFFFF:04x}{subsystem >> 16:04x}", "bus_id": bus_id[:64]}
+
+
+def _nvlink_values(values) -> list[dict]:
+    entries = list(values)
+    if len(entries) != 2 or not all(isinstance(e, dict) and type(e.get("nvmlReturn", 0)) is int for e in entries):
+        raise ValueError("field values")
+    return entries
 
 
 def _nvlink(fields: dict, errors: dict) -> None:
@@ -265,8 +324,10 @@ def _nvlink(fields: dict, errors: dict) -> None:
         errors["nvlink_link_count"] = errors["nvlink_speed_mbps"] = reason
         return
     for entry, field in zip(values, ("nvlink_link_count", "nvlink_speed_mbps"), strict=True):
-        if entry.get("nvmlReturn", 0) == 0:
+        if entry.get("nvmlReturn", 0) == 0 and "value" in entry:
             fields[field] = entry["value"]
+        elif entry.get("nvmlReturn", 0) == 0:
+            errors[field] = f"{BAD_RECORDING}: no value"
         else:
             errors[field] = ERROR_KINDS.get(entry["nvmlReturn"], f"Error{entry['nvmlReturn']}")
 

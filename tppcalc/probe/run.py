@@ -1,7 +1,14 @@
 """Running a probe: live, live while recording, or from a recorded dump; all build the same report.
 
-A dump is JSON: the raw answer or error of every NVML call, the /proc/cpuinfo text and sysfs values,
-plus a provenance line saying whether it was recorded on real hardware or built from datasheets.
+A dump is JSON: the raw answer or error of every NVML (and amdsmi) call, the raw text of every PCI function's
+sysfs id files, the /proc/cpuinfo text and sysfs values, plus a provenance line saying whether it
+was recorded on real hardware or built from datasheets. A dump is hostile input: its structure is
+checked here, every value again where it is read, and nothing in it can raise past this module
+except one InputError.
+
+Format 1 dumps (made before the PCI bus was recorded) still replay: their report says the PCI bus
+was not enumerated, which keeps the node's verdict from "outside" (an accelerator NVML did not see
+cannot be ruled out), while a GPU they show can still make the node controlled.
 """
 
 from __future__ import annotations
@@ -11,12 +18,29 @@ import json
 import socket
 from pathlib import Path
 
-from tppcalc.errors import InputError
-from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
-from tppcalc.probe.host import HostReport
-from tppcalc.probe.nvml import LiveNvml, Nvml, NvmlCallError, RecordingNvml, ReplayNvml, read_gpus, read_system
+from pydantic import ValidationError
 
-DUMP_FORMAT = "tppcalc-probe-dump/1"
+from tppcalc.errors import InputError
+from tppcalc.probe.amdsmi import LiveAmdSmi, read_amd_gpus
+from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
+from tppcalc.probe.host import CpuInfo, HostReport
+from tppcalc.probe.nvml import (
+    NO_DRIVER,
+    LiveNvml,
+    Nvml,
+    NvmlCallError,
+    RecordingNvml,
+    ReplayNvml,
+    read_gpus,
+    read_system,
+)
+from tppcalc.probe.pci import pci_from_sources, read_live_pci_sources
+
+DUMP_FORMAT = "tppcalc-probe-dump/2"
+OLD_DUMP_FORMATS = ("tppcalc-probe-dump/1",)  # no PCI enumeration
+NO_PCI_RECORDED = "not recorded (a format 1 dump, made before tppcalc recorded the PCI bus)"
+MAX_DUMP_BYTES = 64 << 20  # a recording of the largest node is a few MB
+MAX_NVML_CALLS = 100_000   # 64 GPUs x ~30 calls, with room
 
 
 def probe_live() -> HostReport:
@@ -33,6 +57,7 @@ def record_live() -> dict:
 
 def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
     cpu_sources = read_live_cpu_sources()
+    pci_sources = read_live_pci_sources()
     hostname = socket.gethostname()
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     try:
@@ -42,56 +67,144 @@ def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
         nvml, nvml_status = None, f"{exc.kind}: {exc.message}" if exc.message else exc.kind
     recorder = RecordingNvml(nvml) if (record and nvml is not None) else None
     try:
+        amd: Nvml | None = LiveAmdSmi.open()
+        amd_status = "ok"
+    except NvmlCallError as exc:
+        amd, amd_status = None, f"{exc.kind}: {exc.message}" if exc.message else exc.kind
+    amd_recorder = RecordingNvml(amd) if (record and amd is not None) else None  # the recorder is backend-neutral
+    try:
         report = build_report(recorder or nvml, nvml_status, cpu_sources, hostname,
-                              provenance=f"probed live on {hostname} at {stamp}")
+                              provenance=f"probed live on {hostname} at {stamp}", pci_sources=pci_sources,
+                              amdsmi=amd_recorder or amd, amdsmi_status=amd_status)
     finally:
-        if nvml is not None:
-            nvml.close()
+        for backend in (nvml, amd):
+            if backend is not None:
+                backend.close()
     dump = {
         "format": DUMP_FORMAT,
         "provenance": f"recorded on real hardware ({hostname}) at {stamp} by tppcalc probe record",
         "hostname": hostname,
         "nvml": {"status": nvml_status, "calls": recorder.calls if recorder else {}},
         "cpu": cpu_sources,
+        "pci": pci_sources,
+        "amdsmi": {"status": amd_status, "calls": amd_recorder.calls if amd_recorder else {}},
     }
     return report, dump
 
 
 def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostname: str | None,
-                 *, provenance: str) -> HostReport:
-    """The one path from backends to a HostReport, live or replayed."""
+                 *, provenance: str, pci_sources: dict | None = None, amdsmi: Nvml | None = None,
+                 amdsmi_status: str = "not probed") -> HostReport:
+    """The one path from backends to a HostReport, live or replayed. ``pci_sources`` None means
+    the PCI bus was not enumerated (an old recording), which the report says."""
     notes: list[str] = []
+    unenumerated: list[str] = []
     gpus, driver, cuda = [], None, None
+    amd_gpus = []
+    if amdsmi is not None:
+        amd_gpus, amd_failures = read_amd_gpus(amdsmi)
+        unenumerated.extend(amd_failures)
+    elif not amdsmi_status.startswith(("LibraryNotFound", "not probed")):  # installed, but would not start
+        unenumerated.append(f"amdsmi could not be initialised ({amdsmi_status})")
     if nvml is None:
-        notes.append(f"No NVIDIA driver found ({nvml_status}): GPUs, if any, were not probed")
+        notes.append(f"No NVIDIA driver found ({nvml_status}): GPUs, if any, were not probed by NVML")
+        if nvml_status.split(":")[0] not in NO_DRIVER:  # a driver is there, but NVML would not start
+            unenumerated.append(f"NVML could not be initialised ({nvml_status})")
     else:
         driver, cuda, system_notes = read_system(nvml)
-        gpus, gpu_notes = read_gpus(nvml)
-        notes.extend(system_notes + gpu_notes)
+        gpus, count_failures = read_gpus(nvml)
+        notes.extend(system_notes)
+        unenumerated.extend(count_failures)
+    if pci_sources is None:
+        pci_status, pci_devices = NO_PCI_RECORDED, []
+        unenumerated.append(f"PCI bus {NO_PCI_RECORDED}: accelerators that NVML did not see cannot be ruled out")
+    else:
+        pci_status, pci_devices, pci_failures = pci_from_sources(pci_sources)
+        unenumerated.extend(pci_failures)
+        accelerators = [f"{d.bus_id} {d.vendor_id or '?'}:{d.device_id or '?'} class {d.class_code or '?'}"
+                        for d in pci_devices if d.accelerator]
+        notes.append(f"PCI bus: {len(pci_devices)} functions enumerated, {len(accelerators)} of an accelerator class"
+                     + (f" ({', '.join(accelerators[:16])}{', ...' if len(accelerators) > 16 else ''})"
+                        if accelerators else ""))
     return HostReport(
         hostname=hostname, provenance=provenance, nvml=nvml_status, driver_version=driver,
-        cuda_driver_version=cuda, gpus=gpus, cpus=cpus_from_sources(cpu_sources), notes=notes,
+        cuda_driver_version=cuda, gpus=gpus, cpus=_cpus(cpu_sources), amdsmi=amdsmi_status, amd_gpus=amd_gpus,
+        pci=pci_status, pci_devices=pci_devices,
+        unenumerated=unenumerated, notes=notes,
     )
 
 
+def _cpus(sources: dict) -> list[CpuInfo]:
+    """The CPU backend's records; sources it cannot use become one unread CPU, never a traceback."""
+    try:
+        return cpus_from_sources(sources)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, ValidationError) as exc:
+        machine = sources.get("machine") if isinstance(sources.get("machine"), str) else "unknown"
+        return [CpuInfo(machine=machine[:64], errors={"cpuinfo": f"unusable CPU sources ({type(exc).__name__})"})]
+
+
 def load_dump(path: str | Path) -> dict:
+    """A dump read and its structure checked; anything else is one InputError naming the field."""
     path = Path(path)
     try:
-        dump = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_DUMP_BYTES + 1)
     except FileNotFoundError:
         raise InputError("file not found", where=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a probe dump: {exc}", where=str(path)) from None
-    if not isinstance(dump, dict) or dump.get("format") != DUMP_FORMAT:
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
+    if len(raw) > MAX_DUMP_BYTES:
+        raise InputError(f"larger than {MAX_DUMP_BYTES >> 20} MiB: not a probe dump", where=str(path))
+    try:
+        dump = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 4300-digit ints
+        raise InputError(f"not a probe dump: {type(exc).__name__}: {str(exc)[:200]}", where=str(path)) from None
+    if not isinstance(dump, dict) or dump.get("format") not in (DUMP_FORMAT, *OLD_DUMP_FORMATS):
         raise InputError(f"not a probe dump (expected format {DUMP_FORMAT!r})", where=str(path))
-    for key in ("provenance", "nvml", "cpu"):
+    required = ("provenance", "nvml", "cpu") + (("pci",) if dump["format"] == DUMP_FORMAT else ())
+    for key in required:
         if key not in dump:
             raise InputError(f"probe dump lacks {key!r}", where=str(path))
+    _check_structure(dump, str(path))
     return dump
+
+
+def _check_structure(dump: dict, where: str) -> None:
+    """The shape every later step relies on; values are checked where they are read."""
+    def require(ok: bool, field: str, what: str) -> None:
+        if not ok:
+            raise InputError(f"expected {what}", where=where, field=field)
+
+    require(isinstance(dump["provenance"], str), "provenance", "text")
+    require(dump.get("hostname") is None or isinstance(dump["hostname"], str), "hostname", "text or null")
+    nvml = dump["nvml"]
+    require(isinstance(nvml, dict), "nvml", "an object {status, calls}")
+    require(isinstance(nvml.get("status", "ok"), str), "nvml.status", "text")
+    calls = nvml.get("calls", {})
+    require(isinstance(calls, dict), "nvml.calls", "an object of recorded calls")
+    require(len(calls) <= MAX_NVML_CALLS, "nvml.calls", f"at most {MAX_NVML_CALLS} recorded calls")
+    amd = dump.get("amdsmi", {})  # absent in dumps made before the AMD backend: not probed
+    require(isinstance(amd, dict) and isinstance(amd.get("status", "ok"), str), "amdsmi", "an object {status, calls}")
+    amd_calls = amd.get("calls", {})
+    require(isinstance(amd_calls, dict) and len(amd_calls) <= MAX_NVML_CALLS, "amdsmi.calls",
+            f"an object of at most {MAX_NVML_CALLS} recorded calls")
+    cpu = dump["cpu"]
+    require(isinstance(cpu, dict), "cpu", "an object of CPU sources")
+    for key in ("machine", "cpuinfo", "cpuinfo_error", "sysfs_error"):
+        require(key not in cpu or isinstance(cpu[key], str), f"cpu.{key}", "text")
+    sysfs = cpu.get("sysfs", {})
+    require(isinstance(sysfs, dict) and all(isinstance(v, str) for v in sysfs.values()), "cpu.sysfs",
+            "an object of file -> text")
+    # "pci" is checked where it is read (pci_from_sources): a bad one is a failed enumeration.
 
 
 def report_from_dump(dump: dict) -> HostReport:
     """Replay a dump through the same code as a live probe."""
     status = dump["nvml"].get("status", "ok")
     nvml = ReplayNvml(dump["nvml"].get("calls", {})) if status == "ok" else None
-    return build_report(nvml, status, dump["cpu"], dump.get("hostname"), provenance=dump["provenance"])
+    pci_sources = dump.get("pci") if dump["format"] == DUMP_FORMAT else None
+    recorded_amd = dump.get("amdsmi") or {"status": "not probed (not in this recording)"}
+    amd_status = recorded_amd.get("status", "ok")
+    amd = ReplayNvml(recorded_amd.get("calls", {})) if amd_status == "ok" else None
+    return build_report(nvml, status[:500], dump["cpu"], dump.get("hostname"), provenance=dump["provenance"],
+                        pci_sources=pci_sources, amdsmi=amd, amdsmi_status=amd_status[:500])
