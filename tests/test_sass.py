@@ -12,6 +12,7 @@ Compiled kernels are cached for the session (tppcalc.measure.cubin.compile_kerne
 from __future__ import annotations
 
 import importlib.util
+import re
 from fractions import Fraction
 
 import pytest
@@ -149,7 +150,7 @@ def test_timed_loop_is_proven(arch, kernel):
         assert not plan.reaches_peak
         assert not any(m.startswith("QMMA") for m in check.loop.work_mnemonics)
     else:
-        assert all(sass.re.fullmatch(sass.EXPECTED_WORK[kernel], m) for m in check.loop.work_mnemonics)
+        assert all(re.fullmatch(sass.EXPECTED_WORK[kernel], m) for m in check.loop.work_mnemonics)
     if kernel in sass.FMA_KERNELS:
         assert check.loop.work_share >= Fraction(99, 100)
 

@@ -105,7 +105,10 @@ def _ltoir(kernel: str, arch: str, *, fma_unroll: int | None = None, threads_per
         function, signature = kernels.linked_loop_function(kernel), LINKED_SIGNATURE
         bounds = (threads_per_block, 1)  # as make_linked_kernel launches it
     if bounds is None:
-        return [_typed_once(function, signature).get_ltoir(cc=cc)]
+        try:
+            return [_typed_once(function, signature).get_ltoir(cc=cc)]
+        except (AttributeError, TypeError):  # numba-cuda moved its internals: the slow public way
+            pass
     codes, _ = compile_all(function, signature, device=False, cc=cc, abi="numba", output="ltoir", launch_bounds=bounds)
     return codes
 
@@ -115,8 +118,9 @@ _TYPED: dict = {}
 
 def _typed_once(function, signature):
     """numba-cuda's code library of a kernel that links nothing, typed and lowered once for every
-    architecture: typing the 512 written-out FMAs takes seconds, NVVM per architecture ~0.1 s.
-    (compile_all would redo both per architecture.)"""
+    architecture: typing the 768 written-out FMAs takes seconds, NVVM per architecture ~0.1 s.
+    (compile_all would redo both per architecture.) A private numba-cuda function: callers fall
+    back to compile_all when it changes."""
     from numba.cuda import compiler
 
     key = (function.__code__.co_filename, function.__name__, function.__code__.co_code, signature)
