@@ -25,7 +25,7 @@ from numba import cuda, float32, float64
 from numba.core import config
 
 CHAINS = 8
-UNROLL = 16
+UNROLL = 96
 FMA_PER_THREAD_PER_ITERATION = CHAINS * UNROLL
 TENSOR_SOURCE = Path(__file__).with_name("gpu_tensor.cu")
 
@@ -78,28 +78,29 @@ def record_clocks(clocks, start_cycles, start_ns):
         clocks[cuda.blockIdx.x, END_NS] = globaltimer()
 
 
-def _fma_source(name: str, scalar: str) -> str:
+def _fma_source(name: str, scalar: str, unroll: int) -> str:
     chains = range(CHAINS)
     lines = [f"def {name}(out, clocks, iterations, a, b):",
              "    start_cycles = clock64()",
              "    start_ns = globaltimer()",
              *(f"    x{c} = b * {scalar}({c + 1})" for c in chains),
              "    for _ in range(iterations):"]
-    for _ in range(UNROLL):
+    for _ in range(unroll):
         lines += [f"        x{c} = x{c} * a + b" for c in chains]
     lines += [f"    out[cuda.grid(1)] = {' + '.join(f'x{c}' for c in chains)}",
               "    record_clocks(clocks, start_cycles, start_ns)"]
     return "\n".join(lines) + "\n"
 
 
-def fma_function(bits: int):
-    """The plain Python function of the FMA kernel for FP``bits`` (for cuda.jit or compile_ptx)."""
+def fma_function(bits: int, unroll: int = UNROLL):
+    """The plain Python function of the FMA kernel for FP``bits`` (for cuda.jit or compile_ptx).
+    ``unroll`` other than UNROLL is for tests only: the measurement counts UNROLL steps per trip."""
     name = f"fma_fp{bits}"
     scalar = {32: "float32", 64: "float64"}[bits]
     namespace = {"cuda": cuda, "float32": float32, "float64": float64,
                  "clock64": clock64, "globaltimer": globaltimer, "record_clocks": record_clocks}
     # Generated source, our own text: numba needs the unrolled statements written out.
-    exec(compile(_fma_source(name, scalar), f"<tppcalc kernels/gpu.py {name}>", "exec"), namespace)  # noqa: S102
+    exec(compile(_fma_source(name, scalar, unroll), f"<tppcalc kernels/gpu.py {name}>", "exec"), namespace)  # noqa: S102
     return namespace[name]
 
 

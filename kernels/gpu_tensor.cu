@@ -1,7 +1,7 @@
 // Tensor-core and packed-FP16 throughput loops in CUDA C, linked into numba-cuda kernels.
 //
 // numba-cuda has no tensor-core or half2 API, so these loops are foreign device functions
-// (numba ABI: `int f(T* ret, args...)`, 0 = success) that kernels/gpu_fma.py declares with
+// (numba ABI: `int f(T* ret, args...)`, 0 = success) that kernels/gpu.py declares with
 // cuda.declare_device and numba-cuda compiles with NVRTC for the device's architecture
 // (sm_90a on Hopper from numba-cuda 0.24). The whole timed loop runs inside each function,
 // so the call into it costs nothing measurable.
@@ -17,6 +17,9 @@
 
 #define TPP_CHAINS 8      // independent mma.sync accumulators per warp (latency x issue rate)
 #define TPP_WGMMA_BATCH 8 // wgmma instructions per commit group
+// fma.rn.f16x2 steps per chain per trip: 1024 HFMA2 against the ~9 loop instructions ptxas
+// emits on sm_80/sm_89 keeps the issue ceiling above 99 % (tppcalc.measure.sass checks it).
+#define TPP_HFMA2_UNROLL 128
 
 __device__ __forceinline__ int tpp_not_available(float* ret) {
     *ret = __int_as_float(0x7fffffff);  // NaN: the host reports "cannot run on this device"
@@ -25,15 +28,17 @@ __device__ __forceinline__ int tpp_not_available(float* ret) {
 
 // ---------------------------------------------------------------- packed FP16 (non-tensor)
 // Eight chains of x = x * a + b on half2 registers; fma.rn.f16x2 is one instruction for two
-// FP16 FMAs. a = 0.5 makes each chain settle at 2b exactly, which the host checks.
+// FP16 FMAs. a = 0.5 makes each chain settle at 2b exactly, which the host checks. The trip loop
+// is not unrolled further: ptxas would multiply the body (and its registers) by up to 8.
 extern "C" __device__ int tpp_hfma2_loop(float* ret, int iterations, unsigned int a2, unsigned int b2) {
 #if __CUDA_ARCH__ >= 530
     unsigned int x[TPP_CHAINS];
 #pragma unroll
     for (int c = 0; c < TPP_CHAINS; ++c) x[c] = b2 + c;  // distinct starts: identical chains could be merged
+#pragma unroll 1
     for (int i = 0; i < iterations; ++i) {
 #pragma unroll
-        for (int u = 0; u < 16; ++u) {
+        for (int u = 0; u < TPP_HFMA2_UNROLL; ++u) {
 #pragma unroll
             for (int c = 0; c < TPP_CHAINS; ++c)
                 asm("fma.rn.f16x2 %0, %0, %1, %2;" : "+r"(x[c]) : "r"(a2), "r"(b2));

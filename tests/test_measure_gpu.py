@@ -178,7 +178,7 @@ def test_operations_per_instruction_match_the_shapes():
     # one warpgroup's m64n256k16 is 2*64*256*16 = 524288 operations over 128 threads, 8 per iteration
     assert plans["tpp_wgmma_fp16"].ops_per_thread_per_iteration * 128 == 524288 * 8
     assert plans["tpp_wgmma_fp8"].ops_per_thread_per_iteration == 2 * plans["tpp_wgmma_fp16"].ops_per_thread_per_iteration
-    assert plans["fma_fp32"].ops_per_thread_per_iteration == 2 * 8 * 16
+    assert plans["fma_fp32"].ops_per_thread_per_iteration == 2 * 8 * 96
 
 
 def test_older_gpus_report_what_they_cannot_run():

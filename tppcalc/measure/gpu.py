@@ -62,10 +62,17 @@ class KernelPlan:
     reason: str | None = None   # why reaches_peak is False
 
 
+# FMAs per thread per loop trip: 8 chains x 96 steps written out in kernels/gpu.py (CHAINS, UNROLL),
+# 8 x 128 half2 steps in gpu_tensor.cu (TPP_CHAINS, TPP_HFMA2_UNROLL): long enough that the loop's
+# own instructions leave over 99 % of the issue slots to the FMAs (tests/test_sass.py checks both).
+FMA_CHAINS, FMA_UNROLL, HFMA2_UNROLL = 8, 96, 128
+
+
 def _fma(bits: int) -> KernelPlan:
     # Each FMA is 2 operations; out[thread] settles at CHAINS x 2b with a = 0.5.
-    return KernelPlan(f"fp{bits}", "vector", f"fma_fp{bits}", f"FP{bits} FMA, 8 chains x 16 unrolled (numba-cuda)",
-                      (3, 5), 256, 8, 2 * 8 * 16, 0.5, 0.25, 0.0, expected_fixed=8 * 2 * 0.25)
+    return KernelPlan(f"fp{bits}", "vector", f"fma_fp{bits}",
+                      f"FP{bits} FMA, {FMA_CHAINS} chains x {FMA_UNROLL} unrolled (numba-cuda)",
+                      (3, 5), 256, 8, 2 * FMA_CHAINS * FMA_UNROLL, 0.5, 0.25, 0.0, expected_fixed=FMA_CHAINS * 2 * 0.25)
 
 
 def _mma(precision: str, k: int, a: int, b: int, product: float, min_cc=(8, 0)) -> KernelPlan:
@@ -99,7 +106,7 @@ def kernel_plans(compute_capability: tuple[int, int]) -> list[KernelPlan]:
         mma = [replace(p, reaches_peak=False, reason=not_peak) for p in mma]
     plans = [_fma(64), _fma(32),
              KernelPlan("fp16", "vector", "tpp_hfma2_loop", "packed FP16 FMA (fma.rn.f16x2), 8 chains (CUDA C)",
-                        (5, 3), 256, 8, 2 * 2 * 8 * 16, 0x38003800, 0x34003400, 0.0, expected_fixed=0.5),
+                        (5, 3), 256, 8, 2 * 2 * FMA_CHAINS * HFMA2_UNROLL, 0x38003800, 0x34003400, 0.0, expected_fixed=0.5),
              *mma]
     if compute_capability == (9, 0):
         plans += [_wgmma("tf32", 8, *_TF32, 0.75), _wgmma("fp16", 16, *_FP16, 0.75),
