@@ -262,7 +262,7 @@ def _child(case: Case) -> dict:
         result = CliRunner().invoke(cli, argv, catch_exceptions=True)
         text = ""
         if result.exception is not None and not isinstance(result.exception, SystemExit):
-            text = "".join(traceback.format_exception(*result.exc_info))[-6000:]
+            text = _keep_ends("".join(traceback.format_exception(*result.exc_info)))
         outputs = {}
         for name in case.outputs:
             path = folder / name
@@ -289,7 +289,7 @@ def _call_api(api: tuple[str, dict]) -> dict:
     except TppcalcError as exc:
         return {"api_value": ("error", type(exc).__name__, str(exc)[:300])}
     except Exception as exc:  # noqa: BLE001 - a traceback for the user of the API
-        return {"traceback": "".join(traceback.format_exception(exc))[-6000:]}
+        return {"traceback": _keep_ends("".join(traceback.format_exception(exc)))}
     return {"api_value": ("ok", result.eccn, result.undetermined, result.license_required, result.destination)}
 
 
@@ -361,8 +361,20 @@ def findings(case: Case, outcome: Outcome) -> list[Finding]:
 
 
 def _last_line(text: str) -> str:
+    """The exception's own line: the first unindented line after the last frame (a pydantic
+    ValidationError's message runs over several lines; its first names the model)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    after = lines[frames[-1] + 1:] if frames else lines
+    for line in after:
+        if not line.startswith(" "):
+            return line[:300]
     return lines[-1][:300] if lines else text[:300]
+
+
+def _keep_ends(text: str, limit: int = 8000) -> str:
+    """Both ends of a long traceback: the outermost frames say which command, the innermost why."""
+    return text if len(text) <= limit else text[: limit // 2] + "\n  ...\n" + text[-limit // 2:]
 
 
 def error_line(outcome: Outcome) -> str:

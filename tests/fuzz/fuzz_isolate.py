@@ -66,7 +66,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = TIME_LI
                 payload = ("memory", None, "MemoryError")
             except BaseException as exc:  # noqa: BLE001 - the point is to see every one
                 text = "".join(traceback.format_exception(exc))
-                payload = ("exception", type(exc).__name__, text[-6000:])
+                payload = ("exception", type(exc).__name__, text if len(text) < 8000 else text[:4000] + text[-4000:])
             data = pickle.dumps(payload)
             view = memoryview(data)
             while view:
