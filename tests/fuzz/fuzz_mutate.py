@@ -80,6 +80,27 @@ BAD_TEXTS: tuple[str, ...] = (
     "+1", "-1", "Н100 SXM5 80GB",  # a Cyrillic Н
     "\u202eevil", "\udcff", "A" * 100_000, "null", "unknown", "1e999999", "9" * 400, "3958 sparse",
 )
+# Values that may be real data in some field (a throughput of 1.5 TOPS, "+1"): a mutant holding one
+# is checked for crashes and hangs, but its answer may rightly differ, so not for monotonicity.
+PLAUSIBLE: tuple[Any, ...] = (1.5, 5e-324, "+1")
+
+
+def is_plausible(value: Any) -> bool:
+    return any(type(value) is type(p) and value == p for p in PLAUSIBLE)
+
+
+class Change(str):
+    """The one-line description of a mutation, knowing whether its new value may be real data."""
+
+    plausible: bool = False
+
+
+def change(text: str, value: Any = None) -> Change:
+    described = Change(text)
+    described.plausible = is_plausible(value)
+    return described
+
+
 RETYPES: tuple[Any, ...] = (None, True, "x", 7, 2.5, [], {}, [1, "a"], {"a": 1})
 
 
@@ -157,7 +178,7 @@ def short(value: Any) -> str:
 TREE_FAMILIES = ("delete", "retype", "number", "text", "nest")
 
 
-def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] | None = None) -> tuple[Any, str]:
+def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] | None = None) -> tuple[Any, Change]:
     """One mutation of ``family`` at one node of a deep copy of ``tree``.
 
     ``paths`` limits where (default: every node). "number" and "text" prefer leaves of their kind
@@ -172,13 +193,13 @@ def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] |
     elif family == "text":
         candidates = [p for p in candidates if isinstance(get_at(mutant, p), str)] or candidates
     if not candidates:
-        return mutant, "nothing to mutate"
+        return mutant, change("nothing to mutate")
     path = chooser.choice(candidates)
     parent, key = _parent(mutant, path)
     before = parent[key]
     if family == "delete":
         del parent[key]
-        return mutant, f"deleted {render_path(path)} (was {short(before)})"
+        return mutant, change(f"deleted {render_path(path)} (was {short(before)})")
     if family == "retype":
         options = [v for v in RETYPES if type(v) is not type(before)]
         value = chooser.choice(options)
@@ -191,4 +212,4 @@ def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] |
     else:
         raise ValueError(f"unknown family {family!r}")
     parent[key] = value
-    return mutant, f"set {render_path(path)} to {short(value)} (was {short(before)})"
+    return mutant, change(f"set {render_path(path)} to {short(value)} (was {short(before)})", value)
