@@ -1003,9 +1003,12 @@ def args_case(chooser: Chooser, family: str | None = None, random_text: Callable
         what = f"tppcalc.classify({shown}, dest={dest!r}, hq={hq!r}, as_of={as_of!r})"
         return Case("args", family, what, {}, api=("classify", kwargs),
                     context={"chip": chip, "dest": dest, "hq": hq, "day": as_of}, check="api")
-    argv = ["classify", chip, "--dest", dest, "--as-of", day, "--json"] + (["--hq", hq] if hq is not None else [])
+    junk = chooser.below(4) == 0
+    query = word(JUNK_QUERIES) if junk else chip
+    argv = ["classify", query, "--dest", dest, "--as-of", day, "--json"] + (["--hq", hq] if hq is not None else [])
     return Case("args", family, "tppcalc " + " ".join(repr(a) for a in argv), {}, argv=argv,
-                context={"chip": chip, "dest": dest, "hq": hq, "day": day}, check="cli-args")
+                context={"chip": chip, "dest": dest, "hq": hq, "day": day, "query": query if junk else None},
+                check="cli-args")
 
 
 def _reference(chip: str, day: Any, dest: str, hq: str | None) -> Answer | None:
@@ -1055,8 +1058,11 @@ def _check_api(case: Case, outcome: Outcome) -> list[Finding]:
 
 
 def _check_cli_args(case: Case, outcome: Outcome) -> list[Finding]:
+    """A junk chip query must be refused; a real chip's answer must respect the places rule."""
     if outcome.exit_code != 0:
         return []
+    if case.context.get("query") is not None:
+        return [Finding("junk-resolved", f"classify {case.context['query']!r} answered for a chip")]
     return _country_flip(case.context, classify_answer(outcome))
 
 

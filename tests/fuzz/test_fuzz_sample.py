@@ -58,7 +58,7 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     ("args", "api-places", "monotonic"): "issue 14 #1: classify() takes any dest/hq string, '' gives no licence",
     ("args", "api-types", "monotonic"): "issue 14 #1: classify() takes any dest/hq string",
     ("args", "api-types", "no-traceback"): "issue 14 #13: classify('H100 SXM') and as_of='2026-02-01' raise",
-    ("args", "cli", "monotonic"): "issue 14 #1: --dest 1 --hq 1 is accepted and needs no licence",
+    ("args", "cli", "monotonic"): "issue 14 #1, #2: --dest 1 is accepted (no licence); classify 'N/A' answers",
     ("args", "chip-query", "monotonic"): "issue 14 #2: 'N/A' resolves to Gaudi 2, '=1+1' to GroqChip 1",
     ("subprocess", "probe-count-is-an-object", "no-traceback"): "issue 14 #11: KeyError on a count of {}",
     ("subprocess", "batch-jsonl-400-digit-figure", "no-traceback"): "issue 14 #11: OverflowError on 400 digits",
