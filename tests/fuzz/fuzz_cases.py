@@ -753,7 +753,8 @@ def _check_batch(case: Case, outcome: Outcome) -> list[Finding]:
 # ----------------------------------------------------------------- fleet inventories and probe lines
 
 FLEET_DAY = "2025-06-01"
-FLEET_FAMILIES = (*TREE_FAMILIES, "line-ends", "bom")
+# "figure": a bad number where a total is made (an item's or device's count, a device's TPP).
+FLEET_FAMILIES = (*TREE_FAMILIES, "figure", "line-ends", "bom")
 
 
 @functools_cache
@@ -763,9 +764,10 @@ def _inventory() -> dict:
 
 @functools_cache
 def _probe_lines() -> tuple[dict, ...]:
-    """Probe results as `fleet probe` writes them: a replayed DGX H100 and an H20 node in AE."""
+    """Probe results as `fleet probe` writes them, in AE: a DGX H100 with one GPU lost (its TPP
+    unknown, so the AE checks are undetermined: a fault must not make them pass) and an H20 node."""
     lines = []
-    for fixture, site in (("dgx-h100.json", "auh-2"), ("h20.json", "auh-3")):
+    for fixture, site in (("dgx-h100-gpu-lost.json", "auh-2"), ("h20.json", "auh-3")):
         case = probe_baseline_case(fixture, FLEET_DAY)
         outcome = run_case(case)
         document = json.loads(outcome.stdout)
@@ -775,8 +777,14 @@ def _probe_lines() -> tuple[dict, ...]:
     return tuple(lines)
 
 
+# Caps under which the original fleet has checks of every status (a check that passes already
+# cannot flip): LPP at 10,000,000 fails for the 16,211,968 TPP shipped to Example Cloud GmbH.
+FLEET_CAPS = ("--cap", "lpp_tpp_per_consignee_year=10000000")
+
+
 def fleet_argv() -> list[str]:
-    return ["fleet", "report", "{dir}/inventory.toml", "{dir}/nodes.jsonl", "--as-of", FLEET_DAY, "--json"]
+    return ["fleet", "report", "{dir}/inventory.toml", "{dir}/nodes.jsonl", "--as-of", FLEET_DAY, *FLEET_CAPS,
+            "--json"]
 
 
 def _leaf_paths(tree: Any) -> list:
@@ -813,6 +821,22 @@ def fleet_case(chooser: Chooser, family: str | None = None, **_: Any) -> Case:
         what = f"probe lines end in {line_end!r}"
     elif family == "bom":
         bom, what = True, "probe lines start with a UTF-8 byte order mark"
+    elif family == "figure":
+        index = chooser.below(len(lines) + 1)
+        tree = inventory if index == len(lines) else lines[index]
+        paths = [p for p in tree_paths(tree) if p[-1] in ("count", "tpp") and (p[0] != "devices" or _fleet_reads(p))]
+        unknown = [p for p in paths if get_at(tree, p) is None]
+        if unknown and chooser.below(2) == 0:  # half the time, where the original keeps a check open
+            paths = unknown
+        # every count and TPP, an unknown (null) TPP too: a bad number must not make it known
+        mutant, described = mutate_tree(tree, chooser, "number", paths=paths, narrow=False)
+        place = "inventory" if index == len(lines) else f"probe line {index + 1}"
+        what = Change(f"{place}: {described}")
+        what.plausible = described.plausible
+        if index == len(lines):
+            inventory = mutant
+        else:
+            lines[index] = mutant
     elif chooser.below(2):
         paths = _leaf_paths(inventory) if family == "delete" else None
         inventory, described = mutate_tree(inventory, chooser, family, paths=paths)

@@ -76,6 +76,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = TIME_LI
             code = 70
         finally:
             os._exit(code)
+    gc.unfreeze()  # this process collects as before
     os.close(write_end)
     chunks, deadline = [], start + time_limit + 5.0
     try:

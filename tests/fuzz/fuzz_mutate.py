@@ -178,19 +178,20 @@ def short(value: Any) -> str:
 TREE_FAMILIES = ("delete", "retype", "number", "text", "nest")
 
 
-def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] | None = None) -> tuple[Any, Change]:
+def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] | None = None,
+                narrow: bool = True) -> tuple[Any, Change]:
     """One mutation of ``family`` at one node of a deep copy of ``tree``.
 
-    ``paths`` limits where (default: every node). "number" and "text" prefer leaves of their kind
-    so the mutation lands where such values live.
+    ``paths`` limits where (default: every node). Unless ``narrow`` is false, "number" and "text"
+    prefer leaves of their kind so the mutation lands where such values live.
     """
     mutant = copy.deepcopy(tree)
     candidates = paths if paths is not None else tree_paths(mutant)
-    if family == "number":
+    if family == "number" and narrow:
         numeric = [p for p in candidates if isinstance(get_at(mutant, p), (int, float))
                    and not isinstance(get_at(mutant, p), bool)]
         candidates = numeric or candidates
-    elif family == "text":
+    elif family == "text" and narrow:
         candidates = [p for p in candidates if isinstance(get_at(mutant, p), str)] or candidates
     if not candidates:
         return mutant, change("nothing to mutate")
