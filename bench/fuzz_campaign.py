@@ -29,8 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "fuzz"))
 sys.path.insert(0, str(REPO))
 
-from fuzz_cases import MAKERS, Case, Finding, findings, run_case  # noqa: E402
+from fuzz_cases import Case, Finding, findings, run_case  # noqa: E402
 from fuzz_mutate import RandomChooser  # noqa: E402
+from fuzz_targets import MAKERS  # noqa: E402
 
 TARGETS = ("probe", "batch", "fleet", "spec", "args")
 # How the printed counts group the findings' kinds.
@@ -81,7 +82,8 @@ def write_reproducer(folder: Path, case: Case, found: list[Finding], traceback_t
     lines += [f"{f.kind}: {f.detail}" for f in found]
     if case.api is not None:
         name, kwargs = case.api
-        lines += ["", f"API call: tppcalc.{name}(**{kwargs!r})  (a ('catalogue', q) chip is default_catalogue().lookup(q))"]
+        lines += ["", f"API call: tppcalc.{name}(**{kwargs!r})",
+                  "(a chip given as ('catalogue', q) is tppcalc.default_catalogue().lookup(q))"]
     else:
         argv = " ".join(_quote(a.replace("{dir}", ".")) for a in case.argv)
         lines += ["", f"command (from this folder): python -m tppcalc {argv}"]

@@ -14,10 +14,12 @@ import time
 import tomllib
 
 import pytest
-from fuzz_cases import BATCH_COLUMNS, BATCH_ROWS, _write_rows, dump_json, dump_toml, exact_country, row_answer
+from fuzz_args import exact_country
+from fuzz_batch import BATCH_COLUMNS, BATCH_ROWS, row_answer, write_rows
 from fuzz_isolate import run_isolated
 from fuzz_mutate import HUGE_INTEGER, deep_nesting
 from fuzz_order import Answer, check_flip, eccn_rank, permissive_flip
+from fuzz_writers import dump_json, dump_toml
 
 A = Answer.of
 
@@ -86,14 +88,14 @@ def test_hostile_toml_round_trips_what_a_spec_file_holds():
 @pytest.mark.parametrize("line_end", ["\r", "\r\n", "\n", "mixed"])
 def test_batch_files_written_with_any_line_end_parse_back_to_the_same_rows(line_end):
     rows = [{"id": key, **values} for key, values in BATCH_ROWS.items()]
-    text = _write_rows("csv", list(BATCH_COLUMNS), rows, line_end=line_end).decode()
+    text = write_rows("csv", list(BATCH_COLUMNS), rows, line_end=line_end).decode()
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [r["id"] for r in parsed] == list(BATCH_ROWS)
 
 
 def test_batch_jsonl_lines_hold_every_column():
     rows = [{"id": "a", "chip": "H20"}, {"id": "b", "dense_int8_tops": "600"}]
-    lines = _write_rows("jsonl", list(BATCH_COLUMNS), rows).decode().splitlines()
+    lines = write_rows("jsonl", list(BATCH_COLUMNS), rows).decode().splitlines()
     assert [set(json.loads(line)) for line in lines] == [set(BATCH_COLUMNS)] * 2
 
 

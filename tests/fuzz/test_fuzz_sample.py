@@ -16,20 +16,11 @@ The longer campaign is ``python bench/fuzz_campaign.py`` (README, "Testing and h
 from __future__ import annotations
 
 import pytest
-from fuzz_cases import (
-    ARGS_FAMILIES,
-    BATCH_FAMILIES,
-    FLEET_FAMILIES,
-    MAKERS,
-    PROBE_FAMILIES,
-    SPEC_FAMILIES,
-    Case,
-    Finding,
-    findings,
-    run_case,
-)
+from fuzz_cases import Case, Finding, findings, run_case
 from fuzz_mutate import DataChooser
 from hypothesis import HealthCheck, Phase, given, settings
+from fuzz_targets import FAMILIES as TARGET_FAMILIES
+from fuzz_targets import MAKERS
 from hypothesis import strategies as st
 
 # ---------------------------------------------------------------------------------------------
@@ -68,13 +59,7 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
 
 # Mutants per (target, family): the whole sample runs in well under 60 s on two shared cores.
 EXAMPLES = {"probe": 8, "batch": 6, "fleet": 6, "spec": 6, "args": 12}
-FAMILIES = {
-    "probe": PROBE_FAMILIES,
-    "batch": BATCH_FAMILIES,
-    "fleet": FLEET_FAMILIES,
-    "spec": SPEC_FAMILIES,
-    "args": ARGS_FAMILIES,
-}
+FAMILIES = TARGET_FAMILIES
 INVARIANTS: dict[str, set[str]] = {
     "no-traceback": {"traceback", "crash", "unclear-error", "bad-exit"},
     "bounded": {"hang", "memory"},
