@@ -147,7 +147,8 @@ def test_probe_record_and_fleet_probe_never_follow_a_planted_temporary(run_cli, 
     import tppcalc.fleet.ray_probe as ray_probe
     import tppcalc.probe.run as probe_run
 
-    monkeypatch.setattr(probe_run, "record_live", lambda: {"nvml": {"calls": {}, "status": "absent"}})
+    monkeypatch.setattr(probe_run, "record_live", lambda: {"nvml": {"calls": {}, "status": "absent"},
+                                                         "pci": {"devices": [], "status": "absent"}})
     monkeypatch.setattr(ray_probe, "probe_cluster",
                         lambda **options: ray_probe.FleetProbeResult(nodes=[{"node_id": "n1"}], missing=[]))
     victim = tmp_path / "victim"
