@@ -1,0 +1,304 @@
+"""The HTTP service: the library's operations as versioned JSON endpoints, on FastAPI.
+
+Every answer is the document ``tppcalc ... --json`` prints (``tppcalc.documents``), plus
+``digests``: the SHA-256 of the catalogue and rule data that produced it. Every failure is an
+RFC 9457 problem document naming the field that was wrong: 422 for bad input, 413 for a body or
+batch over the limits, 401 without the token, 503 past the time limit. Nothing in a request
+names a file or a path on the server; CORS is off (no CORS middleware: browsers on other origins
+cannot read the answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tppcalc._version import __version__
+from tppcalc.errors import InputError, TppcalcError
+from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
+                                  problem_body)
+from tppcalc.serve.operations import Service, rule_arguments
+
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+BATCH_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
+OUTPUT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    limits: Limits = field(default_factory=Limits)
+    token: str | None = None
+    specs_dirs: tuple[str, ...] = ()
+    override_specs: bool = False
+
+
+# ---- request bodies ------------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Text = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Figures(_Strict):
+    """A chip's figures, written as the CLI flags take them (strings, read exactly)."""
+
+    dense: list[Annotated[str, Field(max_length=100)]] = Field(
+        min_length=1, max_length=32, description='Dense throughputs, "PREC=VALUE" in TFLOPS/TOPS (e.g. "fp8=1978.9").')
+    dies: list[Annotated[str, Field(max_length=100)]] = Field(
+        default=[], max_length=32, description='Logic dies, "AREA_MM2:ARCH" (e.g. "814:finfet").')
+    datacenter: bool | None = Field(default=None, description="Designed or marketed for datacenters (null: unknown).")
+    io_gbps: Annotated[str, Field(max_length=100)] | None = Field(default=None, description="Bidirectional I/O rate, GB/s.")
+    dram_gbps: Annotated[str, Field(max_length=100)] | None = Field(default=None, description="DRAM bandwidth, GB/s.")
+
+
+class ChipRequest(_Strict):
+    chip: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description='A catalogue query (id, name, alias or PCI id), e.g. "H200 SXM".')
+    figures: Figures | None = Field(default=None, description="The chip's figures, instead of a catalogue query.")
+
+
+class ClassifyRequest(ChipRequest):
+    dest: Text | None = Field(default=None, description="Destination: ISO 3166-1 code or exact country name.")
+    hq: Text | None = Field(default=None, description="End user's headquarters (default: the destination).")
+    as_of: Annotated[str, Field(pattern=ISO_DATE)] | None = Field(
+        default=None, description="The rules in force on this ISO date (default: today).")
+    edition: Text | None = Field(default=None, description="A rule edition id (GET /v1/rules).")
+    item: Literal["ic", "computer"] = Field(default="ic", description="The IC (3A090) or a computer holding it (4A090).")
+    as_written: bool = Field(default=False, description="Apply the text even where BIS does not enforce it.")
+
+
+Amount = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ModelRequest(_Strict):
+    training_ops: Amount | None = Field(default=None, description='Total training operations, e.g. "3e26".')
+    params: Amount | None = Field(default=None, description="Parameter count (with tokens: operations = 6 P D).")
+    tokens: Amount | None = Field(default=None, description="Training tokens.")
+    published: bool = False
+    derived_from_published_ops: Amount | None = None
+    as_of: Annotated[str, Field(pattern=ISO_DATE)] | None = None
+
+
+# ---- the app -------------------------------------------------------------------------------------
+
+def _json(document: dict) -> Response:
+    return Response(json.dumps(document).encode(), media_type="application/json")
+
+
+def _problem(status: int, title: str, detail: str, headers: dict | None = None, **extra) -> Response:
+    return Response(problem_body(status, title, detail, **extra), status_code=status, media_type=PROBLEM_TYPE,
+                    headers=headers)
+
+
+def _location(loc) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or (str(loc[0]) if loc else None)
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if service is None:
+        service = Service(_catalogue_loader(settings))
+    limits = settings.limits
+    app = FastAPI(title="tppcalc", version=__version__, docs_url=None, redoc_url=None,
+                  description="US export-control metrics (TPP, performance density) and ECCN 3A090/4A090 "
+                              "classification of AI chips. Answers are the documents of `tppcalc ... --json`, "
+                              "with the SHA-256 digests of the catalogue and rule data that produced them.")
+    app.state.service = service
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        return _problem(422, "Unprocessable Content", str(first.get("msg")), field=_location(first.get("loc", ())))
+
+    @app.exception_handler(TppcalcError)
+    async def domain_error(request: Request, exc: TppcalcError):
+        return _problem(422, "Unprocessable Content", str(getattr(exc, "problem", exc)),
+                        field=getattr(exc, "field", None), where=getattr(exc, "where", None))
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge):
+        return _problem(413, "Content Too Large", f"the body is limited to {exc.limit} bytes", field="body")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        return _problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # a bug: say so, show nothing of the internals
+        return _problem(500, "Internal Server Error", "an unexpected error; nothing was decided")
+
+    @app.get("/v1/health", summary="The service is up; the version and the data digests")
+    def health():
+        return _json(service.health())
+
+    @app.get("/v1/chips", summary="Every catalogue chip with its TPP and performance density")
+    def chips(vendor: Annotated[str | None, Query(min_length=1, max_length=100)] = None):
+        return _json(service.chips(vendor))
+
+    @app.get("/v1/chips/{query}", summary="One catalogue chip: its spec and metrics (tppcalc chips show --json)")
+    def chip(query: Annotated[str, Field(min_length=1, max_length=200)]):
+        return _json(service.chip(query))
+
+    @app.post("/v1/calc", summary="A chip's metrics (tppcalc calc --json)")
+    def calc(request: ChipRequest):
+        figures = None if request.figures is None else request.figures.model_dump()
+        return _json(service.calc(chip=request.chip, figures=figures))
+
+    @app.post("/v1/classify", summary="ECCN, licence, exceptions and review policy (tppcalc classify --json)")
+    def classify(request: ClassifyRequest):
+        figures = None if request.figures is None else request.figures.model_dump()
+        return _json(service.classify(chip=request.chip, figures=figures, dest=request.dest, hq=request.hq,
+                                      as_of=request.as_of, edition=request.edition, item=request.item,
+                                      as_written=request.as_written))
+
+    @app.post("/v1/model", summary="ECCN 4E091 for AI model weights (tppcalc model --json)")
+    def model(request: ModelRequest):
+        return _json(service.model(**request.model_dump()))
+
+    @app.get("/v1/rules", summary="The rule editions with their dates and status today (tppcalc rules list --json)")
+    def rules():
+        return _json(service.rules())
+
+    @app.post("/v1/batch", summary="Every row of a CSV or JSON Lines body classified (tppcalc batch)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "text/csv": {"schema": {"type": "string"}},
+                  "application/x-ndjson": {"schema": {"type": "string"}}}}})
+    async def batch(request: Request,
+                    dest: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+                    hq: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+                    as_of: Annotated[str | None, Query(pattern=ISO_DATE)] = None,
+                    edition: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+                    as_written: bool = False):
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        input_format = BATCH_TYPES.get(media)
+        if input_format is None:
+            return _problem(415, "Unsupported Media Type", "send text/csv or application/x-ndjson",
+                            field="content-type")
+        rules = rule_arguments(dest=dest, hq=hq, as_of=as_of, edition=edition, as_written=as_written)
+        body = bytearray()
+        async for piece in request.stream():
+            body += piece
+        # Lines bound rows from above (a quoted CSV field may hold a newline), so this never lets
+        # more rows through than the limit.
+        lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1) - (1 if input_format == "csv" else 0)
+        if lines > limits.max_batch_rows:
+            return _problem(413, "Content Too Large", f"a batch is limited to {limits.max_batch_rows} rows",
+                            field="body")
+        return await _stream_batch(bytes(body), input_format, rules, service)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def page(request: Request):
+        from tppcalc.serve.page import render_page
+
+        status, text = render_page(service, request.query_params)
+        return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
+
+    app.openapi = lambda: _openapi(app)
+    wrapped = LimitsMiddleware(app, limits)
+    if settings.token is not None:
+        wrapped = BearerTokenMiddleware(wrapped, settings.token)
+    return _Outer(app, wrapped)
+
+
+PAGE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'"
+
+
+class _Outer:
+    """The middleware stack, with the FastAPI app beside it for tests and the OpenAPI export."""
+
+    def __init__(self, app: FastAPI, stack):
+        self.app = app
+        self.stack = stack
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, send)
+        return await self.stack(scope, receive, send)
+
+    def openapi(self) -> dict:
+        return self.app.openapi()
+
+
+def _catalogue_loader(settings: Settings):
+    from pathlib import Path
+
+    from tppcalc.cli.options import CatalogueChoice
+
+    choice = CatalogueChoice(tuple(Path(p) for p in settings.specs_dirs), settings.override_specs)
+    return choice.load
+
+
+class _Sink:
+    """A binary file for the batch writer whose writes go to the event loop as they happen."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue):
+        self.loop, self.queue = loop, queue
+
+    def write(self, data) -> int:
+        if data:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+_DONE = object()
+
+
+async def _stream_batch(body: bytes, input_format: str, rules: dict, service: Service):
+    """Classify in a thread; answer 422 if the file as a whole is refused (before any row is out),
+    else stream the rows out as the writer produces them."""
+    import io
+
+    from tppcalc.batch import classify_file
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def work():
+        try:
+            classify_file(io.BytesIO(body), _Sink(loop, queue), input_format=input_format, where="body",
+                          catalogue=lambda: service.catalogue, **rules)
+            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+        except BaseException as exc:  # handed to the event loop, which raises it there
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    threading.Thread(target=work, name="tppcalc-batch", daemon=True).start()
+    first = await queue.get()
+    if isinstance(first, BaseException):
+        raise first
+
+    async def rest():
+        item = first
+        while item is not _DONE:
+            if isinstance(item, BaseException):
+                raise item   # the transfer breaks off: a client never takes a cut file for a whole one
+            yield item
+            item = await queue.get()
+
+    return StreamingResponse(rest(), media_type=OUTPUT_TYPES[input_format],
+                             headers={"X-Digest-Catalogue": service.digests.catalogue,
+                                      "X-Digest-Rule-Data": service.digests.rule_data})
+
+
+def _openapi(app: FastAPI) -> dict:
+    if app.openapi_schema is None:
+        from tppcalc.serve.schema import document_openapi
+
+        app.openapi_schema = document_openapi(app)
+    return app.openapi_schema
