@@ -302,3 +302,19 @@ def _openapi(app: FastAPI) -> dict:
 
         app.openapi_schema = document_openapi(app)
     return app.openapi_schema
+
+
+def app_from_environment():
+    """The app ``tppcalc serve`` starts in each worker, from the settings it left in the environment."""
+    import os
+
+    from tppcalc.cli.serve import SETTINGS_ENV
+    from tppcalc.serve.limits import read_token_file
+
+    given = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
+    limits = Limits(**{k: given[k] for k in ("max_body_bytes", "max_batch_rows", "time_limit_s") if k in given})
+    token = None if given.get("token_file") is None else read_token_file(given["token_file"])
+    app = create_app(Settings(limits=limits, token=token, specs_dirs=tuple(given.get("specs_dirs", ())),
+                              override_specs=bool(given.get("override_specs", False))))
+    app.app.state.service.warm()
+    return app
