@@ -102,8 +102,10 @@ def _problem(status: int, title: str, detail: str, headers: dict | None = None, 
 
 
 def _location(loc) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or (str(loc[0]) if loc else None)
+    # The first element says where (body, query, path); the rest is the field inside it.
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 and loc[0] in ("body", "query", "path", "header") else \
+        [str(p) for p in loc]
+    return ".".join(parts) or None
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
@@ -128,12 +130,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return _problem(422, "Unprocessable Content", str(getattr(exc, "problem", exc)),
                         field=getattr(exc, "field", None), where=getattr(exc, "where", None))
 
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, exc: BodyTooLarge):
-        return _problem(413, "Content Too Large", f"the body is limited to {exc.limit} bytes", field="body")
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if isinstance(exc, BodyTooLarge):
+            return _problem(413, "Content Too Large", str(exc.detail), field="body")
+        if exc.status_code == 400:   # a body FastAPI could not read is bad input like any other
+            return _problem(422, "Unprocessable Content", str(exc.detail), field="body")
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
         return _problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
 

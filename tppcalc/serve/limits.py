@@ -1,6 +1,6 @@
 """What a request may cost, and who may send one: body size, batch rows, time, bearer token.
 
-Plain ASGI middleware (no framework import), so that each limit holds for every route, the ones
+Plain ASGI middleware, so that each limit holds for every route, the ones
 added later included, and answers in the same RFC 9457 problem document as the rest of the API.
 """
 
@@ -13,6 +13,8 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from starlette.exceptions import HTTPException
 
 from tppcalc.errors import InputError
 
@@ -46,11 +48,12 @@ async def send_problem(send, status: int, title: str, detail: str, headers: tupl
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` when a body outgrows the limit; the app maps it to 413."""
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a body outgrows the limit. An HTTPException, because FastAPI
+    lets those out of its body reading as they are (anything else there becomes a 400)."""
 
     def __init__(self, limit: int):
-        super().__init__(limit)
+        super().__init__(413, f"the body is limited to {limit} bytes")
         self.limit = limit
 
 

@@ -107,3 +107,16 @@ def document_openapi(app) -> dict:
             if path != "/v1/health":
                 operation["security"] = [{}, {"bearer": []}]
     return document
+
+
+def main() -> None:
+    """Print the document (``python -m tppcalc.serve.schema > docs/openapi.json``)."""
+    import json
+
+    from tppcalc.serve.app import create_app
+
+    print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
