@@ -26,7 +26,7 @@ from tppcalc._version import __version__
 from tppcalc.errors import InputError, TppcalcError
 from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
                                   problem_body)
-from tppcalc.serve.operations import Service, rule_arguments
+from tppcalc.serve.operations import NotInCatalogue, Service, rule_arguments
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 BATCH_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @app.exception_handler(TppcalcError)
     async def domain_error(request: Request, exc: TppcalcError):
+        if isinstance(exc, NotInCatalogue) and request.url.path.startswith("/v1/chips/"):
+            return _problem(404, "Not Found", str(exc.problem), field=exc.field)
         return _problem(422, "Unprocessable Content", str(getattr(exc, "problem", exc)),
                         field=getattr(exc, "field", None), where=getattr(exc, "where", None))
 

@@ -23,6 +23,10 @@ from tppcalc.errors import InputError
 ITEMS = ("ic", "computer")
 
 
+class NotInCatalogue(InputError):
+    """A catalogue query that names no chip (a resource that does not exist: 404 over HTTP)."""
+
+
 @dataclass(frozen=True)
 class DataDigests:
     """SHA-256 of the data behind every answer: the catalogue's spec files and the rule files, each
@@ -109,7 +113,9 @@ class Service:
 
         try:
             return self.catalogue.lookup(query)
-        except (UnknownChipError, AmbiguousChipError) as exc:
+        except UnknownChipError as exc:
+            raise NotInCatalogue(str(exc), field=field) from None
+        except AmbiguousChipError as exc:
             raise InputError(str(exc), field=field) from None
 
     # ---- calc and classify ---------------------------------------------------------------------

@@ -104,6 +104,9 @@ def document_openapi(app) -> dict:
                 if status == "401" and path == "/v1/health":
                     continue
                 responses[status] = {"description": why, "content": {"application/problem+json": {"schema": problem}}}
+            if path == "/v1/chips/{query}":
+                responses["404"] = {"description": "No catalogue chip matches the query.",
+                                    "content": {"application/problem+json": {"schema": problem}}}
             if path != "/v1/health":
                 operation["security"] = [{}, {"bearer": []}]
     return document
