@@ -1,0 +1,78 @@
+"""End to end: a real ``tppcalc serve`` (uvicorn) on 127.0.0.1, a real HTTP client (httpx)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+
+from serve_process import ROOT, running_server  # noqa: E402
+
+H200_CN = {"chip": "H200 SXM", "dest": "CN", "as_of": "2026-02-01"}
+
+
+def cli_json(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "tppcalc", *args, "--json"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server() as url:
+        yield url
+
+
+def test_classify_over_http_is_the_cli_document(server):
+    answer = httpx.post(server + "/v1/classify", json=H200_CN, timeout=30)
+    assert answer.status_code == 200
+    document = answer.json()
+    digests = document.pop("digests")
+    assert document == cli_json("classify", "H200 SXM", "--dest", "CN", "--as-of", "2026-02-01")
+    assert set(digests) == {"catalogue", "rule_data"}
+
+
+def test_batch_streams_rows_back(server):
+    rows = b"chip\n" + b"H200 SXM\nH20\n" * 500
+    with httpx.stream("POST", server + "/v1/batch?dest=CN&as_of=2026-02-01", content=rows,
+                      headers={"content-type": "text/csv"}, timeout=60) as answer:
+        assert answer.status_code == 200
+        lines = list(answer.iter_lines())
+    assert len(lines) == 1001 and lines[1].split(",")[3] == "3A090.a"
+
+
+def test_bad_input_and_the_served_openapi(server):
+    answer = httpx.post(server + "/v1/classify", json={"chip": "H200 SXM", "dest": "Atlantis"}, timeout=30)
+    assert answer.status_code == 422 and answer.json()["field"] == "dest"
+    served = httpx.get(server + "/openapi.json", timeout=30).json()
+    assert served == json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert "server" not in httpx.get(server + "/v1/health", timeout=30).headers
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_a_token_file_guards_the_service(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("e2e-token-0123456789abcdef\n")
+    token.chmod(0o600)
+    with running_server("--token-file", str(token)) as url:
+        assert httpx.post(url + "/v1/classify", json=H200_CN, timeout=30).status_code == 401
+        answer = httpx.post(url + "/v1/classify", json=H200_CN, timeout=30,
+                            headers={"authorization": "Bearer e2e-token-0123456789abcdef"})
+        assert answer.status_code == 200
+
+
+def test_a_readable_token_file_stops_the_start_in_one_line(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("e2e-token-0123456789abcdef\n")
+    token.chmod(0o644)
+    done = subprocess.run([sys.executable, "-m", "tppcalc", "serve", "--token-file", str(token)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "other users" in done.stderr
