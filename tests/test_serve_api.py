@@ -219,6 +219,7 @@ def test_the_page_answers_and_escapes(client):
     assert form.status_code == 200 and "<form" in form.text and "<script" not in form.text
     answer = client.get("/", params={"chip": "nvidia-h200-sxm-141gb", "dest": "CN", "as_of": "2026-02-01"})
     assert answer.status_code == 200 and "3A090.a" in answer.text and "<script" not in answer.text
+    assert "required to CN" in answer.text and "case-by-case" in answer.text
     assert "form-action 'self'" in answer.headers["content-security-policy"]
     hostile = client.get("/", params={"chip": "<script>alert(1)</script>", "dest": "CN"})
     assert hostile.status_code == 422
