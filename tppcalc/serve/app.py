@@ -11,11 +11,13 @@ cannot read the answers).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -92,6 +94,12 @@ class ModelRequest(_Strict):
 
 # ---- the app -------------------------------------------------------------------------------------
 
+async def offload(function, *args, **kwargs):
+    """Run the engine in a worker thread that the time limit can walk away from (the thread
+    finishes on its own; its answer is dropped)."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs), abandon_on_cancel=True)
+
+
 def _json(document: dict) -> Response:
     return Response(json.dumps(document).encode(), media_type="application/json")
 
@@ -146,36 +154,38 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return _problem(500, "Internal Server Error", "an unexpected error; nothing was decided")
 
     @app.get("/v1/health", summary="The service is up; the version and the data digests")
-    def health():
-        return _json(service.health())
+    async def health():
+        return _json(await offload(service.health))
 
     @app.get("/v1/chips", summary="Every catalogue chip with its TPP and performance density")
-    def chips(vendor: Annotated[str | None, Query(min_length=1, max_length=100)] = None):
-        return _json(service.chips(vendor))
+    async def chips(vendor: Annotated[str | None, Query(min_length=1, max_length=100)] = None):
+        return _json(await offload(service.chips, vendor))
 
     @app.get("/v1/chips/{query}", summary="One catalogue chip: its spec and metrics (tppcalc chips show --json)")
-    def chip(query: Annotated[str, Field(min_length=1, max_length=200)]):
-        return _json(service.chip(query))
+    async def chip(query: Annotated[str, Field(min_length=1, max_length=200)]):
+        return _json(await offload(service.chip, query))
 
     @app.post("/v1/calc", summary="A chip's metrics (tppcalc calc --json)")
-    def calc(request: ChipRequest):
+    async def calc(request: ChipRequest):
         figures = None if request.figures is None else request.figures.model_dump()
-        return _json(service.calc(chip=request.chip, figures=figures))
+        return _json(await offload(service.calc, chip=request.chip, figures=figures))
 
     @app.post("/v1/classify", summary="ECCN, licence, exceptions and review policy (tppcalc classify --json)")
-    def classify(request: ClassifyRequest):
+    async def classify(request: ClassifyRequest):
         figures = None if request.figures is None else request.figures.model_dump()
-        return _json(service.classify(chip=request.chip, figures=figures, dest=request.dest, hq=request.hq,
-                                      as_of=request.as_of, edition=request.edition, item=request.item,
-                                      as_written=request.as_written))
+        arguments = dict(chip=request.chip, figures=figures, dest=request.dest, hq=request.hq, as_of=request.as_of,
+                         edition=request.edition, item=request.item, as_written=request.as_written)
+        # A request answered before is answered here, without a trip to a worker thread.
+        answer = service.remembered_classify(**arguments) or await offload(service.classify_json, **arguments)
+        return Response(answer, media_type="application/json")
 
     @app.post("/v1/model", summary="ECCN 4E091 for AI model weights (tppcalc model --json)")
-    def model(request: ModelRequest):
-        return _json(service.model(**request.model_dump()))
+    async def model(request: ModelRequest):
+        return _json(await offload(service.model, **request.model_dump()))
 
     @app.get("/v1/rules", summary="The rule editions with their dates and status today (tppcalc rules list --json)")
-    def rules():
-        return _json(service.rules())
+    async def rules():
+        return _json(await offload(service.rules))
 
     @app.post("/v1/batch", summary="Every row of a CSV or JSON Lines body classified (tppcalc batch)",
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -205,10 +215,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return await _stream_batch(bytes(body), input_format, rules, service)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def page(request: Request):
+    async def page(request: Request):
         from tppcalc.serve.page import render_page
 
-        status, text = render_page(service, request.query_params)
+        status, text = await offload(render_page, service, request.query_params)
         return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
 
     app.openapi = lambda: _openapi(app)

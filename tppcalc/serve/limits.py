@@ -6,7 +6,6 @@ added later included, and answers in the same RFC 9457 problem document as the r
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import os
@@ -14,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from starlette.exceptions import HTTPException
 
 from tppcalc.errors import InputError
@@ -95,11 +95,13 @@ class LimitsMiddleware:
                 started = True
             await send(message)
 
-        try:
-            await asyncio.wait_for(self.app(scope, counted_receive, watched_send), self.limits.time_limit_s)
-        except TimeoutError:
+        # anyio's cancel scope, not asyncio.wait_for: Starlette runs on anyio task groups, which
+        # turn a bare asyncio cancellation into a CancelledError that escapes as a crash.
+        with anyio.move_on_after(self.limits.time_limit_s) as deadline:
+            await self.app(scope, counted_receive, watched_send)
+        if deadline.cancelled_caught:
             if started:
-                raise
+                return   # the streamed answer is cut off: the client sees a broken transfer
             await send_problem(send, 503, "Time Limit", f"the request ran past {self.limits.time_limit_s:g} s",
                                headers=((b"retry-after", b"1"),))
 

@@ -47,10 +47,11 @@ def _combined(digests) -> str:
 class Service:
     """One catalogue and the rule data, loaded once, and the operations over them."""
 
-    def __init__(self, catalogue_loader=None):
+    def __init__(self, catalogue_loader=None, *, cache_size: int = 4096):
         from tppcalc.catalogue import default_catalogue
 
         self._load_catalogue = catalogue_loader or default_catalogue
+        self._answers = AnswerCache(cache_size)
 
     @functools.cached_property
     def catalogue(self):
@@ -148,6 +149,23 @@ class Service:
             raise InputError(f"expected one of {', '.join(ITEMS)}, got {item!r}", field="item")
         return self._stamped(classification_dict(classify(spec, item=item, **rules)))
 
+    def classify_json(self, **arguments) -> bytes:
+        """``classify`` as JSON bytes, remembered by the request as given (and today's date, which
+        an omitted ``as_of`` means): the catalogue and the rules are fixed for the life of the
+        service, so the same request has the same answer. Refusals are never remembered."""
+        import json
+
+        key = _request_key(arguments)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = json.dumps(self.classify(**arguments)).encode()
+            self._answers.put(key, answer)
+        return answer
+
+    def remembered_classify(self, **arguments) -> bytes | None:
+        """The answer ``classify_json`` gave to this request before, if it still holds it."""
+        return self._answers.get(_request_key(arguments))
+
     # ---- model weights and rules ---------------------------------------------------------------
 
     def model(self, *, training_ops: str | None = None, params: str | None = None, tokens: str | None = None,
@@ -187,6 +205,39 @@ class Service:
         from tppcalc._version import __version__
 
         return self._stamped({"status": "ok", "version": __version__, "chips": len(self.catalogue)})
+
+
+def _request_key(arguments: dict) -> str:
+    import datetime as dt
+    import json
+
+    return json.dumps([arguments, dt.date.today().isoformat()], sort_keys=True, default=str)
+
+
+class AnswerCache:
+    """A bounded least-recently-used map, safe across the threads that serve requests."""
+
+    def __init__(self, size: int):
+        import collections
+        import threading
+
+        self.size = size
+        self._entries: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 # ---- request arguments -------------------------------------------------------------------------
