@@ -33,6 +33,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start(workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -99,11 +105,21 @@ def main() -> None:
     process, url = start(args.workers)
     try:
         chips = [c["id"] for c in httpx.get(url + "/v1/chips", timeout=60).json()["chips"]]
+        before = cpu_seconds(process.pid)
         result = asyncio.run(classify_load(url, chips, args.requests, args.concurrency))
+        if args.workers == 1:   # one process: its CPU time is the server's (warm-up requests included)
+            result["server_cpu_ms"] = (cpu_seconds(process.pid) - before) * 1000 / (args.requests + 200)
+            print(f"server CPU per classify request: {result['server_cpu_ms']:.2f} ms "
+                  f"(one idle core: about {1000 / result['server_cpu_ms']:,.0f} req/s)")
         print("classify: {requests} requests in {seconds:.2f} s = {per_second:,.0f} req/s; p50 {p50_ms:.1f} ms, "
               "p99 {p99_ms:.1f} ms, mean {mean_ms:.1f} ms; {failures} failures".format(**result))
         if args.batch_rows:
+            before = cpu_seconds(process.pid)
             result = batch_load(url, chips, args.batch_rows)
+            if args.workers == 1:
+                server_cpu = cpu_seconds(process.pid) - before
+                print(f"server CPU for the batch: {server_cpu:.2f} s (one idle core: about "
+                      f"{args.batch_rows / server_cpu:,.0f} rows/s)")
             print("batch: {rows:,} rows ({body_mib:.1f} MiB) in {seconds:.2f} s = {rows_per_second:,.0f} rows/s "
                   "end to end".format(**result))
     finally:
