@@ -76,3 +76,13 @@ def test_a_readable_token_file_stops_the_start_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "other users" in done.stderr
+
+
+def test_batch_row_limit_holds_while_the_body_streams_in():
+    rows = b"chip\n" + b"H20\n" * 400_000    # 1.6 MB, sent in pieces; the limit trips on the way
+    with running_server("--max-batch-rows", "1000") as url:
+        answer = httpx.post(url + "/v1/batch", content=rows, headers={"content-type": "text/csv"}, timeout=60)
+        assert answer.status_code == 413 and answer.json()["field"] == "body"
+        answer = httpx.post(url + "/v1/batch", content=b"chip\n" + b"H20\n" * 1000,
+                            headers={"content-type": "text/csv"}, timeout=60)
+        assert answer.status_code == 200 and len(answer.text.splitlines()) == 1001

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
+import queue
 import json
 import threading
 from dataclasses import dataclass, field
@@ -142,7 +144,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if isinstance(exc, BodyTooLarge):
+        if isinstance(exc, (BodyTooLarge, TooManyRows)):
             return _problem(413, "Content Too Large", str(exc.detail), field="body")
         if exc.status_code == 400:   # a body FastAPI could not read is bad input like any other
             return _problem(422, "Unprocessable Content", str(exc.detail), field="body")
@@ -203,16 +205,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             return _problem(415, "Unsupported Media Type", "send text/csv or application/x-ndjson",
                             field="content-type")
         rules = rule_arguments(dest=dest, hq=hq, as_of=as_of, edition=edition, as_written=as_written)
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-        # Lines bound rows from above (a quoted CSV field may hold a newline), so this never lets
-        # more rows through than the limit.
-        lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1) - (1 if input_format == "csv" else 0)
-        if lines > limits.max_batch_rows:
-            return _problem(413, "Content Too Large", f"a batch is limited to {limits.max_batch_rows} rows",
-                            field="body")
-        return await _stream_batch(bytes(body), input_format, rules, service)
+        return await _stream_batch(request, input_format, rules, service, limits.max_batch_rows)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def page(request: Request):
@@ -274,36 +267,103 @@ class _Sink:
 _DONE = object()
 
 
-async def _stream_batch(body: bytes, input_format: str, rules: dict, service: Service):
-    """Classify in a thread; answer 422 if the file as a whole is refused (before any row is out),
-    else stream the rows out as the writer produces them."""
-    import io
+class _BodyPipe(io.RawIOBase):
+    """The request body as a file for the batch reader (in its thread), fed by the event loop as
+    the body arrives; an exception fed in is raised in the reader."""
 
+    def __init__(self):
+        super().__init__()
+        self._pieces: queue.SimpleQueue = queue.SimpleQueue()
+        self._rest = memoryview(b"")
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def feed(self, piece) -> None:
+        self._pieces.put(piece)
+
+    def readinto(self, buffer) -> int:
+        while not self._rest:
+            if self._ended:
+                return 0
+            piece = self._pieces.get()
+            if piece is _DONE:
+                self._ended = True
+                return 0
+            if isinstance(piece, BaseException):
+                self._ended = True
+                raise piece
+            self._rest = memoryview(piece)
+        n = min(len(buffer), len(self._rest))
+        buffer[:n] = self._rest[:n]
+        self._rest = self._rest[n:]
+        return n
+
+
+class TooManyRows(StarletteHTTPException):
+    def __init__(self, limit: int):
+        super().__init__(413, f"a batch is limited to {limit} rows")
+
+
+async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: int) -> None:
+    """Stream the body into the pipe, counting lines: they bound rows from above (a quoted CSV
+    field may hold a newline), so no more rows than the limit ever reach the engine."""
+    header = 1 if input_format == "csv" else 0
+    lines, last = 0, b"\n"
+    try:
+        async for piece in request.stream():
+            if not piece:
+                continue
+            lines += piece.count(b"\n")
+            last = piece[-1:]
+            if lines - header > max_rows:
+                raise TooManyRows(max_rows)
+            pipe.feed(piece)
+        if lines + (last != b"\n") - header > max_rows:
+            raise TooManyRows(max_rows)
+        pipe.feed(_DONE)
+    except BaseException as exc:   # too large, too many rows, the client gone: the reader stops on it
+        pipe.feed(exc)
+        if not isinstance(exc, Exception):
+            raise
+
+
+async def _stream_batch(request: Request, input_format: str, rules: dict, service: Service, max_rows: int):
+    """Classify in a thread while the body streams in; answer with a problem if the body as a
+    whole is refused before any row is out, else stream the rows out as the writer produces them."""
     from tppcalc.batch import classify_file
 
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
+    answers: asyncio.Queue = asyncio.Queue()
+    pipe = _BodyPipe()
 
     def work():
         try:
-            classify_file(io.BytesIO(body), _Sink(loop, queue), input_format=input_format, where="body",
-                          catalogue=lambda: service.catalogue, **rules)
-            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+            classify_file(io.BufferedReader(pipe, 1 << 20), _Sink(loop, answers), input_format=input_format,
+                          where="body", catalogue=lambda: service.catalogue, **rules)
+            loop.call_soon_threadsafe(answers.put_nowait, _DONE)
         except BaseException as exc:  # handed to the event loop, which raises it there
-            loop.call_soon_threadsafe(queue.put_nowait, exc)
+            loop.call_soon_threadsafe(answers.put_nowait, exc)
 
+    feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows))
     threading.Thread(target=work, name="tppcalc-batch", daemon=True).start()
-    first = await queue.get()
+    first = await answers.get()
     if isinstance(first, BaseException):
+        feeding.cancel()
+        pipe.feed(_DONE)
         raise first
 
     async def rest():
         item = first
-        while item is not _DONE:
-            if isinstance(item, BaseException):
-                raise item   # the transfer breaks off: a client never takes a cut file for a whole one
-            yield item
-            item = await queue.get()
+        try:
+            while item is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item   # the transfer breaks off: a client never takes a cut file for a whole one
+                yield item
+                item = await answers.get()
+        finally:
+            feeding.cancel()
 
     return StreamingResponse(rest(), media_type=OUTPUT_TYPES[input_format],
                              headers={"X-Digest-Catalogue": service.digests.catalogue,
