@@ -114,6 +114,7 @@ def test_bad_input_is_a_422_problem_naming_the_field(client, body, field):
 def test_a_body_that_is_not_json_is_a_422_problem(client):
     answer = client.post("/v1/classify", content=b"{not json", headers={"content-type": "application/json"})
     assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["field"] == "body" and "character 1" in answer.json()["detail"]
 
 
 def test_unknown_routes_and_methods_are_problems(client):

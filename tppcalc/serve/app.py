@@ -133,7 +133,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def invalid_request(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        return _problem(422, "Unprocessable Content", str(first.get("msg")), field=_location(first.get("loc", ())))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "json_invalid":   # its loc is (body, character offset): the body is the field
+            where = f" at character {loc[1]}" if len(loc) > 1 else ""
+            return _problem(422, "Unprocessable Content", f"the body is not valid JSON{where}", field="body")
+        return _problem(422, "Unprocessable Content", str(first.get("msg")), field=_location(loc))
 
     @app.exception_handler(TppcalcError)
     async def domain_error(request: Request, exc: TppcalcError):

@@ -47,7 +47,7 @@ def _combined(digests) -> str:
 class Service:
     """One catalogue and the rule data, loaded once, and the operations over them."""
 
-    def __init__(self, catalogue_loader=None, *, cache_size: int = 4096):
+    def __init__(self, catalogue_loader=None, *, cache_size: int = 2048):
         from tppcalc.catalogue import default_catalogue
 
         self._load_catalogue = catalogue_loader or default_catalogue
