@@ -225,3 +225,23 @@ def test_the_page_answers_and_escapes(client):
     hostile = client.get("/", params={"chip": "<script>alert(1)</script>", "dest": "CN"})
     assert hostile.status_code == 422
     assert "<script>alert" not in hostile.text and "&lt;script&gt;" in hostile.text
+
+
+def test_remembered_answers_are_the_answers_and_refusals_are_not_remembered():
+    from tppcalc.errors import InputError
+    from tppcalc.serve.operations import Service
+
+    service = Service(cache_size=2)
+    request = dict(chip="H200 SXM", figures=None, dest="CN", hq=None, as_of="2026-02-01", edition=None,
+                   item="ic", as_written=False)
+    assert service.remembered_classify(**request) is None
+    first = service.classify_json(**request)
+    assert service.remembered_classify(**request) == first
+    assert json.loads(first) == service.classify(**request)
+    elsewhere = service.classify_json(**{**request, "dest": "AE"})
+    assert json.loads(elsewhere)["destination"] == "AE"
+    with pytest.raises(InputError):
+        service.classify_json(**{**request, "dest": "Atlantis"})
+    assert service.remembered_classify(**{**request, "dest": "Atlantis"}) is None
+    service.classify_json(**{**request, "dest": "US"})      # a third answer: the oldest goes
+    assert service.remembered_classify(**request) is None
