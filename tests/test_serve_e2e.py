@@ -86,3 +86,19 @@ def test_batch_row_limit_holds_while_the_body_streams_in():
         answer = httpx.post(url + "/v1/batch", content=b"chip\n" + b"H20\n" * 1000,
                             headers={"content-type": "text/csv"}, timeout=60)
         assert answer.status_code == 200 and len(answer.text.splitlines()) == 1001
+
+
+def test_a_batch_past_the_time_limit_never_looks_whole():
+    rows = 600_000
+    body = b"chip\n" + b"H200 SXM\nH20\n" * (rows // 2)
+    with running_server("--time-limit", "0.5") as url:
+        try:
+            with httpx.stream("POST", url + "/v1/batch", content=body, headers={"content-type": "text/csv"},
+                              timeout=120) as answer:
+                if answer.status_code == 503:
+                    assert answer.read() and answer.headers["content-type"] == "application/problem+json"
+                    return
+                lines = sum(piece.count(b"\n") for piece in answer.iter_bytes())
+        except httpx.TransportError:
+            return   # cut off in the middle: the client knows the answer is not whole
+        pytest.fail(f"status {answer.status_code} with {lines} of {rows + 1} lines, presented as complete")
