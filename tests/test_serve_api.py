@@ -222,6 +222,9 @@ def test_the_page_answers_and_escapes(client):
     assert answer.status_code == 200 and "3A090.a" in answer.text and "<script" not in answer.text
     assert "required to CN" in answer.text and "case-by-case" in answer.text
     assert "form-action 'self'" in answer.headers["content-security-policy"]
+    figures = client.get("/", params={"chip": "", "dense": "fp8=1978.9", "die": "814:finfet", "datacenter": "yes",
+                                      "dest": "CN", "as_of": "2026-02-01"})
+    assert figures.status_code == 200 and "3A090.a" in figures.text
     hostile = client.get("/", params={"chip": "<script>alert(1)</script>", "dest": "CN"})
     assert hostile.status_code == 422
     assert "<script>alert" not in hostile.text and "&lt;script&gt;" in hostile.text

@@ -29,3 +29,11 @@ def test_without_the_extra_one_line_names_it(command, blocked):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "pip install 'tppcalc[serve]'" in done.stderr
+
+
+def test_the_operations_import_no_web_framework():
+    """What HTTP and MCP share is plain Python: a library user can call it without the extra."""
+    code = (f"import sys, tppcalc.serve.operations\n"
+            f"print(','.join(m for m in {FRAMEWORKS!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
