@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tppcalc._version import __version__
-from tppcalc.errors import InputError, TppcalcError
+from tppcalc.errors import TppcalcError
 from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
                                   problem_body)
 from tppcalc.serve.operations import NotInCatalogue, Service, rule_arguments
@@ -62,7 +62,8 @@ class Figures(_Strict):
     dies: list[Annotated[str, Field(max_length=100)]] = Field(
         default=[], max_length=32, description='Logic dies, "AREA_MM2:ARCH" (e.g. "814:finfet").')
     datacenter: bool | None = Field(default=None, description="Designed or marketed for datacenters (null: unknown).")
-    io_gbps: Annotated[str, Field(max_length=100)] | None = Field(default=None, description="Bidirectional I/O rate, GB/s.")
+    io_gbps: Annotated[str, Field(max_length=100)] | None = Field(default=None,
+                                                                  description="Bidirectional I/O rate, GB/s.")
     dram_gbps: Annotated[str, Field(max_length=100)] | None = Field(default=None, description="DRAM bandwidth, GB/s.")
 
 
@@ -78,7 +79,8 @@ class ClassifyRequest(ChipRequest):
     as_of: Annotated[str, Field(pattern=ISO_DATE)] | None = Field(
         default=None, description="The rules in force on this ISO date (default: today).")
     edition: Text | None = Field(default=None, description="A rule edition id (GET /v1/rules).")
-    item: Literal["ic", "computer"] = Field(default="ic", description="The IC (3A090) or a computer holding it (4A090).")
+    item: Literal["ic", "computer"] = Field(default="ic",
+                                           description="The IC (3A090) or a computer holding it (4A090).")
     as_written: bool = Field(default=False, description="Apply the text even where BIS does not enforce it.")
 
 

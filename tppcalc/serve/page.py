@@ -26,7 +26,8 @@ def _e(text: object) -> str:
 def _form(service, values: Mapping[str, str]) -> str:
     chosen = values.get("chip", "")
     options = ['<option value="">(figures below)</option>'] + [
-        f'<option value="{_e(spec.id)}"{" selected" if spec.id == chosen else ""}>{_e(spec.vendor)} {_e(spec.name)}</option>'
+        f'<option value="{_e(spec.id)}"{" selected" if spec.id == chosen else ""}>'
+        f'{_e(spec.vendor)} {_e(spec.name)}</option>'
         for spec in service.catalogue]
 
     def text(name: str, label: str, hint: str, kind: str = "text") -> str:

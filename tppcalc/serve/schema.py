@@ -45,7 +45,8 @@ SCHEMAS = {
                                                                  "properties": _METRICS}}),
     "Metrics": _document(_METRICS),
     "Classification": _document({
-        "chip_id": {"type": "string"}, "item": {"enum": ["ic", "computer"]}, "as_of": {"type": "string", "format": "date"},
+        "chip_id": {"type": "string"}, "item": {"enum": ["ic", "computer"]},
+        "as_of": {"type": "string", "format": "date"},
         "edition": {"type": "string"}, "edition_status": {"type": "string"},
         "destination": _TEXT, "headquarters": _TEXT, "eccn": _TEXT, "paragraph": _TEXT,
         "undetermined": {"type": ["array", "null"], "items": {"type": "string"}},
