@@ -120,7 +120,8 @@ def _location(loc) -> str | None:
     return ".".join(parts) or None
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, service: Service | None = None) -> ServiceApp:
+    """The service as an ASGI application: the FastAPI app inside the limits (and the token)."""
     settings = settings or Settings()
     if service is None:
         service = Service(_catalogue_loader(settings))
@@ -224,14 +225,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     wrapped = LimitsMiddleware(app, limits)
     if settings.token is not None:
         wrapped = BearerTokenMiddleware(wrapped, settings.token)
-    return _Outer(app, wrapped)
+    return ServiceApp(app, wrapped)
 
 
 PAGE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'"
 
 
-class _Outer:
-    """The middleware stack, with the FastAPI app beside it for tests and the OpenAPI export."""
+class ServiceApp:
+    """The ASGI application: the middleware stack, with the FastAPI app as ``.app`` (its state,
+    its routes, its OpenAPI document)."""
 
     def __init__(self, app: FastAPI, stack):
         self.app = app
@@ -247,12 +249,15 @@ class _Outer:
 
 
 def _catalogue_loader(settings: Settings):
+    """The catalogue the operator chose when starting the service (never one a request names)."""
     from pathlib import Path
 
-    from tppcalc.cli.options import CatalogueChoice
+    from tppcalc.catalogue import Catalogue, default_catalogue, user_spec_dirs
 
-    choice = CatalogueChoice(tuple(Path(p) for p in settings.specs_dirs), settings.override_specs)
-    return choice.load
+    if not settings.specs_dirs and not settings.override_specs:
+        return default_catalogue
+    dirs = user_spec_dirs(tuple(Path(p) for p in settings.specs_dirs))
+    return lambda: Catalogue.load(user_dirs=dirs, allow_override=settings.override_specs)
 
 
 class _Sink:
