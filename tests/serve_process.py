@@ -20,13 +20,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(*options: str, startup_s: float = 60.0):
-    """Start ``python -m tppcalc serve`` on a free loopback port; yield its base URL; stop it."""
+def running_server(*options: str, group_options: tuple[str, ...] = (), startup_s: float = 60.0):
+    """Start ``python -m tppcalc [GROUP_OPTIONS] serve [OPTIONS]`` on a free loopback port; yield
+    its base URL; stop it."""
     import httpx
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen([sys.executable, "-m", "tppcalc", "serve", "--port", str(port), *options],
+    process = subprocess.Popen([sys.executable, "-m", "tppcalc", *group_options, "serve", "--port", str(port), *options],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -102,3 +102,19 @@ def test_a_batch_past_the_time_limit_never_looks_whole():
         except httpx.TransportError:
             return   # cut off in the middle: the client knows the answer is not whole
         pytest.fail(f"status {answer.status_code} with {lines} of {rows + 1} lines, presented as complete")
+
+
+def test_the_operators_specs_dir_is_served_and_a_broken_one_stops_the_start(tmp_path):
+    from test_catalogue import write_chip
+
+    broken = tmp_path / "broken"
+    write_chip(broken, "bad.toml", "my-chip", "My Chip", extra='colour = "red"')
+    done = subprocess.run([sys.executable, "-m", "tppcalc", "--specs-dir", str(broken), "serve"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "colour" in done.stderr
+    user = tmp_path / "user"
+    write_chip(user, "mine.toml", "acme-x1-sxm", "X1 SXM 80GB", aliases=["X1 SXM"])
+    with running_server(group_options=("--specs-dir", str(user))) as url:
+        answer = httpx.get(url + "/v1/chips/X1 SXM", timeout=30)
+        assert answer.status_code == 200 and answer.json()["id"] == "acme-x1-sxm"
+        assert answer.json()["origin"] == "mine.toml"

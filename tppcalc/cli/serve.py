@@ -53,6 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, token_file: Path | None, wor
     if token_file is not None:
         read_token_file(token_file)   # refuse a bad token file here, in one line, before binding
     choice = ctx.find_object(CatalogueChoice) or CatalogueChoice()
+    choice.load()   # a broken --specs-dir stops the start here, in one line, not in every worker
     os.environ[SETTINGS_ENV] = json.dumps({
         "token_file": None if token_file is None else str(token_file),
         "specs_dirs": [str(p) for p in choice.specs_dirs], "override_specs": choice.override,
