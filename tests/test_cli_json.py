@@ -15,6 +15,8 @@ INVENTORY = Path(__file__).parent / "fixtures" / "fleet" / "four-countries.toml"
 WITHOUT_JSON = {
     "batch": "--json-summary: stdout carries the classified rows in the chosen format, the summary goes to stderr",
     "probe record": "writes the raw dump to -o; the dump is JSON",
+    "serve": "runs the HTTP service; every answer it gives is a JSON document",
+    "mcp": "runs the MCP server on stdio; every tool answer is a JSON document",
 }
 
 

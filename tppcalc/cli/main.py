@@ -31,9 +31,11 @@ COMMANDS = {
     "chips": "tppcalc.cli.chips:chips",
     "classify": "tppcalc.cli.classify:classify",
     "fleet": "tppcalc.cli.fleet:fleet",
+    "mcp": "tppcalc.cli.mcp:mcp",
     "model": "tppcalc.cli.model:model",
     "probe": "tppcalc.cli.probe:probe",
     "rules": "tppcalc.cli.rules:rules",
+    "serve": "tppcalc.cli.serve:serve",
 }
 
 

@@ -1,0 +1,131 @@
+"""A bounded load test of ``tppcalc serve`` on loopback: a fixed number of requests, then it stops.
+
+    python bench/load_serve.py [--requests 20000] [--concurrency 32] [--workers 1] [--batch-rows 1000000]
+
+Starts ``python -m tppcalc serve`` on a free port, sends ``--requests`` POST /v1/classify from
+``--concurrency`` connections of one httpx.AsyncClient (the chips of the catalogue in turn, to CN
+on 2026-02-01; every answer checked for status 200), and prints requests/s and the latency
+percentiles; then POSTs one CSV body of ``--batch-rows`` rows to /v1/batch and prints rows/s end
+to end (upload, classification, every row downloaded and counted). The client runs on the same
+machine and takes CPU from the server: figures are a lower bound for the server alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def start(workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen([sys.executable, "-m", "tppcalc", "serve", "--port", str(port), "--workers",
+                                str(workers)], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the service did not start")
+
+
+async def classify_load(url: str, chips: list[str], requests: int, concurrency: int) -> dict:
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        async def connection():
+            nonlocal failures
+            for n in counter:
+                body = {"chip": chips[n % len(chips)], "dest": "CN", "as_of": "2026-02-01"}
+                began = time.perf_counter()
+                answer = await client.post("/v1/classify", json=body)
+                latencies.append(time.perf_counter() - began)
+                failures += answer.status_code != 200
+        for _ in range(min(200, requests)):   # warm up: connections, caches
+            await client.post("/v1/classify", json={"chip": chips[0], "dest": "CN", "as_of": "2026-02-01"})
+        began = time.perf_counter()
+        await asyncio.gather(*(connection() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"requests": requests, "seconds": elapsed, "per_second": requests / elapsed, "failures": failures,
+            "p50_ms": pick(0.50), "p99_ms": pick(0.99), "mean_ms": statistics.fmean(latencies) * 1000}
+
+
+def batch_load(url: str, chips: list[str], rows: int) -> dict:
+    body = ("chip,quantity\n" + "".join(f"{chips[n % len(chips)]},{n % 7 + 1}\n" for n in range(rows))).encode()
+    began = time.perf_counter()
+    received = 0
+    with httpx.stream("POST", url + "/v1/batch?dest=CN&as_of=2026-02-01", content=body, timeout=600,
+                      headers={"content-type": "text/csv"}) as answer:
+        assert answer.status_code == 200, answer.read()[:500]
+        for piece in answer.iter_bytes():
+            received += piece.count(b"\n")
+    elapsed = time.perf_counter() - began
+    assert received == rows + 1, (received, rows)
+    return {"rows": rows, "body_mib": len(body) / 2**20, "seconds": elapsed, "rows_per_second": rows / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--batch-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    process, url = start(args.workers)
+    try:
+        chips = [c["id"] for c in httpx.get(url + "/v1/chips", timeout=60).json()["chips"]]
+        before = cpu_seconds(process.pid)
+        result = asyncio.run(classify_load(url, chips, args.requests, args.concurrency))
+        if args.workers == 1:   # one process: its CPU time is the server's (warm-up requests included)
+            result["server_cpu_ms"] = (cpu_seconds(process.pid) - before) * 1000 / (args.requests + 200)
+            print(f"server CPU per classify request: {result['server_cpu_ms']:.2f} ms "
+                  f"(one idle core: about {1000 / result['server_cpu_ms']:,.0f} req/s)")
+        print("classify: {requests} requests in {seconds:.2f} s = {per_second:,.0f} req/s; p50 {p50_ms:.1f} ms, "
+              "p99 {p99_ms:.1f} ms, mean {mean_ms:.1f} ms; {failures} failures".format(**result))
+        if args.batch_rows:
+            before = cpu_seconds(process.pid)
+            result = batch_load(url, chips, args.batch_rows)
+            if args.workers == 1:
+                server_cpu = cpu_seconds(process.pid) - before
+                print(f"server CPU for the batch: {server_cpu:.2f} s (one idle core: about "
+                      f"{args.batch_rows / server_cpu:,.0f} rows/s)")
+            print("batch: {rows:,} rows ({body_mib:.1f} MiB) in {seconds:.2f} s = {rows_per_second:,.0f} rows/s "
+                  "end to end".format(**result))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
