@@ -63,7 +63,7 @@ def test_model_and_rules_give_the_cli_documents(client, run_cli):
     answer = client.post("/v1/model", json={"training_ops": "3e26", "as_of": "2025-03-01"})
     assert without_digests(answer.json()) == json.loads(cli.stdout)
     cli = run_cli("rules", "list", "--json")
-    assert client.get("/v1/rules").json()["editions"] == json.loads(cli.stdout)
+    assert without_digests(client.get("/v1/rules").json()) == json.loads(cli.stdout)
 
 
 def test_chips_give_the_cli_documents_without_server_paths(client, run_cli):

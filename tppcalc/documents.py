@@ -153,3 +153,24 @@ def fleet_dict(report) -> dict:
                     "rule": c.rule, "detail": c.detail} for c in report.checks],
         "notes": report.notes,
     }
+
+
+def rules_dict(day: dt.date) -> dict:
+    """``tppcalc rules list --json``: every edition with its real status on ``day``, and the date
+    the rule data was checked through."""
+    from tppcalc.rules.editions import default_rulebook
+
+    book = default_rulebook()
+    rows = []
+    for edition in book.editions:
+        later = book.superseded_by(edition, day)
+        rows.append({"id": edition.id, "kind": edition.kind, "effective": edition.effective.isoformat(),
+                     "title": edition.title, "status": book.status_of(edition, day),
+                     "in_force": edition.enforced_on(day) and later is None,
+                     "superseded_by": None if later is None else later.id,
+                     "status_note": edition.status_note or None,
+                     "legal_status": edition.legal_status or None,
+                     "citations": [c.model_dump(mode="json") for c in edition.citations]})
+    return {"as_of": day.isoformat(), "verified_through": book.verified_through.isoformat(),
+            "past_verified_date": day > book.verified_through, "coverage_note": book.coverage.note,
+            "editions": rows}

@@ -22,23 +22,9 @@ def list_rules(as_of, as_json: bool) -> None:
     by a later edition, an overlay not enforced), and the date the rule data was checked through."""
     import datetime as dt
 
-    from tppcalc.rules.editions import default_rulebook
+    from tppcalc.documents import rules_dict
 
-    day = as_of.date() if as_of is not None else dt.date.today()
-    book = default_rulebook()
-    rows = []
-    for edition in book.editions:
-        later = book.superseded_by(edition, day)
-        rows.append({"id": edition.id, "kind": edition.kind, "effective": edition.effective.isoformat(),
-                     "title": edition.title, "status": book.status_of(edition, day),
-                     "in_force": edition.enforced_on(day) and later is None,
-                     "superseded_by": None if later is None else later.id,
-                     "status_note": edition.status_note or None,
-                     "legal_status": edition.legal_status or None,
-                     "citations": [c.model_dump(mode="json") for c in edition.citations]})
-    document = {"as_of": day.isoformat(), "verified_through": book.verified_through.isoformat(),
-                "past_verified_date": day > book.verified_through, "coverage_note": book.coverage.note,
-                "editions": rows}
+    document = rules_dict(as_of.date() if as_of is not None else dt.date.today())
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return

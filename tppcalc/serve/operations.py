@@ -191,15 +191,12 @@ class Service:
         return self._stamped(result.model_dump(mode="json"))
 
     def rules(self) -> dict:
-        """Every rule edition (the rows of ``tppcalc rules list --json``) on ``today``."""
+        """The document of ``tppcalc rules list --json`` on ``today``."""
         import datetime as dt
 
-        from tppcalc.rules.editions import default_rulebook
+        from tppcalc.documents import rules_dict
 
-        today = dt.date.today()
-        rows = [{"id": e.id, "kind": e.kind, "effective": e.effective.isoformat(), "title": e.title,
-                 "status_today": e.status_on(today)} for e in default_rulebook().editions]
-        return self._stamped({"editions": rows})
+        return self._stamped(rules_dict(dt.date.today()))
 
     def health(self) -> dict:
         from tppcalc._version import __version__

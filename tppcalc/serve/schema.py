@@ -55,7 +55,8 @@ SCHEMAS = {
         "review_policy": _TEXT, "reasons": {"type": "array", "items": {"type": "string"}}}),
     "ModelWeights": _document({"eccn": {"type": "string"}, "reasons": {"type": "array", "items": {"type": "string"}}}),
     "Editions": _document({"editions": {"type": "array", "items": {"type": "object", "required": [
-        "id", "kind", "effective", "title", "status_today"]}}}),
+        "id", "kind", "effective", "title", "status", "in_force"]}}, "as_of": {"type": "string"},
+    "verified_through": {"type": "string"}}),
 }
 
 ANSWERS = {
