@@ -4,6 +4,7 @@ page answers H200 SXM to CN on 2026-02-01 with the CLI's ECCN, licence and revie
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +37,9 @@ def cli_answer() -> tuple[str, str]:
     """ECCN, licence and review policy as the CLI prints them for a person."""
     done = subprocess.run([sys.executable, "-m", "tppcalc", "classify", "H200 SXM", "--dest", "CN", "--as-of",
                            "2026-02-01"], cwd=ROOT, capture_output=True, text=True, check=True)
-    rows = dict(line.split(None, 1) if not line.startswith("Licence") else ("Licence", line.split("  ", 1)[1])
-                for line in done.stdout.splitlines() if line.strip())
-    return rows["ECCN"].split()[0], rows["Licence"].strip(), rows["Review"].split(None, 1)[1].strip()
+    table = done.stdout.split("\n\n", 1)[0]  # the answer's rows, before the notices
+    rows = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in table.splitlines() if line.strip())
+    return rows["ECCN"].split()[0], rows["Licence to CN"], rows["Review policy"]
 
 
 @needs_chromium
