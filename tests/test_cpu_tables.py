@@ -9,6 +9,7 @@ FLOP/cycle/core; Xeon Platinum 8490H 60 cores at 3.5 GHz max turbo (Microsoft Le
 """
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,3 +151,13 @@ def test_a_good_cpu_table_in_a_spec_folder_loads(tmp_path):
     table = read_cpu_table(read_document(tmp_path / "specs" / "cpus" / "x.toml"), "x")
     bound = family_bound("Fam 123", (table,))
     assert bound is not None and compute_metrics(bound).tpp == Decimal(8 * 3000 * 32 * 32) / 1_000_000
+
+
+def test_cli_classify_gives_an_unlisted_sku_its_family_bound(run_cli):
+    result = run_cli("classify", "AMD EPYC 9224 24-Core Processor", "--json", "--as-of", "2025-06-01")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["chip_id"] == "cpu-family-bound-amd-epyc-9004" and document["eccn"] == "outside 3A090"
+    result = run_cli("classify", "Intel(R) Xeon(R) Gold 6414U", "--json", "--as-of", "2025-06-01")
+    assert json.loads(result.stdout)["eccn"] is None  # the bound reaches 1600: undetermined, never outside
+    assert run_cli("classify", "AMD EPYC 7763 64-Core Processor").exit_code == 1  # no family: unknown

@@ -67,13 +67,13 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
 
 
 def _chip_or_computer(query: str, item: str):
-    """The catalogue chip ``query`` names, or else the cloud instance type it names (a computer, so
-    only with --item computer). Instance names never resolve as chips, so the chip is looked up
-    first: the instance table is read only when that fails."""
+    """The catalogue chip ``query`` names (with the composition it decomposes into, for --item
+    computer), or else the cloud instance type it names (a computer, so only with --item
+    computer), or else the bound of the CPU family whose unlisted SKU it names. Instance names never
+    resolve as chips, so the chip is looked up first: the other tables are read only when that fails."""
+    from tppcalc.cpu_tables import family_bound
     from tppcalc.errors import InputError, UnknownChipError
-    from tppcalc.instances import find_instance
-
-    from tppcalc.instances import find_composition
+    from tppcalc.instances import find_composition, find_instance
 
     catalogue = current_catalogue()
     try:
@@ -83,7 +83,10 @@ def _chip_or_computer(query: str, item: str):
     except UnknownChipError:
         computer = find_instance(query, catalogue)
         if computer is None:
-            raise
+            bound = family_bound(query)  # "AMD EPYC 9224 24-Core Processor": an unlisted SKU, its family's bound
+            if bound is None:
+                raise
+            return bound, None
     if item != "computer":
         raise InputError(f"{query!r} is a cloud instance type ({computer.describe()}): pass --item computer, "
                          "or name its chip", field="QUERY")
