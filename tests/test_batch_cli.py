@@ -198,3 +198,12 @@ def test_classify_file_reports_its_progress_after_each_chunk(monkeypatch):
     done = []
     summary = classify_file(io.BytesIO(text.encode()), io.BytesIO(), input_format="csv", progress=done.append)
     assert len(done) > 1 and done == sorted(done) and done[-1] == summary.rows == 40
+
+
+def test_the_summary_names_every_unresolved_chip(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("chip\nZ9000\nH100 SXM\nZ9000\nQuux 7\n")
+    result = run_batch(str(path), "--as-of", "2026-02-01", "-o", "-")
+    assert result.exit_code == 0
+    assert "2 chip names not resolved" in result.stderr
+    assert "'Z9000': 2 lines, first line 2" in result.stderr and "'Quux 7': 1 line, first line 5" in result.stderr

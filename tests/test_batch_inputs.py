@@ -578,3 +578,23 @@ def test_mutated_csv_files_never_crash_and_read_the_same_in_any_block_size(monke
             assert len(rows) - 1 == summary.rows
             found.append(out.getvalue())
         assert found[0] == found[1], data
+
+
+def test_every_unresolved_chip_name_is_gathered_in_the_summary_with_counts_and_hints():
+    """Issue 16 item 7: one run names every chip it could not resolve, how often and where first,
+    with the catalogue's suggestions; each row still carries its own error."""
+    text = "chip\nZ9000\nH100 SXM\nZ9000\nH100\nZ9000\nQuux 7\n"
+    rows, summary = run(text)
+    assert [bool(r["error"]) for r in rows] == [True, False, True, True, True, True]
+    by_name = {entry["name"]: entry for entry in summary.unresolved}
+    assert list(by_name) == ["Z9000", "H100", "Quux 7"]  # in the order first seen
+    assert (by_name["Z9000"]["rows"], by_name["Z9000"]["first"]) == (3, "line 2")
+    assert by_name["H100"]["why"] == "ambiguous" and "nvidia-h100-sxm5-80gb" in by_name["H100"]["candidates"]
+    assert by_name["Z9000"]["why"] == "unknown"
+    assert summary.as_dict()["unresolved"] == summary.unresolved  # --json-summary carries them
+
+
+def test_unresolved_names_are_counted_across_chunks(monkeypatch):
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=64))
+    _, summary = run("chip\n" + "Z9000\nH100 SXM\n" * 30)
+    assert [(e["name"], e["rows"], e["first"]) for e in summary.unresolved] == [("Z9000", 30, "line 2")]

@@ -33,6 +33,7 @@ from tppcalc.html_report import (
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
 from tppcalc.report import fleet_dict
+from tppcalc.resources import data_dir
 
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"
 DGX = HOSTS / "dgx-h100.json"
@@ -150,8 +151,10 @@ def test_digests_let_a_reader_check_what_was_used(tmp_path):
         hashlib.sha256(host_json.encode()).hexdigest()
     assert digests[("probe dump", str(DGX))] == hashlib.sha256(DGX.read_bytes()).hexdigest()
     specs = sorted({Path(p) for p in CATALOGUE.origins.values()})
-    for path in specs:
-        assert digests[("catalogue", path.name)] == hashlib.sha256(path.read_bytes()).hexdigest()
+    root = Path(str(data_dir("specs"))).resolve()
+    for path in specs:  # named by their place in specs/ (the CPU tables sit in specs/cpus/)
+        name = path.resolve().relative_to(root).as_posix()
+        assert digests[("catalogue", name)] == hashlib.sha256(path.read_bytes()).hexdigest()
     editions = [name for group, name in digests if group == "rule data" and name.startswith("editions/")]
     assert "editions/2026-01-15.toml" in editions and "country_groups.toml" in [n for g, n in digests if g == "rule data"]
     for sha in digests.values():

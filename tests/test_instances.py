@@ -75,3 +75,40 @@ def test_a_fleet_inventory_may_count_instances(tmp_path):
     """))
     total = report_fleet([path], default_catalogue()).totals_by_country["US"]
     assert total.units == 32 and total.tpp == 32 * 15832
+
+
+# ---- superchips as compositions (issue 16 item 2) ---------------------------------------------
+# NVIDIA's GB200 NVL72 page: each GB200 Superchip is two Blackwell GPUs and one Grace CPU (GB300
+# likewise); the Grace CPU Superchip is two Grace CPUs (NVIDIA technical blog).
+
+@pytest.mark.parametrize(("query", "units"), [
+    ("GB200 Superchip", [("nvidia-gb200-gpu", 2), ("nvidia-grace-cpu", 1)]),
+    ("GB300 Superchip", [("nvidia-gb300-gpu", 2), ("nvidia-grace-cpu", 1)]),
+    ("Grace CPU Superchip", [("nvidia-grace-cpu", 2)]),
+])
+def test_a_superchip_is_a_composition_of_unit_records(query, units):
+    from tppcalc.instances import find_composition
+
+    catalogue = default_catalogue()
+    assembly = find_composition(query, catalogue, chip_id=catalogue.lookup(query).id)
+    assert [(chip.id, count) for chip, count in assembly.units] == units
+
+
+def test_cli_classifies_gb200_superchip_as_a_computer_naming_its_units(run_cli):
+    result = run_cli("classify", "GB200 Superchip", "--item", "computer", "--json", "--as-of", "2025-03-01")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    computer = document["computer"]
+    assert computer["composition"] == "GB200 Grace Blackwell Superchip"
+    assert [(u["chip_id"], u["count"]) for u in computer["units"]] == [("nvidia-gb200-gpu", 2),
+                                                                       ("nvidia-grace-cpu", 1)]
+    # A computer holding a 3A090.a GPU is 4A090.a, whatever its CPU is: the GPU governs.
+    assert document["eccn"] == "4A090.a" and document["chip_id"] == "nvidia-gb200-gpu"
+    assert computer["governing_chip_id"] == "nvidia-gb200-gpu"
+    text = run_cli("classify", "GB200 Superchip", "--item", "computer", "--as-of", "2025-03-01").stdout
+    assert "2 x " in text and "1 x " in text
+
+
+def test_cli_a_superchip_as_an_ic_is_still_the_one_record(run_cli):
+    result = run_cli("classify", "GB200 Superchip", "--json", "--as-of", "2025-03-01")
+    assert json.loads(result.stdout)["chip_id"] == "nvidia-gb200-superchip"

@@ -29,6 +29,8 @@ from tppcalc.spec import ChipSpec
 from tppcalc.specfile import parse_document, specs_from_document
 from tppcalc.validated_cache import Blobs, cached
 
+CPU_TABLES_DIR = "cpus"  # tppcalc.cpu_tables.CPU_TABLES_DIR, named here so loading needs no import
+
 _WORD = re.compile(r"[a-z0-9]+\+?")  # '+' kept: "8480+" is a SKU, "8480" is not
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
 
@@ -349,7 +351,9 @@ def _read_dir(directory: Path) -> list[_Entry]:
     if not directory.is_dir():
         raise InputError("spec folder not found", where=str(directory))
     found: list[_Entry] = []
-    for path in sorted(directory.glob("*.toml")):
+    cpu_tables = directory / CPU_TABLES_DIR  # server CPUs as family and SKU tables (tppcalc.cpu_tables)
+    paths = [*sorted(directory.glob("*.toml")), *(sorted(cpu_tables.glob("*.toml")) if cpu_tables.is_dir() else [])]
+    for path in paths:
         entries = cached("specs", [path], functools.partial(_validate_file, path), tuple,
                          encode=_entries_to_plain, decode=_entries_from_plain)
         for entry in entries:
@@ -359,8 +363,15 @@ def _read_dir(directory: Path) -> list[_Entry]:
 
 
 def _validate_file(path: Path, contents: list[bytes]) -> tuple[_Entry, ...]:
+    """A chip file's records, or a CPU table's SKU rows made records (told apart by the folder)."""
     document = parse_document(path, contents[0])
-    return tuple(_Entry(spec, str(path)) for spec in specs_from_document(document, str(path)))
+    if path.parent.name == CPU_TABLES_DIR:
+        from tppcalc.cpu_tables import specs_from_cpu_document
+
+        specs = specs_from_cpu_document(document, str(path))
+    else:
+        specs = specs_from_document(document, str(path))
+    return tuple(_Entry(spec, str(path)) for spec in specs)
 
 
 def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:

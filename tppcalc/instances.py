@@ -87,3 +87,82 @@ def find_instance(query: str, catalogue: Catalogue, instances: InstanceFile | No
             # A chip id the catalogue lacks is a data error: never a computer of unknown chips passing.
             return Computer(instance=entry, source=data.sources[entry.source], chip=catalogue.get(entry.chip))
     return None
+
+
+# ---- superchips and boards as compositions of unit records ------------------------------------
+
+COMPOSITIONS_FILE = Path("instances") / "compositions.toml"
+
+
+class Unit(StrictModel):
+    chip: str = Field(min_length=1, description="A catalogue chip id")
+    count: StrictInt = Field(ge=1, le=1024)
+
+
+class Composition(StrictModel):
+    """A superchip or board: ``count`` x each unit chip. ``decomposes`` is the catalogue record
+    that models the whole package as one chip, where there is one ("GB200 Superchip")."""
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    decomposes: str | None = Field(default=None, description="A catalogue chip id")
+    units: tuple[Unit, ...] = Field(min_length=1)
+    source: str
+    note: str | None = None
+
+
+class CompositionFile(StrictModel):
+    sources: dict[str, Source]
+    composition: tuple[Composition, ...]
+
+    @model_validator(mode="after")
+    def _sources_resolve(self):
+        for entry in self.composition:
+            if entry.source not in self.sources:
+                raise ValueError(f"composition {entry.name!r}: source {entry.source!r} is not in [sources]")
+        return self
+
+
+class Assembly(StrictModel):
+    """A composition resolved against a catalogue: its unit chips and how many of each."""
+
+    composition: Composition
+    source: Source
+    units: tuple[tuple[ChipSpec, int], ...]
+
+    def describe(self) -> str:
+        return " + ".join(f"{count} x {chip.name}" for chip, count in self.units)
+
+
+@functools.cache
+def _shipped_compositions() -> CompositionFile:
+    return read_compositions(data_dir("specs") / COMPOSITIONS_FILE)
+
+
+def read_compositions(path: Path) -> CompositionFile:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("file not found", where=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(str(exc), where=str(path)) from None
+    try:
+        return CompositionFile.model_validate(document)
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=str(path)) from None
+
+
+def find_composition(query: str, catalogue: Catalogue, *, chip_id: str | None = None,
+                     compositions: CompositionFile | None = None) -> Assembly | None:
+    """The composition named exactly ``query`` (case-insensitive), or the one that decomposes the
+    catalogue record ``chip_id`` (what ``query`` resolved to); its units checked against
+    ``catalogue``. None when neither names one."""
+    wanted = query.strip().casefold()
+    data = _shipped_compositions() if compositions is None else compositions
+    for entry in data.composition:
+        if (chip_id is not None and entry.decomposes == chip_id) or (
+                wanted and wanted in {n.casefold() for n in (entry.name, *entry.aliases)}):
+            # A unit the catalogue lacks is a data error: never a computer of unknown chips passing.
+            units = tuple((catalogue.get(unit.chip), unit.count) for unit in entry.units)
+            return Assembly(composition=entry, source=data.sources[entry.source], units=units)
+    return None

@@ -322,6 +322,26 @@ def batch_summary_table(summary) -> Table:
     ], caption=f"tppcalc batch ({summary.seconds:.2f} s)", numeric=(1,))
 
 
+def batch_unresolved_items(summary) -> Items | None:
+    """Every chip name a batch run could not resolve, with how often, where first, and the
+    catalogue's hints; None when every name resolved."""
+    if not summary.unresolved:
+        return None
+    lines = []
+    for entry in summary.unresolved:
+        unit = entry["first"].split(" ")[0]
+        rows = f"{entry['rows']:,} {unit}{'' if entry['rows'] == 1 else 's'}"
+        if entry["why"] == "ambiguous":
+            hint = "ambiguous: " + ", ".join(entry["candidates"])
+        else:
+            hint = "closest: " + ", ".join(entry["suggestions"]) if entry["suggestions"] else "no close name"
+        lines.append(Cell(f"{entry['name']!r}: {rows}, first {entry['first']}; {hint}", "warning"))
+    if summary.unresolved_left_out:
+        lines.append(Cell(f"and {summary.unresolved_left_out:,} more names", "warning"))
+    count = len(summary.unresolved) + summary.unresolved_left_out
+    return Items(f"{count:,} chip name{'' if count == 1 else 's'} not resolved", lines)
+
+
 def measurement_blocks(document: dict) -> list[Block]:
     """``tppcalc bench`` (and ``probe --bench``): one table per measured device."""
     blocks: list[Block] = []

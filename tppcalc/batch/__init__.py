@@ -16,7 +16,7 @@ import datetime as dt
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -38,6 +38,10 @@ class Summary:
     undetermined: int = 0
     errors: int = 0
     seconds: float = 0.0
+    # Every chip name the catalogue did not resolve (issue 16 item 7), in the order first seen:
+    # {"name", "rows", "first" (where), "why" ("unknown" | "ambiguous"), "suggestions" | "candidates"}.
+    unresolved: list[dict] = field(default_factory=list)
+    unresolved_left_out: int = 0  # further names, beyond engine.MAX_UNRESOLVED_NAMES
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -100,5 +104,7 @@ def classify_file(
     finally:
         if collecting:
             gc.enable()
+    summary.unresolved = list(engine.unresolved.values())
+    summary.unresolved_left_out = engine.unresolved_left_out
     summary.seconds = time.perf_counter() - start
     return summary

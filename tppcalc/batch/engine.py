@@ -30,7 +30,7 @@ import numpy as np
 from tppcalc.batch.io import Cells, Chunk
 from tppcalc.catalogue import Catalogue, default_catalogue
 from tppcalc.classification import Classification, classify, describe_condition, letter_signature
-from tppcalc.errors import InputError, TppcalcError
+from tppcalc.errors import AmbiguousChipError, InputError, TppcalcError, UnknownChipError
 from tppcalc.exact import positive, to_decimal
 from tppcalc.figures import parse_rate, spec_from_figures
 from tppcalc.metrics import Metrics, compute_metrics
@@ -128,6 +128,18 @@ class _Verdict:
     answers: int  # the row's answers to the rules' conditions, packed as _fill_fast packs them
 
 
+@dataclass(frozen=True)
+class _Unresolved:
+    """A chip name the catalogue did not resolve: the row's error text and the lookup's error."""
+
+    message: str
+    error: UnknownChipError | AmbiguousChipError
+
+
+# Names listed in a run's summary at most: a file of a million distinct typos must not grow memory.
+MAX_UNRESOLVED_NAMES = 1000
+
+
 @dataclass
 class _Column:
     """A numeric column parsed: ``units`` (1/10,000ths) where ``state`` is _FAST."""
@@ -188,6 +200,9 @@ class Engine:
         # Bounded, so that memory does not grow with the number of distinct rows in a file.
         self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
         self._chip = functools.lru_cache(maxsize=1 << 14)(self._classify_chip)
+        # Chip names not resolved, in the order first seen: name -> its summary entry.
+        self.unresolved: dict[str, dict] = {}
+        self.unresolved_left_out = 0  # names beyond MAX_UNRESOLVED_NAMES
 
     # ------------------------------------------------------------------------------ one chunk
 
@@ -243,8 +258,12 @@ class Engine:
                 problems[row] = [verdict]
             else:
                 exact[row] = verdict
-        for query, asking in rows.chips.items():
+        # In the order of each name's first row, so the summary lists unresolved names as first seen.
+        for query, asking in sorted(rows.chips.items(), key=lambda item: int(item[1].min())):
             verdict = self._chip(query)
+            if isinstance(verdict, _Unresolved):
+                self._gather(query, verdict.error, asking[~bad[asking]], rows.numbers)
+                verdict = verdict.message
             for row in asking[~bad[asking]].tolist():
                 if isinstance(verdict, str):
                     problems[row] = [verdict]
@@ -256,6 +275,23 @@ class Engine:
             outcome[row] = outcomes.index(Outcome(None, None, None, f"{self._unit} {rows.numbers[row]}: "
                                                   + "; ".join(found)))
         return Results(outcome, outcomes.items, tpp, density, {row: (v.tpp, v.density) for row, v in exact.items()})
+
+    def _gather(self, query: str, error: UnknownChipError | AmbiguousChipError, asking: np.ndarray,
+                numbers: np.ndarray) -> None:
+        """Count the rows of this chunk that name ``query``, which the catalogue did not resolve."""
+        if not len(asking):
+            return
+        entry = self.unresolved.get(query)
+        if entry is None:
+            if len(self.unresolved) >= MAX_UNRESOLVED_NAMES:
+                self.unresolved_left_out += 1
+                return
+            ambiguous = isinstance(error, AmbiguousChipError)
+            entry = self.unresolved[query] = {
+                "name": query, "rows": 0, "first": f"{self._unit} {numbers[int(asking.min())]}",
+                "why": "ambiguous" if ambiguous else "unknown",
+                "candidates" if ambiguous else "suggestions": list(error.candidates if ambiguous else error.suggestions)}
+        entry["rows"] += len(asking)
 
     def _check_ids(self, cells: Cells | None, problems: dict[int, list[str]]) -> None:
         if cells is None:
@@ -341,10 +377,12 @@ class Engine:
         except ArithmeticError:  # OverflowError and the decimal module's signals: 400-digit figures, 1e308
             return "a figure is too large to classify (beyond the range tppcalc computes in); check its digits"
 
-    def _classify_chip(self, query: str) -> _Verdict | str:
-        """A catalogue row's verdict, or its problem."""
+    def _classify_chip(self, query: str) -> _Verdict | _Unresolved | str:
+        """A catalogue row's verdict, or its problem (a name not resolved, or another)."""
         try:
             return self._verdict(compute_metrics(self._catalogue().lookup(query)))
+        except (UnknownChipError, AmbiguousChipError) as exc:
+            return _Unresolved(f"chip: {exc}", exc)
         except TppcalcError as exc:
             return f"chip: {exc}"
 

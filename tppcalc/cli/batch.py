@@ -91,10 +91,11 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
-        from tppcalc.report import batch_summary_table
+        from tppcalc.report import batch_summary_table, batch_unresolved_items
         from tppcalc.terminal import show
 
-        show([batch_summary_table(summary)], stream=sys.stderr)
+        unresolved = batch_unresolved_items(summary)  # every name at once: one run to clean a file
+        show([batch_summary_table(summary), *([unresolved] if unresolved else [])], stream=sys.stderr)
     if "error" in fail_on and summary.errors:
         ctx.exit(EXIT_ROW_ERRORS)
     if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):

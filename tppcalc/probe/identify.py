@@ -26,7 +26,7 @@ from tppcalc.precision import Precision
 from tppcalc.probe.host import AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
 
-Method = Literal["pci id", "pci id and memory size", "name", "derived", "unreadable"]
+Method = Literal["pci id", "pci id and memory size", "name", "derived", "family bound", "unreadable"]
 MILLION = Decimal(1_000_000)
 
 
@@ -258,10 +258,15 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
                 return Identification(spec, "name", spec.id)
         except TppcalcError:
             pass
+    bound = _family_bound(cpu)
     spec, why = _derive_cpu(cpu)
     if spec is None:
+        if bound is not None:  # an unlisted SKU of a known family: its bound, proven or unknown
+            return Identification(bound, "family bound", None, None, [f"cannot derive its figures ({why}); {bound.notes}"])
         return Identification(_unreadable_cpu(cpu, why), "unreadable", None, None, [why])
     checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and per-core rates ({why})"]
+    if bound is not None:
+        checks.append(bound.notes)
     if "max_mhz" in cpu.errors:
         checks.append(f"the clock may be below the CPU's maximum ({cpu.errors['max_mhz']}): the TPP is a lower bound")
     tpp = compute_metrics(spec).tpp
@@ -270,6 +275,18 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
         checks.append(f"TPP at the base clock ({cpu.base_mhz:.0f} MHz): {at_base:.2f}; at the maximum clock "
                       f"({cpu.max_mhz:.0f} MHz, used here): {tpp:.2f} (the rule text does not say which clock)")
     return Identification(spec, "derived", None, tpp, checks)
+
+
+def _family_bound(cpu: CpuInfo) -> ChipSpec | None:
+    """The CPU family table's bound for an unlisted SKU (``tppcalc.cpu_tables``), or None."""
+    if not cpu.model_name:
+        return None
+    from tppcalc.cpu_tables import family_bound
+
+    try:
+        return family_bound(cpu.model_name)
+    except TppcalcError:
+        return None
 
 
 def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:

@@ -1,0 +1,163 @@
+"""Server CPUs as family and SKU tables (issue 16 item 4): SKU rows become catalogue records, and a
+brand string naming an unlisted SKU of a known family gets the family's bound, which proves
+"outside 3A090" only when even the bound is below the lowest TPP line.
+
+Expected figures are worked by hand from the vendors' datasheet numbers (cores, clocks) and the
+per-core rates the tables cite: AMD EPYC 9754 128 cores at 3.1 GHz max boost; Zen 4 16 FP64
+FLOP/cycle/core; Xeon Platinum 8490H 60 cores at 3.5 GHz max turbo (Microsoft Learn, Mdsv3), AMX
+2048 INT8 ops/cycle/core (Intel Optimization Reference Manual).
+"""
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tppcalc.catalogue import Catalogue
+from tppcalc.classification import classify
+from tppcalc.cpu_tables import family_bound, normalised_brand, read_cpu_table
+from tppcalc.errors import TppcalcError
+from tppcalc.metrics import compute_metrics
+from tppcalc.probe.host import CpuInfo
+from tppcalc.probe.identify import identify_cpu
+from tppcalc.specfile import read_document
+
+AS_OF = dt.date(2025, 6, 1)
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return Catalogue.load()
+
+
+@pytest.mark.parametrize("brand, chip_id", [
+    ("AMD EPYC 9754 128-Core Processor", "amd-epyc-9754"),
+    ("Intel(R) Xeon(R) Platinum 8490H", "intel-xeon-platinum-8490h"),
+    ("Intel(R) Xeon(R) CPU Max 9480", "intel-xeon-cpu-max-9480"),
+    ("Intel(R) Xeon(R) 6780E", "intel-xeon-6780e"),
+    ("Graviton4", "aws-graviton4"),
+])
+def test_sku_rows_are_catalogue_records_found_by_their_brand_strings(catalogue, brand, chip_id):
+    assert catalogue.lookup(brand).id == chip_id
+
+
+def test_a_sku_row_rates_are_cores_times_clock_times_the_family_rate(catalogue):
+    epyc = catalogue.get("amd-epyc-9754")
+    (vector,) = epyc.processing_units
+    # 128 cores x 3.1 GHz x 16 FP64 FLOP/cycle = 6.3488 TFLOPS; no all-core figure: max boost used.
+    assert vector.dense_tops["fp64"].value == Decimal("6.3488")
+    assert compute_metrics(epyc).tpp == Decimal("6.3488") * 64
+    xeon = catalogue.get("intel-xeon-platinum-8490h")
+    # 60 cores x 3.5 GHz x 2048 INT8 ops = 430.08 TOPS; x 8 bits = TPP 3440.64.
+    assert compute_metrics(xeon).tpp == Decimal("3440.64")
+
+
+def test_arm_matrix_rates_no_one_publishes_stay_unknown(catalogue):
+    graviton = compute_metrics(catalogue.get("aws-graviton3"))
+    assert graviton.primary.tpp_bounds.high is None  # never "outside" on the vector rate alone
+    assert classify(catalogue.get("aws-graviton3"), as_of=AS_OF).eccn is None
+
+
+def test_an_unlisted_sku_of_a_family_bounded_below_1600_is_proven_outside():
+    # EPYC 9224 is a real 24-core Genoa not in the table: bound 128 cores x 4.4 GHz x 16 FP64 x 64 bits.
+    spec = family_bound("AMD EPYC 9224 24-Core Processor")
+    assert spec is not None and spec.id == "cpu-family-bound-amd-epyc-9004"
+    assert compute_metrics(spec).tpp == Decimal(128 * 44 * 16 * 64) / 10_000 == Decimal("576.7168")
+    assert classify(spec, as_of=AS_OF).eccn == "outside 3A090"
+
+
+def test_an_unlisted_sku_of_a_family_whose_bound_reaches_1600_is_never_outside():
+    spec = family_bound("Intel(R) Xeon(R) Gold 6414U")  # a real SPR SKU, not in the table
+    assert spec is not None and spec.id == "cpu-family-bound-intel-xeon-4th-gen"
+    assert compute_metrics(spec).primary.tpp_bounds.high is None
+    result = classify(spec, as_of=AS_OF)
+    assert result.eccn is None and "outside 3A090" in result.undetermined
+    turin = family_bound("AMD EPYC 9115 16-Core Processor")  # Zen 5 bound: 192 x 5.0 GHz x 2048 > 1600
+    assert classify(turin, as_of=AS_OF).eccn is None
+
+
+@pytest.mark.parametrize("brand", ["AMD EPYC 7763 64-Core Processor", "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz",
+                                   "", "N/A", "Xeon", "EPYC 9654 and EPYC 9754", "xeon 6780e extra words"])
+def test_a_brand_of_no_known_family_gets_no_bound(brand):
+    assert family_bound(brand) is None
+
+
+def test_brand_strings_normalise():
+    assert normalised_brand("Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz") == "xeon gold 6148"
+    assert normalised_brand("AMD EPYC 9654 96-Core Processor") == "epyc 9654"
+
+
+def test_the_probe_uses_the_family_bound_for_an_unlisted_sku_it_cannot_derive(catalogue):
+    cpu = CpuInfo(vendor="AuthenticAMD", model_name="AMD EPYC 9224 24-Core Processor", machine="x86_64",
+                  errors={"max_mhz": "cpufreq not readable"})
+    found = identify_cpu(cpu, catalogue)
+    assert found.method == "family bound" and found.spec.id == "cpu-family-bound-amd-epyc-9004"
+    assert classify(found.spec, as_of=AS_OF).eccn == "outside 3A090"
+
+
+# ---- hostile tables -------------------------------------------------------------------------
+
+def _table(tmp_path, text: str) -> Path:
+    folder = tmp_path / "specs" / "cpus"
+    folder.mkdir(parents=True)
+    (folder / "x.toml").write_text(text)
+    return tmp_path / "specs"
+
+
+FAMILY = """
+[sources]
+s = { title = "t" }
+[[family]]
+id = "fam"
+vendor = "V"
+name = "Fam"
+architecture = "A"
+microarchitecture = "M"
+brand_shapes = ["%s"]
+max_cores = { value = 8, source = "s" }
+max_clock_mhz = { value = 3000, source = "s" }
+source = "s"
+[family.vector_ops_per_cycle_per_core]
+fp32 = { value = 32, source = "s" }
+"""
+SKU = """
+[[sku]]
+family = "fam"
+model = "Fam 1"
+cores = %d
+max_turbo_mhz = 2000
+source = "s"
+"""
+
+
+@pytest.mark.parametrize("text, words", [
+    (FAMILY % "fam ###*" + SKU % 16, "more cores or a higher clock than its family"),
+    (FAMILY % "(a+)+$" + SKU % 4, "brand shape"),
+    (FAMILY % "fam ###*" + SKU.replace('"s"\n', '"nowhere"\n') % 4, "not in [sources]"),
+    (FAMILY % "fam ###*" + SKU.replace('"fam"', '"other"') % 4, "is not a [[family]]"),
+])
+def test_a_bad_cpu_table_is_refused_naming_the_file(tmp_path, text, words):
+    with pytest.raises(TppcalcError) as caught:
+        Catalogue.load([_table(tmp_path, text)])
+    assert words in str(caught.value) and "x.toml" in str(caught.value)
+
+
+def test_a_good_cpu_table_in_a_spec_folder_loads(tmp_path):
+    catalogue = Catalogue.load([_table(tmp_path, FAMILY % "fam ###*" + SKU % 4)])
+    assert [c.id for c in catalogue] == ["v-fam-1"]
+    table = read_cpu_table(read_document(tmp_path / "specs" / "cpus" / "x.toml"), "x")
+    bound = family_bound("Fam 123", (table,))
+    assert bound is not None and compute_metrics(bound).tpp == Decimal(8 * 3000 * 32 * 32) / 1_000_000
+
+
+def test_cli_classify_gives_an_unlisted_sku_its_family_bound(run_cli):
+    result = run_cli("classify", "AMD EPYC 9224 24-Core Processor", "--json", "--as-of", "2025-06-01")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["chip_id"] == "cpu-family-bound-amd-epyc-9004" and document["eccn"] == "outside 3A090"
+    result = run_cli("classify", "Intel(R) Xeon(R) Gold 6414U", "--json", "--as-of", "2025-06-01")
+    assert json.loads(result.stdout)["eccn"] is None  # the bound reaches 1600: undetermined, never outside
+    assert run_cli("classify", "AMD EPYC 7763 64-Core Processor").exit_code == 1  # no family: unknown
