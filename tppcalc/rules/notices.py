@@ -170,9 +170,9 @@ def letter_finding(letter: Letter, metrics: Metrics, reading: ReadingMetrics, *,
     else:
         text = (f"This chip {'meets' if criteria is YES else 'may meet'} the bandwidth criteria BIS disclosed to "
                 f"{letter.recipient} in an is-informed letter of {letter.date} ({letter.criteria_source}). If "
-                f"{letter.recipient} makes it (a chip given by its figures has no maker), the letter requires a licence "
-                "here. A letter binds only its recipient, but others may have received letters that were not made "
-                "public.")
+                f"{letter.recipient} makes it, the letter requires a licence here (a chip given only by its figures names "
+                "no maker). A letter binds only its recipient, but others may have received letters that were not "
+                "made public.")
         return LetterFinding(letter, False, text, Notice(f"letter-{letter.id}", "letter", text, criteria is YES,
                                                          letter.citation))
     return LetterFinding(letter, required, reason, Notice(f"letter-{letter.id}", "letter", reason, required is True,
