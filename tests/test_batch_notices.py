@@ -1,0 +1,61 @@
+"""Batch output carries each row's own notices (issue 15 item 2): the engine shares one answer
+among rows, so the notices must be part of what it groups on, or a row would get another's.
+
+Expected values come from the rule text and datasheets, not from tppcalc:
+- Section 232 proclamation of 2026-01-14, Annex, band 1: TPP over 14,000 and under 17,500 with
+  total DRAM bandwidth over 4,500 and under 5,000 GB/s. H200 SXM: 1,979 dense FP8 TFLOPS x 8 =
+  15,832 TPP and 4,800 GB/s (NVIDIA H200 datasheet): inside. B200: about 36,000 TPP and 8,000 GB/s
+  (NVIDIA DGX B200 datasheet): outside both bands.
+- BIS guidance of 2025-05-13: using Huawei Ascend 910B/910C/910D anywhere risks General
+  Prohibition 10; it names the chips, so only the Ascend row carries it.
+"""
+
+import csv
+import datetime as dt
+import io
+
+from tppcalc.batch import RESULT_COLUMNS, classify_file
+
+RULES = {"dest": "CN", "as_of": dt.date(2026, 2, 1)}
+
+
+def batch_rows(text: str) -> list[dict]:
+    sink = io.BytesIO()
+    classify_file(io.BytesIO(text.encode()), sink, input_format="csv", **RULES)
+    return list(csv.DictReader(io.StringIO(sink.getvalue().decode())))
+
+
+def ids(cell: str) -> set[str]:
+    """The notice ids of a cell written as "id: text | id: text"."""
+    return {entry.split(": ", 1)[0] for entry in cell.split(" | ")} if cell else set()
+
+
+def test_the_notices_column_comes_before_error():
+    assert RESULT_COLUMNS[-2:] == ("notices", "error")
+
+
+def test_a_mixed_catalogue_file_gives_each_row_its_own_notices():
+    rows = batch_rows("sku,chip\nh20,H20\nl20,L20\nascend,Ascend 910B\nh200,H200 SXM\nb200,B200\n")
+    by_sku = {r["sku"]: ids(r["notices"]) for r in rows}
+    assert "tariff-band-1" in by_sku["h200"]
+    assert not {"tariff-band-1", "tariff-band-2"} & (by_sku["b200"] | by_sku["h20"] | by_sku["l20"]
+                                                     | by_sku["ascend"])
+    assert "gp10-ascend" in by_sku["ascend"]
+    assert not any("gp10-ascend" in by_sku[s] for s in ("h20", "l20", "h200", "b200"))
+    # H200 and B200 share their 3A090 answers: the notices alone tell them apart.
+    assert [r["eccn"] for r in rows if r["sku"] in ("h200", "b200")] == ["3A090.a", "3A090.a"]
+    h200 = next(r for r in rows if r["sku"] == "h200")["notices"]
+    assert "tariff-band-1: Section 232 tariff band 1 (TPP over 14,000 and under 17,500" in h200
+
+
+def test_figure_rows_with_the_same_answers_but_another_band_are_told_apart():
+    # INT8 1,875 TOPS x 8 bits = TPP 15,000 (band 1's TPP span); DRAM 4,800 GB/s is in band 1's
+    # DRAM span, 8,000 GB/s is not. Both rows are 3A090.a alike; one of them is in the band.
+    rows = batch_rows("sku,dense_int8_tops,dram_bandwidth_gbps\nin,1875,4800\nout,1875,8000\nin2,1875,4700\n")
+    assert [r["eccn"] for r in rows] == ["3A090.a"] * 3
+    assert ["tariff-band-1" in ids(r["notices"]) for r in rows] == [True, False, True]
+
+
+def test_a_row_with_an_error_has_no_notices():
+    rows = batch_rows("sku,chip\nnope,No Such Chip 9000\n")
+    assert rows[0]["error"] and rows[0]["notices"] == ""
