@@ -282,6 +282,10 @@ def classification_section(title: str, result, metrics, *, anchor: str = "") -> 
     from tppcalc.classification import describe_condition
 
     summary = [("ECCN", verdict(result)), ("Licence", licence(result.license_required, result.destination))]
+    published = getattr(result, "published_eccn", None)
+    if published is not None:
+        summary.insert(1, ("Published ECCN", Cell(f"{published.value}: {published.finding}",
+                                                  "warning" if published.agrees is False else None)))
     if result.license_exceptions:
         summary.append(("Licence exceptions", ", ".join(
             x.name + ("" if x.status == "available" else " (if unknowns hold)") for x in result.license_exceptions)))
