@@ -59,3 +59,36 @@ def test_figure_rows_with_the_same_answers_but_another_band_are_told_apart():
 def test_a_row_with_an_error_has_no_notices():
     rows = batch_rows("sku,chip\nnope,No Such Chip 9000\n")
     assert rows[0]["error"] and rows[0]["notices"] == ""
+
+
+def test_every_output_format_carries_the_column():
+    import json
+
+    import pyarrow.parquet as pq
+
+    text = "sku,chip\nh200,H200 SXM\nb200,B200\n"
+    lines = io.BytesIO()
+    classify_file(io.BytesIO(text.encode()), lines, input_format="csv", output_format="jsonl", **RULES)
+    documents = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert ["tariff-band-1" in ids(d["notices"]) for d in documents] == [True, False]
+    table = io.BytesIO()
+    classify_file(io.BytesIO(text.encode()), table, input_format="csv", output_format="parquet", **RULES)
+    notices = pq.read_table(io.BytesIO(table.getvalue())).column("notices").to_pylist()
+    assert ["tariff-band-1" in ids(n) for n in notices] == [True, False]
+
+
+def test_notices_do_not_trip_fail_on(tmp_path):
+    """--fail-on looks at answers and errors only: an outside row with a notice passes the gate."""
+    from click.testing import CliRunner
+
+    from tppcalc.cli.batch import batch
+    from tppcalc.cli.main import _Group
+
+    path = tmp_path / "outside.csv"
+    path.write_text("sku,chip\nl20,L20\n")
+    group = _Group("tppcalc", commands={"batch": batch})
+    result = CliRunner().invoke(group, ["batch", str(path), "--dest", "CN", "--as-of", "2026-02-01",
+                                        "--fail-on", "controlled", "--fail-on", "error"], catch_exceptions=False)
+    (row,) = csv.DictReader(io.StringIO(result.stdout))
+    assert row["eccn"] == "outside 3A090" and row["notices"] != ""
+    assert result.exit_code == 0, result.stderr
