@@ -92,3 +92,19 @@ def test_notices_do_not_trip_fail_on(tmp_path):
     (row,) = csv.DictReader(io.StringIO(result.stdout))
     assert row["eccn"] == "outside 3A090" and row["notices"] != ""
     assert result.exit_code == 0, result.stderr
+
+
+def test_rows_on_and_beside_every_band_edge_get_the_scalar_engines_notices():
+    """The numpy path answers band bounds in float; rows near an edge must go to the exact engine."""
+    from tppcalc import classify, spec_from_figures
+
+    int8 = ["1750", "1749.9999", "1750.0001", "2187.5", "2187.4999", "2187.5001", "2000"]   # TPP = 8 x INT8
+    dram = ["4500", "4499.9999", "4500.0001", "5000", "4999.9999", "5000.0001", "4800"]
+    lines = [f"r{i}-{j},{t},{d}" for i, t in enumerate(int8) for j, d in enumerate(dram)]
+    rows = batch_rows("sku,dense_int8_tops,dram_bandwidth_gbps\n" + "\n".join(lines) + "\n")
+    for row in rows:
+        spec = spec_from_figures({"int8": row["dense_int8_tops"]}, dram_bandwidth_gbps=row["dram_bandwidth_gbps"])
+        expected = {n.id for n in classify(spec, **RULES).notices}
+        assert ids(row["notices"]) == expected, row
+    inside = [r["sku"] for r in rows if "tariff-band-1" in ids(r["notices"])]
+    assert "r6-6" in inside and "r0-6" not in inside and "r2-6" in inside and "r6-0" not in inside
