@@ -757,7 +757,7 @@ def _draw_bandwidth(model: BandwidthModel):
 
     fig = Figure(figsize=(12, 7.5))
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(1, 2, width_ratios=[5.2, 1.5], left=0.07, right=0.985, top=0.92, bottom=0.2,
+    grid = fig.add_gridspec(1, 2, width_ratios=[5.2, 2.0], left=0.07, right=0.985, top=0.92, bottom=0.2,
                             wspace=0.03)
     ax = fig.add_subplot(grid[0, 0])
     side = fig.add_subplot(grid[0, 1])
