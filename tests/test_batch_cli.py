@@ -52,7 +52,8 @@ def test_csv_to_stdout_with_the_summary_on_stderr(products):
     assert [r["sku"] for r in rows] == ["h100", "four8", "small", "open", "bad", "cat"]
     assert [r["eccn"] for r in rows] == ["3A090.a", "3A090.a", "outside 3A090", "", "", "3A090.a"]
     assert [r["license_required"] for r in rows] == ["true", "true", "false", "", "", "true"]
-    assert list(rows[0])[-6:] == ["tpp", "performance_density", "eccn", "license_required", "reason", "error"]
+    assert list(rows[0])[-7:] == ["tpp", "performance_density", "eccn", "license_required", "reason", "notices",
+                                  "error"]
     # The summary is a table of rows per outcome, under a heading with the time taken.
     heading, header, rule, *counts = result.stderr.splitlines()
     assert heading.startswith("tppcalc batch (") and heading.endswith(" s):")

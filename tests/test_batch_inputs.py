@@ -199,7 +199,7 @@ def test_a_header_only_file_gives_a_header_only_output():
     assert rows == [] and summary.rows == 0
     out = io.BytesIO()
     classify_file(io.BytesIO(b"id,dense_int8_tops,sku\n"), out, input_format="csv", as_of=AS_OF)
-    assert out.getvalue() == b"id,dense_int8_tops,sku,tpp,performance_density,eccn,license_required,reason,error\n"
+    assert out.getvalue() == b"id,dense_int8_tops,sku,tpp,performance_density,eccn,license_required,reason,notices,error\n"
 
 
 # ------------------------------------------------------------------------------- fail closed

@@ -27,9 +27,11 @@ HOSTILE = f"Evil{CONTROLS}\ud800Chip"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
-def embedded_svg(document: str) -> str:
-    (uri,) = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', document)
-    return base64.b64decode(uri).decode("utf-8")
+def embedded_svgs(document: str) -> list[str]:
+    """Every embedded SVG: the TPP x density chart and, from 2026, the TPP x DRAM bandwidth plane."""
+    uris = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', document)
+    assert uris
+    return [base64.b64decode(uri).decode("utf-8") for uri in uris]
 
 
 def assert_shown_not_passed(document: str, svg: str) -> None:
@@ -44,7 +46,8 @@ def test_a_chip_name_with_control_characters_is_escaped_in_the_html_and_its_svg(
     spec = CATALOGUE.lookup("H100 SXM").model_copy(update={"name": HOSTILE})
     results = [classify(spec, dest="CN", as_of=dt.date(2026, 2, 1))]
     document = render_html(classification_report(results, specs=[spec], catalogue=CATALOGUE))
-    assert_shown_not_passed(document, embedded_svg(document))
+    for svg in embedded_svgs(document):
+        assert_shown_not_passed(document, svg)
     written = write_classification_html(results, tmp_path / "report.html", specs=[spec], catalogue=CATALOGUE)
     assert not RAW.search(written.read_text(encoding="utf-8"))
 
@@ -57,7 +60,8 @@ def test_a_host_and_device_name_with_control_characters_are_escaped_in_the_node_
     document = render_html(node_report(assess(host, CATALOGUE, dest="CN"), catalogue=CATALOGUE))
     assert not RAW.search(document)
     assert "Evil\\x00\\x01" in document and "\\x7f\\ud800Chip" in document and "GPU\\x00\\x01" in document
-    ET.fromstring(embedded_svg(document))
+    for svg in embedded_svgs(document):
+        ET.fromstring(svg)
 
 
 def test_the_chart_command_writes_valid_svg_for_a_spec_named_with_control_characters(run_cli, tmp_path):

@@ -81,8 +81,10 @@ consignee = "<img src=x onerror=alert(2)>"
     return path
 
 
-def chart_svg(document: str) -> str:
-    (uri,) = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', document)
+def chart_svg(document: str, section: str = "chart") -> str:
+    """The SVG embedded in one section: "chart" (TPP x density) or "plane" (TPP x DRAM bandwidth)."""
+    (uri,) = re.findall(rf'<section id="{section}">.*?src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', document,
+                        re.DOTALL)
     return base64.b64decode(uri).decode()
 
 
@@ -304,3 +306,52 @@ def test_fleet_report_renders_in_chromium_with_the_injected_site_name_as_text(tm
     dom = dom_in_chromium(page, tmp_path)
     assert "<script" not in dom.lower() and "<img src=x" not in dom   # no element was made of the names
     assert f"<td>fra{html.escape(LOGGING, quote=False)}</td>" in dom   # the site name, shown as text
+
+
+# ---- notices and the bandwidth plane (issue 15, items 2 and 8) ------------------------------------
+# Sources: the Section 232 proclamation's Annex (band 1: TPP 14,000-17,500, 4,500-5,000 GB/s; the
+# H200 SXM is 15,832 and 4,800 GB/s by NVIDIA's datasheet) and BIS's guidance of 2025-05-13 (GP10
+# for Huawei Ascend 910B/910C/910D anywhere).
+
+
+def test_classify_report_shows_each_chips_notices_and_the_bandwidth_plane():
+    specs = [CATALOGUE.lookup(q) for q in ("H200 SXM", "Ascend 910B", "B200")]
+    results = [classify(s, dest="CN", as_of=dt.date(2026, 2, 1)) for s in specs]
+    document = render_html(classification_report(results, specs=specs, catalogue=CATALOGUE, generated_at=WHEN))
+    sections = re.findall(r'<section id="chip-(\d)">(.*?)</section>', document, re.DOTALL)
+    by_chip = dict(sections)
+    assert "<caption>Notices</caption>" in by_chip["0"] and "tariff-band-1" in by_chip["0"]
+    assert "Section 232 tariff band 1 (TPP over 14,000 and under 17,500" in by_chip["0"]
+    assert "gp10-ascend" in by_chip["1"] and "gp10-ascend" not in by_chip["0"] + by_chip["2"]
+    assert "tariff-band" not in by_chip["1"] + by_chip["2"]
+    plane = chart_svg(document, "plane")
+    for label in ("tariff band 1", "tariff band 2", "H200 SXM 141GB", "Total DRAM bandwidth (GB/s)"):
+        assert label in plane, label
+    assert "3A090.a.1" in chart_svg(document)   # the density chart is still the first
+
+
+def test_probe_report_shows_notices_and_the_plane():
+    document = render_html(node_report(dgx_node(dest="CN", as_of=dt.date(2026, 2, 1)), catalogue=CATALOGUE,
+                                       generated_at=WHEN))
+    assert "<caption>Notices</caption>" in document and "diversion-red-flags" in document
+    assert "H100 SXM5 80GB x8" in chart_svg(document, "plane")
+
+
+def test_before_2026_the_report_says_the_plane_has_no_lines():
+    spec = CATALOGUE.lookup("H100 SXM")
+    document = render_html(classification_report([classify(spec, dest="CN", as_of=dt.date(2025, 2, 1))], specs=[spec],
+                                                 catalogue=CATALOGUE, generated_at=WHEN))
+    assert '<section id="plane">' in document and "draw no line in the TPP and DRAM bandwidth plane" in document
+
+
+def test_a_notice_is_escaped_like_every_other_string():
+    from tppcalc.rules.editions import Citation
+    from tppcalc.rules.notices import Notice
+
+    result = classify(CATALOGUE.lookup("H20"), dest="CN", as_of=dt.date(2026, 2, 1))
+    hostile = Notice(INJECTED, "guidance", f"text {INJECTED}\x1b[31m", False,
+                     Citation(title=INJECTED, url="https://example.org/?a=<b>"))
+    result = result.model_copy(update={"notices": [hostile]})
+    document = render_html(classification_report([result], catalogue=CATALOGUE, generated_at=WHEN, chart=False))
+    assert "<script" not in document.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;" in document
+    assert "\\x1b[31m" in document and "may apply" in document

@@ -502,9 +502,11 @@ _OFFSETS = [(6, 4), (6, -11), (-6, 4), (-6, -11), (0, 9), (0, -15), (12, 12), (1
             (36, 0), (-36, 0), (0, 36), (0, -40)]
 
 
-def _place_labels(fig, markers, obstacles) -> None:
+def _place_labels(fig, markers, obstacles, *, skip_crowded: bool = False) -> list:
     """Greedy label placement: the first offset whose text box overlaps no label, marker, region
-    label or legend; failing that, the last offset with a leader line."""
+    label or legend; failing that, the last offset with a leader line (or, ``skip_crowded``, no
+    label: the points left unlabelled are returned)."""
+    skipped = []
     renderer = fig.canvas.get_renderer()
     taken = list(obstacles)
     for _, target, xy, _line in markers:
@@ -531,6 +533,9 @@ def _place_labels(fig, markers, obstacles) -> None:
                 chosen = (note, rect)
                 break
             note.remove()
+        if chosen is None and skip_crowded and not point.highlighted and point.place == "plot":
+            skipped.append(point)
+            continue
         if chosen is None:   # crowded: the last offset, tied to its point by a thin line
             dx, dy = offsets[-1] if len(offsets) > 1 else offsets[0]
             note = target.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha="left" if dx >= 0 else "right",
@@ -538,6 +543,7 @@ def _place_labels(fig, markers, obstacles) -> None:
             box = note.get_window_extent(renderer)
             chosen = (note, (box.x0, box.y0, box.x1, box.y1))
         taken.append(chosen[1])
+    return skipped
 
 
 def _overlap(a, b) -> bool:
@@ -578,3 +584,281 @@ def write_chart(model: ChartModel, path: str | Path) -> Path:
 
     path = Path(path)
     return write_file(path, render(model, chart_format(path)))
+
+
+# ---- the second plane: TPP against total DRAM bandwidth (the January 2026 rules) -------------------
+#
+# The 2026 rules draw their lines in this plane, not in TPP x density: the case-by-case review
+# zone for China and Macau (a review policy's TPP and DRAM bounds) and the Section 232 tariff
+# bands (notices' bounds). Both are read from the rule data in use; nothing here is a number of
+# the rules. A chip's place in a zone or band is decided exactly (the rules' own predicates and
+# notice bounds, three-valued), not from its plotted float position.
+
+BANDWIDTH_PLACES = ("plot", "off the chart", "bandwidth unknown", "tpp unknown")
+
+
+@dataclass(frozen=True)
+class PlaneArea:
+    """A rectangle of the bandwidth plane the rules name: a review zone or a tariff band. Bounds
+    are (low, high); None is open (0 below, no end above)."""
+
+    id: str
+    kind: str                       # "review zone" or "tariff band"
+    label: str
+    tpp: tuple[Decimal | None, Decimal | None]
+    dram: tuple[Decimal | None, Decimal | None]
+    source: str                     # the rule file and entry it was read from
+
+
+@dataclass(frozen=True)
+class BandwidthPoint:
+    key: str
+    label: str
+    tpp: float | None
+    dram: float | None
+    place: str                      # one of BANDWIDTH_PLACES
+    highlighted: bool
+    datacenter: bool | None
+    zones: tuple[str, ...]          # review zones it is in (by the exact rule test)
+    bands: tuple[str, ...]          # tariff bands it is in
+    maybe: tuple[str, ...]          # areas it may be in: a figure they depend on is unknown
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BandwidthModel:
+    view: RuleView
+    tpp_range: tuple[float, float]
+    dram_range: tuple[float, float]
+    areas: list[PlaneArea]
+    points: list[BandwidthPoint]
+    notes: list[str] = field(default_factory=list)
+
+
+def _bound_span(lows: Iterable[Decimal | None], highs: Iterable[Decimal | None]):
+    low = max((v for v in lows if v is not None), default=None)
+    high = min((v for v in highs if v is not None), default=None)
+    return low, high
+
+
+def bandwidth_areas(view: RuleView, *, rulebook: RuleBook | None = None) -> list[PlaneArea]:
+    """The review zones (review policies bounded by TPP and DRAM bandwidth only) and the tariff
+    bands (tariff notices bounded by TPP and DRAM) of the rules in ``view``."""
+    book = rulebook or default_rulebook()
+    areas = []
+    for layer in (book.get(i) for i in view.layers):
+        for policy in layer.review_policies:
+            names = {name for condition in policy.when for name in condition}
+            if not names or not names <= {"tpp_at_least", "tpp_below", "dram_bandwidth_below"}:
+                continue
+            values = [(n, v) for condition in policy.when for n, v in condition.items()]
+            tpp = _bound_span([v for n, v in values if n == "tpp_at_least"], [v for n, v in values if n == "tpp_below"])
+            dram = (None, min((v for n, v in values if n == "dram_bandwidth_below"), default=None))
+            where = ", ".join([*(policy.destinations.countries if policy.destinations else []),
+                               *(policy.destinations.groups if policy.destinations else [])])
+            areas.append(PlaneArea(policy.id, "review zone", f"{policy.policy} ({where})" if where else policy.policy,
+                                   tpp, dram, f"{layer.id}: {policy.citation}"))
+        for rule in layer.notices:
+            figures = {b.figure for b in rule.when}
+            if rule.kind != "tariff" or not figures or not figures <= {"tpp", "dram"}:
+                continue
+            spans = {f: _bound_span([v for b in rule.when if b.figure == f for v in (b.at_least, b.above)],
+                                    [v for b in rule.when if b.figure == f for v in (b.at_most, b.below)])
+                     for f in ("tpp", "dram")}
+            areas.append(PlaneArea(rule.id, "tariff band", rule.id.replace("-", " "), spans["tpp"], spans["dram"],
+                                   f"{layer.id}: {rule.citation.title}"))
+    return areas
+
+
+def _area_answer(area: PlaneArea, metrics: Metrics, book: RuleBook, view: RuleView):
+    """Whether the chip is in ``area``, by the rule's own test: YES, NO or UNKNOWN."""
+    from tppcalc.rules.notices import bounds_hold
+    from tppcalc.rules.predicates import PREDICATES, all_of
+
+    for layer in (book.get(i) for i in view.layers):
+        if area.kind == "review zone":
+            policy = next((p for p in layer.review_policies if p.id == area.id), None)
+            if policy is not None:
+                return all_of(PREDICATES[n](metrics, metrics.primary, v)
+                              for condition in policy.when for n, v in condition.items())
+        else:
+            rule = next((r for r in layer.notices if r.id == area.id), None)
+            if rule is not None:
+                return bounds_hold(rule.when, metrics, metrics.primary)
+    raise LookupError(area.id)
+
+
+def bandwidth_model(chips: Sequence[ChartChip], view: RuleView, *, rulebook: RuleBook | None = None) -> BandwidthModel:
+    """Every chip placed in the TPP x total DRAM bandwidth plane, with the areas of ``view``."""
+    from tppcalc.rules.predicates import NO, YES
+
+    book = rulebook or default_rulebook()
+    areas = bandwidth_areas(view, rulebook=book)
+    points = []
+    for chip in chips:
+        metrics = chip.metrics
+        answers = {a.id: _area_answer(a, metrics, book, view) for a in areas}
+        inside = {a.id for a in areas if answers[a.id] is YES}
+        maybe = tuple(a.id for a in areas if answers[a.id] is not YES and answers[a.id] is not NO)
+        zones = tuple(a.id for a in areas if a.kind == "review zone" and a.id in inside)
+        bands = tuple(a.id for a in areas if a.kind == "tariff band" and a.id in inside)
+        tpp, dram = metrics.tpp, metrics.dram_bandwidth_gbps
+        place = "tpp unknown" if tpp is None else "bandwidth unknown" if dram is None else "plot"
+        note = "" if place == "plot" else place
+        points.append(BandwidthPoint(chip.key, chip.label, None if tpp is None else float(tpp),
+                                     None if dram is None else float(dram), place, chip.highlighted,
+                                     metrics.datacenter, zones, bands, maybe, note))
+    edges_tpp = [float(v) for a in areas for v in a.tpp if v is not None]
+    edges_dram = [float(v) for a in areas for v in a.dram if v is not None]
+    # Linear axes (a 300-TPP band is invisible on a log axis), cut at a few times the rules' lines
+    # so rack-scale parts do not squeeze the bands flat; a chip beyond goes to the side panel.
+    tpp_top = max([p.tpp for p in points if p.place == "plot"] + edges_tpp + [1000.0])
+    dram_top = max([p.dram for p in points if p.place == "plot"] + edges_dram + [100.0])
+    if edges_tpp:
+        tpp_top = min(tpp_top, 2.2 * max(edges_tpp))
+    if edges_dram:
+        dram_top = min(dram_top, 2.0 * max(edges_dram))
+    points = [p if p.place != "plot" or (p.tpp <= tpp_top and p.dram <= dram_top) else
+              BandwidthPoint(p.key, p.label, p.tpp, p.dram, "off the chart", p.highlighted, p.datacenter, p.zones,
+                             p.bands, p.maybe, f"TPP {p.tpp:,.0f}, {p.dram:,.0f} GB/s") for p in points]
+    notes = [f"{a.id} ({a.kind}): {a.source}" for a in areas]
+    if not areas:
+        notes.append(f"The rules of {view.id} draw no line in this plane (the review zone and tariff bands "
+                     "date from January 2026).")
+    notes.append("A chip's zone or band is decided by the rule's own exact test; markers on an edge are placed "
+                 "by it, not by the picture.")
+    return BandwidthModel(view, (0.0, math.ceil(tpp_top * 1.12)), (0.0, math.ceil(dram_top * 1.12)), areas, points,
+                          notes)
+
+
+def bandwidth_json(model: BandwidthModel) -> dict:
+    """What ``tppcalc chart --plane bandwidth --json`` prints: the areas and each chip's place."""
+    def number(value):
+        return None if value is None else float(value)
+
+    return {
+        "plane": "bandwidth", "edition": model.view.id,
+        "areas": [{"id": a.id, "kind": a.kind, "label": a.label, "tpp": [number(v) for v in a.tpp],
+                   "dram_bandwidth_gbps": [number(v) for v in a.dram], "source": a.source} for a in model.areas],
+        "chips": [{"id": p.key, "label": p.label, "place": p.place, "tpp": p.tpp, "dram_bandwidth_gbps": p.dram,
+                   "highlighted": p.highlighted, "review_zones": list(p.zones), "tariff_bands": list(p.bands),
+                   "may_be_in": list(p.maybe), "note": p.note} for p in model.points],
+    }
+
+
+_AREA_STYLE = {"review zone": {"facecolor": "#fbe5a6", "edgecolor": "#b07800", "hatch": None, "alpha": 0.8},
+               "tariff band": {"facecolor": "#9fc5f0", "edgecolor": "#1f4e9b", "hatch": "///", "alpha": 0.7}}
+
+
+def _draw_bandwidth(model: BandwidthModel):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+
+    fig = Figure(figsize=(12, 7.5))
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(1, 2, width_ratios=[5.2, 2.0], left=0.07, right=0.985, top=0.92, bottom=0.2,
+                            wspace=0.03)
+    ax = fig.add_subplot(grid[0, 0])
+    side = fig.add_subplot(grid[0, 1])
+    ax.set_xlim(*model.tpp_range)
+    ax.set_ylim(*model.dram_range)
+    ax.set_xlabel("Total Processing Performance (TPP)")
+    ax.set_ylabel("Total DRAM bandwidth (GB/s)")
+    overlays = len(model.view.layers) - 1
+    fig.suptitle(visible(f"TPP against total DRAM bandwidth under {model.view.layers[0]}"
+                         + (f" and {overlays} overlay{'s' if overlays > 1 else ''}" if overlays else "")),
+                 fontsize=11, x=0.07, ha="left", parse_math=False)
+    renderer = fig.canvas.get_renderer()
+    obstacles = []
+    legend = []
+    for n, area in enumerate(model.areas):
+        style = _AREA_STYLE[area.kind]
+        x0 = float(area.tpp[0] or 0)
+        x1 = float(area.tpp[1]) if area.tpp[1] is not None else model.tpp_range[1]
+        y0 = float(area.dram[0] or 0)
+        y1 = float(area.dram[1]) if area.dram[1] is not None else model.dram_range[1]
+        zorder = 1 if area.kind == "review zone" else 2
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=style["facecolor"], edgecolor=style["edgecolor"],
+                               hatch=style["hatch"], alpha=style["alpha"], linewidth=1.4, zorder=zorder,
+                               gid=visible(f"area-{area.id}-{n}")))
+        if area.kind == "review zone":
+            note = ax.text(x0 + (x1 - x0) * 0.02, y1 - (y1 - y0) * 0.02, visible(f"{area.id}\n{area.label}"),
+                           ha="left", va="top", fontsize=9, color="#7a5400", fontweight="bold", zorder=3,
+                           gid=visible(f"area-label-{area.id}"), parse_math=False)
+        else:
+            note = ax.text(x1, y1, visible(area.label), ha="left", va="bottom", fontsize=7.5, color="#1f4e9b",
+                           zorder=3, gid=visible(f"area-label-{area.id}"), parse_math=False)
+        box = note.get_window_extent(renderer)
+        obstacles.append((box.x0, box.y0, box.x1, box.y1))
+    for kind, style in _AREA_STYLE.items():
+        if any(a.kind == kind for a in model.areas):
+            legend.append(Patch(facecolor=style["facecolor"], edgecolor=style["edgecolor"], hatch=style["hatch"],
+                                alpha=style["alpha"], label=kind))
+
+    side.set_xlim(0, 1)
+    side.set_ylim(0, 1)
+    side.set_xticks([])
+    side.set_yticks([])
+    side.set_facecolor("#fafafa")
+    side.set_title("off the chart, or a figure unknown", fontsize=8, loc="left", pad=3)
+    apart = [p for p in model.points if p.place != "plot"]
+    if not apart:
+        side.text(0.5, 0.5, "none", transform=side.transAxes, ha="center", va="center", color="#999", fontsize=8)
+    markers = []
+    for n, point in enumerate(model.points):
+        if point.place == "plot":
+            target, xy = ax, (point.tpp, point.dram)
+        else:
+            k = apart.index(point)
+            target, xy = side, (0.08, 0.96 - (k + 0.5) * min(0.06, 0.92 / max(len(apart), 1)))
+            point = _SidePoint(point)
+        markers.append((point, target, xy, _marker(target, point, xy, n)))
+    handles = _marker_legend(model.points)
+    key = ax.legend(handles=legend + handles, loc="upper right", fontsize=8, framealpha=0.9)
+    box = key.get_window_extent(renderer)
+    obstacles.append((box.x0, box.y0, box.x1, box.y1))
+    unlabelled = _place_labels(fig, markers, obstacles, skip_crowded=True)
+    notes = list(model.notes)
+    if unlabelled:
+        notes.append(f"Too crowded to label ({len(unlabelled)}): "
+                     + ", ".join(p.label for p in unlabelled[:12]) + (", ..." if len(unlabelled) > 12 else "")
+                     + " (every chip's place is in --json).")
+    fig.text(0.07, 0.11, visible("\n".join(_wrap(n, 190) for n in notes)), fontsize=7.5, va="top",
+             ha="left", color="#333", gid="chart-notes", parse_math=False)
+    return fig
+
+
+@dataclass(frozen=True)
+class _SidePoint:
+    """A point in the side panel, as ``_place_labels`` reads one (its label with why it is apart)."""
+
+    point: BandwidthPoint
+
+    def __getattr__(self, name):
+        if name == "place":
+            return "tpp unknown"   # _place_labels' side-panel layout
+        if name == "note":
+            return self.point.note
+        return getattr(self.point, name)
+
+
+def render_bandwidth(model: BandwidthModel, fmt: str) -> bytes:
+    """The bandwidth plane as PNG or SVG bytes (reproducible, as ``render``)."""
+    import io
+
+    matplotlib = require_matplotlib()
+    with matplotlib.rc_context(_rc()):
+        fig = _draw_bandwidth(model)
+        buffer = io.BytesIO()
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=110)
+    return buffer.getvalue()
+
+
+def write_bandwidth_chart(model: BandwidthModel, path: str | Path) -> Path:
+    """Write the bandwidth plane to ``path`` (format from the extension), atomically."""
+    from tppcalc.outputs import write_file
+
+    path = Path(path)
+    return write_file(path, render_bandwidth(model, chart_format(path)))

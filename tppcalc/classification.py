@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,6 +76,18 @@ class ExceptionOption:
     citation: str
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedEccn:
+    """The ECCN the chip's maker publishes, beside the computed one. ``agrees`` is None when the
+    computed ECCN is open and the published one is among its outcomes; a False is a finding to
+    explain (another item, SKU, date or reading), not an error, and changes no answer."""
+
+    value: str
+    source: str
+    agrees: bool | None
+    finding: str
+
+
 class Classification(BaseModel):
     """The answer to "what is this chip, and may it go there, then?"."""
 
@@ -104,6 +117,7 @@ class Classification(BaseModel):
     notices: list[Notice]
     citations: list[Citation]
     notes: list[str]
+    published_eccn: PublishedEccn | None = None
     _context: tuple = PrivateAttr(default=())
 
     @computed_field  # type: ignore[prop-decorator]
@@ -365,7 +379,8 @@ def classify(
     (default today); see ``tppcalc.arguments``. Without ``hq`` the end user is taken to be
     headquartered in the destination (said so in the reasons)."""
     # Metrics is a plain dataclass: its isinstance test is cheaper than a pydantic model's.
-    metrics = chip if isinstance(chip, Metrics) else compute_metrics(chip_spec(chip))
+    spec = None if isinstance(chip, Metrics) else chip_spec(chip)
+    metrics = chip if spec is None else compute_metrics(spec)
     day = day_of(as_of)
     dest, hq = place(dest, field="dest"), place(hq, field="hq")
     selection = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written)
@@ -461,6 +476,9 @@ def classify(
                        f"{' or '.join(primary_words)}: the answer depends on how the rule text is read")
 
     notices.extend(_notices(selection, rules, metrics, primary, eccns, day, dest, hq, past_coverage))
+    published = None if spec is None else published_eccn(spec, eccns, day)
+    if published is not None:
+        reasons.append(published.finding)
 
     result = Classification.model_construct(
         chip_id=metrics.chip_id,
@@ -486,9 +504,56 @@ def classify(
         notices=notices,
         citations=list(rules.citations),  # copies: the view is shared by every classification
         notes=list(rules.notes),
+        published_eccn=published,
     )
     result._context = (rules, metrics)
     return result
+
+
+_PUBLISHED_3A090 = re.compile(r"^(?:ECCN\s*)?[34]A090\.?([a-z])?", re.IGNORECASE)
+_PUBLISHED_Z = re.compile(r"^(?:ECCN\s*)?[0-9][A-E][0-9]{3}\.z\b", re.IGNORECASE)
+
+
+def _published_outcome(text: str) -> str:
+    """What a published ECCN says in the computed ECCN's terms: a 3A090/4A090 paragraph letter,
+    "controlled" (a .z item: meets 3A090.a/.b, paragraph not said), or "outside"."""
+    found = _PUBLISHED_3A090.match(text.strip())
+    if found:
+        return found.group(1).lower() if found.group(1) else "controlled"
+    return "controlled" if _PUBLISHED_Z.match(text.strip()) else "outside"
+
+
+def _computed_outcome(eccn: str) -> str:
+    parsed = Eccn.parse(eccn)
+    return "outside" if parsed.outside else (parsed.paragraph or "controlled")[0]
+
+
+def published_eccn(spec: ChipSpec, eccns: list[str], day: dt.date) -> PublishedEccn | None:
+    """The maker's published ECCN for ``spec`` set beside the outcomes still possible (``eccns``)."""
+    published = spec.published_eccn
+    if published is None or published.value is None:
+        return None
+    source = spec.sources.get(published.source or "")
+    where = (f"source {published.source!r}" if source is None else
+             source.title + (f" <{source.url}>" if source.url else ""))
+    said = _published_outcome(published.value)
+    computed = {_computed_outcome(e) for e in eccns}
+    matches = {c for c in computed if c == said or (said == "controlled" and c != "outside")
+               or (c == "controlled" and said != "outside")}
+    agrees = True if matches == computed else None if matches else False
+    shown = " or ".join(eccns)
+    if agrees:
+        finding = f"{spec.vendor} publishes ECCN {published.value} for this product ({where}): it agrees with {shown}"
+    elif agrees is None:
+        finding = (f"{spec.vendor} publishes ECCN {published.value} for this product ({where}): one of the outcomes "
+                   f"still possible ({shown}); the published ECCN does not settle which")
+    else:
+        finding = (f"Finding to explain: {spec.vendor} publishes ECCN {published.value} for this product ({where}), "
+                   f"but tppcalc computes {shown} under the rules of {day}. Not an error and no answer changes: the "
+                   "maker may classify another item (a card, a system, another SKU), under an earlier or later rule, "
+                   "or on a reading of the rule text other than the primary one. Ask the maker, or BIS for a "
+                   "classification (CCATS), before relying on either")
+    return PublishedEccn(published.value, where, agrees, finding)
 
 
 def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None = None, as_of: dt.date | None = None,

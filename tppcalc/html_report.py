@@ -66,6 +66,9 @@ class Report:
     version: str = __version__
     generated_at: str = ""
     notes: Sequence[str] = field(default_factory=tuple)
+    plane_svg: bytes | None = None          # the TPP x DRAM bandwidth plane (SVG bytes), when drawn
+    plane_caption: str = ""
+    plane_note: str = ""                    # why there is no plane, when there is none
 
 
 # ---- digests -------------------------------------------------------------------------------------
@@ -211,6 +214,15 @@ def render_html(report: Report) -> str:
     else:
         out.append(f"<p>{_e(report.chart_note or 'No chart.')}</p>")
     out.append("</section>")
+    if report.plane_svg is not None or report.plane_note:
+        out.append('<section id="plane"><h2>TPP and total DRAM bandwidth</h2>')
+        if report.plane_svg is not None:
+            uri = "data:image/svg+xml;base64," + base64.b64encode(report.plane_svg).decode("ascii")
+            out.append(f'<figure><img src="{uri}" alt="{_e(report.plane_caption or "TPP against DRAM bandwidth")}">'
+                       f"<figcaption>{_e(report.plane_caption)}</figcaption></figure>")
+        else:
+            out.append(f"<p>{_e(report.plane_note)}</p>")
+        out.append("</section>")
     out.extend(_section(s) for s in report.sections)
     if report.edition or report.citations:
         out.append('<section id="rules"><h2>Rules used</h2>')
@@ -270,6 +282,10 @@ def classification_section(title: str, result, metrics, *, anchor: str = "") -> 
     from tppcalc.classification import describe_condition
 
     summary = [("ECCN", verdict(result)), ("Licence", licence(result.license_required, result.destination))]
+    published = getattr(result, "published_eccn", None)
+    if published is not None:
+        summary.insert(1, ("Published ECCN", Cell(f"{published.value}: {published.finding}",
+                                                  "warning" if published.agrees is False else None)))
     if result.license_exceptions:
         summary.append(("Licence exceptions", ", ".join(
             x.name + ("" if x.status == "available" else " (if unknowns hold)") for x in result.license_exceptions)))
@@ -278,6 +294,8 @@ def classification_section(title: str, result, metrics, *, anchor: str = "") -> 
     if result.destination is not None:
         summary.append(("End user headquarters", (result.headquarters or "unknown")
                         + (" (assumed: the destination)" if result.headquarters_assumed else "")))
+    if result.notices:
+        summary.append(("Notices", Cell(", ".join(n.id for n in result.notices) + " (see below)", "warning")))
     summary.append(("Reading-sensitive", "yes: " + "; ".join(f"{r}: {' or '.join(o)}" for r, o in
                                                                result.outcomes_by_reading.items())
                     if result.reading_sensitive else "no"))
@@ -287,10 +305,14 @@ def classification_section(title: str, result, metrics, *, anchor: str = "") -> 
                                for c in check.conditions)
         tone = {"yes": "controlled", "unknown": "undetermined", "no": None}[check.result]
         checks.append((check.paragraph, Cell(check.result, tone), check.excluded_by or "", conditions))
+    # Notices: not licence lines, but what the reader must see beside the answer (GP10, a tariff band, a letter).
+    notices = [(n.id, n.kind, "yes" if n.certain else Cell("may apply", "undetermined"), n.text,
+                f"{n.citation.title} ({n.citation.url})") for n in result.notices]
+    notice_tables = [Table(("notice", "kind", "applies", "text", "source"), notices, caption="Notices")] if notices else []
     return Section(
         title=title,
         anchor=anchor,
-        tables=[Table(("", ""), [(Cell(k), v) for k, v in summary], caption="Classification"),
+        tables=[Table(("", ""), [(Cell(k), v) for k, v in summary], caption="Classification"), *notice_tables,
                 Table(("metric", "value"), metrics_rows(metrics), caption="Metrics (primary reading)"),
                 Table(("paragraph", "holds", "excluded by", "conditions (value against threshold)"), checks,
                       caption="Paragraph checks (primary reading)")],
@@ -329,6 +351,24 @@ def _chart(chips, *, edition: str | None = None, overlays: Sequence[str] = (),
 def _chart_of(chips, result) -> tuple[bytes | None, str, str]:
     """The chart under the edition a Classification used."""
     return _chart(chips, edition=result.edition, overlays=result.overlays, as_of=result.as_of)
+
+
+def _plane_of(chips, result) -> tuple[bytes | None, str, str]:
+    """The TPP x DRAM bandwidth plane under the rules a Classification used, as SVG bytes, its
+    caption, or why there is none (no matplotlib; rules that draw nothing in this plane)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return None, "", "Plane not drawn: matplotlib is not installed (pip install 'tppcalc[chart]')."
+    from tppcalc.chart import bandwidth_model, render_bandwidth, rules_view
+
+    view = rules_view(edition=result.edition, overlays=result.overlays, as_of=result.as_of)
+    model = bandwidth_model(chips, view)
+    if not model.areas:
+        return None, "", f"The rules of {view.id} draw no line in the TPP and DRAM bandwidth plane."
+    caption = ("Each chip placed by its TPP and total DRAM bandwidth, against the case-by-case review zone and "
+               f"the Section 232 tariff bands of {view.id}, as the rule data gives them.")
+    return render_bandwidth(model, "svg"), caption, ""
 
 
 # What JSON leaves raw but a document cannot show (json.dumps already escapes U+0000-U+001F).
@@ -422,6 +462,8 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
                        ds[0].metrics) for n, ds in enumerate(groups.values())]
     svg, caption, chart_note = (_chart_of(chips, node.devices[0].classification) if chart and node.devices
                                 else (None, "", "No chart: no device."))
+    plane, plane_caption, plane_note = (_plane_of(chips, node.devices[0].classification) if chart and node.devices
+                                        else (None, "", ""))
     digests = [Digest("HostReport", "HostReport JSON (as shown in this report)", sha256_bytes(host_json.encode()))]
     for label, path in (extra_files or {}).items():
         digests.extend(Digest(label, d.name, d.sha256) for d in file_digests(label, [Path(path)]))
@@ -429,7 +471,8 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
     edition, citations = _rules_rows(node.devices[0].classification) if node.devices else ([], [])
     return Report(title=f"tppcalc probe: {host.hostname or 'unknown host'}", summary=summary, sections=sections,
                   chart_svg=svg, chart_caption=caption, chart_note=chart_note, edition=edition, citations=citations,
-                  digests=digests, generated_at=_now(generated_at))
+                  digests=digests, generated_at=_now(generated_at), plane_svg=plane, plane_caption=plane_caption,
+                  plane_note=plane_note)
 
 
 def _measurement_section(document: dict) -> Section:
@@ -500,6 +543,7 @@ def classification_report(results: Sequence, *, specs: Sequence | None = None, c
     sections += [classification_section(name, r, m, anchor=f"chip-{n}") for n, (name, r, m) in enumerate(entries)]
     chips = [ChartChip(f"chip-{n}", name, m, highlighted=True) for n, (name, _, m) in enumerate(entries)]
     svg, caption, chart_note = _chart_of(chips, first) if chart else (None, "", "Chart not requested.")
+    plane, plane_caption, plane_note = _plane_of(chips, first) if chart else (None, "", "")
     editions = {(r.edition, tuple(r.overlays)) for r in results}
     notes = [] if len(editions) == 1 else [("These classifications used different editions; the chart shows "
                                            f"{first.edition}.")]
@@ -513,7 +557,8 @@ def classification_report(results: Sequence, *, specs: Sequence | None = None, c
     return Report(title="tppcalc classify: " + ", ".join(name for name, _, _ in entries[:4])
                   + (f" and {len(entries) - 4} more" if len(entries) > 4 else ""),
                   summary=summary, sections=sections, chart_svg=svg, chart_caption=caption, chart_note=chart_note,
-                  edition=edition, citations=citations, digests=digests, notes=notes, generated_at=_now(generated_at))
+                  edition=edition, citations=citations, digests=digests, notes=notes, generated_at=_now(generated_at),
+                  plane_svg=plane, plane_caption=plane_caption, plane_note=plane_note)
 
 
 def _classifications_json(results: Sequence) -> str:

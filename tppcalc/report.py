@@ -97,6 +97,7 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
     rows: list[tuple[str, CellLike]] = [
         ("Chip", title),
         ("ECCN", eccn),
+        *_published_row(result),
         ("Licence" + where, _LICENCE_WORDS[result.license_required] if result.destination
          else Cell("no destination given", "muted")),
     ]
@@ -126,6 +127,16 @@ def classification_blocks(result, title: str, *, explain: bool) -> list[Block]:
         blocks.append(Items("Citations", [_citation(c) for c in result.citations]
                             + [_citation(n.citation) for n in notices]))
     return blocks
+
+
+def _published_row(result) -> list[tuple[str, CellLike]]:
+    """The maker's own ECCN beside the computed one; a disagreement toned as a warning."""
+    published = getattr(result, "published_eccn", None)
+    if published is None:
+        return []
+    word = {True: "agrees", None: "one of the possible outcomes", False: "DISAGREES: a finding to explain"}
+    return [("Published ECCN", Cell(f"{published.value} ({word[published.agrees]})",
+                                    "warning" if published.agrees is False else None))]
 
 
 def node_blocks(node, *, explain: bool) -> list[Block]:

@@ -35,7 +35,8 @@ from tppcalc.exact import positive, to_decimal
 from tppcalc.figures import parse_rate, spec_from_figures
 from tppcalc.metrics import Metrics, compute_metrics
 from tppcalc.precision import PRECISIONS, Precision
-from tppcalc.rules.editions import Condition, default_rulebook
+from tppcalc.rules.editions import Bound, Condition, default_rulebook
+from tppcalc.rules.notices import bound_holds
 from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
 
 DENSE_COLUMNS: dict[str, Precision] = {
@@ -44,7 +45,7 @@ DENSE_COLUMNS: dict[str, Precision] = {
 AMOUNT_COLUMNS = {"die_area_mm2": "die area", "io_bidir_gbps": "I/O rate", "dram_bandwidth_gbps": "DRAM bandwidth"}
 FIGURE_COLUMNS = (*DENSE_COLUMNS, *AMOUNT_COLUMNS, "datacenter")
 COLUMNS = ("id", "chip", "quantity", *FIGURE_COLUMNS)
-RESULT_COLUMNS = ("tpp", "performance_density", "eccn", "license_required", "reason", "error")
+RESULT_COLUMNS = ("tpp", "performance_density", "eccn", "license_required", "reason", "notices", "error")
 
 SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
 _MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
@@ -94,9 +95,10 @@ class Outcome:
     license_required: bool | None
     reason: str | None
     error: str | None = None
+    notices: str | None = None  # "id: text | id: text", as classify gives them
 
     def fields(self) -> tuple:
-        return self.eccn, self.license_required, self.reason, self.error
+        return self.eccn, self.license_required, self.reason, self.notices, self.error
 
     @property
     def controlled(self) -> bool:
@@ -126,6 +128,7 @@ class _Verdict:
     density: bytes
     outcome: Outcome
     answers: int  # the row's answers to the rules' conditions, packed as _fill_fast packs them
+    notice_answers: int  # its answers to the notices' and letters' bounds, packed likewise
 
 
 @dataclass(frozen=True)
@@ -187,15 +190,31 @@ class Engine:
         if len(self._conditions) > _MAX_CONDITIONS:
             raise InputError(f"{len(self._conditions)} conditions in paragraphs and exclusions; batch mode takes "
                              f"at most {_MAX_CONDITIONS}", where=f"rule edition {picked.edition}")
-        self._lines: dict[str, set[Decimal]] = {"tpp": set(), "density": set(), "io": set(), "dram": set()}
+        self._lines: dict[str, set[Decimal]] = {"tpp": set(), "density": set(), "io": set(), "dram": set(),
+                                                "dram_plus_io": set()}
         for layer in layers:
             for entry in (*layer.paragraphs, *layer.exclusions, *layer.exceptions, *layer.review_policies):
                 for name, value in _conditions(entry.when):
                     if name.split("_")[0] in self._lines:
                         self._lines[name.split("_")[0]].add(value)
+        # Notices (a tariff band, a letter's criteria) depend on figures the conditions above may
+        # not ask about, and on the chip where a notice or letter names it: rows share an outcome
+        # only when these agree too, so that no row gets another row's notices.
+        self._notice_bounds: list[Bound] = list({_bound_key(b): b for layer in layers for b in (
+            *(b for rule in layer.notices for b in rule.when),
+            *(b for letter in layer.letters for criterion in letter.criteria for b in criterion))}.values())
+        if len(self._notice_bounds) > _MAX_CONDITIONS:
+            raise InputError(f"{len(self._notice_bounds)} bounds in notices and letters; batch mode takes at most "
+                             f"{_MAX_CONDITIONS}", where=f"rule edition {picked.edition}")
+        for bound in self._notice_bounds:
+            self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
+                                             if v is not None)
+        self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
+                                                             *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
         self._ids: set[bytes] = set()
-        self._outcomes: dict = {}  # answers (and letters reaching the chip) -> the scalar engine's outcome
+        self._outcomes: dict = {}  # answers (notices', letters', a named chip) -> the scalar engine's outcome
+        self._fast_outcomes: dict[tuple[int, int], Outcome] = {}  # numpy's answers, confirmed -> outcome
         self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
         # Bounded, so that memory does not grow with the number of distinct rows in a file.
         self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
@@ -335,6 +354,7 @@ class Engine:
             "io": (rows.amounts["io_bidir_gbps"].units / SCALE, known["io_bidir_gbps"]),
             "dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE, known["dram_bandwidth_gbps"]),
         }
+        values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
         for quantity, lines in self._lines.items():
             value, present = values[quantity]
             for line in lines:
@@ -347,21 +367,24 @@ class Engine:
         if not len(chosen):
             return fast, tpp, density
 
-        answers = np.zeros(n, np.int64)
+        answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers
         for place, (name, line) in enumerate(self._conditions):
-            answers += COLUMN_PREDICATES[name](line, values, rows.datacenter).astype(np.int64) * 3**place
-        keys, first, inverse = np.unique(answers[chosen], return_index=True, return_inverse=True)
+            answers[:, 0] += COLUMN_PREDICATES[name](line, values, rows.datacenter).astype(np.int64) * 3**place
+        for place, bound in enumerate(self._notice_bounds):
+            answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
+        keys, first, inverse = np.unique(answers[chosen], axis=0, return_index=True, return_inverse=True)
         numbers = np.empty(len(keys), np.int32)
-        for k, (key, row) in enumerate(zip(keys.tolist(), chosen[first].tolist())):
+        for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
             if key not in self._checked:
                 verdict = self._figures(*_figure_key(row, rows))
                 mine = (key, _fixed_text(int(tpp[row])).encode(),
                         _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
-                if (verdict.answers, verdict.tpp, verdict.density) != mine:
+                if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
                     raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
                                        f"{_figure_key(row, rows)}; please report it")
                 self._checked.add(key)
-            numbers[k] = outcomes.index(self._outcomes[key])
+                self._fast_outcomes[key] = verdict.outcome
+            numbers[k] = outcomes.index(self._fast_outcomes[key])
         outcome[chosen] = numbers[inverse.ravel()]
         return fast, tpp, density
 
@@ -394,16 +417,22 @@ class Engine:
         # An is-informed letter can make the licence answer depend on the chip itself (issue 15):
         # such rows share an outcome only with rows the same letters reach.
         letters = letter_signature(metrics, **self._keywords)
-        outcome_key = (key, letters) if letters else key
+        notice_answers = sum(_ANSWER[bound_holds(b, metrics, metrics.primary)] * 3**place
+                             for place, b in enumerate(self._notice_bounds))
+        named = metrics.chip_id if metrics.chip_id in self._named_chips else None
+        outcome_key = (key, notice_answers, named, letters)
         if outcome_key not in self._outcomes:
             result = classify(metrics, **self._keywords)
-            self._outcomes[outcome_key] = Outcome(result.eccn, result.license_required, self._reason(result, answers))
+            self._outcomes[outcome_key] = Outcome(result.eccn, result.license_required, self._reason(result, answers),
+                                                  notices=" | ".join(f"{n.id}: {n.text}" for n in result.notices)
+                                                  or None)
         density = metrics.performance_density
         return _Verdict(
             tpp=b"" if metrics.tpp is None else _decimal_text(metrics.tpp).encode(),
             density=b"" if density is None else _fixed_text(int(density * SCALE)).encode(),
             outcome=self._outcomes[outcome_key],
             answers=key,
+            notice_answers=notice_answers,
         )
 
     def _reason(self, result: Classification, answers: dict) -> str:
@@ -446,6 +475,26 @@ class _Table:
             number = self._numbers[outcome] = len(self.items)
             self.items.append(outcome)
         return number
+
+
+def _bound_key(bound: Bound) -> tuple:
+    return bound.figure, bound.at_least, bound.above, bound.at_most, bound.below
+
+
+def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
+    """A notice bound's three-valued answer for every row, as ``tppcalc.rules.notices.bound_holds``
+    gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
+    value, known = values[bound.figure]
+    holds = np.ones(len(value), bool)
+    if bound.at_least is not None:
+        holds &= value >= float(bound.at_least)
+    if bound.above is not None:
+        holds &= value > float(bound.above)
+    if bound.at_most is not None:
+        holds &= value <= float(bound.at_most)
+    if bound.below is not None:
+        holds &= value < float(bound.below)
+    return np.where(known, np.where(holds, _YES, _NO), _UNKNOWN).astype(np.int8)
 
 
 def _conditions(when: list[Condition]):

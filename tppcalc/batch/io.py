@@ -675,7 +675,8 @@ class ParquetWriter:
         arrays += [pa.array(_texts(tpp), pa.string()), pa.array(_texts(density), pa.string()),
                    pa.array([o.eccn for o in picked], pa.string()),
                    pa.array([o.license_required for o in picked], pa.bool_()),
-                   pa.array([o.reason for o in picked], pa.string()), pa.array([o.error for o in picked], pa.string())]
+                   pa.array([o.reason for o in picked], pa.string()),
+                   pa.array([o.notices for o in picked], pa.string()), pa.array([o.error for o in picked], pa.string())]
         table = pa.Table.from_arrays(arrays, names=[*self._columns, *self._results])
         if self._writer is None:
             self._writer = self._pq.ParquetWriter(self._sink, table.schema)
