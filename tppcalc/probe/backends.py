@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tppcalc.probe.identify import Identification
 
 # The backends that ship with tppcalc, imported when the registry is first asked (never at import).
-BUILT_IN = ("tppcalc.probe.nvml", "tppcalc.probe.cpu", "tppcalc.probe.amdsmi")
+BUILT_IN = ("tppcalc.probe.nvml", "tppcalc.probe.cpu", "tppcalc.probe.amdsmi", "tppcalc.probe.nvidia_smi")
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
