@@ -177,3 +177,12 @@ def test_measure_uses_only_the_probes_public_names():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tppcalc.probe"):
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{module.name} imports {private} from {node.module}"
+
+
+@pytest.mark.parametrize("fixture, reported", [("mi300x-amdsmi.json", "AMD Instinct MI300X"),
+                                               ("dgx-h100.json", "NVIDIA H100 80GB HBM3")])
+def test_the_audit_report_shows_each_backends_devices_by_the_name_they_reported(run_cli, tmp_path, fixture, reported):
+    page = tmp_path / "node.html"
+    result = run_cli("probe", "--replay", str(HOSTS / fixture), "--dest", "CN", "--html", str(page))
+    assert result.exit_code == 0, result.stderr
+    assert reported in page.read_text()

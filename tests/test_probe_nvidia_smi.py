@@ -159,3 +159,11 @@ def test_an_unparseable_dump_in_a_folder_names_the_file(run_cli, tmp_path):
     (tmp_path / "node7.xml").write_text("<nvidia_smi_log><gpu>")
     result = run_cli("fleet", "report", "--nvidia-smi-dumps", f"AE={tmp_path}")
     assert result.exit_code == 1 and "node7.xml" in result.stderr
+
+
+def test_the_audit_report_of_a_dump_names_its_gpus_and_the_dump(run_cli, tmp_path):
+    page = tmp_path / "node.html"
+    result = run_cli("probe", "--from-nvidia-smi", str(DUMPS / "two-h100.xml"), "--dest", "CN", "--html", str(page))
+    assert result.exit_code == 0, result.stderr
+    text = page.read_text()
+    assert "GPU 1 (nvidia-smi)" in text and "NVIDIA H100 80GB HBM3" in text and "nvidia-smi dump" in text

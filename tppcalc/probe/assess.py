@@ -33,6 +33,7 @@ class DeviceAssessment:
     metrics: Metrics
     classification: Classification
     unread: dict[str, str]       # fields the probe could not read, and why
+    reported: str | None = None  # the name the backend read (NVML's, amdsmi's market name, the CPU model)
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,19 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
 
     computer_results: list[Classification] = []
 
-    def add(kind: str, label: str, count: int, identification: Identification, unread: dict[str, str]) -> None:
+    def add(kind: str, label: str, count: int, identification: Identification, unread: dict[str, str],
+            reported: str | None = None) -> None:
         metrics, as_ic, as_computer = evaluate(identification)
-        devices.append(DeviceAssessment(kind, label, count, identification, metrics, as_ic, unread))
+        devices.append(DeviceAssessment(kind, label, count, identification, metrics, as_ic, unread, reported))
         computer_results.append(as_computer)
 
     for source in registered():  # NVML's GPUs, the CPUs, amdsmi's GPUs, then every other backend's
         for record in source.devices(report):
             add(source.kind, source.label(record), source.count(record), source.identify(record, catalogue),
-                source.unread(record))
+                source.unread(record), source.reported_name(record))
     for device in accelerators_no_backend_read(report, catalogue):
-        add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
+        add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors,
+            f"PCI id {device.vendor_id or '?'}:{device.device_id or '?'}")
     for number, why in enumerate(report.unenumerated, 1):
         spec = unidentified_spec(f"unenumerated-{number}", "devices not enumerated", why)
         add("unenumerated", f"not enumerated ({number})", 1,

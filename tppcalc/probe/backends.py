@@ -98,6 +98,10 @@ class ProbeBackend:
     def unread(self, record) -> dict[str, str]:
         return record.errors
 
+    def reported_name(self, record) -> str | None:
+        """The name the device gave for itself, as read (shown beside what it was identified as)."""
+        return self.neutral(record).name
+
     def identify(self, record, catalogue: Catalogue) -> Identification:
         from tppcalc.probe.identify import identify_accelerator
 

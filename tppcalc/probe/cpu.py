@@ -265,6 +265,9 @@ class CpuBackend(ProbeBackend):
     def count(self, cpu: CpuInfo) -> int:
         return cpu.sockets or 1
 
+    def reported_name(self, cpu: CpuInfo) -> str | None:
+        return cpu.model_name
+
     def identify(self, cpu: CpuInfo, catalogue):
         from tppcalc.probe.identify import identify_cpu
 
