@@ -186,3 +186,20 @@ def test_the_audit_report_shows_each_backends_devices_by_the_name_they_reported(
     result = run_cli("probe", "--replay", str(HOSTS / fixture), "--dest", "CN", "--html", str(page))
     assert result.exit_code == 0, result.stderr
     assert reported in page.read_text()
+
+
+def test_a_fleet_counts_a_new_backends_devices_in_a_bare_host_report(fake_xpu, tmp_path):
+    from tppcalc.fleet import report_fleet
+    from tppcalc.metrics import compute_metrics
+    from tppcalc.probe.run import build_report
+
+    recording = {"fake-xpu": {"status": "ok", "recording": {"devices": [MAX_1550, dict(MAX_1550, bus="0000:4a:00.0")]}}}
+    bus = {"status": "ok", "devices": {}}
+    report = build_report(None, "LibraryNotFound", {"machine": "x86_64"}, "node", provenance="test",
+                          pci_sources=bus, backends=recording)
+    lines = tmp_path / "nodes.jsonl"
+    lines.write_text(json.dumps({"host": report.model_dump(mode="json"), "country": "AE"}) + "\n")
+    totals = report_fleet([lines], CATALOGUE, as_of=DAY).totals_by_country["AE"]
+    one = compute_metrics(CATALOGUE.get("intel-data-center-gpu-max-1550")).tpp
+    assert one > 4800  # 838.9 dense BF16 TFLOPS x 16 (Intel ARK)
+    assert totals.tpp == 2 * one
