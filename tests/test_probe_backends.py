@@ -203,3 +203,9 @@ def test_a_fleet_counts_a_new_backends_devices_in_a_bare_host_report(fake_xpu, t
     one = compute_metrics(CATALOGUE.get("intel-data-center-gpu-max-1550")).tpp
     assert one > 4800  # 838.9 dense BF16 TFLOPS x 16 (Intel ARK)
     assert totals.tpp == 2 * one
+
+
+def test_a_backend_returning_the_wrong_records_yields_a_reason_not_a_crash(fake_xpu):
+    fake_xpu.read = lambda self, recording: Reading([{"name": "not a record"}])
+    reading = backends.read_recording(backends.get("fake-xpu"), {})
+    assert reading.accelerators == [] and "Reading of Accelerator records" in reading.unenumerated[0]

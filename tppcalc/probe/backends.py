@@ -161,6 +161,8 @@ def read_recording(backend_: ProbeBackend, recording: Any) -> Reading:
     backend that raises yields no devices and one reason devices may be missing."""
     try:
         reading = backend_.read(recording)
+        if not isinstance(reading, Reading) or not all(isinstance(a, Accelerator) for a in reading.accelerators):
+            raise TypeError("read() must return a Reading of Accelerator records")
     except Exception as exc:  # a third-party backend's bug must not crash the probe, nor pass as "outside"
         return Reading([], [f"{backend_.name}: its recording could not be read ({type(exc).__name__}: "
                             f"{str(exc)[:200]})"], [])
