@@ -55,6 +55,7 @@ def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> 
         if dump_folders:
             import tempfile
 
+            from tppcalc.outputs import write_file
             from tppcalc.probe.nvidia_smi import fleet_lines
 
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tppcalc-nvidia-smi-")))
@@ -63,7 +64,7 @@ def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> 
                 if not sep or not country.strip() or not folder:
                     raise InputError(f"expected COUNTRY=FOLDER, got {text!r}", field="--nvidia-smi-dumps")
                 lines = scratch / f"{number}-{Path(folder).name or 'dumps'}.jsonl"
-                lines.write_text(fleet_lines(Path(folder), country.strip()), encoding="utf-8")
+                write_file(lines, fleet_lines(Path(folder), country.strip()), field="--nvidia-smi-dumps")
                 paths.append(lines)
         result = report_fleet(paths, catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
                               chips=chips, unresolved=unresolved)
