@@ -399,12 +399,11 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
 
     host = node.host
     host_json = _json_text(host.model_dump(mode="json"))
-    gpus = {g.index: g for g in host.gpus}
     rows, cross = [], []
     for device in node.devices:
         ident, result = device.identification, device.classification
-        reported = (gpus[int(device.label.split()[1])].name if device.kind == "gpu" else
-                    (host.cpus[0].model_name if host.cpus else None)) or "unreadable"
+        # The name the backend read (labels differ per backend: "GPU 0", "AMD GPU 0", ...).
+        reported = device.reported or "unreadable"
         rows.append((device.label, reported, ident.catalogue_id or ident.spec.name, ident.method,
                      _number(device.metrics.tpp), _number(device.metrics.performance_density, 2),
                      verdict(result), licence(result.license_required, result.destination)))

@@ -19,7 +19,10 @@ def fleet() -> None:
 
 
 @fleet.command("report")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--nvidia-smi-dumps", "dump_folders", multiple=True, metavar="COUNTRY=FOLDER",
+              help="A folder of nvidia-smi dumps (*.xml of `nvidia-smi -q -x`, *.csv of --query-gpu), one node "
+                   "a file, all in COUNTRY; the site is FOLDER/FILE. Repeat for more folders.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (default: today).")
 @click.option("--cap", "caps", multiple=True, metavar="NAME=VALUE", help="What-if limit (see the JSON for names).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -28,7 +31,7 @@ def fleet() -> None:
 @click.option("--unresolved", type=click.Choice(["error", "undetermined"]), default="error", show_default=True,
               help="Inventory chip names not in the catalogue: one error naming them all, or carry them as "
                    "holdings of unknown TPP (every check they touch is undetermined).")
-def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
+def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
@@ -43,10 +46,28 @@ def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
         if not sep:
             raise InputError(f"expected NAME=VALUE, got {text!r}", field="--cap")
         overrides[name.strip()] = to_decimal(value, what=f"--cap {name.strip()}")
+    if not files and not dump_folders:
+        raise InputError("give inventory or probe files, or --nvidia-smi-dumps COUNTRY=FOLDER", field="FILES")
     catalogue = current_catalogue()
     chips: dict = {}
-    result = report_fleet(list(files), catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
-                          chips=chips, unresolved=unresolved)
+    with contextlib.ExitStack() as stack:
+        paths = list(files)
+        if dump_folders:
+            import tempfile
+
+            from tppcalc.outputs import write_file
+            from tppcalc.probe.nvidia_smi import fleet_lines
+
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tppcalc-nvidia-smi-")))
+            for number, text in enumerate(dump_folders):
+                country, sep, folder = text.partition("=")
+                if not sep or not country.strip() or not folder:
+                    raise InputError(f"expected COUNTRY=FOLDER, got {text!r}", field="--nvidia-smi-dumps")
+                lines = scratch / f"{number}-{Path(folder).name or 'dumps'}.jsonl"
+                write_file(lines, fleet_lines(Path(folder), country.strip()), field="--nvidia-smi-dumps")
+                paths.append(lines)
+        result = report_fleet(paths, catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
+                              chips=chips, unresolved=unresolved)
     if html_path is not None:
         from tppcalc.html_report import write_fleet_html
         from tppcalc.outputs import check_target

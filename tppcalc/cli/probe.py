@@ -14,6 +14,9 @@ from tppcalc.errors import InputError
 @click.group(invoke_without_command=True)
 @click.option("--replay", type=click.Path(path_type=Path, dir_okay=False),
               help="Replay a recorded dump instead of probing this machine.")
+@click.option("--from-nvidia-smi", "nvidia_smi", type=click.Path(path_type=Path, dir_okay=False),
+              help="Classify the node an nvidia-smi dump describes (`nvidia-smi -q -x`, or the CSV of "
+                   "`--query-gpu=name,pci.device_id,pci.sub_device_id,memory.total,clocks.max.sm --format=csv`).")
 @rule_options
 @click.option("--explain", is_flag=True, help="Print each device's reasoning.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -21,8 +24,8 @@ from tppcalc.errors import InputError
               help="Also write a self-contained HTML audit report to FILE.")
 @click.option("--bench", is_flag=True, help="Also measure every GPU and the CPU with microbenchmark kernels.")
 @click.pass_context
-def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json: bool, html_path: Path | None,
-          bench: bool) -> None:
+def probe(ctx: click.Context, replay: Path | None, nvidia_smi: Path | None, rules, explain: bool, as_json: bool,
+          html_path: Path | None, bench: bool) -> None:
     """Find every GPU and CPU, identify each against the catalogue, compute its metrics, classify it
     and the node (4A090), and say plainly what could not be read."""
     if ctx.invoked_subcommand is not None:
@@ -31,14 +34,22 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
     from tppcalc.probe.run import load_dump, probe_live, report_from_dump
     from tppcalc.report import node_blocks, node_dict
 
-    report = report_from_dump(load_dump(replay)) if replay else probe_live()
+    if replay and nvidia_smi:
+        raise InputError("give --replay or --from-nvidia-smi, not both", field="--from-nvidia-smi")
+    source = replay or nvidia_smi  # the file the node is read from, if not this machine
+    if bench and source:
+        raise InputError("--bench measures this machine's hardware; it cannot run on a "
+                         + ("replayed dump" if replay else "nvidia-smi dump"), field="--bench")
+    if nvidia_smi:
+        from tppcalc.probe.nvidia_smi import report_from_nvidia_smi
+
+        report = report_from_nvidia_smi(nvidia_smi)
+    else:
+        report = report_from_dump(load_dump(replay)) if replay else probe_live()
     catalogue = current_catalogue()
     result = assess(report, catalogue, **rules.keywords())
     measurements = None
     if bench:
-        if replay:
-            raise InputError("--bench measures this machine's hardware; it cannot run on a replayed dump",
-                             field="--bench")
         from tppcalc.measure.run import measure_host
 
         measurements = measure_host(report=report)
@@ -46,9 +57,9 @@ def probe(ctx: click.Context, replay: Path | None, rules, explain: bool, as_json
         from tppcalc.html_report import write_node_html
         from tppcalc.outputs import check_target
 
-        check_target(html_path, inputs=[replay] if replay else [], field="--html")  # never the replayed dump
+        check_target(html_path, inputs=[source] if source else [], field="--html")  # never the dump read
         write_node_html(result, html_path, catalogue=catalogue, measurements=measurements,
-                        extra_files={"probe dump": replay} if replay else None)
+                        extra_files={"probe dump" if replay else "nvidia-smi dump": source} if source else None)
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
         document = node_dict(result)

@@ -26,19 +26,19 @@ from tppcalc.errors import InputError, TppcalcError
 from tppcalc.exact import to_decimal
 from tppcalc.fleet.inventory import Holding
 from tppcalc.metrics import compute_metrics
+from tppcalc.probe import backends as probe_backends
 from tppcalc.probe.assess import accelerators_no_backend_read
-from tppcalc.probe.host import CpuInfo, GpuInfo, HostReport, PciDevice
-from tppcalc.probe.identify import identify_cpu, identify_gpu, identify_pci
+from tppcalc.probe.host import Accelerator, CpuInfo, GpuInfo, HostReport, PciDevice
+from tppcalc.probe.identify import identify_accelerator, identify_cpu, identify_gpu, identify_pci
 from tppcalc.rules.countries import resolve_country
 from tppcalc.spec import ChipSpec
 from tppcalc.specfile import validation_errors
 
-# The fields identification reads (tppcalc.probe.identify) that can change which chip a device is
-# counted as or its TPP; devices equal in these are the same model to a fleet. Left out: cross-check
-# inputs, and the index, which only numbers an unnamed GPU (the first one seen names the model).
-GPU_IDENTITY = ("pci_vendor_id", "pci_device_id", "pci_subsystem_id", "memory_total_bytes", "name",
-                "compute_capability", "cuda_cores", "max_sm_clock_mhz")
-CPU_IDENTITY = ("model_name", "machine", "microarchitecture", "physical_cores", "sockets", "max_mhz", "flags")
+# The fields identification reads that can change which chip a device is counted as or its TPP, as
+# each backend declares them; devices equal in these are the same model to a fleet. Left out:
+# cross-check inputs, and the index, which only numbers an unnamed GPU (the first one seen names it).
+GPU_IDENTITY = probe_backends.get("nvml").identity_fields
+CPU_IDENTITY = probe_backends.get("cpu").identity_fields
 
 
 def _slim(model: type[BaseModel], fields: tuple[str, ...]) -> type:
@@ -79,6 +79,7 @@ class _Host(TypedDict, total=False):
     pci: str
     pci_devices: list[PciRecord]
     unenumerated: list[str]
+    accelerators: list[dict]  # further backends' devices (nvidia-smi dumps, ...), checked when counted
 
 
 class _Node(TypedDict, total=False):
@@ -120,12 +121,12 @@ class Identities:
         """How many devices of a bare HostReport count as each (chip, unit TPP). ``line`` holds the
         whole records, read again for a device not seen before."""
         gpus, cpus = host.get("gpus"), host.get("cpus")
-        bus = (host.get("pci"), host.get("pci_devices"), host.get("unenumerated"))
+        bus = (host.get("pci"), host.get("pci_devices"), host.get("unenumerated"), host.get("accelerators"))
         last = self._last_host
         if last is not None and last[0] == gpus and last[1] == cpus and last[3] == bus:  # nodes in a row are mostly alike
             return last[2]
         counts: dict[tuple, int] = {}
-        for counted in self._beyond_nvml(host, line):
+        for counted in self._beyond_nvml(host, line, where):
             counts[counted.key] = counts.get(counted.key, 0) + counted.count
         for kind, records in (("gpu", gpus), ("cpu", cpus)):
             if not records:
@@ -140,25 +141,47 @@ class Identities:
         self._last_host = gpus, cpus, counts, bus
         return counts
 
-    def _beyond_nvml(self, host: _Host, line: bytes) -> list[Counted]:
+    def _beyond_nvml(self, host: _Host, line: bytes, where: str) -> list[Counted]:
         """Accelerators only the PCI bus saw, and one device of unknown TPP for each enumeration
         that failed (or a host with no PCI enumeration at all, as older HostReports): a device no
         vendor library read must not drop out of a total."""
         unknown = [Counted(f"devices not enumerated ({why})", None) for why in host.get("unenumerated", [])]
         if host.get("pci") != "ok":
             unknown.append(Counted(f"devices not enumerated (PCI bus: {host.get('pci', 'not enumerated')})", None))
+        accelerators = self._accelerators(host.get("accelerators") or [], where)
+        unknown.extend(counted for _, counted in accelerators)
         devices = host.get("pci_devices")
         if not devices:
             return unknown
         bus_ids = [gpu.get("bus_id") for gpu in from_json(line)["host"].get("gpus") or []]
         report = HostReport.model_construct(pci_devices=[PciDevice.model_validate(d) for d in devices],
-                                            gpus=[GpuInfo.model_construct(bus_id=b) for b in bus_ids])
+                                            gpus=[GpuInfo.model_construct(index=i, bus_id=b) for i, b in enumerate(bus_ids)],
+                                            accelerators=[device for device, _ in accelerators], amd_gpus=[])
         for device in accelerators_no_backend_read(report, self.catalogue):
             identification = identify_pci(device, self.catalogue)
             chip = identification.catalogue_id or f"{identification.spec.name} (unidentified)"
             tpp = self.tpp_of(identification.spec) if identification.catalogue_id else None
             unknown.append(Counted(chip, tpp))
         return unknown
+
+    def _accelerators(self, records: list[dict], where: str) -> list[tuple[Accelerator, Counted]]:
+        """The devices further probe backends read (vendor-neutral records), each identified by the
+        backend that read it; one the catalogue cannot place counts with an unknown TPP."""
+        counted: list[tuple[Accelerator, Counted]] = []
+        for index, record in enumerate(records):
+            try:
+                device = Accelerator.model_validate(record)
+            except ValidationError as exc:
+                inner, problem = validation_errors(exc)[0]
+                raise InputError(f"not a HostReport accelerator: {problem}", where=where,
+                                 field=f"host.accelerators.{index}" + (f".{inner}" if inner else "")) from None
+            source = probe_backends.get(device.backend)
+            identification = (source.identify(device, self.catalogue) if source is not None and source.reads_recording
+                              else identify_accelerator(device, self.catalogue))
+            chip = identification.catalogue_id or f"{identification.spec.name} (unidentified)"
+            counted.append((device, Counted(chip, self.tpp_of(identification.spec) if identification.catalogue_id
+                                            else None)))
+        return counted
 
     def _of_record(self, kind: str, records: list[dict], index: int, line: bytes, where: str) -> Counted:
         record = records[index]

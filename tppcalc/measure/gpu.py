@@ -161,7 +161,7 @@ class NvmlSampler:
             self._stop.wait(self._interval)
 
     def _sample(self) -> None:
-        from tppcalc.probe.nvml import NVML_CLOCK_SM, NvmlCallError, _reasons
+        from tppcalc.probe.nvml import NVML_CLOCK_SM, NvmlCallError, clock_event_reasons
 
         reads = (("sm_clock_mhz", "nvmlDeviceGetClockInfo", (NVML_CLOCK_SM,), int),
                  ("power_watts", "nvmlDeviceGetPowerUsage", (), lambda mw: mw / 1000),
@@ -173,7 +173,7 @@ class NvmlSampler:
                 self.samples.errors.add(f"{function}: {exc.kind}")
         try:
             mask = self._nvml.call("nvmlDeviceGetCurrentClocksEventReasons", self._index)
-            self.samples.reasons.update(r for r in _reasons(mask) if r != "gpu_idle")
+            self.samples.reasons.update(r for r in clock_event_reasons(mask) if r != "gpu_idle")
         except NvmlCallError as exc:
             self.samples.errors.add(f"nvmlDeviceGetCurrentClocksEventReasons: {exc.kind}")
 

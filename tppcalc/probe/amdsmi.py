@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tppcalc.probe.host import MAX_GPUS_PER_NODE, AmdGpuInfo
+from tppcalc.probe.backends import ProbeBackend, backend
+from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, AmdGpuInfo, HostReport
 from tppcalc.probe.nvml import BAD_RECORDING, Nvml, NvmlCallError, _plain
 
 COUNT = "amdsmi_get_processor_handles"
@@ -140,3 +141,36 @@ def _megabytes(value: object) -> int:
     if type(value) is not int:
         raise TypeError("vram_size")
     return value * 1024 * 1024  # amdsmi's vram_size is in MB (MiB, as amd-smi prints it)
+
+
+def amdsmi_view(gpu: AmdGpuInfo) -> Accelerator:
+    """An amdsmi GPU as the vendor-neutral record identification reads."""
+    return Accelerator.model_construct(
+        backend=AmdSmiBackend.name, index=gpu.index, lost=False, vendor="AMD", name=gpu.name, bus_id=gpu.bus_id,
+        pci_vendor_id=gpu.pci_vendor_id, pci_device_id=gpu.pci_device_id, pci_subsystem_id=None,
+        memory_total_bytes=gpu.memory_total_bytes, max_clock_mhz=gpu.max_gfx_clock_mhz, errors=gpu.errors)
+
+
+@backend
+class AmdSmiBackend(ProbeBackend):
+    """AMD GPUs through amdsmi; its records (AmdGpuInfo) are HostReport.amd_gpus and its recording
+    the dump's ``amdsmi`` calls (read by ``tppcalc.probe.run``)."""
+
+    reads_recording = False
+    name = "amdsmi"
+    order = 30
+    pci_vendor = "0x1002"
+
+    def devices(self, report: HostReport) -> list[AmdGpuInfo]:
+        return report.amd_gpus
+
+    def neutral(self, gpu: AmdGpuInfo) -> Accelerator:
+        return amdsmi_view(gpu)
+
+    def label(self, gpu: AmdGpuInfo) -> str:
+        return f"AMD GPU {gpu.index}"
+
+    def identify(self, gpu: AmdGpuInfo, catalogue):
+        from tppcalc.probe.identify import identify_amd_gpu
+
+        return identify_amd_gpu(gpu, catalogue)

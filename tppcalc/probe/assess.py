@@ -1,7 +1,8 @@
 """From a HostReport to answers: each device identified, measured against the rules, and the node
 classified as a computer (4A090) holding whatever its most controlled chip is. Pure: no hardware.
 
-Devices come from every backend: NVML's GPUs, the CPUs, and every accelerator-class PCI function no
+Devices come from every registered backend (``tppcalc.probe.backends``: NVML's GPUs, the CPUs,
+amdsmi's GPUs, nvidia-smi dumps' and any other), and every accelerator-class PCI function no
 other backend characterised (identified by PCI id, else unidentified). Each reason the report gives
 for devices possibly missing (an enumeration that failed) stands as one more unidentified device:
 it can never lower the node's verdict, and keeps it from "outside". Outcomes are ranked with the
@@ -18,14 +19,8 @@ from tppcalc.classification import Classification, classify, control_order
 from tppcalc.eccn import ControlOrder, Eccn
 from tppcalc.metrics import Metrics, compute_metrics
 from tppcalc.probe.host import HostReport, PciDevice
-from tppcalc.probe.identify import (
-    Identification,
-    identify_cpu,
-    identify_amd_gpu,
-    identify_gpu,
-    identify_pci,
-    unidentified_spec,
-)
+from tppcalc.probe.backends import accelerator_backends, registered
+from tppcalc.probe.identify import Identification, identify_pci, unidentified_spec
 from tppcalc.probe.pci import accelerator_class, display_only_controllers, same_bus
 
 
@@ -38,6 +33,7 @@ class DeviceAssessment:
     metrics: Metrics
     classification: Classification
     unread: dict[str, str]       # fields the probe could not read, and why
+    reported: str | None = None  # the name the backend read (NVML's, amdsmi's market name, the CPU model)
 
 
 @dataclass(frozen=True)
@@ -69,21 +65,19 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
 
     computer_results: list[Classification] = []
 
-    def add(kind: str, label: str, count: int, identification: Identification, unread: dict[str, str]) -> None:
+    def add(kind: str, label: str, count: int, identification: Identification, unread: dict[str, str],
+            reported: str | None = None) -> None:
         metrics, as_ic, as_computer = evaluate(identification)
-        devices.append(DeviceAssessment(kind, label, count, identification, metrics, as_ic, unread))
+        devices.append(DeviceAssessment(kind, label, count, identification, metrics, as_ic, unread, reported))
         computer_results.append(as_computer)
 
-    for gpu in report.gpus:
-        add("gpu", f"GPU {gpu.index}", 1, identify_gpu(gpu, catalogue), gpu.errors)
-    for cpu in report.cpus:
-        sockets = cpu.sockets or 1
-        add("cpu", f"CPU ({sockets} socket{'s' if sockets != 1 else ''})", sockets, identify_cpu(cpu, catalogue),
-            cpu.errors)
-    for amd in report.amd_gpus:
-        add("gpu", f"AMD GPU {amd.index}", 1, identify_amd_gpu(amd, catalogue), amd.errors)
+    for source in registered():  # NVML's GPUs, the CPUs, amdsmi's GPUs, then every other backend's
+        for record in source.devices(report):
+            add(source.kind, source.label(record), source.count(record), source.identify(record, catalogue),
+                source.unread(record), source.reported_name(record))
     for device in accelerators_no_backend_read(report, catalogue):
-        add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors)
+        add("accelerator", f"PCI {device.bus_id}", 1, identify_pci(device, catalogue), device.errors,
+            f"PCI id {device.vendor_id or '?'}:{device.device_id or '?'}")
     for number, why in enumerate(report.unenumerated, 1):
         spec = unidentified_spec(f"unenumerated-{number}", "devices not enumerated", why)
         add("unenumerated", f"not enumerated ({number})", 1,
@@ -94,8 +88,8 @@ def assess(report: HostReport, catalogue: Catalogue, *, dest: str | None = None,
 
 
 def accelerators_no_backend_read(report: HostReport, catalogue: Catalogue) -> list[PciDevice]:
-    """PCI functions that are (or may be) accelerators and that no vendor backend (NVML, amdsmi)
-    read: by bus id, and a GPU whose bus id was not read takes a function of its vendor left over."""
+    """PCI functions that are (or may be) accelerators and that no registered backend (NVML,
+    amdsmi, ...) read: by bus id, and a GPU whose bus id was not read takes a function of its vendor left over."""
     display_only = display_only_controllers()
     candidates = []
     for device in report.pci_devices:
@@ -107,7 +101,8 @@ def accelerators_no_backend_read(report: HostReport, catalogue: Catalogue) -> li
                 and (device.vendor_id, device.device_id) in display_only):
             continue  # a BMC or virtual framebuffer: no compute engine
         candidates.append(device)
-    read = [(gpu.bus_id, "0x10de") for gpu in report.gpus] + [(gpu.bus_id, "0x1002") for gpu in report.amd_gpus]
+    read = [(device.bus_id, source.pci_vendor or device.pci_vendor_id)
+            for source in accelerator_backends() for device in map(source.neutral, source.devices(report))]
     unseen = [d for d in candidates if not any(same_bus(bus_id, d.bus_id) for bus_id, _ in read)]
     for bus_id, vendor in read:
         if bus_id is None or not any(same_bus(bus_id, d.bus_id) for d in candidates):

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tppcalc.probe.host import CpuInfo
+from tppcalc.probe.backends import ProbeBackend, backend
+from tppcalc.probe.host import CpuInfo, HostReport
 
 # Flags that change a CPU's peak (vector width, FMA, matrix engines).
 INTERESTING_FLAGS = (
@@ -241,3 +242,33 @@ def _base_mhz(sources: dict, model_name: str | None) -> float | None:
         match = _MODEL_NAME_CLOCK.search(model_name)
         mhz = _positive_mhz(match.group(1), 1000) if match else None
     return mhz
+
+
+@backend
+class CpuBackend(ProbeBackend):
+    """The CPUs, from /proc/cpuinfo and sysfs; its records (CpuInfo) are HostReport.cpus and its
+    recording the dump's ``cpu`` sources. One record stands for every socket of its model."""
+
+    reads_recording = False
+    name = "cpu"
+    kind = "cpu"
+    order = 20
+    identity_fields = ("model_name", "machine", "microarchitecture", "physical_cores", "sockets", "max_mhz", "flags")
+
+    def devices(self, report: HostReport) -> list[CpuInfo]:
+        return report.cpus
+
+    def label(self, cpu: CpuInfo) -> str:
+        sockets = cpu.sockets or 1
+        return f"CPU ({sockets} socket{'s' if sockets != 1 else ''})"
+
+    def count(self, cpu: CpuInfo) -> int:
+        return cpu.sockets or 1
+
+    def reported_name(self, cpu: CpuInfo) -> str | None:
+        return cpu.model_name
+
+    def identify(self, cpu: CpuInfo, catalogue):
+        from tppcalc.probe.identify import identify_cpu
+
+        return identify_cpu(cpu, catalogue)

@@ -34,7 +34,8 @@ class _Record(BaseModel):
 
 
 class GpuInfo(_Record):
-    """One GPU as NVML reports it (nvidia-smi --query-gpu names in comments)."""
+    """One GPU as NVML reports it (nvidia-smi --query-gpu names in comments): the NVML backend's own
+    record; identification reads it through its vendor-neutral ``Accelerator`` view."""
 
     index: _count(1023)
     lost: bool = Field(default=False, description="NVML could not reach the device (GpuIsLost, Unknown)")
@@ -127,6 +128,28 @@ class PciDevice(_Record):
     errors: dict[str, str] = Field(default_factory=dict, description="field -> why it could not be read")
 
 
+class Accelerator(_Record):
+    """One accelerator in vendor-neutral terms: what identification reads from any backend.
+
+    Backends registered in ``tppcalc.probe.backends`` that keep no record of their own (nvidia-smi
+    dumps, and any new vendor's backend) put these in ``HostReport.accelerators``; their raw answers
+    stay in the dump, as that backend's recording, so the report replays.
+    """
+
+    backend: str = Field(max_length=64, description="the registered backend that read it")
+    index: _count(1023)
+    lost: bool = Field(default=False, description="the backend lists the device but could not read it")
+    vendor: str | None = Field(default=None, max_length=64, description="the vendor, as a name may begin with it")
+    name: str | None = None
+    bus_id: str | None = None
+    pci_vendor_id: str | None = None             # 0x10de
+    pci_device_id: str | None = None             # 0x2330
+    pci_subsystem_id: str | None = None          # 0xVVVVDDDD, subsystem vendor first
+    memory_total_bytes: Bytes | None = None
+    max_clock_mhz: Mhz | None = None             # the compute clock's maximum (SM, GFX)
+    errors: dict[str, str] = Field(default_factory=dict, description="field -> why it could not be read")
+
+
 class HostReport(_Record):
     hostname: str | None = None
     provenance: str
@@ -144,3 +167,7 @@ class HostReport(_Record):
         description="why devices may be missing from this report (an enumeration that failed); each keeps "
                     "the node's verdict from 'outside'")
     notes: list[str] = Field(default_factory=list)
+    backends: dict[str, str] = Field(
+        default_factory=dict, description="each further registered backend that was asked: 'ok', or why not")
+    accelerators: list[Accelerator] = Field(default_factory=list,
+                                            description="devices those backends read, vendor-neutral")

@@ -23,7 +23,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.exact import EXACT
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
-from tppcalc.probe.host import AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
+from tppcalc.probe.host import Accelerator, AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "family bound", "unreadable"]
@@ -63,7 +63,9 @@ def cpu_microarchitectures() -> dict[str, dict]:
 
 def identify_gpu(gpu: GpuInfo, catalogue: Catalogue) -> Identification:
     derived_spec, derived_tpp, derive_note = _derive_gpu(gpu)
-    found, method = _match_gpu(gpu, catalogue)
+    from tppcalc.probe.nvml import nvml_view
+
+    found, method = match_accelerator(nvml_view(gpu), catalogue)
     if found is None:
         if derived_spec is not None:
             return Identification(derived_spec, "derived", None, derived_tpp,
@@ -73,22 +75,47 @@ def identify_gpu(gpu: GpuInfo, catalogue: Catalogue) -> Identification:
     return Identification(found, method, found.id, derived_tpp, _cross_check_gpu(gpu, found, derived_tpp))
 
 
-def _match_gpu(gpu: GpuInfo, catalogue: Catalogue) -> tuple[ChipSpec | None, Method]:
-    if gpu.pci_vendor_id and gpu.pci_device_id:
-        candidates = catalogue.by_pci(gpu.pci_vendor_id, gpu.pci_device_id, gpu.pci_subsystem_id)
+def match_accelerator(device: Accelerator, catalogue: Catalogue) -> tuple[ChipSpec | None, Method]:
+    """The catalogue chip a device is, from any backend's vendor-neutral record: by PCI id (narrowed
+    by subsystem id, then memory size, where the catalogue lists several), then by name."""
+    if device.pci_vendor_id and device.pci_device_id:
+        candidates = catalogue.by_pci(device.pci_vendor_id, device.pci_device_id, device.pci_subsystem_id)
         if len(candidates) == 1:
             return candidates[0], "pci id"
-        if len(candidates) > 1 and gpu.memory_total_bytes:
-            by_memory = [c for c in candidates if _memory_matches(c, gpu.memory_total_bytes)]
+        if len(candidates) > 1 and device.memory_total_bytes:
+            by_memory = [c for c in candidates if _memory_matches(c, device.memory_total_bytes)]
             if len(by_memory) == 1:
                 return by_memory[0], "pci id and memory size"
-    if gpu.name:
-        query = re.sub(r"^NVIDIA\s+", "", gpu.name)
+    if device.name:
+        # Catalogue names leave out the vendor that backends put first ("NVIDIA H100 80GB HBM3").
+        query = re.sub(rf"^{re.escape(device.vendor)}\s+", "", device.name) if device.vendor else device.name
         try:
             return catalogue.lookup(query), "name"
         except TppcalcError:
             pass
     return None, "unreadable"
+
+
+def identify_accelerator(device: Accelerator, catalogue: Catalogue) -> Identification:
+    """Any backend's device, by its vendor-neutral record; one that matches nothing is unidentified
+    (its every figure unknown), since a neutral record carries nothing to derive a spec from."""
+    found, method = match_accelerator(device, catalogue)
+    if found is None:
+        why = (f"{device.backend} GPU {device.index} ({device.pci_vendor_id or '?'}:{device.pci_device_id or '?'}, "
+               f"{device.name or 'no name'}): not in the catalogue, and {device.backend} gives no figures to "
+               "derive it from" + (" (the device is lost)" if device.lost else ""))
+        chip_id = re.sub(r"[^a-z0-9]+", "-", f"unidentified-{device.backend}-gpu-{device.index}".lower())
+        return Identification(unidentified_spec(chip_id, device.name or f"{device.backend} GPU {device.index}", why),
+                              "unreadable", None, None, [why])
+    return Identification(found, method, found.id, None, _memory_check(device.memory_total_bytes, found))
+
+
+def _memory_check(total_bytes: int | None, spec: ChipSpec) -> list[str]:
+    if total_bytes and spec.memory and spec.memory.capacity_gb and spec.memory.capacity_gb.value:
+        if not _memory_matches(spec, total_bytes):
+            return [f"reports {total_bytes / 1e9:.1f} GB of memory; {spec.name} has "
+                    f"{spec.memory.capacity_gb.value} GB: a different SKU?"]
+    return []
 
 
 def _memory_matches(spec: ChipSpec, total_bytes: int) -> bool:
@@ -149,11 +176,7 @@ def _unreadable_spec(gpu: GpuInfo, why: str) -> ChipSpec:
 
 
 def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) -> list[str]:
-    checks = []
-    if gpu.memory_total_bytes and spec.memory and spec.memory.capacity_gb and spec.memory.capacity_gb.value:
-        if not _memory_matches(spec, gpu.memory_total_bytes):
-            checks.append(f"reports {gpu.memory_total_bytes / 1e9:.1f} GB of memory; {spec.name} has "
-                          f"{spec.memory.capacity_gb.value} GB: a different SKU?")
+    checks = _memory_check(gpu.memory_total_bytes, spec)
     io = spec.io_bidir_gbps.value if spec.io_bidir_gbps is not None else None
     if gpu.nvlink_link_count == 0 and io is not None and io > 256:
         checks.append(f"reports no NVLink links, but {spec.name} is rated {io} GB/s of I/O: a PCIe variant, "
@@ -176,32 +199,15 @@ def _cross_check_gpu(gpu: GpuInfo, spec: ChipSpec, derived_tpp: Decimal | None) 
 
 def identify_amd_gpu(gpu: AmdGpuInfo, catalogue: Catalogue) -> Identification:
     """By PCI id (narrowed by memory size where the catalogue lists several), then by market name."""
-    found: ChipSpec | None = None
-    method: Method = "unreadable"
-    if gpu.pci_vendor_id and gpu.pci_device_id:
-        candidates = catalogue.by_pci(gpu.pci_vendor_id, gpu.pci_device_id)
-        if len(candidates) == 1:
-            found, method = candidates[0], "pci id"
-        elif candidates and gpu.memory_total_bytes:
-            by_memory = [c for c in candidates if _memory_matches(c, gpu.memory_total_bytes)]
-            if len(by_memory) == 1:
-                found, method = by_memory[0], "pci id and memory size"
-    if found is None and gpu.name:
-        try:
-            found, method = catalogue.lookup(re.sub(r"^AMD\s+", "", gpu.name)), "name"
-        except TppcalcError:
-            pass
+    from tppcalc.probe.amdsmi import amdsmi_view
+
+    found, method = match_accelerator(amdsmi_view(gpu), catalogue)
     if found is None:
         why = (f"amdsmi GPU {gpu.index} ({gpu.pci_vendor_id or '?'}:{gpu.pci_device_id or '?'}, "
                f"{gpu.name or 'no name'}): not in the catalogue, and amdsmi gives no figures to derive it from")
         return Identification(unidentified_spec(f"unidentified-amd-gpu-{gpu.index}", gpu.name or f"AMD GPU {gpu.index}",
                                                 why), "unreadable", None, None, [why])
-    checks = []
-    if gpu.memory_total_bytes and found.memory and found.memory.capacity_gb and found.memory.capacity_gb.value:
-        if not _memory_matches(found, gpu.memory_total_bytes):
-            checks.append(f"reports {gpu.memory_total_bytes / 1e9:.1f} GB of memory; {found.name} has "
-                          f"{found.memory.capacity_gb.value} GB: a different SKU?")
-    return Identification(found, method, found.id, None, checks)
+    return Identification(found, method, found.id, None, _memory_check(gpu.memory_total_bytes, found))
 
 
 # ---- devices seen only on the PCI bus --------------------------------------------------------

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from tppcalc.errors import TppcalcError
-from tppcalc.probe.host import MAX_GPUS_PER_NODE, GpuInfo
+from tppcalc.probe.backends import ProbeBackend, backend
+from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, GpuInfo, HostReport
 
 # NVML return codes (nvml.h) by the names the report and recordings use.
 ERROR_KINDS = {
@@ -343,3 +344,44 @@ def _architecture_name(code: int) -> str | None:
 
 def _reasons(mask: int) -> list[str]:
     return [name for bit, name in CLOCK_EVENT_REASONS.items() if mask & bit]
+
+
+def clock_event_reasons(mask: int) -> list[str]:
+    """The names of the clock-event reasons set in an NVML mask (nvmlDeviceGetCurrentClocksEventReasons)."""
+    return _reasons(mask)
+
+
+def nvml_view(gpu: GpuInfo) -> Accelerator:
+    """An NVML GPU as the vendor-neutral record identification reads."""
+    return Accelerator.model_construct(
+        backend=NvmlBackend.name, index=gpu.index, lost=gpu.lost, vendor="NVIDIA", name=gpu.name, bus_id=gpu.bus_id,
+        pci_vendor_id=gpu.pci_vendor_id, pci_device_id=gpu.pci_device_id, pci_subsystem_id=gpu.pci_subsystem_id,
+        memory_total_bytes=gpu.memory_total_bytes, max_clock_mhz=gpu.max_sm_clock_mhz, errors=gpu.errors)
+
+
+@backend
+class NvmlBackend(ProbeBackend):
+    """NVIDIA GPUs through NVML; its records (GpuInfo) are HostReport.gpus and its recording the
+    dump's ``nvml`` calls (read by ``tppcalc.probe.run``, as dump formats 1 and 2 store them)."""
+
+    reads_recording = False
+    name = "nvml"
+    order = 10
+    pci_vendor = "0x10de"
+    # What identify_gpu reads: beside the neutral fields, what derives a spec of an unlisted GPU.
+    identity_fields = ("pci_vendor_id", "pci_device_id", "pci_subsystem_id", "memory_total_bytes", "name",
+                       "compute_capability", "cuda_cores", "max_sm_clock_mhz")
+
+    def devices(self, report: HostReport) -> list[GpuInfo]:
+        return report.gpus
+
+    def neutral(self, gpu: GpuInfo) -> Accelerator:
+        return nvml_view(gpu)
+
+    def label(self, gpu: GpuInfo) -> str:
+        return f"GPU {gpu.index}"
+
+    def identify(self, gpu: GpuInfo, catalogue):
+        from tppcalc.probe.identify import identify_gpu
+
+        return identify_gpu(gpu, catalogue)

@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from tppcalc.errors import InputError
 from tppcalc.probe.amdsmi import LiveAmdSmi, read_amd_gpus
 from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
-from tppcalc.probe.host import CpuInfo, HostReport
+from tppcalc.probe.backends import BackendUnavailable, get, read_recording, registered
+from tppcalc.probe.host import Accelerator, CpuInfo, HostReport
 from tppcalc.probe.nvml import (
     NO_DRIVER,
     LiveNvml,
@@ -72,10 +73,11 @@ def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
     except NvmlCallError as exc:
         amd, amd_status = None, f"{exc.kind}: {exc.message}" if exc.message else exc.kind
     amd_recorder = RecordingNvml(amd) if (record and amd is not None) else None  # the recorder is backend-neutral
+    recordings = _live_recordings()
     try:
         report = build_report(recorder or nvml, nvml_status, cpu_sources, hostname,
                               provenance=f"probed live on {hostname} at {stamp}", pci_sources=pci_sources,
-                              amdsmi=amd_recorder or amd, amdsmi_status=amd_status)
+                              amdsmi=amd_recorder or amd, amdsmi_status=amd_status, backends=recordings)
     finally:
         for backend in (nvml, amd):
             if backend is not None:
@@ -88,15 +90,59 @@ def _probe_live(*, record: bool) -> tuple[HostReport, dict]:
         "cpu": cpu_sources,
         "pci": pci_sources,
         "amdsmi": {"status": amd_status, "calls": amd_recorder.calls if amd_recorder else {}},
+        "backends": recordings,
     }
     return report, dump
 
 
-def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostname: str | None,
+def _live_recordings() -> dict[str, dict]:
+    """Each further registered backend's raw answers for this machine, or why it has none."""
+    recordings: dict[str, dict] = {}
+    for source in registered():
+        if not (source.reads_recording and source.probes_live):
+            continue
+        try:
+            recordings[source.name] = {"status": "ok", "recording": source.live_recording()}
+        except BackendUnavailable as exc:
+            recordings[source.name] = {"status": exc.status[:500], "absent": exc.absent}
+        except Exception as exc:  # a backend's fault is one reason devices may be missing, not a crash
+            recordings[source.name] = {"status": f"failed: {type(exc).__name__}: {str(exc)[:400]}", "absent": False}
+    return recordings
+
+
+def _read_backends(recordings: dict[str, dict]) -> tuple[dict[str, str], list[Accelerator], list[str], list[str]]:
+    """Statuses, devices, reasons devices may be missing and notes, from each backend's recording.
+    A recording by a backend this tppcalc does not know is a reason devices may be missing."""
+    statuses: dict[str, str] = {}
+    accelerators: list[Accelerator] = []
+    unenumerated: list[str] = []
+    notes: list[str] = []
+    for name, entry in recordings.items():
+        source = get(name)
+        status = entry.get("status", "ok")
+        statuses[name[:64]] = status[:500]
+        if source is None or not source.reads_recording:
+            unenumerated.append(f"recorded by a backend this tppcalc cannot read ({name[:64]!r}): its devices are not read")
+            continue
+        if status != "ok":
+            if not entry.get("absent", False):
+                unenumerated.append(f"{name} could not be used ({status})")
+            continue
+        reading = read_recording(source, entry.get("recording"))
+        accelerators.extend(reading.accelerators)
+        unenumerated.extend(reading.unenumerated)
+        notes.extend(reading.notes)
+    return statuses, accelerators, unenumerated, notes
+
+
+def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict | None, hostname: str | None,
                  *, provenance: str, pci_sources: dict | None = None, amdsmi: Nvml | None = None,
-                 amdsmi_status: str = "not probed") -> HostReport:
+                 amdsmi_status: str = "not probed", backends: dict[str, dict] | None = None,
+                 no_pci_because: str = NO_PCI_RECORDED) -> HostReport:
     """The one path from backends to a HostReport, live or replayed. ``pci_sources`` None means
-    the PCI bus was not enumerated (an old recording), which the report says."""
+    the PCI bus was not enumerated (an old recording, or a dump of one backend), which the report
+    says (``no_pci_because``); ``cpu_sources`` None, that the CPUs were not recorded. ``backends``:
+    each further registered backend's recording ({"status", "recording"}, or "absent")."""
     notes: list[str] = []
     unenumerated: list[str] = []
     gpus, driver, cuda = [], None, None
@@ -106,7 +152,9 @@ def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostnam
         unenumerated.extend(amd_failures)
     elif not amdsmi_status.startswith(("LibraryNotFound", "not probed")):  # installed, but would not start
         unenumerated.append(f"amdsmi could not be initialised ({amdsmi_status})")
-    if nvml is None:
+    if nvml is None and nvml_status.startswith("not probed"):
+        notes.append(f"NVML {nvml_status}")
+    elif nvml is None:
         notes.append(f"No NVIDIA driver found ({nvml_status}): GPUs, if any, were not probed by NVML")
         if nvml_status.split(":")[0] not in NO_DRIVER:  # a driver is there, but NVML would not start
             unenumerated.append(f"NVML could not be initialised ({nvml_status})")
@@ -115,9 +163,13 @@ def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostnam
         gpus, count_failures = read_gpus(nvml)
         notes.extend(system_notes)
         unenumerated.extend(count_failures)
+    statuses, backend_devices, backend_failures, backend_notes = _read_backends(backends or {})
+    unenumerated.extend(backend_failures)
+    notes.extend(backend_notes)
     if pci_sources is None:
-        pci_status, pci_devices = NO_PCI_RECORDED, []
-        unenumerated.append(f"PCI bus {NO_PCI_RECORDED}: accelerators that NVML did not see cannot be ruled out")
+        pci_status, pci_devices = no_pci_because, []
+        unseen = "that NVML did not see" if no_pci_because == NO_PCI_RECORDED else "that the dump does not list"
+        unenumerated.append(f"PCI bus {no_pci_because}: accelerators {unseen} cannot be ruled out")
     else:
         pci_status, pci_devices, pci_failures = pci_from_sources(pci_sources)
         unenumerated.extend(pci_failures)
@@ -126,11 +178,16 @@ def build_report(nvml: Nvml | None, nvml_status: str, cpu_sources: dict, hostnam
         notes.append(f"PCI bus: {len(pci_devices)} functions enumerated, {len(accelerators)} of an accelerator class"
                      + (f" ({', '.join(accelerators[:16])}{', ...' if len(accelerators) > 16 else ''})"
                         if accelerators else ""))
+    if cpu_sources is None:
+        cpus = []
+        unenumerated.append("CPUs: not recorded in this dump")
+    else:
+        cpus = _cpus(cpu_sources)
     return HostReport(
         hostname=hostname, provenance=provenance, nvml=nvml_status, driver_version=driver,
-        cuda_driver_version=cuda, gpus=gpus, cpus=_cpus(cpu_sources), amdsmi=amdsmi_status, amd_gpus=amd_gpus,
+        cuda_driver_version=cuda, gpus=gpus, cpus=cpus, amdsmi=amdsmi_status, amd_gpus=amd_gpus,
         pci=pci_status, pci_devices=pci_devices,
-        unenumerated=unenumerated, notes=notes,
+        unenumerated=unenumerated, notes=notes, backends=statuses, accelerators=backend_devices,
     )
 
 
@@ -195,6 +252,13 @@ def _check_structure(dump: dict, where: str) -> None:
     sysfs = cpu.get("sysfs", {})
     require(isinstance(sysfs, dict) and all(isinstance(v, str) for v in sysfs.values()), "cpu.sysfs",
             "an object of file -> text")
+    recordings = dump.get("backends", {})  # absent in dumps made before the backend registry
+    require(isinstance(recordings, dict) and len(recordings) <= 64, "backends",
+            "an object of at most 64 backend name -> {status, recording}")
+    for name, entry in recordings.items():
+        require(isinstance(entry, dict) and isinstance(entry.get("status", "ok"), str)
+                and isinstance(entry.get("absent", False), bool), f"backends.{name[:64]}",
+                "an object {status, recording} or {status, absent}")
     # "pci" is checked where it is read (pci_from_sources): a bad one is a failed enumeration.
 
 
@@ -207,4 +271,5 @@ def report_from_dump(dump: dict) -> HostReport:
     amd_status = recorded_amd.get("status", "ok")
     amd = ReplayNvml(recorded_amd.get("calls", {})) if amd_status == "ok" else None
     return build_report(nvml, status[:500], dump["cpu"], dump.get("hostname"), provenance=dump["provenance"],
-                        pci_sources=pci_sources, amdsmi=amd, amdsmi_status=amd_status[:500])
+                        pci_sources=pci_sources, amdsmi=amd, amdsmi_status=amd_status[:500],
+                        backends=dump.get("backends"))
