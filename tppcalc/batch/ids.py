@@ -46,20 +46,24 @@ class SeenIds:
         n = len(keys)
         if not n:
             return []
-        repeated: set[int] = set()
-        if len(dict.fromkeys(keys)) != n:  # a repeat within these keys: the ones after the first
-            first: set[bytes] = set()
-            for index, key in enumerate(keys):
-                if key in first:
-                    repeated.add(index)
-                first.add(key)
         hashes = np.fromiter(map(self._hash_of, keys), np.int64, n).view(np.uint64) & _HASH  # the top 32 bits
+        order = np.argsort(hashes, kind="stable")
+        ranked = hashes[order]  # sorted queries: each binary search starts where the last ended
+        repeated: set[int] = set()
+        same = np.flatnonzero(ranked[1:] == ranked[:-1])
+        if len(same):  # equal hashes within these keys: the rows after the first of equal bytes
+            first: set[bytes] = set()
+            for index in sorted({*order[same].tolist(), *order[same + 1].tolist()}):
+                if keys[index] in first:
+                    repeated.add(index)
+                first.add(keys[index])
         for run in self._runs:
-            at = np.searchsorted(run, hashes)  # the first entry with that hash, if any
-            found = (run[np.minimum(at, len(run) - 1)] & _HASH) == hashes
+            at = np.searchsorted(run, ranked)  # the first entry with that hash, if any
+            found = (run[np.minimum(at, len(run) - 1)] & _HASH) == ranked
             found &= at < len(run)
-            for index in np.flatnonzero(found).tolist():
-                if index not in repeated and self._given(keys[index], run, int(at[index])):
+            for place in np.flatnonzero(found).tolist():
+                index = int(order[place])
+                if index not in repeated and self._given(keys[index], run, int(at[place])):
                     repeated.add(index)
         new = np.ones(n, bool)
         new[list(repeated)] = False
