@@ -75,3 +75,16 @@ def test_a_file_with_colliding_ids_is_classified_exactly(monkeypatch):
     expected = [i for i in range(60) if ids[i] in ids[:i]]
     assert [i for i, row in enumerate(rows) if row["error"]] == expected and summary.errors == len(expected)
     assert rows[expected[0]]["error"] == f"line {expected[0] + 2}: id: {ids[expected[0]]!r} is given on an earlier line"
+
+
+def test_no_temporary_file_is_an_input_error_not_a_crash(monkeypatch):
+    import tempfile
+
+    from tppcalc import InputError
+
+    def refuse(**_):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(InputError, match="temporary file for the ids .Permission denied.; set TMPDIR"):
+        SeenIds().repeats([b"a"])

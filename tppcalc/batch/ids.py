@@ -118,7 +118,8 @@ def _scratch() -> int:
     try:
         fd, path = tempfile.mkstemp(prefix="tppcalc-ids-")
     except OSError as exc:
-        raise InputError(f"cannot make a temporary file for the ids ({exc.strerror})") from None
+        raise InputError(f"cannot make a temporary file for the ids ({exc.strerror}); set TMPDIR to a writable "
+                         "folder") from None
     try:
         os.unlink(path)  # gone when closed, whatever happens to this process
     except OSError:
