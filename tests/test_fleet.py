@@ -220,3 +220,48 @@ def test_fleet_probe_reports_each_node_as_it_answers_or_is_given_up():
     result = _gather(FakeRay, refs, 1.0, lambda done, total: calls.append((done, total)))
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert [n["node_id"] for n in result.nodes] == ["a", "b"] and result.missing[0]["node_id"] == "hung"
+
+
+def _sites_report(known: int, unknown: int):
+    """A report of ``known`` sites holding 1..known H100s (site-001 the smallest) and ``unknown``
+    sites of one unit of unknown TPP each."""
+    from tppcalc.fleet.aggregate import FleetReport, Total
+
+    unit = tpp("H100 SXM")
+    sites = {f"site-{n:03d}": Total(unit * n, True, n) for n in range(1, known + 1)}
+    sites |= {f"odd-{n:03d}": Total(Decimal(0), False, 1) for n in range(unknown)}
+    everything = Total(sum((t.tpp for t in sites.values()), Decimal(0)), not unknown, known * (known + 1) // 2 + unknown)
+    return FleetReport(DAY, {"DE": everything}, {"Tier 1": everything}, sites, {"(no consignee given)": everything}, [])
+
+
+def test_fleet_text_shows_the_largest_sites_and_counts_the_rest():
+    """A fleet of many sites (each node of a probe file is its own site) prints the largest, the
+    ones of unknown TPP first (their total is a lower bound), and how many more: not a row each."""
+    from tppcalc.layout import Table
+    from tppcalc.report import FLEET_ROWS_SHOWN, fleet_blocks
+
+    blocks = fleet_blocks(_sites_report(known=FLEET_ROWS_SHOWN + 10, unknown=2))
+    (sites,) = [b for b in blocks if isinstance(b, Table) and b.caption.startswith("Totals by site")]
+    names = [row[0] for row in sites.rows]
+    largest = FLEET_ROWS_SHOWN + 10
+    assert names == ["odd-000", "odd-001", *(f"site-{n:03d}" for n in range(largest, largest - FLEET_ROWS_SHOWN + 2, -1))]
+    assert sites.caption == f"Totals by site: the largest {FLEET_ROWS_SHOWN} of {FLEET_ROWS_SHOWN + 12}"
+    assert "... and 12 more sites; see --json or --html" in blocks
+    # A grouping that fits is shown whole, sorted by name, with no count line.
+    (countries,) = [b for b in blocks if isinstance(b, Table) and b.caption == "Totals by country"]
+    assert [row[0] for row in countries.rows] == ["DE"]
+    assert sum(isinstance(b, str) and b.startswith("...") for b in blocks) == 1
+
+
+def test_fleet_text_counts_hidden_totals_of_unknown_tpp():
+    from tppcalc.report import FLEET_ROWS_SHOWN, fleet_blocks
+
+    blocks = fleet_blocks(_sites_report(known=5, unknown=FLEET_ROWS_SHOWN + 3))
+    assert "... and 8 more sites (3 with units of unknown TPP); see --json or --html" in blocks
+
+
+def test_fleet_html_keeps_every_site():
+    from tppcalc.report import fleet_total_tables
+
+    tables = fleet_total_tables(_sites_report(known=40, unknown=0))
+    assert [len(t.rows) for t in tables] == [1, 1, 40, 1]

@@ -202,20 +202,41 @@ FLEET_GROUPINGS = (("country", "totals_by_country"), ("tier", "totals_by_tier"),
                    ("consignee", "totals_by_consignee"))
 
 
-def fleet_total_tables(report) -> list[Table]:
-    """TPP, H100-equivalents and units per country, tier, site and consignee."""
+# A terminal shows this many rows of a grouping at most (a fleet of 100,000 nodes has 100,000
+# sites); the rest are counted under the table and are in full in --json and --html.
+FLEET_ROWS_SHOWN = 20
+_PLURAL = {"country": "countries"}
+
+
+def fleet_total_tables(report, *, most: int | None = None) -> list[Block]:
+    """TPP, H100-equivalents and units per country, tier, site and consignee, each table sorted by
+    name. ``most``: a grouping with more rows shows only that many, the totals that may be larger
+    than shown (units of unknown TPP) first and then the largest by TPP, followed by a line that
+    counts the rest. Returns the tables and those lines in the order they are shown."""
     from tppcalc.fleet.aggregate import h100_equivalents
 
-    tables = []
+    blocks: list[Block] = []
     for name, attribute in FLEET_GROUPINGS:
         totals = sorted(getattr(report, attribute).items())
+        hidden = []
+        if most is not None and len(totals) > most:
+            # Incomplete totals first: a lower bound may hide the largest holding of all.
+            ranked = sorted(totals, key=lambda item: (item[1].complete, -item[1].tpp, item[0]))
+            totals, hidden = ranked[:most], ranked[most:]
         partial = not all(total.complete for _, total in totals)   # then say which totals are lower bounds
         rows = [(key, format_number(total.tpp, 1), format_number(h100_equivalents(total.tpp), 1), f"{total.units:,}",
                  *(["" if total.complete else Cell("+ units of unknown TPP", "undetermined")] if partial else []))
                 for key, total in totals]
         columns = (name, "TPP", "H100-equivalents", "units", *(["note"] if partial else []))
-        tables.append(Table(columns, rows, caption=f"Totals by {name}", numeric=(1, 2, 3)))
-    return tables
+        caption = f"Totals by {name}" + (f": the largest {len(totals):,} of {len(totals) + len(hidden):,}" if hidden else "")
+        blocks.append(Table(columns, rows, caption=caption, numeric=(1, 2, 3)))
+        if hidden:
+            plural = _PLURAL.get(name, name + "s")
+            unknown = sum(not total.complete for _, total in hidden)
+            blocks.append(f"... and {len(hidden):,} more {plural}"
+                          + (f" ({unknown:,} with units of unknown TPP)" if unknown else "")
+                          + "; see --json or --html")
+    return blocks
 
 
 def fleet_checks_table(report, *, with_rule: bool = False) -> Table:
@@ -232,7 +253,8 @@ def fleet_checks_table(report, *, with_rule: bool = False) -> Table:
 
 def fleet_blocks(report) -> list[Block]:
     """A fleet report for a terminal: the totals, the checks and the rules they come from."""
-    blocks: list[Block] = [f"Fleet on {report.as_of}", *fleet_total_tables(report), fleet_checks_table(report)]
+    blocks: list[Block] = [f"Fleet on {report.as_of}", *fleet_total_tables(report, most=FLEET_ROWS_SHOWN),
+                           fleet_checks_table(report)]
     rules = list(dict.fromkeys([*report.notes, *(check.rule for check in report.checks)]))  # what-if caps too
     if rules:
         blocks.append(Items("Rules", rules))

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from tppcalc.batch.ids import SeenIds
 from tppcalc.batch.io import Cells, Chunk
 from tppcalc.catalogue import Catalogue, default_catalogue
 from tppcalc.classification import Classification, classify, describe_condition, letter_signature
@@ -212,7 +213,7 @@ class Engine:
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
-        self._ids: set[bytes] = set()
+        self._ids = SeenIds()  # exact, in 8 bytes of memory an id (a set of the texts took 66)
         self._outcomes: dict = {}  # answers (notices', letters', a named chip) -> the scalar engine's outcome
         self._fast_outcomes: dict[tuple[int, int], Outcome] = {}  # numpy's answers, confirmed -> outcome
         self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
@@ -317,19 +318,9 @@ class Engine:
             return
         rows = np.flatnonzero(cells.widths > 0)
         keys = _raw(cells, rows).tolist()
-        if self._ids.isdisjoint(keys):
-            before = len(self._ids)
-            self._ids.update(keys)
-            if len(self._ids) - before == len(keys):
-                return
-            seen: set[bytes] = set()  # a repeat within this chunk: the rows after the first
-        else:
-            seen = self._ids
-        for row, key in zip(rows.tolist(), keys):
-            if key in seen:
-                problems.setdefault(row, []).append(f"id: {key.decode('utf-8', 'replace')!r} is given on an earlier "
-                                                    f"{self._unit}")
-            seen.add(key)
+        for index in self._ids.repeats(keys):
+            problems.setdefault(int(rows[index]), []).append(
+                f"id: {keys[index].decode('utf-8', 'replace')!r} is given on an earlier {self._unit}")
 
     # ---------------------------------------------------------------------------- numpy path
 

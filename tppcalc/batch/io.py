@@ -33,7 +33,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".pq"),
     "xlsx": (".xlsx", ".xlsm"),
 }
-BLOCK_BYTES = 1 << 23        # CSV is read 8 MiB at a time
+BLOCK_BYTES = 1 << 21        # CSV is read 2 MiB at a time: a chunk's transients (the writer's) stay small
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
 MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
 MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
