@@ -22,6 +22,7 @@ from tppcalc.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
+from tppcalc.rules.in_force import caps_in_force
 from tppcalc.thresholds import H100_EQUIVALENT_TPP
 
 Status = Literal["pass", "fail", "undetermined"]
@@ -67,10 +68,6 @@ class FleetReport:
     notes: list[str] = field(default_factory=list)
 
 
-def h100_equivalents(tpp: Decimal) -> Decimal:
-    return tpp / H100_EQUIVALENT_TPP
-
-
 def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: RuleBook, *,
                  as_of: dt.date, caps: dict[str, Decimal] | None = None) -> FleetReport:
     """``controlled`` maps each chip id to "yes", "no" or "maybe" (is it 3A090.a under the rules).
@@ -104,6 +101,10 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     return FleetReport(as_of, dict(by_country), dict(by_tier), dict(by_site), dict(by_consignee), checks, notes)
 
 
+def h100_equivalents(tpp: Decimal) -> Decimal:
+    return tpp / H100_EQUIVALENT_TPP
+
+
 ALL_SITES = "(all sites)"
 
 
@@ -134,12 +135,11 @@ def _limits(book: RuleBook, as_of: dt.date, overrides: dict[str, Decimal]) -> tu
     values: dict[str, Decimal] = {}
     rule_of: dict[str, str] = {}
     notes = []
-    for edition in book.editions:
-        if edition.caps and edition.effective <= as_of:
-            rule = f"{edition.title}: {edition.status_on(as_of)}"
-            values.update(edition.caps)
-            rule_of.update(dict.fromkeys(edition.caps, rule))
-            notes.append(rule)
+    for edition in caps_in_force(as_of, rulebook=book):
+        rule = f"{edition.title}: {edition.status_on(as_of)}"
+        values.update(edition.caps)
+        rule_of.update(dict.fromkeys(edition.caps, rule))
+        notes.append(rule)
     unknown = set(overrides) - set(values)
     if unknown:
         raise InputError(f"unknown cap {', '.join(sorted(unknown))} (caps on {as_of}: {', '.join(sorted(values))})",

@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
-from tppcalc.rules.predicates import FLAGS, PREDICATES
+from tppcalc.rules.predicates import PREDICATES
 from tppcalc.spec import StrictModel
 from tppcalc.specfile import parse_document, validation_errors
 from tppcalc.validated_cache import cached
@@ -35,9 +35,10 @@ def _check_conditions(conditions: list[Condition]) -> list[Condition]:
         (name, value), = condition.items()
         if name not in PREDICATES:
             raise ValueError(f"unknown predicate {name!r} (known: {', '.join(sorted(PREDICATES))})")
-        if name in FLAGS and value is not True:
+        takes_threshold = PREDICATES[name].takes_threshold
+        if not takes_threshold and value is not True:
             raise ValueError(f"{name} takes `true`")
-        if name not in FLAGS and not isinstance(value, Decimal):
+        if takes_threshold and not isinstance(value, Decimal):
             raise ValueError(f"{name} takes a number")
     return conditions
 
