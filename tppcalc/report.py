@@ -193,7 +193,7 @@ FLEET_GROUPINGS = (("country", "totals_by_country"), ("tier", "totals_by_tier"),
 
 def fleet_total_tables(report) -> list[Table]:
     """TPP, H100-equivalents and units per country, tier, site and consignee."""
-    from tppcalc.fleet.aggregate import h100_equivalents
+    from tppcalc.metrics import h100_equivalents
 
     tables = []
     for name, attribute in FLEET_GROUPINGS:

@@ -20,10 +20,10 @@ from typing import Literal
 from tppcalc.errors import InputError
 from tppcalc.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
+from tppcalc.metrics import h100_equivalents  # noqa: F401  (re-exported: html_report imports it from here)
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
 from tppcalc.rules.in_force import caps_in_force
-from tppcalc.thresholds import H100_EQUIVALENT_TPP
 
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")
@@ -99,10 +99,6 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     if "china_to_us_max_ratio" in limits:
         checks.extend(_china_volume(counted, controlled, limits))
     return FleetReport(as_of, dict(by_country), dict(by_tier), dict(by_site), dict(by_consignee), checks, notes)
-
-
-def h100_equivalents(tpp: Decimal) -> Decimal:
-    return tpp / H100_EQUIVALENT_TPP
 
 
 ALL_SITES = "(all sites)"
