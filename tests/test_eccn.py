@@ -88,3 +88,29 @@ def test_batch_outcomes_read_controlled_from_the_parsed_eccn():
     assert Outcome("4A090", None, None).controlled
     assert not Outcome("outside 3A090", None, None).controlled
     assert not Outcome(None, None, None).controlled
+
+
+@pytest.mark.parametrize("typo", ['eccn = "3A90.a"', 'eccn = "outside 3A090"', 'computer_eccn = "4A090 .a"'])
+def test_an_eccn_typo_in_rule_data_fails_at_load_naming_the_file(tmp_path, typo):
+    # A paragraph whose ECCN matched no licence line would never require a licence: refuse it.
+    from tppcalc.errors import SpecError
+    from tppcalc.rules import RULES_DATA_DIR
+    from tppcalc.rules.editions import load_rulebook
+
+    (tmp_path / "2022-10-07.toml").write_text(f"""
+id = "2022-10-07"
+title = "Toy"
+effective = 2022-10-07
+[[citations]]
+title = "toy"
+url = "https://example.org/toy"
+[[paragraphs]]
+id = "3A090.a"
+{typo}
+{'eccn = "3A090.a"' if typo.startswith("computer") else ""}
+when = [{{ tpp_at_least = 4800 }}]
+citation = "toy"
+""")
+    with pytest.raises(SpecError, match=r"2022-10-07\.toml") as caught:
+        load_rulebook(tmp_path, RULES_DATA_DIR / "coverage.toml")
+    assert "eccn" in str(caught.value)
