@@ -298,7 +298,7 @@ def _citation(citation) -> str:
 
 
 def _conditions(when) -> str:
-    from tppcalc.classification import describe_condition
+    from tppcalc.rules.predicates import describe_condition
 
     return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())
 
