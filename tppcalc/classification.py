@@ -20,14 +20,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.arguments import chip_spec, day_of, place
-from tppcalc.eccn import ControlOrder, Eccn
+from tppcalc.eccn import ControlOrder
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
 from tppcalc.rules.countries import CountryData
 from tppcalc.rules.editions import Citation, Condition, Paragraph, RuleBook
 from tppcalc.rules.in_force import OUTSIDE, RuleSet, rules_in_force
 from tppcalc.rules.notices import Notice, letter_finding, notice_applies, notice_from_rule
-from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, describe_condition, negate
+from tppcalc.rules.predicates import NO, PREDICATES, SCALARS, UNKNOWN, YES, all_of, describe_condition, negate
 from tppcalc.spec import ChipSpec
 
 Item = Literal["ic", "computer"]
@@ -109,12 +109,10 @@ def _word(c: Comparison) -> Literal["yes", "no", "unknown"]:
     return c.value  # type: ignore[return-value]
 
 
-# ECCN texts come from the rule data (validated at load), so there are few: parse each once.
-_eccn = functools.lru_cache(maxsize=256)(Eccn.parse)
-
-
-def _outside(eccn: str) -> bool:
-    return _eccn(eccn).outside
+# An outcome is a paragraph's ECCN, which the edition loader has parsed (``Eccn``) and refuses
+# if it is "outside ...", or one of these: so membership here is the parsed answer, and costs
+# no parse in the classifier's loops.
+_OUTSIDE_OUTCOMES = frozenset(OUTSIDE.values())
 
 
 def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
@@ -122,7 +120,7 @@ def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics
     seen_unknown = False
     for condition in when:
         for name, threshold in condition.items():
-            result = PREDICATES[name].scalar(metrics, reading, threshold)
+            result = SCALARS[name](metrics, reading, threshold)
             if result is NO:
                 return NO
             if result is UNKNOWN:
@@ -338,7 +336,7 @@ def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: st
             by_letter = _either_licence(by_letter, finding.required)
     answers = set()
     for candidate in eccns:
-        if _outside(candidate):
+        if candidate in _OUTSIDE_OUTCOMES:
             answers.add(False)
             continue
         required, why = _licence(rules, candidate, dest, hq, day)
@@ -349,7 +347,7 @@ def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: st
             answer.review, answer.review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
     by_eccn = answers.pop() if len(answers) == 1 else None
     licence = _either_licence(by_eccn, by_letter)
-    if licence is False and unverified and not all(map(_outside, eccns)):
+    if licence is False and unverified and not _OUTSIDE_OUTCOMES.issuperset(eccns):
         licence = None
         reasons.append(f"Licence undetermined: no licence line applies under the rules as checked through "
                        f"{rules.verified_through}, but {day} is later and changes since then may be "
@@ -357,7 +355,7 @@ def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: st
                        f"{dest}")
     elif licence is False:
         reasons.append(f"No licence required under 3A090/4A090 for {dest}"
-                       + ("" if eccn is None or not _outside(eccn) else f". {NEXT_STEPS}"))
+                       + (f". {NEXT_STEPS}" if eccn in _OUTSIDE_OUTCOMES else ""))
     elif licence is None:
         reasons.append("Licence requirement undetermined: it depends on an outcome or a line the data cannot "
                        "decide (see above)")
@@ -414,7 +412,7 @@ def _outcome_words(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, ec
     each ECCN's licence lines across readings."""
     if dest is None or hq is None:
         return eccn
-    outside = _outside(eccn)
+    outside = eccn in _OUTSIDE_OUTCOMES
     if not outside and eccn not in lines:
         lines[eccn] = _licence(rules, eccn, dest, hq, day)[0]
     licence: bool | None = False if outside else lines[eccn]

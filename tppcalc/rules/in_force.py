@@ -130,12 +130,13 @@ def rules_in_force(as_of: dt.date | None = None, edition: str | None = None, as_
     book = rulebook or default_rulebook()
     countries = countries or country_data()
     day = as_of or dt.date.today()
-    key = (id(book), id(countries), day, edition, as_written, tuple(overlays))
+    named = overlays if type(overlays) is tuple else tuple(overlays)
+    key = (id(book), id(countries), day, edition, as_written, named)
     found = _RULE_SETS.get(key)
     if found is None:
         if len(_RULE_SETS) >= _KEPT_LIMIT:
             _RULE_SETS.clear()
-        found = _RULE_SETS[key] = _select(book, countries, day, edition, as_written, tuple(overlays))
+        found = _RULE_SETS[key] = _select(book, countries, day, edition, as_written, named)
     return found
 
 
