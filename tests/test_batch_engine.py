@@ -2,6 +2,7 @@
 either side, with unknowns, under every edition; and its exact-text helpers are exact."""
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -9,6 +10,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 import tppcalc.batch.io as batch_io
 from tppcalc import classify, compute_metrics, spec_from_figures
 from tppcalc.batch import classify_file, engine
-from tppcalc.batch.engine import COLUMN_PREDICATES, DENSE_COLUMNS
+from tppcalc.batch.engine import DENSE_COLUMNS
 from tppcalc.precision import PRECISIONS
 from tppcalc.rules.editions import default_rulebook
 from tppcalc.rules.predicates import PREDICATES
@@ -250,26 +252,50 @@ def test_batch_equals_scalar_row_for_row(rows, as_of, dest):
 # -------------------------------------------------------------------------- engine internals
 
 
-def test_the_column_predicates_are_the_rule_predicates():
-    assert set(COLUMN_PREDICATES) == set(PREDICATES)
+def test_every_predicates_vectorised_answer_is_its_scalar_answer():
+    # Rows on each side of a line, and with the figure missing; each predicate answered by its
+    # numpy evaluation over the chunk and by its scalar evaluation row by row.
+    figures = [({"int8": "4000"}, "600", True, "500", "1000"), ({"int8": "5000"}, "500", False, "700", "2000"),
+               ({"int8": "4800"}, None, None, None, None)]
+    specs = [spec_from_figures(rates, dies=[(area, "finfet")] if area else (), datacenter=flag, io_bidir_gbps=io,
+                               dram_bandwidth_gbps=dram) for rates, area, flag, io, dram in figures]
+    metrics = [compute_metrics(spec) for spec in specs]
+    tpp = np.array([float(m.tpp) for m in metrics])
+    area = [None if a is None else float(a) for _, a, *_ in figures]
+    density = np.array([0.0 if a is None else t / a for t, a in zip(tpp, area)])
+
+    def column(texts):
+        return np.array([0.0 if t is None else float(t) for t in texts]), np.array([t is not None for t in texts])
+
+    values = {"tpp": (tpp, np.ones(3, bool)), "density": (density, np.array([a is not None for a in area])),
+              "io": column([f[3] for f in figures]), "dram": column([f[4] for f in figures])}
+    flags = np.array([{True: 2, False: 0, None: 1}[f[2]] for f in figures], np.int8)
+    columns = engine._ChunkColumns(values, flags)
+    words = {0: "no", 1: "unknown", 2: "yes"}
+    lines = {"tpp": Decimal(4800), "density": Decimal(8), "io": Decimal(600), "dram": Decimal(1500),
+             "hbm": Decimal(2), "datacenter": None, "kind": None}
+    for name, predicate in PREDICATES.items():
+        line = lines[predicate.figure]
+        vector = [words[int(a)] for a in predicate.vector(columns, line)]
+        assert vector == [predicate.scalar(m, m.primary, line).value for m in metrics], name
 
 
 def test_a_wrong_vectorised_answer_stops_the_batch(monkeypatch):
-    monkeypatch.setitem(COLUMN_PREDICATES, "tpp_at_least",
-                        lambda line, values, datacenter: COLUMN_PREDICATES["tpp_below"](line, values, datacenter))
+    wrong = dataclasses.replace(PREDICATES["tpp_at_least"], vector=PREDICATES["tpp_below"].vector)
+    monkeypatch.setitem(PREDICATES, "tpp_at_least", wrong)
     with pytest.raises(RuntimeError, match="disagree"):
         batch_rows([{"dense_int8_tops": "2000", "datacenter": "true"}], as_of=D(2026, 2, 1))
 
 
-def test_more_conditions_than_a_row_can_pack_is_refused(monkeypatch):
+def test_more_conditions_than_a_row_can_pack_is_refused():
     book = default_rulebook()
     base = book.get("2023-11-17")
     many = base.model_copy(update={"paragraphs": [
         base.paragraphs[0].model_copy(update={"id": f"p{i}", "when": [{"tpp_at_least": Decimal(i + 1)}]})
         for i in range(engine._MAX_CONDITIONS + 1)]})
-    monkeypatch.setattr(engine, "default_rulebook", lambda: book.model_copy(update={"editions": (many,)}))
     with pytest.raises(engine.InputError, match="conditions"):
-        engine.Engine(["dense_int8_tops"], edition="2023-11-17", as_of=D(2024, 1, 1))
+        engine.Engine(["dense_int8_tops"], edition="2023-11-17", as_of=D(2024, 1, 1),
+                      rulebook=book.model_copy(update={"editions": (many,)}))
 
 
 @given(st.lists(st.integers(min_value=0, max_value=2**62), min_size=1, max_size=50))

@@ -116,6 +116,17 @@ def test_h100_equivalent_constant():
     assert H100_EQUIVALENT_TPP == Decimal("1978.9") * 8
 
 
+def test_fleet_totals_and_chips_count_h100_equivalents_with_one_exact_definition():
+    # A DGX H100 holds 8 H100 SXM (each 1,978.9 dense FP8 TFLOPS x 8 bits = TPP 15,831.2): 8 H100e;
+    # TPP 1 is exactly 10/158,312 of one, not a rounded decimal.
+    from tppcalc.fleet import aggregate
+    from tppcalc.metrics import h100_equivalents
+
+    assert aggregate.h100_equivalents is h100_equivalents
+    assert h100_equivalents(Decimal("15831.2") * 8) == 8
+    assert h100_equivalents(Decimal(1)) == Fraction(10, 158312)
+
+
 def test_matrix_and_vector_ratings_of_one_precision_are_not_added_under_the_primary_reading():
     # MI250X: matrix FP64 95.7 and vector FP64 47.9 TFLOPS; FP16 matrix 383. Industry TPP 6128.
     document = {

@@ -25,24 +25,14 @@ from pathlib import Path
 
 from tppcalc.errors import InputError, MissingExtraError
 from tppcalc.metrics import Metrics, compute_metrics
-from tppcalc.rules.editions import (
-    Citation,
-    Exclusion,
-    Paragraph,
-    RuleBook,
-    default_rulebook,
-)
+from tppcalc.rules.editions import Citation, Exclusion, Paragraph, RuleBook, default_rulebook
+from tppcalc.rules.in_force import rules_in_force
+from tppcalc.rules.predicates import PREDICATES
 from tppcalc.spec import ChipSpec
 from tppcalc.visible_text import visible
 
 OUTSIDE = "outside"
 FORMATS = {".png": "png", ".svg": "svg"}
-
-# The predicates the two axes carry; anything else in a paragraph is written into its label.
-_AXIS_PREDICATES = {"tpp_at_least", "tpp_below", "density_at_least", "density_below"}
-# A paragraph with one of these is about another kind of item and is not drawn (3A090.c).
-_NOT_DRAWN = {"memory_item", "hbm_density_above"}
-
 
 # ---- the rules, as the chart sees them ----------------------------------------------------------
 
@@ -59,25 +49,17 @@ class RuleView:
 
 
 def rules_view(*, edition: str | None = None, as_of: dt.date | None = None, overlays: Sequence[str] = (),
-               rulebook: RuleBook | None = None) -> RuleView:
-    """The rules named by ``edition`` (with ``overlays``), else those in force on ``as_of`` (today)."""
-    book = rulebook or default_rulebook()
-    day = as_of or dt.date.today()
-    if edition is not None:
-        chosen = book.get(edition)
-        if chosen.kind == "overlay":
-            layers = [book.base_on(max(day, chosen.effective)), chosen]
-        else:
-            layers = [chosen, *(book.get(o) for o in overlays)]
-    else:
-        layers = [book.base_on(day), *book.overlays_on(day, as_written=False)]
+               as_written: bool = False, rulebook: RuleBook | None = None) -> RuleView:
+    """The rules named by ``edition`` (with ``overlays``), else those in force on ``as_of`` (today),
+    with every effective overlay applied ``as_written``: the rules ``rules_in_force`` picks."""
+    rules = rules_in_force(as_of, edition, as_written, overlays=overlays, rulebook=rulebook)
     return RuleView(
-        id=" + ".join(e.id for e in layers),
-        title=layers[0].title,
-        layers=tuple(e.id for e in layers),
-        paragraphs=tuple(p for e in layers for p in e.paragraphs),
-        exclusions=tuple(x for e in layers for x in e.exclusions),
-        citations=tuple(c for e in layers for c in e.citations),
+        id=rules.id,
+        title=rules.base.title,
+        layers=tuple(e.id for e in rules.layers),
+        paragraphs=tuple(rules.paragraphs),
+        exclusions=tuple(rules.exclusions),
+        citations=tuple(rules.citations),
     )
 
 
@@ -98,31 +80,28 @@ class Box:
 
 
 def paragraph_boxes(view: RuleView) -> tuple[list[Box], list[Paragraph]]:
-    """Each drawable paragraph as a box, in walking order; and the paragraphs not drawn."""
-    from tppcalc.classification import describe_condition
-
+    """Each drawable paragraph as a box, in walking order; and the paragraphs not drawn. Each
+    predicate says where it goes (``Predicate.chart``): a low or high side of an axis, the
+    region's label, or off the chart (a paragraph about another kind of item, such as 3A090.c)."""
     boxes, skipped = [], []
     for paragraph in view.paragraphs:
-        names = {name for condition in paragraph.when for name in condition}
-        if names & _NOT_DRAWN:
+        conditions = [(PREDICATES[name], value) for condition in paragraph.when for name, value in condition.items()]
+        if any(predicate.chart == "not drawn" for predicate, _ in conditions):
             skipped.append(paragraph)
             continue
-        tpp_low, tpp_high = Decimal(0), None
-        density_low, density_high = Decimal(0), None
+        low = {"tpp": Decimal(0), "density": Decimal(0)}
+        high: dict[str, Decimal | None] = {"tpp": None, "density": None}
         extra = []
-        for condition in paragraph.when:
-            for name, value in condition.items():
-                if name == "tpp_at_least":
-                    tpp_low = max(tpp_low, value)
-                elif name == "tpp_below":
-                    tpp_high = value if tpp_high is None else min(tpp_high, value)
-                elif name == "density_at_least":
-                    density_low = max(density_low, value)
-                elif name == "density_below":
-                    density_high = value if density_high is None else min(density_high, value)
-                else:
-                    extra.append(describe_condition(name, None if isinstance(value, bool) else value))
-        boxes.append(Box(paragraph.id, paragraph.eccn, (tpp_low, tpp_high), (density_low, density_high),
+        for predicate, value in conditions:
+            if predicate.chart == "label":
+                extra.append(predicate.describe(None if isinstance(value, bool) else value))
+                continue
+            axis, side = predicate.chart
+            if side == "low":
+                low[axis] = max(low[axis], value)
+            else:
+                high[axis] = value if high[axis] is None else min(high[axis], value)
+        boxes.append(Box(paragraph.id, paragraph.eccn, (low["tpp"], high["tpp"]), (low["density"], high["density"]),
                          tuple(extra)))
     return boxes, skipped
 
@@ -679,7 +658,7 @@ def _area_answer(area: PlaneArea, metrics: Metrics, book: RuleBook, view: RuleVi
         if area.kind == "review zone":
             policy = next((p for p in layer.review_policies if p.id == area.id), None)
             if policy is not None:
-                return all_of(PREDICATES[n](metrics, metrics.primary, v)
+                return all_of(PREDICATES[n].scalar(metrics, metrics.primary, v)
                               for condition in policy.when for n, v in condition.items())
         else:
             rule = next((r for r in layer.notices if r.id == area.id), None)

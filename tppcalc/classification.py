@@ -15,10 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Literal, NamedTuple
+from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
@@ -26,22 +24,15 @@ from tppcalc.arguments import chip_spec, day_of, place
 from tppcalc.eccn import ControlOrder, Eccn
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
-from tppcalc.rules.countries import CountryData, country_data
-from tppcalc.rules.editions import (
-    Citation,
-    Condition,
-    Edition,
-    Paragraph,
-    Places,
-    RuleBook,
-    default_rulebook,
-)
+from tppcalc.rules.countries import CountryData
+from tppcalc.rules.editions import Citation, Condition, Paragraph, RuleBook
+from tppcalc.rules.in_force import OUTSIDE, RuleSet, rules_in_force
 from tppcalc.rules.notices import Notice, letter_finding, notice_applies, notice_from_rule
-from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+from tppcalc.rules.predicates import NO, PREDICATES, SCALARS, UNKNOWN, YES, all_of, describe_condition, negate
 from tppcalc.spec import ChipSpec
 
 Item = Literal["ic", "computer"]
-OUTSIDE = {"ic": "outside 3A090", "computer": "outside 4A090"}
+__all__ = ["OUTSIDE", "Classification", "classify", "control_order", "describe_condition", "letter_signature"]
 
 NEXT_STEPS = (
     "Not in 3A090/4A090: check the rest of the Commerce Control List (e.g. 3A001, 4A003 by APP, "
@@ -132,20 +123,10 @@ def _word(c: Comparison) -> Literal["yes", "no", "unknown"]:
     return c.value  # type: ignore[return-value]
 
 
-# The chip's value behind each predicate, for the checks shown to people; each is computed only
-# for the conditions shown (the density is an exact division).
-_VALUE_OF: dict[str, Callable[[Metrics, ReadingMetrics], object]] = {
-    "tpp_at_least": lambda m, r: r.tpp,
-    "tpp_below": lambda m, r: r.tpp,
-    "density_at_least": lambda m, r: r.performance_density,
-    "density_below": lambda m, r: r.performance_density,
-    "io_at_least": lambda m, r: m.io_bidir_gbps,
-    "dram_bandwidth_below": lambda m, r: m.dram_bandwidth_gbps,
-    "hbm_density_above": lambda m, r: m.hbm_bandwidth_density_gbps_per_mm2,
-    "datacenter": lambda m, r: m.datacenter,
-    "not_datacenter": lambda m, r: None if m.datacenter is None else not m.datacenter,
-    "memory_item": lambda m, r: m.kind == "memory",
-}
+# An outcome is a paragraph's ECCN, which the edition loader has parsed (``Eccn``) and refuses
+# if it is "outside ...", or one of these: so membership here is the parsed answer, and costs
+# no parse in the classifier's loops.
+_OUTSIDE_OUTCOMES = frozenset(OUTSIDE.values())
 
 
 def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) -> Comparison:
@@ -153,7 +134,7 @@ def _conditions(when: list[Condition], metrics: Metrics, reading: ReadingMetrics
     seen_unknown = False
     for condition in when:
         for name, threshold in condition.items():
-            result = PREDICATES[name](metrics, reading, threshold)
+            result = SCALARS[name](metrics, reading, threshold)
             if result is NO:
                 return NO
             if result is UNKNOWN:
@@ -166,124 +147,25 @@ def _detail(when: list[Condition], metrics: Metrics, reading: ReadingMetrics) ->
     checks = []
     for condition in when:
         for name, threshold in condition.items():
-            value = _VALUE_OF[name](metrics, reading)
+            predicate = PREDICATES[name]
+            value = predicate.value(metrics, reading)  # computed only for conditions shown: density divides
             checks.append(ConditionCheck(
                 predicate=name,
                 threshold=None if isinstance(threshold, bool) else float(threshold),
                 value=value if isinstance(value, bool) or value is None else float(value),
-                result=_word(PREDICATES[name](metrics, reading, threshold)),
+                result=_word(predicate.scalar(metrics, reading, threshold)),
             ))
     return checks
 
 
-class _Rules:
-    """The base edition with any overlays applied, as one view, over one set of country data.
-
-    Views are kept (``_rules_view``): classify() runs for many chips under the same rules, and
-    which places a country is in does not depend on the chip. ``contains`` memoises membership by
-    id(places); the ids stay valid because the view holds the editions that hold the places.
-    """
-
-    _MEMO_LIMIT = 4096
-
-    def __init__(self, base: Edition, overlays: list[Edition], countries: CountryData):
-        self.base = base
-        self.overlays = overlays
-        self.countries = countries
-        layers = [base, *overlays]
-        self.paragraphs = [p for e in layers for p in e.paragraphs]
-        self.exclusions = [x for e in layers for x in e.exclusions]
-        self.requirements = [r for e in layers for r in e.requirements]
-        self.exceptions = [x for e in layers for x in e.exceptions]
-        self.review_policies = [p for e in layers for p in e.review_policies]
-        self.citations = [c for e in layers for c in e.citations]
-        self.notes = [n for e in layers for n in e.notes]
-        self.letters = [x for e in layers for x in e.letters]
-        self.notice_rules = [x for e in layers for x in e.notices]
-        self._membership: dict[tuple[int, str, dt.date], bool] = {}
-
-    def contains(self, places: Places | None, code: str | None, day: dt.date) -> bool:
-        """Whether ``code`` is one of ``places`` on ``day`` (False when either is not given)."""
-        if code is None or places is None:
-            return False
-        key = (id(places), code, day)
-        inside = self._membership.get(key)
-        if inside is None:
-            if len(self._membership) >= self._MEMO_LIMIT:
-                self._membership.clear()
-            inside = self._membership[key] = _in(code, places, day, self.countries)
-        return inside
-
-
-class _Selection(NamedTuple):  # a NamedTuple: a quarter of a dataclass's cost to define at import
-    """The rules chosen for one day (and edition, and as-written choice), with the reasons every
-    classification under them starts with."""
-
-    book: RuleBook
-    rules: _Rules
-    status: str
-    preamble: tuple[str, ...]
-    disputed: tuple  # overlays not applied whose legal status is disputed on the day
-
-
-# Selections and views are kept by the identity of the objects they are built from. That is safe:
-# each entry holds those objects, so no id is reused while its entry exists.
-_SELECTIONS: dict[tuple, _Selection] = {}
-_VIEWS: dict[tuple[int, ...], _Rules] = {}
-_KEPT_LIMIT = 256
-
-
-def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str | None,
-            as_written: bool) -> _Selection:
-    """The base edition and overlays in force on ``day`` (or the named ``edition``), as a view."""
-    key = (id(book), id(countries), day, edition, as_written)
-    selection = _SELECTIONS.get(key)
-    if selection is not None:
-        return selection
-    notes: list[str] = []
-    disputed: list = []
-    if edition is not None:
-        chosen = book.get(edition)
-        base = chosen if chosen.kind == "edition" else book.base_on(max(day, chosen.effective))
-        overlays = [] if chosen.kind == "edition" else [chosen]
-    else:
-        base = book.base_on(day)
-        overlays = book.overlays_on(day, as_written=as_written)
-        for skipped in book.overlays_not_applied(day):
-            if skipped not in overlays:
-                notes.append(f"{skipped.title}: {skipped.status_on(day)}; not applied (use --as-written "
-                             f"or --edition {skipped.id} to apply the text as written)")
-                if skipped.legal_status and day >= (skipped.legal_status_from or skipped.effective):
-                    disputed.append(skipped)
-    status = base.status_on(day) if day >= base.effective else "named explicitly"
-    header = (f"Rules: {base.title}, edition {base.id} ({status} on {day})"
-              + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
-    if len(_SELECTIONS) >= _KEPT_LIMIT:
-        _SELECTIONS.clear()
-    selection = _SELECTIONS[key] = _Selection(book, _rules_view(base, overlays, countries), status,
-                                              (header, *notes), tuple(disputed))
-    return selection
-
-
-def _rules_view(base: Edition, overlays: list[Edition], countries: CountryData) -> _Rules:
-    """The kept view of these editions over this country data."""
-    key = (id(countries), id(base), *map(id, overlays))
-    view = _VIEWS.get(key)
-    if view is None:
-        if len(_VIEWS) >= _KEPT_LIMIT:
-            _VIEWS.clear()
-        view = _VIEWS[key] = _Rules(base, overlays, countries)
-    return view
-
-
-def _outcomes(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, item: Item) -> list[tuple[str, Paragraph | None]]:
+def _outcomes(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, item: Item) -> list[tuple[str, Paragraph | None]]:
     """The ECCNs still possible under one reading, in paragraph order; OUTSIDE if it can fall through."""
     possible: list[tuple[str, Paragraph | None]] = []
     for paragraph in rules.paragraphs:
         status = _effective(rules, paragraph, metrics, reading)
         if status is NO:
             continue
-        eccn = paragraph.computer_eccn if item == "computer" and paragraph.computer_eccn else paragraph.eccn
+        eccn = rules.eccn_of(paragraph, item)
         if eccn not in [e for e, _ in possible]:
             possible.append((eccn, paragraph))
         if status is YES:
@@ -295,17 +177,11 @@ def _outcomes(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, item: It
 def control_order(item: Item = "computer", *, as_of: dt.date | None = None, edition: str | None = None,
                   as_written: bool = False, rulebook: RuleBook | None = None,
                   countries: CountryData | None = None) -> ControlOrder:
-    """The outcomes of the rules in force, most controlled first: the order classify() walks its
-    paragraphs in (the first that holds decides), then "outside". Rank outcomes with this, never
-    with a table of one's own."""
-    selection = _select(rulebook or default_rulebook(), countries or country_data(), as_of or dt.date.today(),
-                        edition, as_written)
-    walked = [paragraph.computer_eccn if item == "computer" and paragraph.computer_eccn else paragraph.eccn
-              for paragraph in selection.rules.paragraphs]
-    return ControlOrder([*map(Eccn.parse, walked), Eccn.parse(OUTSIDE[item])])
+    """The outcomes of the rules in force, most controlled first (``RuleSet.control_order``)."""
+    return rules_in_force(as_of, edition, as_written, rulebook=rulebook, countries=countries).control_order(item)
 
 
-def _effective(rules: _Rules, paragraph: Paragraph, metrics: Metrics, reading: ReadingMetrics) -> Comparison:
+def _effective(rules: RuleSet, paragraph: Paragraph, metrics: Metrics, reading: ReadingMetrics) -> Comparison:
     """The paragraph's conditions, less any exclusion that applies to its ECCN."""
     status = _conditions(paragraph.when, metrics, reading)
     for exclusion in rules.exclusions:
@@ -314,19 +190,7 @@ def _effective(rules: _Rules, paragraph: Paragraph, metrics: Metrics, reading: R
     return status
 
 
-def _in(code: str, places: Places, day: dt.date, countries: CountryData) -> bool:
-    def member(group: str) -> bool:
-        if group.startswith("tier"):
-            return countries.tier_of(code, day) == group
-        return code in countries.members(group, day)
-
-    inside = places.all or code in places.countries or any(member(g) for g in places.groups)
-    if not inside:
-        return False
-    return not (code in places.except_countries or any(member(g) for g in places.except_groups))
-
-
-def _licence(rules: _Rules, eccn: str, dest: str, hq: str, day: dt.date) -> tuple[bool | None, list[str]]:
+def _licence(rules: RuleSet, eccn: str, dest: str, hq: str, day: dt.date) -> tuple[bool | None, list[str]]:
     """The licence lines for ``eccn``: True (required), None (a line the data cannot decide
     applies, and none requires it), False (no line applies)."""
     why = []
@@ -383,12 +247,68 @@ def classify(
     metrics = chip if spec is None else compute_metrics(spec)
     day = day_of(as_of)
     dest, hq = place(dest, field="dest"), place(hq, field="hq")
-    selection = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written)
-    rules, status = selection.rules, selection.status
-    base, overlays = rules.base, rules.overlays
-    reasons = list(selection.preamble)
+    rules = rules_in_force(day, edition, as_written, rulebook=rulebook, countries=countries)
+    reasons = list(rules.preamble)
 
-    # Outcomes under every reading; readings that share a result object are evaluated once.
+    by_object, results_by_reading = _walk_readings(rules, metrics, item)
+    primary = metrics.primary
+    possible = by_object[id(primary)]
+    eccns = [eccn for eccn, _ in possible]
+    determined = len(eccns) == 1
+    eccn = eccns[0] if determined else None
+    paragraph = possible[0][1] if determined else None
+    reasons.extend(_eccn_reasons(rules, metrics, primary, possible, determined, item))
+
+    past_coverage = day > rules.verified_through
+    # A named edition is a what-if: its answer is the edition's, dated or not.
+    unverified = past_coverage and edition is None
+    if dest is None:
+        reasons.append("No destination given (--dest): licence requirement not evaluated")
+        answer = _LicenceAnswer(hq=hq)
+    else:
+        answer = _licence_answer(rules, metrics, eccns, eccn, dest, hq, day, unverified, reasons)
+    hq = answer.hq
+    outcomes_by_reading, sensitive = _readings_answers(rules, metrics, by_object, results_by_reading, dest, hq, day,
+                                                       answer.letters, unverified, reasons)
+    notices = [*answer.notices, *_notices(rules, metrics, primary, eccns, day, dest, hq, past_coverage)]
+    published = None if spec is None else published_eccn(spec, eccns, day)
+    if published is not None:
+        reasons.append(published.finding)
+
+    result = Classification.model_construct(
+        chip_id=metrics.chip_id,
+        item=item,
+        as_of=day,
+        edition=rules.base.id,
+        edition_title=rules.base.title,
+        edition_status=rules.status,
+        overlays=[o.id for o in rules.overlays],
+        destination=dest,
+        headquarters=hq,
+        headquarters_assumed=answer.hq_assumed,
+        eccn=eccn,
+        paragraph=None if paragraph is None else paragraph.id,
+        undetermined=None if determined else eccns,
+        license_required=answer.licence,
+        license_exceptions=answer.exceptions,
+        review_policy=answer.review,
+        review_conditions=answer.review_conditions,
+        reading_sensitive=bool(sensitive),
+        outcomes_by_reading=outcomes_by_reading,
+        reasons=reasons,
+        notices=notices,
+        citations=list(rules.citations),  # copies: the rule set is shared by every classification
+        notes=list(rules.notes),
+        published_eccn=published,
+    )
+    result._context = (rules, metrics)
+    return result
+
+
+def _walk_readings(rules: RuleSet, metrics: Metrics, item: Item
+                   ) -> tuple[dict[int, list[tuple[str, Paragraph | None]]], dict[str, ReadingMetrics]]:
+    """The outcomes under every reading, by result object (readings that share one are walked
+    once), and each reading's result."""
     by_object: dict[int, list[tuple[str, Paragraph | None]]] = {}
     results_by_reading: dict[str, ReadingMetrics] = {}
     for reading, result in metrics.readings.items():
@@ -396,70 +316,79 @@ def classify(
         if key not in by_object:
             by_object[key] = _outcomes(rules, metrics, result, item)
         results_by_reading[reading.value] = result
-    primary = metrics.primary
-    possible = by_object[id(primary)]
-    eccns = [eccn for eccn, _ in possible]
-    determined = len(eccns) == 1
-    eccn = eccns[0] if determined else None
-    paragraph = possible[0][1] if determined else None
+    return by_object, results_by_reading
 
-    reasons.extend(_eccn_reasons(rules, metrics, primary, possible, determined, item))
 
-    # Licence, exceptions, review policy for each ECCN still possible.
+@dataclass(slots=True)
+class _LicenceAnswer:
+    """The licence side of a classification (with a destination): the answer, the exceptions and
+    review policy of a determined controlled ECCN, and the letters and notices found on the way."""
+
+    hq: str | None
+    hq_assumed: bool = False
     licence: bool | None = None
-    exceptions: list[ExceptionOption] = []
+    exceptions: list[ExceptionOption] = field(default_factory=list)
     review: str | None = None
     review_conditions: str | None = None
-    hq_assumed = False
-    notices: list[Notice] = []
-    letters: list = []
-    past_coverage = day > selection.book.verified_through
-    # A named edition is a what-if: its answer is the edition's, dated or not.
-    unverified = past_coverage and edition is None
-    if dest is None:
-        reasons.append("No destination given (--dest): licence requirement not evaluated")
-    else:
-        if hq is None:
-            hq, hq_assumed = dest, True
-            reasons.append(f"End user assumed headquartered in {dest} (give --hq): a D:5- or "
-                           "Macau-headquartered end user needs a licence to any destination outside the US")
-        letters = [f for f in (letter_finding(x, metrics, primary, day=day, dest=dest, hq=hq, contains=rules.contains)
-                               for x in rules.letters) if f is not None]
-        by_letter: bool | None = False
-        for finding in letters:
-            notices.append(finding.notice)
-            if finding.required is not False:
-                reasons.append(finding.reason)
-                by_letter = _either_licence(by_letter, finding.required)
-        answers = set()
-        for candidate in eccns:
-            if candidate.startswith("outside"):
-                answers.add(False)
-                continue
-            required, why = _licence(rules, candidate, dest, hq, day)
-            answers.add(required)
-            reasons.extend(why)
-            if required and determined:
-                exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)
-                review, review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
-        by_eccn = answers.pop() if len(answers) == 1 else None
-        licence = _either_licence(by_eccn, by_letter)
-        if licence is False and unverified and any(not e.startswith("outside") for e in eccns):
-            licence = None
-            reasons.append(f"Licence undetermined: no licence line applies under the rules as checked through "
-                           f"{selection.book.verified_through}, but {day} is later and changes since then may be "
-                           "missing. Not required if nothing changed; required if a later rule or letter reaches "
-                           f"{dest}")
-        elif licence is False:
-            reasons.append(f"No licence required under 3A090/4A090 for {dest}"
-                           + ("" if eccn is None or not eccn.startswith("outside") else f". {NEXT_STEPS}"))
-        elif licence is None:
-            reasons.append("Licence requirement undetermined: it depends on an outcome or a line the data cannot "
-                           "decide (see above)")
-        if review is not None:
-            reasons.append(f"Licence review policy: {review}")
+    notices: list[Notice] = field(default_factory=list)
+    letters: list = field(default_factory=list)
 
-    # Every reading's whole answer: its ECCNs and, with a destination, each one's licence and review.
+
+def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: str | None, dest: str,
+                    hq: str | None, day: dt.date, unverified: bool, reasons: list[str]) -> _LicenceAnswer:
+    """Licence, exceptions and review policy for each ECCN still possible, with their reasons.
+    The answer is definite only when every possible outcome gives the same one."""
+    primary = metrics.primary
+    answer = _LicenceAnswer(hq=hq)
+    if hq is None:
+        hq = answer.hq = dest
+        answer.hq_assumed = True
+        reasons.append(f"End user assumed headquartered in {dest} (give --hq): a D:5- or "
+                       "Macau-headquartered end user needs a licence to any destination outside the US")
+    answer.letters = [f for f in (letter_finding(x, metrics, primary, day=day, dest=dest, hq=hq,
+                                                 contains=rules.contains) for x in rules.letters) if f is not None]
+    by_letter: bool | None = False
+    for finding in answer.letters:
+        answer.notices.append(finding.notice)
+        if finding.required is not False:
+            reasons.append(finding.reason)
+            by_letter = _either_licence(by_letter, finding.required)
+    answers = set()
+    for candidate in eccns:
+        if candidate in _OUTSIDE_OUTCOMES:
+            answers.add(False)
+            continue
+        required, why = _licence(rules, candidate, dest, hq, day)
+        answers.add(required)
+        reasons.extend(why)
+        if required and eccn is not None:
+            answer.exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)
+            answer.review, answer.review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
+    by_eccn = answers.pop() if len(answers) == 1 else None
+    licence = _either_licence(by_eccn, by_letter)
+    if licence is False and unverified and not _OUTSIDE_OUTCOMES.issuperset(eccns):
+        licence = None
+        reasons.append(f"Licence undetermined: no licence line applies under the rules as checked through "
+                       f"{rules.verified_through}, but {day} is later and changes since then may be "
+                       "missing. Not required if nothing changed; required if a later rule or letter reaches "
+                       f"{dest}")
+    elif licence is False:
+        reasons.append(f"No licence required under 3A090/4A090 for {dest}"
+                       + (f". {NEXT_STEPS}" if eccn in _OUTSIDE_OUTCOMES else ""))
+    elif licence is None:
+        reasons.append("Licence requirement undetermined: it depends on an outcome or a line the data cannot "
+                       "decide (see above)")
+    if answer.review is not None:
+        reasons.append(f"Licence review policy: {answer.review}")
+    answer.licence = licence
+    return answer
+
+
+def _readings_answers(rules: RuleSet, metrics: Metrics, by_object: dict, results_by_reading: dict[str, ReadingMetrics],
+                      dest: str | None, hq: str | None, day: dt.date, letters: list, unverified: bool,
+                      reasons: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Every reading's whole answer (its ECCNs and, with a destination, each one's licence and
+    review), and the readings whose answer differs from the primary's (each given a reason)."""
     outcomes_by_reading: dict[str, list[str]] = {}
     described: dict[int, list[str]] = {}
     lines: dict[str, bool | None] = {}  # each ECCN's licence lines: the same under every reading
@@ -469,45 +398,12 @@ def classify(
             described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified, lines)
                               for e, _ in by_object[key]]
         outcomes_by_reading[name] = described[key]
-    primary_words = described[id(primary)]
+    primary_words = described[id(metrics.primary)]
     sensitive = [r for r, o in outcomes_by_reading.items() if o != primary_words]
     for reading in sensitive:
         reasons.append(f"Reading '{reading}' gives {' or '.join(outcomes_by_reading[reading])} instead of "
                        f"{' or '.join(primary_words)}: the answer depends on how the rule text is read")
-
-    notices.extend(_notices(selection, rules, metrics, primary, eccns, day, dest, hq, past_coverage))
-    published = None if spec is None else published_eccn(spec, eccns, day)
-    if published is not None:
-        reasons.append(published.finding)
-
-    result = Classification.model_construct(
-        chip_id=metrics.chip_id,
-        item=item,
-        as_of=day,
-        edition=base.id,
-        edition_title=base.title,
-        edition_status=status,
-        overlays=[o.id for o in overlays],
-        destination=dest,
-        headquarters=hq,
-        headquarters_assumed=hq_assumed,
-        eccn=eccn,
-        paragraph=None if paragraph is None else paragraph.id,
-        undetermined=None if determined else eccns,
-        license_required=licence,
-        license_exceptions=exceptions,
-        review_policy=review,
-        review_conditions=review_conditions,
-        reading_sensitive=bool(sensitive),
-        outcomes_by_reading=outcomes_by_reading,
-        reasons=reasons,
-        notices=notices,
-        citations=list(rules.citations),  # copies: the view is shared by every classification
-        notes=list(rules.notes),
-        published_eccn=published,
-    )
-    result._context = (rules, metrics)
-    return result
+    return outcomes_by_reading, sensitive
 
 
 _PUBLISHED_3A090 = re.compile(r"^(?:ECCN\s*)?[34]A090\.?([a-z])?", re.IGNORECASE)
@@ -567,13 +463,13 @@ def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None =
     if dest is None:
         return ()
     day = as_of or dt.date.today()
-    rules = _select(rulebook or default_rulebook(), countries or country_data(), day, edition, as_written).rules
+    rules = rules_in_force(day, edition, as_written, rulebook=rulebook, countries=countries)
     findings = (letter_finding(x, chip, chip.primary, day=day, dest=dest, hq=hq or dest, contains=rules.contains)
                 for x in rules.letters)
     return tuple((f.letter.id, f.required) for f in findings if f is not None and f.required is not False)
 
 
-def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
+def _outcome_words(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
                    hq: str | None, day: dt.date, letters: list, past_coverage: bool,
                    lines: dict[str, bool | None]) -> str:
     """One outcome of one reading in words: the ECCN and, with a destination, its licence answer
@@ -581,7 +477,7 @@ def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, ecc
     each ECCN's licence lines across readings."""
     if dest is None or hq is None:
         return eccn
-    outside = eccn.startswith("outside")
+    outside = eccn in _OUTSIDE_OUTCOMES
     if not outside and eccn not in lines:
         lines[eccn] = _licence(rules, eccn, dest, hq, day)[0]
     licence: bool | None = False if outside else lines[eccn]
@@ -594,7 +490,7 @@ def _outcome_words(rules: _Rules, metrics: Metrics, reading: ReadingMetrics, ecc
     return f"{eccn} ({_LICENCE_WORD[licence]}" + (f"; review: {review}" if review else "") + ")"
 
 
-def _notices(selection: _Selection, rules: _Rules, metrics: Metrics, reading: ReadingMetrics, eccns: list[str],
+def _notices(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, eccns: list[str],
              day: dt.date, dest: str | None, hq: str | None, past_coverage: bool) -> list[Notice]:
     """The notices of the rules in use that apply to this chip, the disputed status of an overlay
     not applied, and the coverage date when ``day`` is past it."""
@@ -604,7 +500,7 @@ def _notices(selection: _Selection, rules: _Rules, metrics: Metrics, reading: Re
                                 contains=rules.contains)
         if answer is not NO:
             found.append(notice_from_rule(rule, answer))
-    for overlay in selection.disputed:
+    for overlay in rules.disputed:
         reached = {e for r in overlay.requirements for e in r.eccns}
         if reached & set(eccns):
             citation = next((c for c in overlay.citations if "GAO" in c.title), overlay.citations[0])
@@ -613,14 +509,14 @@ def _notices(selection: _Selection, rules: _Rules, metrics: Metrics, reading: Re
                                 f"is disputed: {overlay.legal_status} As written it adds licence lines for "
                                 f"{', '.join(sorted(reached))}; see --as-written.", True, citation))
     if past_coverage:
-        coverage = selection.book.coverage
+        coverage = rules.book.coverage
         found.append(Notice("coverage", "coverage",
                             f"The rule data was checked through {coverage.verified_through}; {day} is later, so "
                             f"changes since then may be missing. {coverage.note}", True, coverage.citations[0]))
     return found
 
 
-def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:
+def _checks(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics) -> list[ParagraphCheck]:
     checks = []
     for paragraph in rules.paragraphs:
         excluded = None
@@ -635,29 +531,6 @@ def _checks(rules: _Rules, metrics: Metrics, reading: ReadingMetrics) -> list[Pa
             conditions=_detail(paragraph.when, metrics, reading),
         ))
     return checks
-
-
-_SYMBOL = {"tpp_at_least": ">=", "tpp_below": "<", "density_at_least": ">=", "density_below": "<",
-           "io_at_least": ">=", "dram_bandwidth_below": "<", "hbm_density_above": ">"}
-_LABEL = {"tpp": "TPP", "density": "performance density", "io": "I/O rate", "dram": "DRAM bandwidth",
-          "hbm": "HBM bandwidth density"}
-
-
-_NO_VALUE = object()
-
-
-def describe_condition(name: str, threshold, value=_NO_VALUE) -> str:
-    """A condition in words, with the chip's value when one is given ("TPP 15,832 >= 4,800")."""
-    if name in ("datacenter", "not_datacenter", "memory_item"):
-        words = {"datacenter": "designed or marketed for datacenters",
-                 "not_datacenter": "not designed or marketed for datacenters", "memory_item": "a memory item"}
-        return words[name] + (" (unknown)" if value is None else "")
-    label = _LABEL[name.split("_")[0]]
-    limit = format_number(Decimal(str(threshold)))
-    if value is _NO_VALUE:
-        return f"{label} {_SYMBOL[name]} {limit}"
-    shown = "unknown" if value is None else format_number(Decimal(str(value)))
-    return f"{label} {shown} {_SYMBOL[name]} {limit}"
 
 
 def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[str]:

@@ -135,7 +135,7 @@ def node_dict(node) -> dict:
 
 
 def _total_dict(total) -> dict:
-    from tppcalc.fleet.aggregate import h100_equivalents
+    from tppcalc.metrics import h100_equivalents
 
     return {"tpp": _num(total.tpp), "h100_equivalents": _num(h100_equivalents(total.tpp)),
             "complete": total.complete, "units": total.units}

@@ -45,11 +45,6 @@ class InputError(TppcalcError, ValueError):
         parts = [p for p in (self.where, self.field) if p]
         return ": ".join([*parts, self.problem])
 
-    def at(self, where: str) -> InputError:
-        """The same error, placed (for errors raised deep down that learn their place later)."""
-        placed = f"{where}: {self.where}" if self.where else where
-        return type(self)(self.problem, where=placed, field=self.field)
-
 
 class SparseFigureError(InputError):
     """A throughput marked as a sparse figure. TPP counts dense figures only (TN 2, item 3)."""
@@ -83,10 +78,6 @@ class SpecError(InputError):
         lines = [f"{field}: {problem}" if field else problem for field, problem in self.errors]
         body = "; ".join(lines)
         return f"{head}: {body}" if head else body
-
-    def at(self, where: str) -> SpecError:
-        placed = f"{where}: {self.where}" if self.where else where
-        return SpecError(self.errors, where=placed, record=self.record)
 
 
 class UnknownChipError(TppcalcError, LookupError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tppcalc.eccn import Eccn, EccnError
+
 TONES = frozenset({"controlled", "undetermined", "outside", "warning", "muted"})
 
 
@@ -53,10 +55,14 @@ Block = Table | Items | Cell | str
 # ---- the tone of a verdict: one decision, shared by every renderer ---------------------------------
 
 def eccn_tone(eccn: str | None) -> str:
-    """"outside" for a verdict outside every controlled paragraph, "undetermined" for none, else "controlled"."""
+    """"outside" for a verdict outside every controlled paragraph, "undetermined" for none, else
+    "controlled" (text that is not an ECCN, from a hostile file, never reads as outside)."""
     if eccn is None:
         return "undetermined"
-    return "outside" if eccn.startswith("outside") else "controlled"
+    try:
+        return "outside" if Eccn.parse(eccn).outside else "controlled"
+    except EccnError:
+        return "controlled"
 
 
 def verdict(result) -> Cell:

@@ -155,11 +155,17 @@ class Metrics:
     @property
     def h100_equivalents(self) -> Fraction | None:
         tpp = self.tpp
-        return None if tpp is None else ratio(tpp, H100_EQUIVALENT_TPP)
+        return None if tpp is None else h100_equivalents(tpp)
 
     @property
     def headroom(self) -> Headroom | None:
         return _headroom(self.primary)
+
+
+def h100_equivalents(tpp: Decimal) -> Fraction:
+    """A TPP in H100-equivalents (the H100 SXM's TPP, ``H100_EQUIVALENT_TPP``), exactly: for a
+    chip's metrics and for fleet totals alike."""
+    return ratio(tpp, H100_EQUIVALENT_TPP)
 
 
 class _Unit(NamedTuple):

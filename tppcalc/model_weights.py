@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tppcalc.errors import InputError
 from tppcalc.exact import EXACT, to_decimal
-from tppcalc.rules.editions import RuleBook, default_rulebook
+from tppcalc.rules.editions import RuleBook
+from tppcalc.rules.in_force import model_weights_in_force
 
 OUTSIDE_4E091 = "outside 4E091"
 
@@ -58,15 +59,13 @@ def classify_model_weights(
 
     ``derived_from_published_ops``: the additional training operations spent deriving this model
     from a published one (4E091 Note 1)."""
-    book = rulebook or default_rulebook()
     day = as_of or dt.date.today()
-    overlays = [e for e in book.editions if e.model_weights is not None and e.effective <= day]
-    if not overlays:
+    edition = model_weights_in_force(day, rulebook=rulebook)
+    if edition is None:
         return ModelWeightsClassification(
             eccn=OUTSIDE_4E091, training_operations=float(operations), as_of=day, edition=None,
             edition_status="no 4E091 control existed on this date", enforced=False,
             reasons=[f"ECCN 4E091 did not exist on {day} (added by the AI Diffusion rule, effective 2025-01-13)"])
-    edition = overlays[-1]
     control = edition.model_weights
     reasons = [f"{control.eccn} ({control.citation}): {edition.title}, {edition.status_on(day)}"]
     eccn = control.eccn

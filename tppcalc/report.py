@@ -213,7 +213,7 @@ def fleet_total_tables(report, *, most: int | None = None) -> list[Block]:
     name. ``most``: a grouping with more rows shows only that many, the totals that may be larger
     than shown (units of unknown TPP) first and then the largest by TPP, followed by a line that
     counts the rest. Returns the tables and those lines in the order they are shown."""
-    from tppcalc.fleet.aggregate import h100_equivalents
+    from tppcalc.metrics import h100_equivalents
 
     blocks: list[Block] = []
     for name, attribute in FLEET_GROUPINGS:
@@ -331,7 +331,7 @@ def _citation(citation) -> str:
 
 
 def _conditions(when) -> str:
-    from tppcalc.classification import describe_condition
+    from tppcalc.rules.predicates import describe_condition
 
     return " and ".join(describe_condition(name, value) for c in when for name, value in c.items())
 

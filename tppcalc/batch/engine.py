@@ -30,15 +30,18 @@ import numpy as np
 from tppcalc.batch.ids import SeenIds
 from tppcalc.batch.io import Cells, Chunk
 from tppcalc.catalogue import Catalogue, default_catalogue
-from tppcalc.classification import Classification, classify, describe_condition, letter_signature
+from tppcalc.classification import Classification, classify, letter_signature
+from tppcalc.eccn import Eccn
 from tppcalc.errors import AmbiguousChipError, InputError, TppcalcError, UnknownChipError
 from tppcalc.exact import positive, to_decimal
 from tppcalc.figures import parse_rate, spec_from_figures
 from tppcalc.metrics import Metrics, compute_metrics
 from tppcalc.precision import PRECISIONS, Precision
-from tppcalc.rules.editions import Bound, Condition, default_rulebook
+from tppcalc.rules.editions import Bound, Condition, RuleBook
+from tppcalc.rules.in_force import rules_in_force
 from tppcalc.rules.notices import bound_holds
 from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+from tppcalc.spec import Kind
 
 DENSE_COLUMNS: dict[str, Precision] = {
     f"dense_{p.value}_{'tflops' if info.is_float else 'tops'}": p for p, info in PRECISIONS.items()
@@ -59,11 +62,8 @@ _ANSWER = {NO: _NO, UNKNOWN: _UNKNOWN, YES: _YES}
 # Cell states after parsing.
 _EMPTY, _FAST, _EXACT, _BAD, _OTHER = 0, 1, 2, 3, 4
 _FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no": _NO, "0": _NO}
-# What an UNKNOWN answer to each predicate says is missing.
-_MISSING = {"tpp_at_least": "TPP", "tpp_below": "TPP", "density_at_least": "performance density",
-            "density_below": "performance density", "io_at_least": "I/O rate", "dram_bandwidth_below": "DRAM bandwidth",
-            "hbm_density_above": "HBM bandwidth density", "datacenter": "datacenter use",
-            "not_datacenter": "datacenter use", "memory_item": "kind"}
+# The figures whose lines a fast-path row must not lie near (numpy holds them in float64).
+_NEAR_LINE_FIGURES = ("tpp", "density", "io", "dram", "dram_plus_io")
 
 
 def check_columns(columns: Sequence[str], where: str) -> None:
@@ -103,7 +103,7 @@ class Outcome:
 
     @property
     def controlled(self) -> bool:
-        return self.eccn is not None and not self.eccn.startswith("outside")
+        return self.eccn is not None and Eccn.parse(self.eccn).controlled
 
 
 @dataclass(frozen=True)
@@ -174,30 +174,30 @@ class Engine:
     def __init__(self, columns: Sequence[str], *, unit: str = "line", where: str = "input",
                  dest: str | None = None, hq: str | None = None, as_of: dt.date | None = None,
                  edition: str | None = None, as_written: bool = False,
-                 catalogue: Callable[[], Catalogue] = default_catalogue):
+                 catalogue: Callable[[], Catalogue] = default_catalogue, rulebook: RuleBook | None = None):
         check_columns(columns, where)
         self._unit = unit
         self._keywords = {"dest": dest, "hq": hq, "as_of": as_of or dt.date.today(), "edition": edition,
-                          "as_written": as_written}
-        # The scalar engine picks the edition and overlays; a bad --edition or --as-of fails here.
-        picked = classify(spec_from_figures({"int8": 1}), **self._keywords)
-        book = default_rulebook()
-        layers = [book.get(picked.edition), *(book.get(o) for o in picked.overlays)]
-        self._paragraphs = [p for e in layers for p in e.paragraphs]
-        self._exclusions = [x for e in layers for x in e.exclusions]
+                          "as_written": as_written, "rulebook": rulebook}
+        # A bad --edition, --as-of, --dest or --hq fails here, before any row is read.
+        classify(spec_from_figures({"int8": 1}), **self._keywords)
+        rules = rules_in_force(self._keywords["as_of"], edition, as_written, rulebook=rulebook)
+        layers = rules.layers
+        self._paragraphs = rules.paragraphs
+        self._exclusions = rules.exclusions
         # The conditions an outcome depends on; near-line checks use every line, licence sections' too.
         self._conditions = list(dict.fromkeys(c for entry in (*self._paragraphs, *self._exclusions)
                                               for c in _conditions(entry.when)))
         if len(self._conditions) > _MAX_CONDITIONS:
             raise InputError(f"{len(self._conditions)} conditions in paragraphs and exclusions; batch mode takes "
-                             f"at most {_MAX_CONDITIONS}", where=f"rule edition {picked.edition}")
-        self._lines: dict[str, set[Decimal]] = {"tpp": set(), "density": set(), "io": set(), "dram": set(),
-                                                "dram_plus_io": set()}
+                             f"at most {_MAX_CONDITIONS}", where=f"rule edition {rules.base.id}")
+        self._lines: dict[str, set[Decimal]] = {figure: set() for figure in _NEAR_LINE_FIGURES}
         for layer in layers:
             for entry in (*layer.paragraphs, *layer.exclusions, *layer.exceptions, *layer.review_policies):
                 for name, value in _conditions(entry.when):
-                    if name.split("_")[0] in self._lines:
-                        self._lines[name.split("_")[0]].add(value)
+                    figure = PREDICATES[name].figure
+                    if figure in self._lines:
+                        self._lines[figure].add(value)
         # Notices (a tariff band, a letter's criteria) depend on figures the conditions above may
         # not ask about, and on the chip where a notice or letter names it: rows share an outcome
         # only when these agree too, so that no row gets another row's notices.
@@ -206,7 +206,7 @@ class Engine:
             *(b for letter in layer.letters for criterion in letter.criteria for b in criterion))}.values())
         if len(self._notice_bounds) > _MAX_CONDITIONS:
             raise InputError(f"{len(self._notice_bounds)} bounds in notices and letters; batch mode takes at most "
-                             f"{_MAX_CONDITIONS}", where=f"rule edition {picked.edition}")
+                             f"{_MAX_CONDITIONS}", where=f"rule edition {rules.base.id}")
         for bound in self._notice_bounds:
             self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
                                              if v is not None)
@@ -359,8 +359,9 @@ class Engine:
             return fast, tpp, density
 
         answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers
+        columns = _ChunkColumns(values, rows.datacenter)
         for place, (name, line) in enumerate(self._conditions):
-            answers[:, 0] += COLUMN_PREDICATES[name](line, values, rows.datacenter).astype(np.int64) * 3**place
+            answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
         keys, first, inverse = np.unique(answers[chosen], axis=0, return_index=True, return_inverse=True)
@@ -403,7 +404,7 @@ class Engine:
     def _verdict(self, metrics: Metrics) -> _Verdict:
         """One row's exact figures and answers; its outcome from ``classify``, which depends on the
         answers alone and so runs once for each distinct set of them."""
-        answers = {c: PREDICATES[c[0]](metrics, metrics.primary, c[1]) for c in self._conditions}
+        answers = {c: PREDICATES[c[0]].scalar(metrics, metrics.primary, c[1]) for c in self._conditions}
         key = sum(_ANSWER[a] * 3**place for place, a in enumerate(answers.values()))
         # An is-informed letter can make the licence answer depend on the chip itself (issue 15):
         # such rows share an outcome only with rows the same letters reach.
@@ -442,12 +443,12 @@ class Engine:
                 if status is YES:
                     break
                 if status is not NO:
-                    unknown |= {_MISSING[c[0]] for w in whens for c in _conditions(w) if answers[c] is UNKNOWN}
+                    unknown |= {PREDICATES[c[0]].missing for w in whens for c in _conditions(w) if answers[c] is UNKNOWN}
             return (f"undetermined: {_either(result.undetermined)}"
                     + (f" ({', '.join(sorted(unknown))} unknown)" if unknown else ""))
         if result.paragraph is not None:
             entry = next(p for p in self._paragraphs if p.id == result.paragraph)
-            return f"{entry.id}: " + " and ".join(describe_condition(n, v) for n, v in _conditions(entry.when))
+            return f"{entry.id}: " + " and ".join(PREDICATES[n].describe(v) for n, v in _conditions(entry.when))
         excluded = [x for x in self._exclusions if holds(x.when) is YES
                     and any(p.eccn in x.applies_to and holds(p.when) is YES for p in self._paragraphs)]
         return "; ".join(f"excluded by {x.citation}" for x in excluded) or "no 3A090 paragraph applies"
@@ -496,30 +497,37 @@ def _either(outcomes: list[str]) -> str:
     return outcomes[0] if len(outcomes) == 1 else f"{', '.join(outcomes[:-1])} or {outcomes[-1]}"
 
 
-def _at_least(quantity: str):
-    def answer(line, values, datacenter):
-        value, known = values[quantity]
-        return np.where(known, np.where(value >= float(line), _YES, _NO), _UNKNOWN).astype(np.int8)
-    return answer
+class _ChunkColumns:
+    """A chunk of one-unit spec rows as the vectorised predicates see it (``predicates.Columns``):
+    each answer an int8 array of _NO/_UNKNOWN/_YES. Spec rows are ASICs (``spec_from_figures``:
+    never memory items) and carry no HBM stacks, so a figure they do not give (HBM density) is UNKNOWN, as in
+    the scalar engine."""
 
+    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray):
+        self._values = values
+        self._flags = {"datacenter": datacenter}
+        self._n = len(datacenter)
 
-def _below(quantity: str):
-    at_least = _at_least(quantity)
-    return lambda line, values, datacenter: 2 - at_least(line, values, datacenter)
+    def _compare(self, figure: str, holds) -> np.ndarray:
+        if figure not in self._values:
+            return np.full(self._n, _UNKNOWN, np.int8)
+        value, known = self._values[figure]
+        return np.where(known, np.where(holds(value), _YES, _NO), _UNKNOWN).astype(np.int8)
 
+    def at_least(self, figure: str, line: Decimal) -> np.ndarray:
+        return self._compare(figure, lambda value: value >= float(line))
 
-# Each predicate of tppcalc.rules.predicates over a chunk of one-unit spec rows (a test checks
-# that the two sets agree). Spec rows describe processors (never memory items) and carry no HBM
-# stacks, so HBM density is unknown, as in the scalar engine.
-COLUMN_PREDICATES = {
-    "tpp_at_least": _at_least("tpp"), "tpp_below": _below("tpp"),
-    "density_at_least": _at_least("density"), "density_below": _below("density"),
-    "io_at_least": _at_least("io"), "dram_bandwidth_below": _below("dram"),
-    "hbm_density_above": lambda line, values, datacenter: np.full(len(datacenter), _UNKNOWN, np.int8),
-    "datacenter": lambda line, values, datacenter: datacenter,
-    "not_datacenter": lambda line, values, datacenter: 2 - datacenter,
-    "memory_item": lambda line, values, datacenter: np.full(len(datacenter), _NO, np.int8),
-}
+    def above(self, figure: str, line: Decimal) -> np.ndarray:
+        return self._compare(figure, lambda value: value > float(line))
+
+    def flag(self, figure: str) -> np.ndarray:
+        return self._flags[figure]
+
+    def kind_is(self, kind: str) -> np.ndarray:
+        return np.full(self._n, _YES if kind == Kind.ASIC else _NO, np.int8)
+
+    def negate(self, answers: np.ndarray) -> np.ndarray:
+        return 2 - answers
 
 
 # ------------------------------------------------------------------------------------- parsing

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
+from tppcalc.eccn import Eccn
 from tppcalc.errors import InputError
 from tppcalc.fleet.aggregate import FleetReport, fleet_report
 from tppcalc.fleet.inventory import Holding, Unresolved, UnresolvedPolicy, read_inventory
@@ -64,9 +65,13 @@ def _report(paths: list[Path], catalogue: Catalogue, day: dt.date, caps: dict[st
     return fleet_report(holdings, controlled, default_rulebook(), as_of=day, caps=caps)
 
 
+# The ECCNs the caps count: 3A090.a, and the 2022 edition's unlettered 3A090 (its only paragraph).
+_COUNTED = frozenset({Eccn("3A090", "a", False), Eccn("3A090", None, False)})
+
+
 def _controlled(spec: ChipSpec, day: dt.date) -> str:
     """"yes", "no" or "maybe": is the chip an advanced-computing IC (3A090.a) on ``day``."""
     result = classify(spec, as_of=day)
     outcomes = [result.eccn] if result.eccn else (result.undetermined or [])
-    hits = [o in ("3A090.a", "3A090") for o in outcomes]
+    hits = [Eccn.parse(o) in _COUNTED for o in outcomes]
     return "yes" if all(hits) else "maybe" if any(hits) else "no"

@@ -20,9 +20,10 @@ from typing import Literal
 from tppcalc.errors import InputError
 from tppcalc.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
+from tppcalc.metrics import h100_equivalents  # noqa: F401  (re-exported: html_report imports it from here)
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
-from tppcalc.thresholds import H100_EQUIVALENT_TPP
+from tppcalc.rules.in_force import caps_in_force
 
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")
@@ -65,10 +66,6 @@ class FleetReport:
     totals_by_consignee: dict[str, Total]
     checks: list[Check]
     notes: list[str] = field(default_factory=list)
-
-
-def h100_equivalents(tpp: Decimal) -> Decimal:
-    return tpp / H100_EQUIVALENT_TPP
 
 
 def fleet_report(holdings: list[Holding], controlled: dict[str, str], book: RuleBook, *,
@@ -134,12 +131,11 @@ def _limits(book: RuleBook, as_of: dt.date, overrides: dict[str, Decimal]) -> tu
     values: dict[str, Decimal] = {}
     rule_of: dict[str, str] = {}
     notes = []
-    for edition in book.editions:
-        if edition.caps and edition.effective <= as_of:
-            rule = f"{edition.title}: {edition.status_on(as_of)}"
-            values.update(edition.caps)
-            rule_of.update(dict.fromkeys(edition.caps, rule))
-            notes.append(rule)
+    for edition in caps_in_force(as_of, rulebook=book):
+        rule = f"{edition.title}: {edition.status_on(as_of)}"
+        values.update(edition.caps)
+        rule_of.update(dict.fromkeys(edition.caps, rule))
+        notes.append(rule)
     unknown = set(overrides) - set(values)
     if unknown:
         raise InputError(f"unknown cap {', '.join(sorted(unknown))} (caps on {as_of}: {', '.join(sorted(values))})",

@@ -62,9 +62,6 @@ class CountryData(StrictModel):
     def members(self, group_id: str, day: dt.date) -> frozenset[str]:
         return _members(self, group_id, day)
 
-    def groups_of(self, code: str, day: dt.date) -> list[str]:
-        return [g.id for g in self.group if code in self.members(g.id, day)]
-
     def tier_of(self, code: str, day: dt.date) -> str:
         """AI Diffusion tier of a destination: tier1, tier3, or tier2 (everyone else)."""
         for tier in self.tier:

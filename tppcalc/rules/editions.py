@@ -18,9 +18,10 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from tppcalc.eccn import Eccn
 from tppcalc.errors import InputError, SpecError
 from tppcalc.rules import RULES_DATA_DIR
-from tppcalc.rules.predicates import FLAGS, PREDICATES
+from tppcalc.rules.predicates import PREDICATES
 from tppcalc.spec import StrictModel
 from tppcalc.specfile import parse_document, validation_errors
 from tppcalc.validated_cache import cached
@@ -35,11 +36,22 @@ def _check_conditions(conditions: list[Condition]) -> list[Condition]:
         (name, value), = condition.items()
         if name not in PREDICATES:
             raise ValueError(f"unknown predicate {name!r} (known: {', '.join(sorted(PREDICATES))})")
-        if name in FLAGS and value is not True:
+        takes_threshold = PREDICATES[name].takes_threshold
+        if not takes_threshold and value is not True:
             raise ValueError(f"{name} takes `true`")
-        if name not in FLAGS and not isinstance(value, Decimal):
+        if takes_threshold and not isinstance(value, Decimal):
             raise ValueError(f"{name} takes a number")
     return conditions
+
+
+def _check_eccns(values):
+    """ECCNs in rule data are parsed at load (``Eccn``): a typo fails here, naming the file and
+    the field, instead of never matching an outcome (and so never requiring a licence)."""
+    for value in [values] if isinstance(values, str) else values or []:
+        eccn = Eccn.parse(value)
+        if eccn.outside:
+            raise ValueError(f"{value!r} is the absence of an ECCN; rule data names controlled ECCNs")
+    return values
 
 
 class Citation(StrictModel):
@@ -121,6 +133,7 @@ class Paragraph(StrictModel):
     computer_eccn: str | None = Field(default=None, description="4A090 paragraph for computers holding it")
 
     _conditions = field_validator("when")(_check_conditions)
+    _eccns = field_validator("eccn", "computer_eccn")(_check_eccns)
 
 
 class Exclusion(StrictModel):
@@ -133,6 +146,7 @@ class Exclusion(StrictModel):
     text: str
 
     _conditions = field_validator("when")(_check_conditions)
+    _eccns = field_validator("applies_to")(_check_eccns)
 
 
 class Requirement(StrictModel):
@@ -150,6 +164,8 @@ class Requirement(StrictModel):
     outcome: Literal["required", "undetermined"] = "required"
     open_because: str = ""
 
+    _eccns = field_validator("eccns")(_check_eccns)
+
 
 class LicenseException(StrictModel):
     id: str
@@ -162,6 +178,7 @@ class LicenseException(StrictModel):
     citation: str
 
     _conditions = field_validator("when")(_check_conditions)
+    _eccns = field_validator("eccns")(_check_eccns)
 
 
 class ReviewPolicy(StrictModel):
@@ -179,6 +196,7 @@ class ReviewPolicy(StrictModel):
     citation: str
 
     _conditions = field_validator("when")(_check_conditions)
+    _eccns = field_validator("eccns")(_check_eccns)
 
 
 class ModelWeightsControl(StrictModel):
