@@ -9,6 +9,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -250,8 +251,59 @@ def test_batch_equals_scalar_row_for_row(rows, as_of, dest):
 # -------------------------------------------------------------------------- engine internals
 
 
-def test_the_column_predicates_are_the_rule_predicates():
-    assert set(COLUMN_PREDICATES) == set(PREDICATES)
+# Each predicate on rows one step below, on and above its line, and with the figure missing, with
+# the answer the rule text gives: "or more" (>=) for *_at_least (3A090 TN 2: "4800 or more"; 2022:
+# I/O "600 GB/s or more"), "less than" (<) for *_below (91 FR 1684: DRAM "less than 6,500"), unknown
+# for a missing figure. Batch rows describe processors with no HBM stacks: never a memory item
+# (3A090.c TN 1), and HBM density unknown.
+PREDICATE_CASES = {
+    "tpp_at_least": (4800, "tpp", ["599.999", "600", "600.001"], ["no", "yes", "yes"]),
+    "tpp_below": (4800, "tpp", ["599.999", "600", "600.001"], ["yes", "no", "no"]),
+    "density_at_least": (Decimal("5.92"), "area", ["500.001", "500", "499.999", None], ["no", "yes", "yes", "unknown"]),
+    "density_below": (Decimal("5.92"), "area", ["500.001", "500", "499.999", None], ["yes", "no", "no", "unknown"]),
+    "io_at_least": (600, "io", ["599.999", "600", "600.001", None], ["no", "yes", "yes", "unknown"]),
+    "dram_bandwidth_below": (6500, "dram", ["6499.999", "6500", "6500.001", None], ["yes", "no", "no", "unknown"]),
+    "datacenter": (True, "datacenter", [True, False, None], ["yes", "no", "unknown"]),
+    "not_datacenter": (True, "datacenter", [True, False, None], ["no", "yes", "unknown"]),
+    "memory_item": (True, "datacenter", [True, False, None], ["no", "no", "no"]),
+    "hbm_density_above": (2, "datacenter", [True, False, None], ["unknown", "unknown", "unknown"]),
+}
+CODES = {"no": 0, "unknown": 1, "yes": 2}  # the engine's answer codes (NOT is 2 - x)
+
+
+def predicate_rows(varied: str, figures: list) -> list:
+    """Metrics of one-unit rows (INT8 370 TOPS: TPP 2960 over 500 mm2 is density 5.92), one per figure."""
+    def spec(figure):
+        int8 = figure if varied == "tpp" else 370
+        area = figure if varied == "area" else "500"
+        return spec_from_figures({"int8": int8}, dies=[(area, "finfet")] if area else (),
+                                 datacenter=figure if varied == "datacenter" else True,
+                                 io_bidir_gbps=figure if varied == "io" else None,
+                                 dram_bandwidth_gbps=figure if varied == "dram" else None)
+    return [compute_metrics(spec(figure)) for figure in figures]
+
+
+def column_inputs(metrics: list) -> tuple[dict, np.ndarray]:
+    """The engine's column inputs for these rows: each quantity as floats and a known mask."""
+    def column(value_of):
+        found = [value_of(m) for m in metrics]
+        return np.array([0.0 if v is None else float(v) for v in found]), np.array([v is not None for v in found])
+
+    values = {"tpp": column(lambda m: m.tpp), "density": column(lambda m: m.performance_density),
+              "io": column(lambda m: m.io_bidir_gbps), "dram": column(lambda m: m.dram_bandwidth_gbps)}
+    flags = {True: CODES["yes"], False: CODES["no"], None: CODES["unknown"]}
+    return values, np.array([flags[m.datacenter] for m in metrics], np.int8)
+
+
+@pytest.mark.parametrize("name", sorted(PREDICATES))
+def test_the_column_predicates_are_the_rule_predicates(name):
+    assert set(COLUMN_PREDICATES) == set(PREDICATES) == set(PREDICATE_CASES)
+    line, varied, figures, expected = PREDICATE_CASES[name]
+    metrics = predicate_rows(varied, figures)
+    words = {code: word for word, code in CODES.items()}
+    vectorised = [words[int(code)] for code in COLUMN_PREDICATES[name](line, *column_inputs(metrics))]
+    scalar = [PREDICATES[name](m, m.primary, line).value for m in metrics]
+    assert vectorised == scalar == expected
 
 
 def test_a_wrong_vectorised_answer_stops_the_batch(monkeypatch):
@@ -274,8 +326,6 @@ def test_more_conditions_than_a_row_can_pack_is_refused(monkeypatch):
 
 @given(st.lists(st.integers(min_value=0, max_value=2**62), min_size=1, max_size=50))
 def test_vectorised_fixed_point_text_equals_the_python_text(values):
-    import numpy as np
-
     texts = engine._fixed_texts(np.array(values, np.int64)).tolist()
     assert texts == [engine._fixed_text(v).encode() for v in values]
 
