@@ -1,0 +1,103 @@
+"""One-command mutation run over the decision modules, with mutmut, on a copy of the worktree.
+
+    python bench/mutation/run.py                                  # every decision module
+    python bench/mutation/run.py tppcalc/rules/predicates.py      # one module
+    python bench/mutation/run.py --max-children 2 --timeout 3600 --json out.json
+
+The worktree is copied to /tmp (bench/mutation/common.py), mutmut's configuration is appended to
+the copy's pyproject.toml (so the real one stays as it is), and ``mutmut run`` is run there with
+the tests that cover the decision modules only. It prints killed / survived / the score and the
+names of the surviving mutants (``mutmut show NAME`` in the kept copy shows each diff).
+
+mutmut mutates inside functions only: module constants (thresholds.py is nothing else), lambdas
+(the predicate table) and decorated functions are out of its reach. The hand-written mutants of
+bench/mutation/listed_survivors.py cover the ones issue 17 lists there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DECISION_MODULES, DECISION_TESTS, copy_of_worktree  # noqa: E402
+
+
+def toml_list(items) -> str:
+    return "[" + ", ".join(json.dumps(str(item)) for item in items) + "]"
+
+
+def configure(copy: Path, modules: list[str], tests: list[str]) -> None:
+    """Append a [tool.mutmut] section to the copy's pyproject.toml."""
+    section = f"""
+
+[tool.mutmut]
+source_paths = ["tppcalc"]
+only_mutate = {toml_list(modules)}
+also_copy = ["specs", "kernels"]
+pytest_add_cli_args_test_selection = {toml_list(tests)}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-x", "-q"]
+use_git_change_detection = false
+"""
+    with (copy / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(section)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=list(DECISION_MODULES), help="files to mutate")
+    parser.add_argument("--tests", nargs="+", default=list(DECISION_TESTS), help="test files to run")
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
+    parser.add_argument("--timeout", type=int, default=6 * 3600, help="seconds before the run is stopped")
+    parser.add_argument("--json", type=Path, help="also write the counts here")
+    parser.add_argument("--keep", action="store_true", help="keep the copy (to run `mutmut show NAME` there)")
+    args = parser.parse_args()
+
+    copy = copy_of_worktree()
+    configure(copy, args.modules, args.tests)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    mutmut = [sys.executable, "-m", "mutmut"]
+    start = time.monotonic()
+    try:
+        try:
+            done = subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=copy, env=env,
+                                  capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            print(f"mutmut run stopped after {args.timeout} s; counts below are of the mutants done so far")
+            done = None
+        if done is not None and done.returncode != 0:
+            print(done.stdout[-4000:], done.stderr[-4000:], sep="\n")
+            print(f"mutmut run failed (exit {done.returncode})")
+            return 2
+        subprocess.run([*mutmut, "export-cicd-stats"], cwd=copy, env=env, check=True, capture_output=True)
+        stats = json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
+        survivors = subprocess.run([*mutmut, "results"], cwd=copy, env=env, capture_output=True, text=True).stdout
+    finally:
+        if args.keep:
+            print(f"copy kept at {copy}")
+        else:
+            shutil.rmtree(copy, ignore_errors=True)
+
+    killed, survived = stats.get("killed", 0), stats.get("survived", 0)
+    # Timeouts and segfaults stop the tests: they count as killed; untested mutants count against.
+    caught = killed + stats.get("timeout", 0) + stats.get("segfault", 0)
+    judged = caught + survived + stats.get("no_tests", 0)
+    score = 100 * caught / judged if judged else 0.0
+    print(survivors.rstrip())
+    print(json.dumps(stats))
+    print(f"modules: {' '.join(args.modules)}")
+    print(f"killed {caught}, survived {survived}, no tests {stats.get('no_tests', 0)}: "
+          f"score {score:.1f} % of {judged} mutants, in {time.monotonic() - start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({**stats, "score": round(score, 1), "modules": args.modules}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
