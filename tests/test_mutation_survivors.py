@@ -162,8 +162,8 @@ def test_density_exactly_on_a_line_with_a_partly_known_area_stays_undetermined()
 
 
 def test_a_partly_known_area_clearly_past_a_line_is_decided():
-    # 2400 / 1600 = 1.5 at most... and at least 2400 / 1500 = 1.6 is not reached by "below 1.6":
-    # with the first die alone at 1600 mm2 the density is at most 1.5 < 1.6 whatever the other die.
+    # With the known die at 1600 mm2 the density is at most 2400 / 1600 = 1.5, below every 3A090.b
+    # line (1.6) whatever the other die is: outside, decided.
     spec = spec_of(document("gpu", units=[{"int8": 300}], dies=[(1600, "finfet"), (100, None)]))
     assert classify(spec, dest="CN", as_of=D(2024, 1, 1)).eccn == "outside 3A090"
 

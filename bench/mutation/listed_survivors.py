@@ -57,7 +57,8 @@ MUTANTS = (
     Mutant("density_at_least NO on a line with a partly known area", "tppcalc/metrics.py",
            "tpp_high < EXACT.multiply(line, area_low)", "tpp_high <= EXACT.multiply(line, area_low)"),
     Mutant("_best_per_precision reads the first unit only", "tppcalc/metrics.py",
-           "    if len(units) == 1:\n        table = units[0].tpp", "    if len(units) != 0:\n        table = units[0].tpp"),
+           "    if len(units) == 1:\n        table = units[0].tpp",
+           "    if len(units) != 0:\n        table = units[0].tpp"),
     Mutant("_best_per_precision keeps the lower rating", "tppcalc/metrics.py",
            "elif tpp > known.get(precision, ZERO):", "elif tpp < known.get(precision, ZERO):"),
     Mutant("_best_per_precision forgets an unknown rating", "tppcalc/metrics.py",
@@ -92,7 +93,7 @@ MUTANTS = (
     Mutant("[test_classify] reading sensitivity inverted", "tppcalc/classification.py",
            "reading_sensitive=bool(sensitive),", "reading_sensitive=not bool(sensitive),",
            "tests/test_classify.py::test_h20_is_reading_sensitive_when_vector_units_are_summed"),
-    Mutant("[test_classify] a.1 and a.2 swapped in the 2023 data", "tppcalc/rules/data/editions/2023-11-17.toml",
+    Mutant("[test_classify] the a.1 paragraph id changed in the 2023 data", "tppcalc/rules/data/editions/2023-11-17.toml",
            'id = "3A090.a.1"', 'id = "3A090.a.x"',
            "tests/test_classify.py::test_every_2023_threshold_exactly"),
     Mutant("[test_metrics] H100-equivalent off by 0.8", "tppcalc/thresholds.py",
@@ -116,11 +117,16 @@ def run(mutant: Mutant, copy: Path, python: str) -> str:
     target.write_text(text.replace(mutant.original, mutant.mutated))
     try:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        done = subprocess.run([python, "-m", "pytest", *mutant.tests.split(), "-x", "-q", "-p", "no:cacheprovider",
+        done = subprocess.run([python, "-m", "pytest", *mutant.tests.split(), "-q", "-rf", "-p", "no:cacheprovider",
                                "-o", "addopts=", "-W", "error"], cwd=copy, env=env, capture_output=True, text=True)
     finally:
         target.write_text(text)
-    return "killed" if done.returncode != 0 else "SURVIVED"
+    if done.returncode == 0:
+        return "SURVIVED"
+    # The tests that failed, so that each test is seen to kill what it is meant to.
+    failed = sorted({line.split()[1].split("::")[-1].split("[")[0] for line in done.stdout.splitlines()
+                     if line.startswith("FAILED ")})
+    return "killed by " + (", ".join(failed) or f"pytest exit {done.returncode}")
 
 
 def main() -> int:
@@ -134,10 +140,10 @@ def main() -> int:
         for mutant in chosen:
             verdict = run(mutant, copy, sys.executable)
             results.append(verdict)
-            print(f"{verdict:>10}  {mutant.name}  ({mutant.path})", flush=True)
+            print(f"{mutant.name} ({mutant.path}): {verdict}", flush=True)
     finally:
         shutil.rmtree(copy, ignore_errors=True)
-    killed = results.count("killed")
+    killed = sum(verdict.startswith("killed") for verdict in results)
     print(f"killed {killed} of {len(results)} listed mutants")
     return 0 if killed == len(results) else 1
 
