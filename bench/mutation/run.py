@@ -3,6 +3,7 @@
     python bench/mutation/run.py                                  # every decision module
     python bench/mutation/run.py tppcalc/rules/predicates.py      # one module
     python bench/mutation/run.py --max-children 2 --timeout 3600 --json out.json
+    python bench/mutation/run.py tppcalc/classification.py --mutants 'tppcalc.classification.x__rules_view*'
 
 The worktree is copied to /tmp (bench/mutation/common.py), mutmut's configuration is appended to
 the copy's pyproject.toml (so the real one stays as it is), and ``mutmut run`` is run there with
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +46,10 @@ also_copy = ["specs", "kernels"]
 pytest_add_cli_args_test_selection = {toml_list(tests)}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-x", "-q"]
 use_git_change_detection = false
+# Fork each mutant's run from a server that has only collected the tests: forked from mutmut's own
+# process, it would inherit the classifier's caches warm from the stats run, and a mutant in a
+# cached path (the rule views, the selections) would never run.
+process_isolation = "forkserver"
 """
     with (copy / "pyproject.toml").open("a") as pyproject:
         pyproject.write(section)
@@ -55,6 +61,8 @@ def main() -> int:
     parser.add_argument("--tests", nargs="+", default=list(DECISION_TESTS), help="test files to run")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--timeout", type=int, default=6 * 3600, help="seconds before the run is stopped")
+    parser.add_argument("--mutants", nargs="+", default=[], metavar="GLOB",
+                        help="only these mutants (mutmut names, globs allowed: 'tppcalc.metrics.x__unit*')")
     parser.add_argument("--json", type=Path, help="also write the counts here")
     parser.add_argument("--keep", action="store_true", help="keep the copy (to run `mutmut show NAME` there)")
     args = parser.parse_args()
@@ -65,16 +73,21 @@ def main() -> int:
     mutmut = [sys.executable, "-m", "mutmut"]
     start = time.monotonic()
     try:
-        try:
-            done = subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=copy, env=env,
-                                  capture_output=True, text=True, timeout=args.timeout)
-        except subprocess.TimeoutExpired:
-            print(f"mutmut run stopped after {args.timeout} s; counts below are of the mutants done so far")
-            done = None
-        if done is not None and done.returncode != 0:
-            print(done.stdout[-4000:], done.stderr[-4000:], sep="\n")
-            print(f"mutmut run failed (exit {done.returncode})")
-            return 2
+        # Its own session, so that a timeout stops mutmut's fork server and workers too.
+        with subprocess.Popen([*mutmut, "run", "--max-children", str(args.max_children), *args.mutants], cwd=copy,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True) as process:
+            try:
+                output, _ = process.communicate(timeout=args.timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                print(f"mutmut run stopped after {args.timeout} s; the counts are of the mutants done by then")
+            else:
+                if process.returncode != 0:
+                    print(output[-4000:])
+                    print(f"mutmut run failed (exit {process.returncode})")
+                    return 2
         subprocess.run([*mutmut, "export-cicd-stats"], cwd=copy, env=env, check=True, capture_output=True)
         stats = json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
         survivors = subprocess.run([*mutmut, "results"], cwd=copy, env=env, capture_output=True, text=True).stdout
@@ -89,7 +102,7 @@ def main() -> int:
     caught = killed + stats.get("timeout", 0) + stats.get("segfault", 0)
     judged = caught + survived + stats.get("no_tests", 0)
     score = 100 * caught / judged if judged else 0.0
-    print(survivors.rstrip())
+    print("\n".join(line for line in survivors.splitlines() if line.endswith(": survived")))
     print(json.dumps(stats))
     print(f"modules: {' '.join(args.modules)}")
     print(f"killed {caught}, survived {survived}, no tests {stats.get('no_tests', 0)}: "
