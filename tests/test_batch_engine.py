@@ -252,32 +252,60 @@ def test_batch_equals_scalar_row_for_row(rows, as_of, dest):
 # -------------------------------------------------------------------------- engine internals
 
 
-def test_every_predicates_vectorised_answer_is_its_scalar_answer():
-    # Rows on each side of a line, and with the figure missing; each predicate answered by its
-    # numpy evaluation over the chunk and by its scalar evaluation row by row.
-    figures = [({"int8": "4000"}, "600", True, "500", "1000"), ({"int8": "5000"}, "500", False, "700", "2000"),
-               ({"int8": "4800"}, None, None, None, None)]
-    specs = [spec_from_figures(rates, dies=[(area, "finfet")] if area else (), datacenter=flag, io_bidir_gbps=io,
-                               dram_bandwidth_gbps=dram) for rates, area, flag, io, dram in figures]
-    metrics = [compute_metrics(spec) for spec in specs]
-    tpp = np.array([float(m.tpp) for m in metrics])
-    area = [None if a is None else float(a) for _, a, *_ in figures]
-    density = np.array([0.0 if a is None else t / a for t, a in zip(tpp, area)])
+# Each predicate on rows one step below, on and above its line, and with the figure missing, with
+# the answer the rule text gives: "or more" (>=) for *_at_least (3A090 TN 2: "4800 or more"; 2022:
+# I/O "600 GB/s or more"), "less than" (<) for *_below (91 FR 1684: DRAM "less than 6,500"), unknown
+# for a missing figure. Batch rows describe processors with no HBM stacks: never a memory item
+# (3A090.c TN 1), and HBM density unknown.
+PREDICATE_CASES = {
+    "tpp_at_least": (4800, "tpp", ["599.999", "600", "600.001"], ["no", "yes", "yes"]),
+    "tpp_below": (4800, "tpp", ["599.999", "600", "600.001"], ["yes", "no", "no"]),
+    "density_at_least": (Decimal("5.92"), "area", ["500.001", "500", "499.999", None], ["no", "yes", "yes", "unknown"]),
+    "density_below": (Decimal("5.92"), "area", ["500.001", "500", "499.999", None], ["yes", "no", "no", "unknown"]),
+    "io_at_least": (600, "io", ["599.999", "600", "600.001", None], ["no", "yes", "yes", "unknown"]),
+    "dram_bandwidth_below": (6500, "dram", ["6499.999", "6500", "6500.001", None], ["yes", "no", "no", "unknown"]),
+    "datacenter": (True, "datacenter", [True, False, None], ["yes", "no", "unknown"]),
+    "not_datacenter": (True, "datacenter", [True, False, None], ["no", "yes", "unknown"]),
+    "memory_item": (True, "datacenter", [True, False, None], ["no", "no", "no"]),
+    "hbm_density_above": (2, "datacenter", [True, False, None], ["unknown", "unknown", "unknown"]),
+}
+CODES = {"no": 0, "unknown": 1, "yes": 2}  # the engine's answer codes (NOT is 2 - x)
 
-    def column(texts):
-        return np.array([0.0 if t is None else float(t) for t in texts]), np.array([t is not None for t in texts])
 
-    values = {"tpp": (tpp, np.ones(3, bool)), "density": (density, np.array([a is not None for a in area])),
-              "io": column([f[3] for f in figures]), "dram": column([f[4] for f in figures])}
-    flags = np.array([{True: 2, False: 0, None: 1}[f[2]] for f in figures], np.int8)
-    columns = engine._ChunkColumns(values, flags)
-    words = {0: "no", 1: "unknown", 2: "yes"}
-    lines = {"tpp": Decimal(4800), "density": Decimal(8), "io": Decimal(600), "dram": Decimal(1500),
-             "hbm": Decimal(2), "datacenter": None, "kind": None}
-    for name, predicate in PREDICATES.items():
-        line = lines[predicate.figure]
-        vector = [words[int(a)] for a in predicate.vector(columns, line)]
-        assert vector == [predicate.scalar(m, m.primary, line).value for m in metrics], name
+def predicate_rows(varied: str, figures: list) -> list:
+    """Metrics of one-unit rows (INT8 370 TOPS: TPP 2960 over 500 mm2 is density 5.92), one per figure."""
+    def spec(figure):
+        int8 = figure if varied == "tpp" else 370
+        area = figure if varied == "area" else "500"
+        return spec_from_figures({"int8": int8}, dies=[(area, "finfet")] if area else (),
+                                 datacenter=figure if varied == "datacenter" else True,
+                                 io_bidir_gbps=figure if varied == "io" else None,
+                                 dram_bandwidth_gbps=figure if varied == "dram" else None)
+    return [compute_metrics(spec(figure)) for figure in figures]
+
+
+def column_inputs(metrics: list) -> tuple[dict, np.ndarray]:
+    """The engine's column inputs for these rows: each quantity as floats and a known mask."""
+    def column(value_of):
+        found = [value_of(m) for m in metrics]
+        return np.array([0.0 if v is None else float(v) for v in found]), np.array([v is not None for v in found])
+
+    values = {"tpp": column(lambda m: m.tpp), "density": column(lambda m: m.performance_density),
+              "io": column(lambda m: m.io_bidir_gbps), "dram": column(lambda m: m.dram_bandwidth_gbps)}
+    flags = {True: CODES["yes"], False: CODES["no"], None: CODES["unknown"]}
+    return values, np.array([flags[m.datacenter] for m in metrics], np.int8)
+
+
+@pytest.mark.parametrize("name", sorted(PREDICATES))
+def test_the_column_predicates_are_the_rule_predicates(name):
+    assert set(PREDICATES) == set(PREDICATE_CASES)
+    line, varied, figures, expected = PREDICATE_CASES[name]
+    metrics = predicate_rows(varied, figures)
+    words = {code: word for word, code in CODES.items()}
+    predicate = PREDICATES[name]
+    vectorised = [words[int(code)] for code in predicate.vector(engine._ChunkColumns(*column_inputs(metrics)), line)]
+    scalar = [predicate.scalar(m, m.primary, line).value for m in metrics]
+    assert vectorised == scalar == expected
 
 
 def test_a_wrong_vectorised_answer_stops_the_batch(monkeypatch):
@@ -300,8 +328,6 @@ def test_more_conditions_than_a_row_can_pack_is_refused():
 
 @given(st.lists(st.integers(min_value=0, max_value=2**62), min_size=1, max_size=50))
 def test_vectorised_fixed_point_text_equals_the_python_text(values):
-    import numpy as np
-
     texts = engine._fixed_texts(np.array(values, np.int64)).tolist()
     assert texts == [engine._fixed_text(v).encode() for v in values]
 

@@ -106,8 +106,15 @@ def test_tpp_under_1600_is_outside_whatever_the_area():
 
 
 def test_h20_is_reading_sensitive_when_vector_units_are_summed():
+    # H20 figures (catalogue, Tom's Hardware / leaked spec sheet): tensor FP8 296 TFLOPS, TPP 2368,
+    # density 2368 / 814 = 2.91: outside 3A090.b (TPP < 2400 and density < 3.2). Adding the vector
+    # unit's FP32 44 x 32 = 1408 gives 3776, density 4.64: 3A090.b.1 (2400 <= TPP < 4800, 1.6 <= PD
+    # < 5.92), which needs a licence to China with a presumption of denial (regulation.md 2.5).
     result = classify(chip("H20"), dest="CN", as_of=D(2024, 1, 1))
-    assert result.reading_sensitive is (result.outcomes_by_reading["concurrent-units-summed"] != ["outside 3A090"])
+    assert result.outcomes_by_reading["primary"] == ["outside 3A090 (no licence)"]
+    assert result.outcomes_by_reading["concurrent-units-summed"] == [
+        "3A090.b (licence required; review: presumption of denial)"]
+    assert result.reading_sensitive is True
 
 
 def test_a_computer_holding_the_chip_is_4a090():
@@ -115,28 +122,26 @@ def test_a_computer_holding_the_chip_is_4a090():
 
 
 @pytest.mark.parametrize(
-    ("int8", "area", "expected"),
+    ("int8", "area", "expected", "paragraph"),
     [
-        (600, None, "3A090.a"),                      # TPP 4800: a.1
-        (Decimal("599.999"), "100000", "outside 3A090"),  # just under 4800, tiny density
-        (370, 500, "3A090.a"),                       # TPP 2960, density exactly 5.92: a.2
-        (370, "500.001", "3A090.b"),                 # density just under 5.92: b.2
-        (200, 500, "3A090.b"),                       # TPP 1600, density 3.2 exactly: b.2
-        (200, "500.001", "outside 3A090"),           # density just under 3.2, TPP < 2400
-        (300, 1500, "3A090.b"),                      # TPP 2400, density 1.6 exactly: b.1
-        (300, "1500.001", "outside 3A090"),          # density just under 1.6
-        (Decimal("299.999"), 1000, "outside 3A090"), # TPP just under 2400, density 2.4
+        (600, None, "3A090.a", "3A090.a.1"),                   # TPP 4800, whatever the area: a.1
+        (Decimal("599.999"), "100000", "outside 3A090", None),  # just under 4800, tiny density
+        (370, 500, "3A090.a", "3A090.a.2"),                    # TPP 2960, density exactly 5.92: a.2
+        (370, "500.001", "3A090.b", "3A090.b.1"),              # density just under 5.92: b.1 (b.2 too)
+        (200, 500, "3A090.b", "3A090.b.2"),                    # TPP 1600, density 3.2 exactly: b.2
+        (200, "500.001", "outside 3A090", None),               # density just under 3.2, TPP < 2400
+        (300, 1500, "3A090.b", "3A090.b.1"),                   # TPP 2400, density 1.6 exactly: b.1
+        (300, "1500.001", "outside 3A090", None),              # density just under 1.6
+        (Decimal("299.999"), 1000, "outside 3A090", None),     # TPP just under 2400, density 2.4
     ],
 )
-def test_every_2023_threshold_exactly(int8, area, expected):
+def test_every_2023_threshold_exactly(int8, area, expected, paragraph):
+    # Lines and paragraphs from ECCN 3A090.a.1/.a.2/.b.1/.b.2 (regulation.md 2.1), unchanged in 2026.
     dies = [] if area is None else [(area, "finfet")]
     spec = spec_from_figures({"int8": int8}, dies=dies, datacenter=True)
     for as_of in (D(2024, 1, 1), D(2026, 2, 1)):
         result = classify(spec, dest="CN", as_of=as_of)
-        if area is None and expected == "3A090.a":
-            assert result.eccn == expected
-        else:
-            assert result.eccn == expected, (int8, area, result.undetermined, as_of)
+        assert (result.eccn, result.paragraph) == (expected, paragraph), (int8, area, result.undetermined, as_of)
 
 
 @pytest.mark.parametrize(("io", "expected"), [(600, "3A090"), ("599.999", "outside 3A090")])

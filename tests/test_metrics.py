@@ -7,7 +7,6 @@ import pytest
 
 from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures
 from tppcalc.specfile import specs_from_document
-from tppcalc.thresholds import H100_EQUIVALENT_TPP
 
 
 def metrics(dense, dies=(), **kwargs):
@@ -112,8 +111,12 @@ def test_headroom_is_the_distance_to_the_next_line():
     assert m.headroom.density_to_next_line == Fraction("3.2") - Fraction(2368, 814)
 
 
-def test_h100_equivalent_constant():
-    assert H100_EQUIVALENT_TPP == Decimal("1978.9") * 8
+def test_h100_equivalents_match_the_published_cap_conversion():
+    # An H100 SXM from its datasheet (dense FP8 1,978.9 TFLOPS) is one H100-equivalent, and the AI
+    # Diffusion Tier 2 cap of 790,000,000 TPP is "49,901 H100 equivalents" (SemiAnalysis;
+    # regulation.md section 4): 790,000,000 TPP is INT8 98,750,000 TOPS x 8.
+    assert metrics({"fp8": "1978.9"}).h100_equivalents == 1
+    assert int(metrics({"int8": 98_750_000}).h100_equivalents) == 49_901
 
 
 def test_fleet_totals_and_chips_count_h100_equivalents_with_one_exact_definition():
