@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tppcalc.errors import InputError
+from tppcalc.input_files import read_input_file
 from tppcalc.probe.backends import ProbeBackend, Reading, backend
 from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, HostReport
 
@@ -48,15 +49,7 @@ _CSV_ORDER = ("name", "pci_id", "subsystem", "memory", "clock")  # the columns o
 def load_nvidia_smi(path: str | Path) -> dict:
     """The recording of a dump file (its text), checked to parse; anything else is one InputError."""
     path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_DUMP_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
-    if len(raw) > MAX_DUMP_BYTES:
-        raise InputError(f"larger than {MAX_DUMP_BYTES >> 20} MiB: not an nvidia-smi dump", where=str(path))
+    raw = read_input_file(path, MAX_DUMP_BYTES)  # a regular file, bounded before it is parsed
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tppcalc.errors import InputError
+from tppcalc.input_files import read_input_file
 from tppcalc.probe.amdsmi import LiveAmdSmi, read_amd_gpus
 from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
 from tppcalc.probe.backends import BackendUnavailable, get, read_recording, registered
@@ -203,15 +204,7 @@ def _cpus(sources: dict) -> list[CpuInfo]:
 def load_dump(path: str | Path) -> dict:
     """A dump read and its structure checked; anything else is one InputError naming the field."""
     path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_DUMP_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
-    if len(raw) > MAX_DUMP_BYTES:
-        raise InputError(f"larger than {MAX_DUMP_BYTES >> 20} MiB: not a probe dump", where=str(path))
+    raw = read_input_file(path, MAX_DUMP_BYTES)  # a regular file, bounded before it is parsed
     try:
         dump = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 4300-digit ints
