@@ -220,3 +220,35 @@ def test_fleet_probe_reports_each_node_as_it_answers_or_is_given_up():
     result = _gather(FakeRay, refs, 1.0, lambda done, total: calls.append((done, total)))
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert [n["node_id"] for n in result.nodes] == ["a", "b"] and result.missing[0]["node_id"] == "hung"
+
+
+CHINA_HALF_OF_US = """
+    [[site]]
+    name = "sha"
+    country = "CN"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 50
+    [[site]]
+    name = "iad"
+    country = "US"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 100
+"""
+
+
+def test_fleet_report_fail_on_failed_gates_on_a_failed_or_undetermined_check(tmp_path, run_cli):
+    # China 50 units against US 100: exactly the 50% the January 2026 rule allows (pass); a cap of
+    # 0.4999 makes the same fleet fail. The gate's code is batch's "is or may be controlled" code.
+    path = write(tmp_path, CHINA_HALF_OF_US)
+    day = ("--as-of", "2026-03-01")
+    assert run_cli("fleet", "report", str(path), *day, "--fail-on", "failed").exit_code == 0
+    failing = ("--cap", "china_to_us_max_ratio=0.4999")
+    assert run_cli("fleet", "report", str(path), *day, *failing).exit_code == 0  # no gate: a report only
+    gated = run_cli("fleet", "report", str(path), *day, *failing, "--fail-on", "failed", "--json")
+    assert gated.exit_code == 3, gated.stderr
+    assert json.loads(gated.stdout)["checks"]  # the report is still printed in full
+    # 1,000 B200 in Germany without a consignee: LPP is undetermined, which the gate counts too.
+    open_lpp = write(tmp_path, '[[site]]\nname = "fra"\ncountry = "DE"\n[[site.item]]\nchip = "B200"\ncount = 1000\n')
+    assert run_cli("fleet", "report", str(open_lpp), "--as-of", "2025-06-01", "--fail-on", "failed").exit_code == 3

@@ -12,6 +12,10 @@ import click
 
 from tppcalc.cli.options import current_catalogue
 
+# The code batch --fail-on controlled uses for "is or may be controlled": here, a check that fails
+# or may fail. 1 stays "could not run", 2 a usage error.
+EXIT_CHECK_FAILED = 3
+
 
 @click.group()
 def fleet() -> None:
@@ -28,7 +32,11 @@ def fleet() -> None:
 @click.option("--unresolved", type=click.Choice(["error", "undetermined"]), default="error", show_default=True,
               help="Inventory chip names not in the catalogue: one error naming them all, or carry them as "
                    "holdings of unknown TPP (every check they touch is undetermined).")
-def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
+@click.option("--fail-on", "fail_on", type=click.Choice(["failed"]),
+              help=f"Exit {EXIT_CHECK_FAILED} if any check fails or is undetermined (may fail), after printing "
+                   "the report.")
+@click.pass_context
+def report(ctx, files, as_of, caps, as_json, html_path, unresolved, fail_on) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
@@ -60,6 +68,9 @@ def report(files, as_of, caps, as_json, html_path, unresolved) -> None:
         from tppcalc.terminal import show
 
         show(fleet_blocks(result))
+    # Fail closed, as batch's --fail-on controlled: a check that may fail gates like one that does.
+    if fail_on == "failed" and any(check.status != "pass" for check in result.checks):
+        ctx.exit(EXIT_CHECK_FAILED)
 
 
 @fleet.command("probe")
