@@ -161,8 +161,9 @@ class Engine:
                  catalogue: Callable[[], Catalogue] = default_catalogue):
         check_columns(columns, where)
         self._unit = unit
-        self._keywords = {"dest": dest, "hq": hq, "as_of": as_of or dt.date.today(), "edition": edition,
-                          "as_written": as_written}
+        # Only a missing date is today: "" or a garbled date reaches classify() and is refused there.
+        day = dt.date.today() if as_of is None else as_of
+        self._keywords = {"dest": dest, "hq": hq, "as_of": day, "edition": edition, "as_written": as_written}
         # The scalar engine picks the edition and overlays; a bad --edition or --as-of fails here.
         picked = classify(spec_from_figures({"int8": 1}), **self._keywords)
         book = default_rulebook()
