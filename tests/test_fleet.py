@@ -252,3 +252,24 @@ def test_fleet_report_fail_on_failed_gates_on_a_failed_or_undetermined_check(tmp
     # 1,000 B200 in Germany without a consignee: LPP is undetermined, which the gate counts too.
     open_lpp = write(tmp_path, '[[site]]\nname = "fra"\ncountry = "DE"\n[[site.item]]\nchip = "B200"\ncount = 1000\n')
     assert run_cli("fleet", "report", str(open_lpp), "--as-of", "2025-06-01", "--fail-on", "failed").exit_code == 3
+
+
+def test_fleet_probe_resolves_country_before_probing_and_records_its_code(tmp_path, run_cli, monkeypatch):
+    # A country no one can resolve used to be written on every line, and found only by the later
+    # `fleet report`, after a whole cluster had been probed.
+    import tppcalc.fleet.ray_probe as ray_probe
+
+    probed = []
+
+    def fake_probe_cluster(**_):
+        probed.append(True)
+        return ray_probe.FleetProbeResult([{"node_id": "n1", "host": {}}], [])
+
+    monkeypatch.setattr(ray_probe, "probe_cluster", fake_probe_cluster)
+    refused = run_cli("fleet", "probe", "--local-nodes", "1", "--country", "Atlantis", "--json")
+    assert refused.exit_code == 1 and "--country" in refused.stderr and not probed
+    written = tmp_path / "nodes.jsonl"
+    # "Germany" is the ISO 3166 name of DE: the line carries the code a report resolves to.
+    done = run_cli("fleet", "probe", "--local-nodes", "1", "--country", "germany", "-o", str(written), "--json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(written.read_text())["country"] == "DE"

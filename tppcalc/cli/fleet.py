@@ -80,7 +80,7 @@ def report(ctx, files, as_of, caps, as_json, html_path, unresolved, fail_on) -> 
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True, help="Seconds to wait for the nodes.")
 @click.option("--connect-timeout", "connect_timeout_s", type=click.FloatRange(min=0, min_open=True), default=30,
               show_default=True, help="Seconds to wait for the cluster to answer at all.")
-@click.option("--country", help="Country of the nodes, recorded on each result for `fleet report`.")
+@click.option("--country", help="Country of the nodes (ISO code or name, resolved first), recorded on each result.")
 @click.option("--site", help="Site name recorded on each result.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write JSON Lines here (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
@@ -88,6 +88,11 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
     from tppcalc.terminal import progress
+
+    if country is not None:  # before any node is probed, and recorded as the code a report reads
+        from tppcalc.rules.countries import resolve_country
+
+        country = resolve_country(country, option="--country")
 
     with _exit_on_signals(), progress("starting the probes") as bar:
         def answered(done: int, total: int) -> None:
@@ -97,7 +102,7 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
         result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s,
                                connect_timeout_s=connect_timeout_s, bench=bench, progress=answered)
     for node in result.nodes:
-        if country:
+        if country is not None:
             node["country"] = country
         if site:
             node["site"] = site
