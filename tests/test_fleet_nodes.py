@@ -124,6 +124,9 @@ def test_a_field_the_first_of_a_model_gets_wrong_is_named(tmp_path):
 @pytest.mark.parametrize(("change", "field"), [
     (lambda n: n.pop("country"), "country"),
     (lambda n: n.update(country=49), "country"),
+    (lambda n: n.update(country=["DE"]), "country"),       # unhashable: once a TypeError, not an error line
+    (lambda n: n.update(country={"code": "DE"}), "country"),
+    (lambda n: n.update(operator_hq=["US"]), "operator_hq"),
     (lambda n: n.update(site=["fra"]), "site"),
     (lambda n: n["host"]["gpus"].append("GPU 9"), "host.gpus.8"),
     (lambda n: n["host"]["cpus"][0].update(flags="avx2"), "host.cpus.0.flags"),
