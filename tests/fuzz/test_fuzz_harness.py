@@ -109,7 +109,9 @@ def test_a_batch_row_reads_as_error_undetermined_or_definite():
 
 @pytest.mark.parametrize(("text", "code"), [
     ("China", "CN"), ("cn", "CN"), ("CHN", "CN"), ("People's Republic of China", "CN"), ("Taiwan", "TW"),
-    ("XX", None), ("Chna", None), ("", None), ("Cn ", None), ("D", None),
+    ("XX", None), ("Chna", None), ("", None), ("D", None), ("Korea", None), ("UAE", None),
+    ("Cn ", "CN"), (" us ", "US"), ("UK", "GB"), ("Macau", "MO"),  # padding and the README's everyday names
+    ("cn\n", None), ("\x1eUS", None), ("US\u3000", None), (" ", None),  # garbling
 ])
 def test_exact_country_takes_only_iso_codes_and_names(text, code):
     assert exact_country(text) == code
