@@ -115,3 +115,14 @@ def test_a_batch_row_reads_as_error_undetermined_or_definite():
 ])
 def test_exact_country_takes_only_iso_codes_and_names(text, code):
     assert exact_country(text) == code
+
+
+def test_the_writers_write_integers_past_pythons_digit_limit():
+    # A batch mutant holding a 5,001-digit int stopped the whole campaign: str() refuses it.
+    from fuzz_batch import _cell_text
+    from fuzz_writers import dump_json, dump_toml
+
+    huge = 10**5000
+    assert dump_json({"a": huge}) == '{"a": 1' + "0" * 5000 + "}"
+    assert dump_toml({"a": huge}) == '"a" = 1' + "0" * 5000 + "\n"
+    assert _cell_text(-huge) == "-1" + "0" * 5000
