@@ -201,10 +201,14 @@ def derived_device_line(**device_fields):
 
 
 @pytest.mark.parametrize(("change", "field", "problem"), [
-    ({"metrics": {"tpp": -10000000}}, "devices.0.metrics.tpp", "between 0 and"),
-    ({"metrics": {"tpp": "-1"}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": -10000000}}, "devices.0.metrics.tpp", "greater than 0"),
+    ({"metrics": {"tpp": "-1"}}, "devices.0.metrics.tpp", "greater than 0"),
+    # No chip has TPP 0 (every rated figure is > 0): an unknown (null) TPP set to 0 made LPP and the
+    # Tier 2 allocation pass (fuzz campaign, fleet:228).
+    ({"metrics": {"tpp": 0}}, "devices.0.metrics.tpp", "greater than 0"),
+    ({"metrics": {"tpp": "0.0"}}, "devices.0.metrics.tpp", "greater than 0"),
     ({"metrics": {"tpp": 1e300}}, "devices.0.metrics.tpp", "out of range"),
-    ({"metrics": {"tpp": 10**8}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": 10**8}}, "devices.0.metrics.tpp", "at most 10,000,000"),
     ({"metrics": {"tpp": float("nan")}}, "devices.0.metrics.tpp", "finite"),  # JSON NaN
     ({"metrics": {"tpp": float("inf")}}, "devices.0.metrics.tpp", "finite"),  # JSON Infinity
     ({"metrics": {"tpp": "NaN"}}, "devices.0.metrics.tpp", "decimal number"),
