@@ -216,7 +216,13 @@ def batch_rows(outcome: Outcome) -> list[dict[str, str]] | None:
     if data is None:
         return None
     text = data.decode("utf-8-sig", errors="replace")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    # csv's field limit (128 KiB) is process-wide: lift it only while reading, so the forked cases
+    # still run tppcalc under the default.
+    limit = csv.field_size_limit(1 << 30)
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def row_answer(row: dict[str, str]) -> Answer:

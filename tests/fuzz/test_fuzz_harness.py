@@ -126,3 +126,17 @@ def test_the_writers_write_integers_past_pythons_digit_limit():
     assert dump_json({"a": huge}) == '{"a": 1' + "0" * 5000 + "}"
     assert dump_toml({"a": huge}) == '"a" = 1' + "0" * 5000 + "\n"
     assert _cell_text(-huge) == "-1" + "0" * 5000
+
+
+def test_batch_output_with_a_cell_past_csvs_field_limit_is_read_back():
+    # A batch mutant's 200 KB cell, echoed in the output, ended the full campaign (_csv.Error).
+    import csv as csv_module
+
+    from fuzz_batch import batch_rows
+    from fuzz_cases import Outcome
+    from fuzz_isolate import Isolated
+
+    cell = "x" * 200_000
+    outcome = Outcome(Isolated("ok"), outputs={"out.csv": f"note\n{cell}\n".encode()})
+    assert batch_rows(outcome) == [{"note": cell}]
+    assert csv_module.field_size_limit() == 131072  # the default is back for the cases that follow
