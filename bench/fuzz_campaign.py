@@ -66,7 +66,11 @@ def run_one(job: tuple[int, str, int, float]) -> tuple[str, int, Case, list[Find
         case = Case(target, "harness", f"case {index} could not be built", {})
         return target, index, case, [Finding("harness", f"{type(exc).__name__}: {exc}")], traceback.format_exc(), 0.0
     outcome = run_case(case, time_limit=time_limit)
-    return target, index, case, findings(case, outcome), outcome.traceback, outcome.isolated.seconds
+    try:
+        found = findings(case, outcome)
+    except Exception as exc:  # the checker's defect, as above: counted, and the campaign goes on
+        found = [Finding("harness", f"checking: {type(exc).__name__}: {exc}")]
+    return target, index, case, found, outcome.traceback, outcome.isolated.seconds
 
 
 def signature(case: Case, finding: Finding, traceback_text: str) -> str:
