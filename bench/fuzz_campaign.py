@@ -41,6 +41,7 @@ COUNTS = {
     "memory": {"memory"},
     "permissive flips": {"permissive-flip", "junk-resolved"},
     "lost rows": {"lost-rows", "gate", "changed-answer"},
+    "harness errors": {"harness"},  # a case the harness could not build (its defect, not tppcalc's)
 }
 _FRAME = re.compile(r'File "[^"]*?(tppcalc/[^"]+)", line (\d+), in (\S+)')
 
@@ -57,9 +58,19 @@ def make_case(seed: int, target: str, index: int) -> Case:
 
 def run_one(job: tuple[int, str, int, float]) -> tuple[str, int, Case, list[Finding], str, float]:
     seed, target, index, time_limit = job
-    case = make_case(seed, target, index)
+    try:
+        case = make_case(seed, target, index)
+    except Exception as exc:  # a defect of the harness: counted and kept, and the campaign goes on
+        import traceback
+
+        case = Case(target, "harness", f"case {index} could not be built", {})
+        return target, index, case, [Finding("harness", f"{type(exc).__name__}: {exc}")], traceback.format_exc(), 0.0
     outcome = run_case(case, time_limit=time_limit)
-    return target, index, case, findings(case, outcome), outcome.traceback, outcome.isolated.seconds
+    try:
+        found = findings(case, outcome)
+    except Exception as exc:  # the checker's defect, as above: counted, and the campaign goes on
+        found = [Finding("harness", f"checking: {type(exc).__name__}: {exc}")]
+    return target, index, case, found, outcome.traceback, outcome.isolated.seconds
 
 
 def signature(case: Case, finding: Finding, traceback_text: str) -> str:
@@ -167,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed, "cases": sum(per_target.values()), "cases_by_target": dict(per_target),
         "tracebacks": counts["tracebacks"], "hangs_over_limit": counts["hangs"], "runaway_memory": counts["memory"],
         "permissive_flips": counts["permissive flips"], "lost_rows": counts["lost rows"],
-        "failed_cases": counts["failed cases"], "seconds": round(time.monotonic() - start, 1),
+        "harness_errors": counts["harness errors"], "failed_cases": counts["failed cases"], "seconds": round(time.monotonic() - start, 1),
         "slowest_case_seconds": round(slowest, 2),
         "classes": {key: entry["count"] for key, entry in sorted(classes.items())}, "reproducers": str(args.out),
     }
@@ -176,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"cases {summary['cases']} ({', '.join(f'{t} {n}' for t, n in per_target.items())}) "
               f"in {summary['seconds']} s, seed {args.seed}")
-        for label in ("tracebacks", "hangs_over_limit", "runaway_memory", "permissive_flips", "lost_rows"):
+        for label in ("tracebacks", "hangs_over_limit", "runaway_memory", "permissive_flips", "lost_rows",
+                      "harness_errors"):
             print(f"  {label.replace('_', ' '):18} {summary[label]}")
         print(f"failure classes ({len(classes)}), smallest reproducer of each in {args.out}/:")
         for key, entry in sorted(classes.items()):

@@ -348,3 +348,12 @@ def test_results_do_not_depend_on_where_the_file_is_cut(monkeypatch):
     whole = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
     monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=61))
     assert batch_rows(rows, as_of=D(2026, 2, 1), dest="CN") == whole
+
+
+@pytest.mark.parametrize("as_of", ["", "2026-13-01", "yesterday"])
+def test_an_empty_or_unreadable_as_of_is_an_error_not_today(as_of):
+    # Only a missing date (None) means today; "" came out as today's answer, as classify() refuses.
+    from tppcalc.errors import InputError
+
+    with pytest.raises(InputError, match="as_of"):
+        classify_file(io.BytesIO(b"chip\nH100 SXM\n"), io.BytesIO(), input_format="csv", dest="CN", as_of=as_of)

@@ -88,6 +88,9 @@ REFUSED = [
     "C N", "", "   ",
     "\u212aR",  # KELVIN SIGN + R: lower-cases to "kr", and must not pass for Korea
     "\u0131n",  # dotless i + n: upper-cases to "IN", and must not pass for India
+    # Garbled, not spaced: a line end, tab, control or Unicode space around a code (the fuzz
+    # harness found 'cn\n' and '\x1eUS' taken as CN and US). Only plain spaces are trimmed.
+    "cn\n", "\tUS", "\x1eUS", "US\x1f", "US\u3000", "\u2028DE", "\x85US",
 ]
 
 

@@ -265,3 +265,55 @@ def test_fleet_html_keeps_every_site():
 
     tables = fleet_total_tables(_sites_report(known=40, unknown=0))
     assert [len(t.rows) for t in tables] == [1, 1, 40, 1]
+
+CHINA_HALF_OF_US = """
+    [[site]]
+    name = "sha"
+    country = "CN"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 50
+    [[site]]
+    name = "iad"
+    country = "US"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 100
+"""
+
+
+def test_fleet_report_fail_on_failed_gates_on_a_failed_or_undetermined_check(tmp_path, run_cli):
+    # China 50 units against US 100: exactly the 50% the January 2026 rule allows (pass); a cap of
+    # 0.4999 makes the same fleet fail. The gate's code is batch's "is or may be controlled" code.
+    path = write(tmp_path, CHINA_HALF_OF_US)
+    day = ("--as-of", "2026-03-01")
+    assert run_cli("fleet", "report", str(path), *day, "--fail-on", "failed").exit_code == 0
+    failing = ("--cap", "china_to_us_max_ratio=0.4999")
+    assert run_cli("fleet", "report", str(path), *day, *failing).exit_code == 0  # no gate: a report only
+    gated = run_cli("fleet", "report", str(path), *day, *failing, "--fail-on", "failed", "--json")
+    assert gated.exit_code == 3, gated.stderr
+    assert json.loads(gated.stdout)["checks"]  # the report is still printed in full
+    # 1,000 B200 in Germany without a consignee: LPP is undetermined, which the gate counts too.
+    open_lpp = write(tmp_path, '[[site]]\nname = "fra"\ncountry = "DE"\n[[site.item]]\nchip = "B200"\ncount = 1000\n')
+    assert run_cli("fleet", "report", str(open_lpp), "--as-of", "2025-06-01", "--fail-on", "failed").exit_code == 3
+
+
+def test_fleet_probe_resolves_country_before_probing_and_records_its_code(tmp_path, run_cli, monkeypatch):
+    # A country no one can resolve used to be written on every line, and found only by the later
+    # `fleet report`, after a whole cluster had been probed.
+    import tppcalc.fleet.ray_probe as ray_probe
+
+    probed = []
+
+    def fake_probe_cluster(**_):
+        probed.append(True)
+        return ray_probe.FleetProbeResult([{"node_id": "n1", "host": {}}], [])
+
+    monkeypatch.setattr(ray_probe, "probe_cluster", fake_probe_cluster)
+    refused = run_cli("fleet", "probe", "--local-nodes", "1", "--country", "Atlantis", "--json")
+    assert refused.exit_code == 1 and "--country" in refused.stderr and not probed
+    written = tmp_path / "nodes.jsonl"
+    # "Germany" is the ISO 3166 name of DE: the line carries the code a report resolves to.
+    done = run_cli("fleet", "probe", "--local-nodes", "1", "--country", "germany", "-o", str(written), "--json")
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(written.read_text())["country"] == "DE"

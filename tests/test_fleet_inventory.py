@@ -83,3 +83,25 @@ def test_a_count_that_is_not_a_sane_whole_number_is_an_error_naming_file_and_fie
 def test_a_large_but_possible_count_is_accepted(tmp_path):
     path = inventory(tmp_path, '[[site.item]]\nchip = "H100 SXM"\ncount = 10000000\n')
     assert report_fleet([path], default_catalogue()).totals_by_country["DE"].units == 10_000_000
+
+
+# Found by the fuzz harness (issue 14 #11): the inventory reader parsed with its own tomllib call,
+# so the bounds every other input file has (size, nesting, digits) did not apply to it.
+@pytest.mark.parametrize(("items", "expected"), [
+    ('[[site.item]]\nchip = "H100 SXM"\ncount = 1' + "0" * 5000 + "\n", "cannot parse"),
+    ('[[site.item]]\nchip = ' + "{a = " * 2000 + "1" + "}" * 2000 + "\ncount = 1\n", "nested more than 64 levels"),
+])
+def test_a_hostile_inventory_is_one_error_naming_the_file(tmp_path, items, expected):
+    path = inventory(tmp_path, items)
+    with pytest.raises(InputError) as info:
+        report_fleet([path], default_catalogue())
+    assert str(info.value).startswith(str(path)) and expected in str(info.value)
+
+
+def test_an_inventory_that_is_not_a_regular_file_is_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "sites.toml"
+    os.mkfifo(fifo)  # opening a FIFO to read would wait for a writer for ever
+    with pytest.raises(InputError, match="not a regular file"):
+        report_fleet([fifo], default_catalogue())

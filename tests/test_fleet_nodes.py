@@ -124,6 +124,9 @@ def test_a_field_the_first_of_a_model_gets_wrong_is_named(tmp_path):
 @pytest.mark.parametrize(("change", "field"), [
     (lambda n: n.pop("country"), "country"),
     (lambda n: n.update(country=49), "country"),
+    (lambda n: n.update(country=["DE"]), "country"),       # unhashable: once a TypeError, not an error line
+    (lambda n: n.update(country={"code": "DE"}), "country"),
+    (lambda n: n.update(operator_hq=["US"]), "operator_hq"),
     (lambda n: n.update(site=["fra"]), "site"),
     (lambda n: n["host"]["gpus"].append("GPU 9"), "host.gpus.8"),
     (lambda n: n["host"]["cpus"][0].update(flags="avx2"), "host.cpus.0.flags"),
@@ -198,10 +201,14 @@ def derived_device_line(**device_fields):
 
 
 @pytest.mark.parametrize(("change", "field", "problem"), [
-    ({"metrics": {"tpp": -10000000}}, "devices.0.metrics.tpp", "between 0 and"),
-    ({"metrics": {"tpp": "-1"}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": -10000000}}, "devices.0.metrics.tpp", "greater than 0"),
+    ({"metrics": {"tpp": "-1"}}, "devices.0.metrics.tpp", "greater than 0"),
+    # No chip has TPP 0 (every rated figure is > 0): an unknown (null) TPP set to 0 made LPP and the
+    # Tier 2 allocation pass (fuzz campaign, fleet:228).
+    ({"metrics": {"tpp": 0}}, "devices.0.metrics.tpp", "greater than 0"),
+    ({"metrics": {"tpp": "0.0"}}, "devices.0.metrics.tpp", "greater than 0"),
     ({"metrics": {"tpp": 1e300}}, "devices.0.metrics.tpp", "out of range"),
-    ({"metrics": {"tpp": 10**8}}, "devices.0.metrics.tpp", "between 0 and"),
+    ({"metrics": {"tpp": 10**8}}, "devices.0.metrics.tpp", "at most 10,000,000"),
     ({"metrics": {"tpp": float("nan")}}, "devices.0.metrics.tpp", "finite"),  # JSON NaN
     ({"metrics": {"tpp": float("inf")}}, "devices.0.metrics.tpp", "finite"),  # JSON Infinity
     ({"metrics": {"tpp": "NaN"}}, "devices.0.metrics.tpp", "decimal number"),

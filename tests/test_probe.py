@@ -13,6 +13,7 @@ import pytest
 from tppcalc.catalogue import Catalogue
 from tppcalc.errors import InputError
 from tppcalc.probe.assess import assess
+from tppcalc.probe.identify import identify_gpu
 from tppcalc.probe.cpu import cpus_from_sources
 from tppcalc.probe.nvml import ERROR_KINDS, LiveNvml, NvmlCallError, ReplayNvml, UnofficialBindingError, read_gpus
 from tppcalc.probe.run import build_report, load_dump, probe_live, record_live, report_from_dump
@@ -563,3 +564,17 @@ def test_mutated_recordings_never_crash_and_never_flip_to_outside(tmp_path, fixt
         if original.eccn is not None and original.eccn != "outside 4A090":
             assert node.eccn != "outside 4A090", path
             assert node.license_required is not False, path
+
+
+def test_device_names_holding_a_lone_surrogate_are_shown_escaped_and_change_no_verdict():
+    # A careless decoder (or a hostile replay) can give a name no UTF-8 text can hold; the derived
+    # and unidentified records built from it crashed with pydantic's ValidationError.
+    host = report_from_dump(load_dump(HOSTS / "dgx-h100.json"))
+    original = assess(host, CATALOGUE, dest="CN", as_of=dt.date(2026, 2, 1))
+    gpus = [g.model_copy(update={"name": f"H100\ud800 {g.index}"}) for g in host.gpus]
+    cpus = [c.model_copy(update={"model_name": "Xeon\udfff", "vendor": "\ud800"}) for c in host.cpus]
+    hostile = assess(host.model_copy(update={"gpus": gpus, "cpus": cpus}), CATALOGUE, dest="CN",
+                     as_of=dt.date(2026, 2, 1))
+    assert (hostile.eccn, hostile.license_required) == (original.eccn, original.license_required)
+    unknown = identify_gpu(gpus[0].model_copy(update={"pci_device_id": None, "compute_capability": None}), CATALOGUE)
+    assert unknown.method == "unreadable" and unknown.spec.name == "H100\\ud800 0"

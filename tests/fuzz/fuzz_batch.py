@@ -11,7 +11,7 @@ from typing import Any
 from fuzz_cases import DAY, Case, Finding, Outcome, baseline, plausible, register
 from fuzz_mutate import BAD_TEXTS, Chooser, RawNumber, change, short
 from fuzz_order import Answer, permissive_flip
-from fuzz_writers import NUMBERS, dump_json
+from fuzz_writers import NUMBERS, dump_json, int_text
 
 
 BATCH_ROWS: dict[str, dict[str, str]] = {
@@ -112,6 +112,8 @@ def _corrupt(content: bytes, chooser: Chooser) -> tuple[bytes, str]:
 def _cell_text(value: Any) -> str:
     if isinstance(value, RawNumber):
         return value.text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_text(value)
     return "" if value is None else str(value)
 
 
@@ -214,7 +216,13 @@ def batch_rows(outcome: Outcome) -> list[dict[str, str]] | None:
     if data is None:
         return None
     text = data.decode("utf-8-sig", errors="replace")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    # csv's field limit (128 KiB) is process-wide: lift it only while reading, so the forked cases
+    # still run tppcalc under the default.
+    limit = csv.field_size_limit(1 << 30)
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    finally:
+        csv.field_size_limit(limit)
 
 
 def row_answer(row: dict[str, str]) -> Answer:

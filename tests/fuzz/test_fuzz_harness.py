@@ -109,7 +109,34 @@ def test_a_batch_row_reads_as_error_undetermined_or_definite():
 
 @pytest.mark.parametrize(("text", "code"), [
     ("China", "CN"), ("cn", "CN"), ("CHN", "CN"), ("People's Republic of China", "CN"), ("Taiwan", "TW"),
-    ("XX", None), ("Chna", None), ("", None), ("Cn ", None), ("D", None),
+    ("XX", None), ("Chna", None), ("", None), ("D", None), ("Korea", None), ("UAE", None),
+    ("Cn ", "CN"), (" us ", "US"), ("UK", "GB"), ("Macau", "MO"),  # padding and the README's everyday names
+    ("cn\n", None), ("\x1eUS", None), ("US\u3000", None), (" ", None),  # garbling
 ])
 def test_exact_country_takes_only_iso_codes_and_names(text, code):
     assert exact_country(text) == code
+
+
+def test_the_writers_write_integers_past_pythons_digit_limit():
+    # A batch mutant holding a 5,001-digit int stopped the whole campaign: str() refuses it.
+    from fuzz_batch import _cell_text
+    from fuzz_writers import dump_json, dump_toml
+
+    huge = 10**5000
+    assert dump_json({"a": huge}) == '{"a": 1' + "0" * 5000 + "}"
+    assert dump_toml({"a": huge}) == '"a" = 1' + "0" * 5000 + "\n"
+    assert _cell_text(-huge) == "-1" + "0" * 5000
+
+
+def test_batch_output_with_a_cell_past_csvs_field_limit_is_read_back():
+    # A batch mutant's 200 KB cell, echoed in the output, ended the full campaign (_csv.Error).
+    import csv as csv_module
+
+    from fuzz_batch import batch_rows
+    from fuzz_cases import Outcome
+    from fuzz_isolate import Isolated
+
+    cell = "x" * 200_000
+    outcome = Outcome(Isolated("ok"), outputs={"out.csv": f"note\n{cell}\n".encode()})
+    assert batch_rows(outcome) == [{"note": cell}]
+    assert csv_module.field_size_limit() == 131072  # the default is back for the cases that follow

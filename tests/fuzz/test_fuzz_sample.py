@@ -24,37 +24,11 @@ from fuzz_targets import MAKERS
 from hypothesis import strategies as st
 
 # ---------------------------------------------------------------------------------------------
-# KNOWN FAILURES: defects listed in issue 14 that other branches are fixing now. Remove an entry
-# once its fix is merged (strict=False: a fixed cell shows as XPASS until then). Nothing else may
-# be marked: every other cell must pass.
+# KNOWN FAILURES: a defect being fixed on another branch, marked (target, family, invariant) ->
+# reason, strict=False: a fixed cell shows as XPASS until its entry is removed. An entry hides its
+# whole cell, so keep none longer than the fix takes. Every issue 14 entry is fixed and gone.
 # ---------------------------------------------------------------------------------------------
-_PROBE_TRACEBACKS = "issue 14 #11: probe replays raise KeyError/TypeError/ValidationError/RecursionError"
-KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    ("probe", "delete", "no-traceback"): _PROBE_TRACEBACKS,
-    ("probe", "retype", "no-traceback"): _PROBE_TRACEBACKS,
-    ("probe", "number", "no-traceback"): _PROBE_TRACEBACKS,
-    ("probe", "nest", "no-traceback"): _PROBE_TRACEBACKS + " (5,000-deep nesting)",
-    ("probe", "device-count", "no-traceback"): _PROBE_TRACEBACKS + " (device count {} or a float)",
-    ("probe", "nvml-error", "monotonic"): "issue 14 #3: a failing nvmlDeviceGetCount drops every GPU",
-    ("probe", "device-count", "monotonic"): "issue 14 #3: a missing or failing device count drops every GPU",
-    ("batch", "line-ends", "rows"): "issue 14 #7: CR-only line ends give 0 rows and exit 0",
-    ("batch", "bom", "rows"): "issue 14 #7: a UTF-8 BOM is refused in JSONL",
-    ("batch", "bytes", "no-traceback"): "issue 14 #11: a corrupt Parquet file raises OSError",
-    ("fleet", "number", "no-traceback"): "issue 14 #11: a 5,000-digit count raises ValueError",
-    ("fleet", "nest", "no-traceback"): "issue 14 #11: deep nesting raises RecursionError",
-    ("fleet", "figure", "monotonic"): "issue 14 #5: a negative TPP for an unknown device makes checks pass",
-    ("spec", "retype", "no-traceback"): "issue 14 #11: sources that is not a table raises TypeError",
-    ("spec", "number", "no-traceback"): "issue 14 #11: sources = -1 (TypeError), a 5,000-digit figure (ValueError)",
-    ("spec", "text", "no-traceback"): "issue 14 #11: sources = \"x\" raises TypeError",
-    ("spec", "nest", "no-traceback"): "issue 14 #11: deep nesting raises RecursionError",
-    ("args", "api-places", "monotonic"): "issue 14 #1: classify() takes any dest/hq string, '' gives no licence",
-    ("args", "api-types", "monotonic"): "issue 14 #1: classify() takes any dest/hq string",
-    ("args", "api-types", "no-traceback"): "issue 14 #13: classify('H100 SXM') and as_of='2026-02-01' raise",
-    ("args", "cli", "monotonic"): "issue 14 #1, #2: --dest 1 is accepted (no licence); classify 'N/A' answers",
-    ("args", "chip-query", "monotonic"): "issue 14 #2: 'N/A' resolves to Gaudi 2, '=1+1' to GroqChip 1",
-    ("subprocess", "probe-count-is-an-object", "no-traceback"): "issue 14 #11: KeyError on a count of {}",
-    ("subprocess", "batch-jsonl-400-digit-figure", "no-traceback"): "issue 14 #11: OverflowError on 400 digits",
-}
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 # ---------------------------------------------------------------------------------------------
 
 # Mutants per (target, family): the whole sample runs in well under 60 s on two shared cores.

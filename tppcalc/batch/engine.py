@@ -177,8 +177,10 @@ class Engine:
                  catalogue: Callable[[], Catalogue] = default_catalogue, rulebook: RuleBook | None = None):
         check_columns(columns, where)
         self._unit = unit
-        self._keywords = {"dest": dest, "hq": hq, "as_of": as_of or dt.date.today(), "edition": edition,
-                          "as_written": as_written, "rulebook": rulebook}
+        # Only a missing date is today: "" or a garbled date reaches classify() and is refused there.
+        day = dt.date.today() if as_of is None else as_of
+        self._keywords = {"dest": dest, "hq": hq, "as_of": day, "edition": edition, "as_written": as_written,
+                          "rulebook": rulebook}
         # A bad --edition, --as-of, --dest or --hq fails here, before any row is read.
         classify(spec_from_figures({"int8": 1}), **self._keywords)
         rules = rules_in_force(self._keywords["as_of"], edition, as_written, rulebook=rulebook)

@@ -12,6 +12,10 @@ import click
 
 from tppcalc.cli.options import current_catalogue
 
+# The code batch --fail-on controlled uses for "is or may be controlled": here, a check that fails
+# or may fail. 1 stays "could not run", 2 a usage error.
+EXIT_CHECK_FAILED = 3
+
 
 @click.group()
 def fleet() -> None:
@@ -31,7 +35,11 @@ def fleet() -> None:
 @click.option("--unresolved", type=click.Choice(["error", "undetermined"]), default="error", show_default=True,
               help="Inventory chip names not in the catalogue: one error naming them all, or carry them as "
                    "holdings of unknown TPP (every check they touch is undetermined).")
-def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> None:
+@click.option("--fail-on", "fail_on", type=click.Choice(["failed"]),
+              help=f"Exit {EXIT_CHECK_FAILED} if any check fails or is undetermined (may fail), after printing "
+                   "the report.")
+@click.pass_context
+def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved, fail_on) -> None:
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
@@ -81,6 +89,9 @@ def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> 
         from tppcalc.terminal import show
 
         show(fleet_blocks(result))
+    # Fail closed, as batch's --fail-on controlled: a check that may fail gates like one that does.
+    if fail_on == "failed" and any(check.status != "pass" for check in result.checks):
+        ctx.exit(EXIT_CHECK_FAILED)
 
 
 @fleet.command("probe")
@@ -90,7 +101,7 @@ def report(files, dump_folders, as_of, caps, as_json, html_path, unresolved) -> 
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True, help="Seconds to wait for the nodes.")
 @click.option("--connect-timeout", "connect_timeout_s", type=click.FloatRange(min=0, min_open=True), default=30,
               show_default=True, help="Seconds to wait for the cluster to answer at all.")
-@click.option("--country", help="Country of the nodes, recorded on each result for `fleet report`.")
+@click.option("--country", help="Country of the nodes (ISO code or name, resolved first), recorded on each result.")
 @click.option("--site", help="Site name recorded on each result.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write JSON Lines here (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
@@ -98,6 +109,11 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
     from tppcalc.terminal import progress
+
+    if country is not None:  # before any node is probed, and recorded as the code a report reads
+        from tppcalc.rules.countries import resolve_country
+
+        country = resolve_country(country, option="--country")
 
     with _exit_on_signals(), progress("starting the probes") as bar:
         def answered(done: int, total: int) -> None:
@@ -107,7 +123,7 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
         result = probe_cluster(address=address, local_nodes=local_nodes, timeout_s=timeout_s,
                                connect_timeout_s=connect_timeout_s, bench=bench, progress=answered)
     for node in result.nodes:
-        if country:
+        if country is not None:
             node["country"] = country
         if site:
             node["site"] = site

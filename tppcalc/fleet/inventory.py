@@ -5,7 +5,6 @@ of one chip, at one site."""
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -15,9 +14,10 @@ from pydantic import Field, StrictInt, ValidationError, field_validator
 
 from tppcalc.catalogue import Catalogue
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
+from tppcalc.input_files import read_input_file
 from tppcalc.rules.countries import resolve_country
 from tppcalc.spec import StrictModel
-from tppcalc.specfile import validation_errors
+from tppcalc.specfile import parse_document, validation_errors
 
 
 # More units in one line than the world ships AI chips in a year (about 5-7 million in 2025) is a
@@ -114,12 +114,8 @@ def read_inventory(path: Path, catalogue: Catalogue, tpp_of, *, unresolved: Unre
     (the caller raises once, after every file) or, with ``unresolved="undetermined"``, becomes a
     holding of unknown TPP named ``unresolved: NAME``, which every check treats as undetermined.
     Without ``collected``, this file's unresolved names are raised at its end."""
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(str(exc), where=str(path)) from None
+    # The reader every input file shares: a regular file, bounded in size, nesting and digits.
+    document = parse_document(path, read_input_file(path))
     try:
         inventory = Inventory.model_validate(document)
     except ValidationError as exc:

@@ -226,9 +226,10 @@ class Identities:
             unit_tpp = None if tpp is None else to_decimal(tpp, what="metrics.tpp")
         except InputError as exc:
             raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp") from None
-        if unit_tpp is not None and not 0 <= unit_tpp <= MAX_UNIT_TPP:
-            # A negative figure would lower a total and let a cap check pass on invalid input.
-            raise InputError(f"TPP must be between 0 and {MAX_UNIT_TPP:,} for one device, got {tpp}",
+        if unit_tpp is not None and not 0 < unit_tpp <= MAX_UNIT_TPP:
+            # A negative or zero figure would lower a total and let a cap check pass on invalid input;
+            # no chip has TPP 0 (every rated figure is greater than zero): unknown is null.
+            raise InputError(f"TPP must be greater than 0 and at most {MAX_UNIT_TPP:,} for one device, got {tpp}",
                              where=where, field=f"{field}.metrics.tpp")
         return Counted(f"{device.get('name') or 'device'} (derived)", unit_tpp, count)
 

@@ -164,7 +164,7 @@ def _derive_gpu(gpu: GpuInfo) -> tuple[ChipSpec | None, Decimal | None, str]:
         "sources": {"derived": {"title": f"NVML readings of GPU {gpu.index} and tppcalc's GPU architecture table "
                                          f"(compute capability {gpu.compute_capability})"}},
     }
-    spec = ChipSpec.model_validate(record)
+    spec = _device_spec(record)
     note = f"{sms} SMs at {clock} MHz"
     if unconfirmed:
         note += "; unconfirmed architecture-table rates: " + ", ".join(unconfirmed)
@@ -241,9 +241,29 @@ def _unidentified(device: PciDevice, where: str, why: str) -> Identification:
     return Identification(unidentified_spec(chip_id, name, why), "unreadable", None, None, [why])
 
 
+# A lone surrogate (a careless decoder, a hostile replay) is text that UTF-8 cannot hold, and a
+# ChipSpec refuses it; shown as its escape, as documents show it, the record stays readable.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _device_spec(record):
+    """A ChipSpec from a record built of what a device reported, its text made valid first."""
+    return ChipSpec.model_validate(_valid_text(record))
+
+
+def _valid_text(value):
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, dict):
+        return {key: _valid_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_valid_text(item) for item in value]
+    return value
+
+
 def unidentified_spec(chip_id: str, name: str, why: str) -> ChipSpec:
     """A spec whose every figure is unknown: classification then lists every possible outcome."""
-    return ChipSpec.model_validate({
+    return _device_spec({
         "id": chip_id, "vendor": "unknown", "name": name, "kind": "gpu",
         "datacenter": {"unknown": why},
         "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP8.value: {"unknown": why}}}],
@@ -319,7 +339,7 @@ def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
             "note": f"{cores} cores x {rate.ops_per_cycle} ops/cycle ({rate.source}: {rate.basis}) x {clock} MHz"}
     units = [{"name": name, "dense_tops": by_unit[name]} for name in ("vector FMA units", "matrix engine")
              if name in by_unit]
-    spec = ChipSpec.model_validate({
+    spec = _device_spec({
         "id": "derived-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
         "architecture": cpu.microarchitecture,
         "datacenter": {"unknown": "not in the catalogue"},
@@ -331,7 +351,7 @@ def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
 
 
 def _unreadable_cpu(cpu: CpuInfo, why: str) -> ChipSpec:
-    return ChipSpec.model_validate({
+    return _device_spec({
         "id": "unreadable-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
         "datacenter": {"unknown": why},
         "processing_units": [{"name": "unknown", "dense_tops": {Precision.FP64.value: {"unknown": why}}}],

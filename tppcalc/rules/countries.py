@@ -144,8 +144,10 @@ def resolve_country(text: object, *, option: str = "--dest", where: str | None =
     if not isinstance(text, str):
         raise InputError(f"a country must be given as text (an ISO code or a name), got {text!r}",
                          where=where, field=option)
-    query = text.strip()
-    folded = _folded(query)
+    # Plain spaces around a name are padding; a line end, tab, control or Unicode space is garbling
+    # (str.strip() would also drop \x1c-\x1f and \u3000), and a garbled place is never guessed.
+    query = text.strip(" ")
+    folded = _folded(query) if query.isprintable() else None
     if folded is not None:
         if len(query) == 2 and query.isascii() and query.upper() in ALPHA_2:
             return query.upper()
