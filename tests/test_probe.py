@@ -578,3 +578,15 @@ def test_device_names_holding_a_lone_surrogate_are_shown_escaped_and_change_no_v
     assert (hostile.eccn, hostile.license_required) == (original.eccn, original.license_required)
     unknown = identify_gpu(gpus[0].model_copy(update={"pci_device_id": None, "compute_capability": None}), CATALOGUE)
     assert unknown.method == "unreadable" and unknown.spec.name == "H100\\ud800 0"
+
+
+def test_a_gpu_reporting_a_blank_name_is_one_more_device_never_a_traceback():
+    # Fuzz campaign seed 1, probe:2844: nvmlDeviceGetName(2) answering ' ' made the derived record's
+    # name blank, which a ChipSpec refuses (pydantic ValidationError out of `probe --replay`).
+    host = report_from_dump(load_dump(HOSTS / "dgx-h100.json"))
+    original = assess(host, CATALOGUE, dest="CN", as_of=dt.date(2024, 1, 1))
+    gpus = [g.model_copy(update={"name": " "}) if g.index == 2 else g for g in host.gpus]
+    blank = assess(host.model_copy(update={"gpus": gpus}), CATALOGUE, dest="CN", as_of=dt.date(2024, 1, 1))
+    assert (blank.eccn, blank.license_required) == (original.eccn, original.license_required) == ("4A090.a", True)
+    derived = identify_gpu(gpus[2].model_copy(update={"pci_device_id": None}), CATALOGUE)
+    assert derived.spec.name == "(blank name reported: ' ')"

@@ -247,8 +247,12 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _device_spec(record):
-    """A ChipSpec from a record built of what a device reported, its text made valid first."""
-    return ChipSpec.model_validate(_valid_text(record))
+    """A ChipSpec from a record built of what a device reported, its text made valid first (a name
+    of blanks, which a ChipSpec refuses, is shown as what it is)."""
+    record = _valid_text(record)
+    if not record["name"].strip():
+        record["name"] = f"(blank name reported: {record['name']!r})"
+    return ChipSpec.model_validate(record)
 
 
 def _valid_text(value):
