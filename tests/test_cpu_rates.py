@@ -10,14 +10,17 @@ tppcalc/probe/cpu_rates.py:
 The recorded VM (tests/fixtures/cpuinfo/xeon-amx-vm.cpuinfo) has 2 cores and 'cpu MHz : 2599.998'.
 """
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tppcalc import classify, compute_metrics
 from tppcalc.catalogue import Catalogue
 from tppcalc.probe.cpu import cpus_from_sources, microarchitecture
+from tppcalc.probe.host import CoreRate, CpuInfo
 from tppcalc.probe.identify import identify_cpu
 
 CPUINFO = Path(__file__).parent / "fixtures" / "cpuinfo"
@@ -46,11 +49,12 @@ def test_the_amx_vm_tpp_counts_amx_int8_not_fp64():
     cpu = _cpu("xeon-amx-vm.cpuinfo")
     ident = identify_cpu(cpu, Catalogue.load())
     assert ident.method == "derived"
-    # 2 cores x 2048 INT8 ops/cycle x 2599.998 MHz = 10.649591808 TOPS; TPP = TOPS x 8 bits
+    # The VM shows no cpufreq, so its 2,599.998 MHz is only a floor and the clock is taken at the
+    # 7 GHz ceiling: 2 cores x 2048 INT8 ops/cycle x 7000 MHz = 28.672 TOPS; TPP = TOPS x 8 bits
+    # (at the floor it would be 10.649591808 TOPS, FP64 alone 10.65 TPP).
     int8 = ident.spec.processing_units[-1].dense_tops["int8"].value
-    assert int8 == Decimal("10.649591808")
-    from tppcalc.metrics import compute_metrics
-    assert compute_metrics(ident.spec).tpp == Decimal("10.649591808") * 8
+    assert int8 == Decimal("28.672")
+    assert compute_metrics(ident.spec).tpp == Decimal("28.672") * 8
     assert any("flags" in check for check in ident.cross_checks)
 
 
@@ -102,7 +106,7 @@ def test_probe_json_names_the_rate_source_and_the_amx_rate(run_cli, tmp_path):
     assert amx and amx[0]["ops_per_cycle"] == 2048 and amx[0]["source"] == "flags"
     assert "flags" in cpu["rate_source"]
     device = out["devices"][0]
-    assert device["metrics"]["tpp"] is not None and float(device["metrics"]["tpp"]) == pytest.approx(85.196734464)
+    assert device["metrics"]["tpp"] is not None and float(device["metrics"]["tpp"]) == pytest.approx(229.376)  # at the clock ceiling
 
 
 # ---- clocks: hostile values never crash or lower the count silently ---------------------------
@@ -167,3 +171,29 @@ def test_a_recorded_archspec_name_never_overrides_what_the_flags_name():
     assert cpu.microarchitecture == "sapphirerapids" and "zen4" in cpu.errors["microarchitecture"]
     (cpu,) = cpus_from_sources({**sources, "archspec_host": "no-such-target\\x1b[31m"})
     assert cpu.microarchitecture == "sapphirerapids" and "microarchitecture" not in cpu.errors
+
+
+def _amx_cpu(cores: int, current_mhz: float) -> CpuInfo:
+    """A CPU whose maximum clock could not be read (no cpufreq, as in many VMs): the probe stood its
+    highest current clock in for it, which an idle core can put far below the maximum."""
+    return CpuInfo(machine="x86_64", vendor="GenuineIntel", model_name="Intel(R) Xeon(R) CPU @ 2.00GHz",
+                   physical_cores=cores, sockets=1, max_mhz=current_mhz, flags=["amx_int8", "amx_tile"],
+                   per_core_rates=[CoreRate(unit="matrix engine", precision="int8", ops_per_cycle=2048,
+                                            source="flags", basis="amx_int8")],
+                   errors={"max_mhz": "no cpufreq in sysfs; highest current 'cpu MHz' used"})
+
+
+def test_an_unreadable_maximum_clock_never_proves_outside_when_the_real_clock_could_cross_a_line():
+    # 56 AMX cores idling at 800 MHz: 56 x 2048 int8 ops x 0.8 GHz = 91.75 TOPS, TPP 734 (under 1600,
+    # "outside"), though at the 3.8 GHz such parts boost to it is 56 x 2048 x 3.8 x 8 = 3,486.5 TPP
+    # (3A090 TN: TPP = 2 x MacTOPS x bit length; 2048 ops = 1024 MACs). The answer must stay open.
+    spec = identify_cpu(_amx_cpu(56, 800.0), Catalogue.load()).spec
+    result = classify(spec, dest="CN", as_of=dt.date(2026, 2, 1))
+    assert result.eccn is None and "outside 3A090" in result.undetermined and "3A090.b" in result.undetermined
+
+
+def test_an_unreadable_maximum_clock_still_proves_outside_when_no_clock_could_cross_a_line():
+    # 2 cores: even at 7 GHz, 2 x 2048 x 7 x 8 = 229.4 TPP, under the 1600 line whatever the clock.
+    spec = identify_cpu(_amx_cpu(2, 800.0), Catalogue.load()).spec
+    assert compute_metrics(spec).tpp == Decimal("229.376")
+    assert classify(spec, dest="CN", as_of=dt.date(2026, 2, 1)).eccn == "outside 3A090"

@@ -22,9 +22,10 @@ from tppcalc.catalogue import Catalogue
 from tppcalc.errors import TppcalcError
 from tppcalc.exact import EXACT
 from tppcalc.metrics import compute_metrics
-from tppcalc.precision import Precision
+from tppcalc.precision import Precision, bit_length
 from tppcalc.probe.host import Accelerator, AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 from tppcalc.spec import ChipSpec
+from tppcalc.thresholds import TPP_LINES
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "family bound", "unreadable"]
 MILLION = Decimal(1_000_000)
@@ -297,8 +298,6 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
     checks = [f"not in the catalogue: figures derived from the CPU's cores, clock and per-core rates ({why})"]
     if bound is not None:
         checks.append(bound.notes)
-    if "max_mhz" in cpu.errors:
-        checks.append(f"the clock may be below the CPU's maximum ({cpu.errors['max_mhz']}): the TPP is a lower bound")
     tpp = compute_metrics(spec).tpp
     if cpu.base_mhz and cpu.max_mhz and tpp and cpu.base_mhz < cpu.max_mhz:
         at_base = tpp * Decimal(str(cpu.base_mhz)) / Decimal(str(cpu.max_mhz))
@@ -319,6 +318,12 @@ def _family_bound(cpu: CpuInfo) -> ChipSpec | None:
         return None
 
 
+# No CPU clocks higher than this: the fastest shipping boost clock is 6.2 GHz (Intel Core
+# i9-14900KS, https://www.intel.com/content/www/us/en/products/sku/237504/). Where the maximum clock
+# cannot be read, the probe's clock is only a floor, so a derived TPP is bounded with this instead.
+CPU_CLOCK_CEILING_MHZ = Decimal(7000)
+
+
 def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
     """A spec from cores x per-core rate x clock; the rates come from the microarchitecture table or
     the CPU's flags (``tppcalc.probe.cpu_rates``), as the CpuInfo record says."""
@@ -335,12 +340,25 @@ def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
     sockets = cpu.sockets or 1
     cores = Decimal(cpu.physical_cores) / Decimal(sockets)
     clock = Decimal(str(cpu.max_mhz))
+    clock_is_a_floor = "max_mhz" in cpu.errors  # a current clock stood in for the unreadable maximum
+    if clock_is_a_floor:
+        clock = max(clock, CPU_CLOCK_CEILING_MHZ)
     by_unit: dict[str, dict] = {}
     for rate in rates:
         tops = EXACT.divide(EXACT.multiply(EXACT.multiply(cores, Decimal(rate.ops_per_cycle)), clock), MILLION)
         by_unit.setdefault(rate.unit, {})[rate.precision] = {
             "value": tops, "source": "derived",
             "note": f"{cores} cores x {rate.ops_per_cycle} ops/cycle ({rate.source}: {rate.basis}) x {clock} MHz"}
+    ceiling_note = ""
+    if clock_is_a_floor:
+        bound = max((EXACT.multiply(entry["value"], Decimal(bit_length(Precision(precision))))
+                     for unit in by_unit.values() for precision, entry in unit.items()), default=Decimal(0))
+        if bound >= min(TPP_LINES):  # the clock could put it over a line: its TPP is not known
+            why = (f"maximum clock unreadable ({cpu.errors['max_mhz']}); at up to {CPU_CLOCK_CEILING_MHZ} MHz "
+                   f"its TPP could reach {bound.normalize():f}, over the {min(TPP_LINES)} line")
+            by_unit = {name: {precision: {"unknown": why} for precision in unit} for name, unit in by_unit.items()}
+        ceiling_note = (f"; maximum clock unreadable, so taken at a {CPU_CLOCK_CEILING_MHZ} MHz ceiling "
+                        "(the figures are an upper bound)")
     units = [{"name": name, "dense_tops": by_unit[name]} for name in ("vector FMA units", "matrix engine")
              if name in by_unit]
     spec = _device_spec({
@@ -351,7 +369,7 @@ def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
         "sources": {"derived": {"title": f"/proc/cpuinfo and sysfs of this host; per-core rates from "
                                          f"{rate_source}; per socket at the maximum clock"}},
     })
-    return spec, f"{cores} cores per socket at {clock} MHz; per-core rates from {rate_source}"
+    return spec, f"{cores} cores per socket at {clock} MHz; per-core rates from {rate_source}{ceiling_note}"
 
 
 def _unreadable_cpu(cpu: CpuInfo, why: str) -> ChipSpec:
