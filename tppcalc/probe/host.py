@@ -6,9 +6,11 @@ on a laptop or in CI exactly as on the node.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tppcalc.precision import Precision
 
 # Bounds on what hardware can report: a probe record is also read back from files (replays, fleet
 # lines), and a negative, non-finite or absurd figure there must be refused, not computed with.
@@ -70,8 +72,8 @@ class GpuInfo(_Record):
 class CoreRate(_Record):
     """Peak operations per cycle of one core for one unit and precision, and where the figure came from."""
 
-    unit: str = Field(description="'vector FMA units' or 'matrix engine'")
-    precision: str
+    unit: Literal["vector FMA units", "matrix engine"]
+    precision: Precision  # a recording naming another is refused where it is read
     ops_per_cycle: _count(1 << 20, least=1) = Field(description="2 per multiply-accumulate")
     source: str = Field(description="'microarchitecture table' or 'flags'")
     basis: str = Field(description="the flag or table row and the cited figure behind the rate")
