@@ -266,6 +266,7 @@ def test_fleet_html_keeps_every_site():
     tables = fleet_total_tables(_sites_report(known=40, unknown=0))
     assert [len(t.rows) for t in tables] == [1, 1, 40, 1]
 
+
 CHINA_HALF_OF_US = """
     [[site]]
     name = "sha"
