@@ -95,21 +95,24 @@ def write(tmp_path, body):
     return path
 
 
+CHINA_HALF_OF_US = """
+    [[site]]
+    name = "sha"
+    country = "CN"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 50
+    [[site]]
+    name = "iad"
+    country = "US"
+    [[site.item]]
+    chip = "H200 SXM"
+    count = 100
+"""
+
+
 def test_china_volume_condition_2026(tmp_path):
-    path = write(tmp_path, """
-        [[site]]
-        name = "sha"
-        country = "CN"
-        [[site.item]]
-        chip = "H200 SXM"
-        count = 50
-        [[site]]
-        name = "iad"
-        country = "US"
-        [[site.item]]
-        chip = "H200 SXM"
-        count = 100
-    """)
+    path = write(tmp_path, CHINA_HALF_OF_US)
     report = report_fleet([path], CATALOGUE, as_of=dt.date(2026, 3, 1))
     assert check(report, "China volume nvidia-h200-sxm-141gb").status == "pass"  # exactly 50%
     report = report_fleet([path], CATALOGUE, as_of=dt.date(2026, 3, 1), caps={"china_to_us_max_ratio": Decimal("0.4999")})
@@ -265,22 +268,6 @@ def test_fleet_html_keeps_every_site():
 
     tables = fleet_total_tables(_sites_report(known=40, unknown=0))
     assert [len(t.rows) for t in tables] == [1, 1, 40, 1]
-
-
-CHINA_HALF_OF_US = """
-    [[site]]
-    name = "sha"
-    country = "CN"
-    [[site.item]]
-    chip = "H200 SXM"
-    count = 50
-    [[site]]
-    name = "iad"
-    country = "US"
-    [[site.item]]
-    chip = "H200 SXM"
-    count = 100
-"""
 
 
 def test_fleet_report_fail_on_failed_gates_on_a_failed_or_undetermined_check(tmp_path, run_cli):

@@ -8,18 +8,23 @@ model: a near miss is not an instance, and the query goes on to the chip catalog
 from __future__ import annotations
 
 import functools
-import tomllib
 from pathlib import Path
 
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
 from tppcalc.catalogue import Catalogue
-from tppcalc.errors import InputError, SpecError
+from tppcalc.errors import SpecError
 from tppcalc.resources import data_dir
 from tppcalc.spec import ChipSpec, Source, StrictModel
-from tppcalc.specfile import validation_errors
+from tppcalc.specfile import read_document, validation_errors
 
 INSTANCES_FILE = Path("instances") / "cloud-instances.toml"
+
+
+def _check_sources(kind: str, entries, sources: dict) -> None:
+    for entry in entries:
+        if entry.source not in sources:
+            raise ValueError(f"{kind} {entry.name!r}: source {entry.source!r} is not in [sources]")
 
 
 class Instance(StrictModel):
@@ -40,9 +45,7 @@ class InstanceFile(StrictModel):
 
     @model_validator(mode="after")
     def _sources_resolve(self):
-        for entry in self.instance:
-            if entry.source not in self.sources:
-                raise ValueError(f"instance {entry.name!r}: source {entry.source!r} is not in [sources]")
+        _check_sources("instance", self.instance, self.sources)
         return self
 
 
@@ -63,16 +66,7 @@ def _shipped() -> InstanceFile:
 
 
 def read_instances(path: Path) -> InstanceFile:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(str(exc), where=str(path)) from None
-    try:
-        return InstanceFile.model_validate(document)
-    except ValidationError as exc:
-        raise SpecError(validation_errors(exc), where=str(path)) from None
+    return _read_data_file(path, InstanceFile)
 
 
 def find_instance(query: str, catalogue: Catalogue, instances: InstanceFile | None = None) -> Computer | None:
@@ -117,9 +111,7 @@ class CompositionFile(StrictModel):
 
     @model_validator(mode="after")
     def _sources_resolve(self):
-        for entry in self.composition:
-            if entry.source not in self.sources:
-                raise ValueError(f"composition {entry.name!r}: source {entry.source!r} is not in [sources]")
+        _check_sources("composition", self.composition, self.sources)
         return self
 
 
@@ -140,14 +132,15 @@ def _shipped_compositions() -> CompositionFile:
 
 
 def read_compositions(path: Path) -> CompositionFile:
+    return _read_data_file(path, CompositionFile)
+
+
+def _read_data_file(path: Path, model):
+    """A TOML data file read as spec files are (a regular file, bounded, nesting checked; errors
+    name the file), then validated as ``model``."""
+    document = read_document(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", where=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(str(exc), where=str(path)) from None
-    try:
-        return CompositionFile.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
 
