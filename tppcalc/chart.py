@@ -546,11 +546,16 @@ def chart_format(path: str | Path) -> str:
 
 def render(model: ChartModel, fmt: str) -> bytes:
     """The chart as PNG or SVG bytes (reproducible: no dates, fixed SVG ids)."""
+    return _rendered(_draw, model, fmt)
+
+
+def _rendered(draw, model, fmt: str) -> bytes:
+    """``draw(model)`` saved as PNG or SVG bytes, with no date or software stamp in them."""
     import io
 
     matplotlib = require_matplotlib()
     with matplotlib.rc_context(_rc()):
-        fig = _draw(model)
+        fig = draw(model)
         buffer = io.BytesIO()
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buffer, format=fmt, metadata=metadata, dpi=110)
@@ -824,15 +829,7 @@ class _SidePoint:
 
 def render_bandwidth(model: BandwidthModel, fmt: str) -> bytes:
     """The bandwidth plane as PNG or SVG bytes (reproducible, as ``render``)."""
-    import io
-
-    matplotlib = require_matplotlib()
-    with matplotlib.rc_context(_rc()):
-        fig = _draw_bandwidth(model)
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=110)
-    return buffer.getvalue()
+    return _rendered(_draw_bandwidth, model, fmt)
 
 
 def write_bandwidth_chart(model: BandwidthModel, path: str | Path) -> Path:
