@@ -177,6 +177,12 @@ def _table(table: Table, css: str = "") -> str:
     return "".join(parts)
 
 
+def _figure(svg: bytes, caption: str | None, alt: str) -> str:
+    """An embedded SVG chart (a data: URI, so the page makes no request) with its caption."""
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    return f'<figure><img src="{uri}" alt="{_e(caption or alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
+
+
 def _section(section: Section) -> str:
     anchor = f' id="{_e(section.anchor)}"' if section.anchor else ""
     parts = [f"<section{anchor}><h2>{_e(section.title)}</h2>"]
@@ -208,18 +214,14 @@ def render_html(report: Report) -> str:
         out.append(f"<p>{_e(note)}</p>")
     out.append('<section id="chart"><h2>TPP and performance density</h2>')
     if report.chart_svg is not None:
-        uri = "data:image/svg+xml;base64," + base64.b64encode(report.chart_svg).decode("ascii")
-        out.append(f'<figure><img src="{uri}" alt="{_e(report.chart_caption or "TPP against performance density")}">'
-                   f"<figcaption>{_e(report.chart_caption)}</figcaption></figure>")
+        out.append(_figure(report.chart_svg, report.chart_caption, "TPP against performance density"))
     else:
         out.append(f"<p>{_e(report.chart_note or 'No chart.')}</p>")
     out.append("</section>")
     if report.plane_svg is not None or report.plane_note:
         out.append('<section id="plane"><h2>TPP and total DRAM bandwidth</h2>')
         if report.plane_svg is not None:
-            uri = "data:image/svg+xml;base64," + base64.b64encode(report.plane_svg).decode("ascii")
-            out.append(f'<figure><img src="{uri}" alt="{_e(report.plane_caption or "TPP against DRAM bandwidth")}">'
-                       f"<figcaption>{_e(report.plane_caption)}</figcaption></figure>")
+            out.append(_figure(report.plane_svg, report.plane_caption, "TPP against DRAM bandwidth"))
         else:
             out.append(f"<p>{_e(report.plane_note)}</p>")
         out.append("</section>")
