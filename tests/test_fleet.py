@@ -305,3 +305,23 @@ def test_fleet_probe_resolves_country_before_probing_and_records_its_code(tmp_pa
     done = run_cli("fleet", "probe", "--local-nodes", "1", "--country", "germany", "-o", str(written), "--json")
     assert done.exit_code == 0, done.stderr
     assert json.loads(written.read_text())["country"] == "DE"
+
+
+def test_fleet_probe_exits_4_when_a_node_did_not_answer(run_cli, monkeypatch, tmp_path):
+    # A fleet probe that lost a node must not look complete: the rows it could not gather are named
+    # on stderr and the exit code says so (as batch's --fail-on error), after the output is written.
+    from tppcalc.fleet import ray_probe
+
+    answered = {"node_id": "a", "devices": []}
+    gone = {"node_id": "b", "address": "10.0.0.2", "reason": "NodeDiedError: the node died"}
+    monkeypatch.setattr(ray_probe, "probe_cluster",
+                        lambda **_: ray_probe.FleetProbeResult([answered], [gone]))
+    out = tmp_path / "nodes.jsonl"
+    result = run_cli("fleet", "probe", "--json", "-o", str(out))
+    assert result.exit_code == 4, result.stderr
+    assert "node b (10.0.0.2) missing: NodeDiedError" in result.stderr
+    assert json.loads(result.stdout)["missing"] == [gone]
+    assert out.read_text() == json.dumps(answered) + "\n"
+
+    monkeypatch.setattr(ray_probe, "probe_cluster", lambda **_: ray_probe.FleetProbeResult([answered], []))
+    assert run_cli("fleet", "probe", "--json").exit_code == 0

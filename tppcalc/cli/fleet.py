@@ -15,6 +15,8 @@ from tppcalc.cli.options import current_catalogue
 # The code batch --fail-on controlled uses for "is or may be controlled": here, a check that fails
 # or may fail. 1 stays "could not run", 2 a usage error.
 EXIT_CHECK_FAILED = 3
+# As batch's row errors: the output is complete for what answered, but something did not answer.
+EXIT_NODES_MISSING = 4
 
 
 @click.group()
@@ -105,7 +107,8 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
 @click.option("--site", help="Site name recorded on each result.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write JSON Lines here (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
-def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, site, output, as_json) -> None:
+@click.pass_context
+def probe(ctx, address, local_nodes, bench, timeout_s, connect_timeout_s, country, site, output, as_json) -> None:
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
     from tppcalc.terminal import progress
@@ -141,6 +144,9 @@ def probe(address, local_nodes, bench, timeout_s, connect_timeout_s, country, si
         from tppcalc.terminal import show
 
         show([fleet_probe_table(result.nodes)])
+    # A node that did not answer is a node the output does not count: never a clean exit.
+    if result.missing:
+        ctx.exit(EXIT_NODES_MISSING)
 
 
 class _Signalled(BaseException):
