@@ -1,5 +1,6 @@
 """The TPP / density chart: regions from the edition data, every chip placed, valid PNG and SVG files."""
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -152,6 +153,16 @@ def test_cli_all_with_highlight_writes_a_png(tmp_path):
 def test_as_of_picks_the_edition_in_force(tmp_path):
     result = run_chart("H20", "--as-of", "2023-01-01", "-o", str(tmp_path / "c.svg"))
     assert result.exit_code == 0 and "under 2023-01-18" not in result.stderr and "under 2022-10-07" in result.stderr
+
+
+def test_as_written_draws_the_rules_classify_applies_as_written(tmp_path):
+    # On 2025-06-01 BIS did not enforce the AI Diffusion rule (its 2025-05-13 statement): drawn as
+    # enforced the chart leaves it out, drawn --as-written (as `classify --as-written`) it names it.
+    enforced = run_chart("H20", "--as-of", "2025-06-01", "-o", str(tmp_path / "a.svg"), "--json")
+    written = run_chart("H20", "--as-of", "2025-06-01", "--as-written", "-o", str(tmp_path / "b.svg"), "--json")
+    assert enforced.exit_code == 0 and written.exit_code == 0, written.stderr
+    assert "ai-diffusion" not in json.loads(enforced.stdout)["edition"]
+    assert "2025-01-13-ai-diffusion" in json.loads(written.stdout)["edition"]
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

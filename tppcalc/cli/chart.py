@@ -17,6 +17,8 @@ from tppcalc.cli.options import current_catalogue
 @click.option("--edition", metavar="ID", help="Draw this rule edition (see `tppcalc rules list`).")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Draw the rules in force on this date (default: today).")
+@click.option("--as-written", is_flag=True,
+              help="Draw the regulations text even where BIS does not enforce it (AI Diffusion), as classify does.")
 @click.option("--highlight", "highlights", multiple=True, metavar="QUERY",
               help="Emphasise this chip (added to the chart if not selected); repeatable.")
 @click.option("--compare", metavar="EDITION", help="Also draw this edition's lines, dashed (density plane only).")
@@ -27,7 +29,7 @@ from tppcalc.cli.options import current_catalogue
               help="The chart file: .png or .svg.")
 @click.option("--json", "as_json", is_flag=True,
               help="Also print one JSON object: the edition drawn and where each chip was placed.")
-def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, compare: str | None, plane: str,
+def chart(queries, all_chips: bool, edition: str | None, as_of, as_written: bool, highlights, compare: str | None, plane: str,
           output: Path, as_json: bool) -> None:
     """Chart catalogue chips (QUERY, or --all) against the 3A090 regions of an edition.
 
@@ -63,14 +65,14 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, highlights, comp
     marked = [catalogue.lookup(q) for q in highlights]
     chosen = list(catalogue) if all_chips else [catalogue.lookup(q) for q in queries]
     specs = list({s.id: s for s in [*chosen, *marked]}.values())
-    view = rules_view(edition=edition, as_of=None if as_of is None else as_of.date())
+    view = rules_view(edition=edition, as_of=None if as_of is None else as_of.date(), as_written=as_written)
     if plane == "bandwidth":
         _bandwidth_plane(specs, [s.id for s in marked], view, output, as_json)
         return
     other = None
     if compare is not None:
         try:
-            other = rules_view(edition=compare, as_of=None if as_of is None else as_of.date())
+            other = rules_view(edition=compare, as_of=None if as_of is None else as_of.date(), as_written=as_written)
         except InputError as exc:
             raise InputError(exc.problem, field="--compare") from None
     model = chart_model(chips_from_specs(specs, [s.id for s in marked]), view, compare=other)
