@@ -29,7 +29,7 @@ from pathlib import Path
 from tppcalc._version import __version__
 from tppcalc.errors import InputError
 from tppcalc.exact import format_number
-from tppcalc.layout import Cell, CellLike, Table, licence, verdict
+from tppcalc.layout import Cell, CellLike, Table, eccn_tone, licence, verdict
 from tppcalc.visible_text import visible
 
 
@@ -414,7 +414,7 @@ def node_report(node, *, catalogue=None, extra_files: Mapping[str, Path] | None 
         ratio = "" if declared is None or derived is None or not declared else format_number(derived / declared, 3)
         cross.append((device.label, _number(declared), _number(derived), ratio,
                       Cell("; ".join(ident.cross_checks), "warning") if ident.cross_checks else Cell("none", "muted")))
-    node_verdict = (Cell(node.eccn, "outside" if node.eccn.startswith("outside") else "controlled") if node.eccn
+    node_verdict = (Cell(node.eccn, eccn_tone(node.eccn)) if node.eccn
                     else Cell("undetermined: " + " or ".join(node.undetermined or []), "undetermined"))
     destination = node.devices[0].classification.destination if node.devices else None
     summary = [("Host", host.hostname or "unknown"), ("Provenance", host.provenance),
