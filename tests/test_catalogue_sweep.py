@@ -6,6 +6,7 @@ from fractions import Fraction
 import pytest
 
 from tppcalc.catalogue import Catalogue
+from tppcalc.exact import to_plain
 from tppcalc.metrics import compute_metrics
 from tppcalc.precision import Precision
 from tppcalc.resources import data_dir
@@ -34,13 +35,34 @@ def test_every_source_has_an_address(spec):
         assert source.url and source.url.startswith(("http://", "https://")), key
 
 
-@pytest.mark.parametrize("spec", CHIPS, ids=IDS)
-def test_published_tpp_agrees_within_half_a_percent(spec):
-    if spec.published_tpp is None or spec.published_tpp.value is None:
-        pytest.skip("no published TPP")
-    tpp = compute_metrics(spec).primary.tpp_bounds.low
+# An independent cross-check (issue 16 item 5): TPPs that vendors, analysts and the press publish,
+# each within 1 % of ours or with the record saying why it differs. A disagreement is a finding to
+# explain in the record's note, never a reason to edit our dense figures.
+PUBLISHED = [c for c in CHIPS if c.published_tpp is not None and c.published_tpp.known]
+EXPLAINED = "differs because"
+
+
+def test_the_published_tpp_cross_check_keeps_every_chip_it_has():
+    # The issue asks for 60; 27 are sourced so far (an analyst's dashboard and the press). Raise this
+    # floor as sources are added, never lower it.
+    assert len(PUBLISHED) >= 27, len(PUBLISHED)
+
+
+@pytest.mark.parametrize("spec", PUBLISHED, ids=lambda c: c.id)
+def test_published_tpp_agrees_within_one_percent_or_the_record_says_why(spec):
+    tpp = compute_metrics(spec).tpp
     published = spec.published_tpp.value
-    assert abs(tpp - published) <= published * Decimal("0.005"), (tpp, published)
+    agrees = tpp is not None and abs(tpp - published) <= published * Decimal("0.01")
+    explained = EXPLAINED in (spec.published_tpp.note or "").lower()
+    # Both ways: an unexplained disagreement fails, and so does a stale explanation of one that agrees.
+    assert agrees != explained, (None if tpp is None else float(tpp), float(published), spec.published_tpp.note)
+
+
+@pytest.mark.parametrize("spec", PUBLISHED, ids=lambda c: c.id)
+def test_a_published_tpp_names_its_publisher_and_says_when_it_is_a_third_party(spec):
+    source = spec.sources[spec.published_tpp.source]
+    assert source.url and source.url.startswith("https://"), source
+    assert "secondary" in source.title.lower() or spec.vendor.lower() in source.title.lower(), source.title
 
 
 @pytest.mark.parametrize("spec", CHIPS, ids=IDS)
@@ -120,3 +142,16 @@ def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afres
     assert all(a is not b for a, b in zip(cached.chips, fresh.chips))
     keys = [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in cached._entries]
     assert keys == [(e.chip_id, e.names, e.vendor, e.pci, e.name_model, e.compact_names, e.origin) for e in fresh._entries]
+
+
+def test_chips_list_json_shows_each_published_tpp_with_its_publisher(run_cli):
+    import json
+
+    listed = {row["id"]: row for row in json.loads(run_cli("chips", "list", "--json").stdout)}
+    for spec in PUBLISHED:
+        source = spec.sources[spec.published_tpp.source]
+        assert listed[spec.id]["published_tpp"] == {
+            "value": to_plain(spec.published_tpp.value), "source": source.title, "url": source.url,
+            "note": spec.published_tpp.note}, spec.id
+    published_ids = {c.id for c in PUBLISHED}
+    assert all(row["published_tpp"] is None for chip_id, row in listed.items() if chip_id not in published_ids)

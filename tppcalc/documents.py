@@ -43,6 +43,18 @@ def reading_dict(reading: Reading, result: ReadingMetrics, primary: ReadingMetri
     }
 
 
+def published_tpp_dict(spec) -> dict | None:
+    """The TPP a vendor, analyst or the press publishes for ``spec`` (an independent cross-check of
+    ours, issue 16 item 5): the figure, its publisher and the record's note, which says why where it
+    differs from the computed TPP; None where nobody publishes one."""
+    published = spec.published_tpp
+    if published is None or not published.known:
+        return None
+    source = spec.sources.get(published.source or "")
+    return {"value": _num(published.value), "source": None if source is None else source.title,
+            "url": None if source is None else source.url, "note": published.note}
+
+
 def metrics_dict(metrics: Metrics) -> dict:
     """The object ``tppcalc calc --json`` prints."""
     primary = metrics.primary

@@ -19,6 +19,7 @@ def chips() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_chips(vendor: str | None, as_json: bool) -> None:
     """Every chip in the catalogue with its TPP and performance density."""
+    from tppcalc.documents import published_tpp_dict
     from tppcalc.exact import to_plain
     from tppcalc.metrics import compute_metrics
 
@@ -31,7 +32,7 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
             "id": spec.id, "vendor": spec.vendor, "name": spec.name, "kind": spec.kind.value,
             "tpp": None if m.tpp is None else to_plain(m.tpp),
             "performance_density": None if m.performance_density is None else to_plain(m.performance_density),
-            "governing_precision": m.governing_precision,
+            "governing_precision": m.governing_precision, "published_tpp": published_tpp_dict(spec),
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -79,7 +79,7 @@ class Service:
 
     def chips(self, vendor: str | None = None) -> dict:
         """Every catalogue chip with its TPP and density (the rows of ``tppcalc chips list --json``)."""
-        from tppcalc.documents import metrics_dict
+        from tppcalc.documents import metrics_dict, published_tpp_dict
         from tppcalc.metrics import compute_metrics
 
         vendor = _optional_text(vendor, "vendor")
@@ -90,7 +90,8 @@ class Service:
             metrics = metrics_dict(compute_metrics(spec))
             rows.append({"id": spec.id, "vendor": spec.vendor, "name": spec.name, "kind": spec.kind.value,
                          "tpp": metrics["tpp"], "performance_density": metrics["performance_density"],
-                         "governing_precision": metrics["governing_precision"]})
+                         "governing_precision": metrics["governing_precision"],
+                         "published_tpp": published_tpp_dict(spec)})
         return self._stamped({"chips": rows})
 
     def chip(self, query: str) -> dict:

@@ -39,7 +39,10 @@ SCHEMAS = {
     "ChipList": _document({"chips": {"type": "array", "items": {"type": "object", "required": [
         "id", "vendor", "name", "tpp", "performance_density"], "properties": {
         "id": {"type": "string"}, "vendor": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
-        "tpp": _NUMBER, "performance_density": _NUMBER, "governing_precision": _TEXT}}}}),
+        "tpp": _NUMBER, "performance_density": _NUMBER, "governing_precision": _TEXT,
+        "published_tpp": {"type": ["object", "null"], "description": "A TPP published by a vendor, analyst or "
+                          "the press, with its source; the note says why where it differs from tpp",
+                          "properties": {"value": _NUMBER, "source": _TEXT, "url": _TEXT, "note": _TEXT}}}}}}),
     "Chip": _document({"id": {"type": "string"}, "vendor": {"type": "string"}, "name": {"type": "string"},
                        "origin": {"type": "string"}, "metrics": {"type": "object", "required": list(_METRICS),
                                                                  "properties": _METRICS}}),
