@@ -15,6 +15,8 @@ MAC), not read back from the code:
 - AMD Instinct MI455X (AMD, November 2025, as reported): 40 PFLOPS FP4 x 4 = 20 PFLOPS FP8 x 8.
 - Huawei Ascend 950PR (as reported): 1 PFLOPS FP8 x 8 = 2 PFLOPS MXFP4 x 4.
 - Google TPU 8t (SemiAnalysis as relayed): 12.6 PFLOPS FP4 x 4.
+- AMD Radeon RX 7900 XT (Tom's Hardware's table of AMD's figures): FP32 51.6 x 32 = 1,651.2, just
+  above FP16 103 x 16 = 1,648.
 """
 
 import datetime as dt
@@ -41,6 +43,7 @@ IN_FORCE_2023_TEXT = dt.date(2025, 6, 1)
     ("amd-instinct-mi455x", Decimal(40000) * 4),
     ("huawei-ascend-950pr", Decimal(1000) * 8),
     ("google-tpu-8t", Decimal("12600") * 4),
+    ("amd-radeon-rx-7900-xt", Decimal("51.6") * 32),   # FP32 51.6 x 32 edges out FP16 103 x 16
 ])
 def test_tpp_follows_from_the_cited_figure(chip_id, expected_tpp):
     tpp = compute_metrics(CATALOGUE.lookup(chip_id)).tpp
@@ -69,6 +72,7 @@ def test_rngd_is_3a090a_by_density_under_the_2023_text():
     "tenstorrent-grayskull",  # 368 TOPS of an unnamed precision: kept as INT8, wider formats unknown
     "google-tpu-v4i",         # INT8 rate and exact die area unknown
     "kunlunxin-kunlun-ii",    # INT8 only: TPP at least 2,048, die area unknown
+    "intel-data-center-gpu-max-1100",  # clock not found, so no rate
 ])
 def test_a_missing_figure_never_reads_as_outside_or_licence_free(chip_id):
     result = classify(chip_id, dest="CN", as_of=IN_FORCE_2023_TEXT)
@@ -99,6 +103,8 @@ def test_a_missing_figure_never_reads_as_outside_or_licence_free(chip_id):
     ("Baidu Kunlun II", "kunlunxin-kunlun-ii"),
     ("Cerebras WSE-1", "cerebras-wse-1"),
     ("CloudBlazer T10", "enflame-dtu-1"),
+    ("AMD Radeon RX 7900 XT", "amd-radeon-rx-7900-xt"),
+    ("Intel(R) Data Center GPU Max 1100", "intel-data-center-gpu-max-1100"),
 ])
 def test_real_product_names_resolve_to_the_new_chip(name, chip_id):
     assert CATALOGUE.lookup(name).id == chip_id
@@ -113,13 +119,18 @@ def test_real_product_names_resolve_to_the_new_chip(name, chip_id):
     ("GC200", "graphcore-gc200"),                # the Bow IPU is a sibling, not the same record
     ("WSE-2", "cerebras-wse-2"),
     ("Instinct MI355X", "amd-instinct-mi355x"),
+    ("AMD Radeon RX 7900 XTX", "amd-radeon-rx-7900-xtx"),   # the XT is a sibling: XT is not XTX
+    ("Data Center GPU Max 1550", "intel-data-center-gpu-max-1550"),
 ])
 def test_existing_names_still_resolve_to_the_chip_they_named(name, chip_id):
     assert CATALOGUE.lookup(name).id == chip_id
 
 
-def test_a_bare_family_name_does_not_pick_a_sibling():
-    # "Ascend 950" names the series, not the PR or the DT variant.
+@pytest.mark.parametrize(("name", "candidates"), [
+    ("Ascend 950", {"huawei-ascend-950pr", "huawei-ascend-950dt"}),   # the series, not a variant
+    ("Radeon RX 7900", {"amd-radeon-rx-7900-xtx", "amd-radeon-rx-7900-xt"}),
+])
+def test_a_bare_family_name_does_not_pick_a_sibling(name, candidates):
     with pytest.raises(AmbiguousChipError) as info:
-        CATALOGUE.lookup("Ascend 950")
-    assert set(info.value.candidates) == {"huawei-ascend-950pr", "huawei-ascend-950dt"}
+        CATALOGUE.lookup(name)
+    assert set(info.value.candidates) == candidates
