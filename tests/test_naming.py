@@ -68,7 +68,7 @@ def test_a_name_that_fits_several_chips_is_ambiguous(name, candidates):
 
 @pytest.mark.parametrize(("name", "suggested"), [
     ("NVIDIA A100-SXM4-40GB PCIe", "A100 SXM4 40GB"),   # SXM and PCIe at once is no card
-    ("Radeon RX 7900 XT", "Radeon RX 7900 XTX"),    # XT is not XTX
+    ("Radeon RX 7900 GRE", "Radeon RX 7900 XTX"),   # the GRE is neither the XT nor the XTX
     ("Xeon 8480", "Xeon Platinum 8480+"),           # no such SKU without a suffix
     ("B200 1200W", "B200 (HGX B200, 1000 W)"),      # the 1200 W B200 runs faster than the 1000 W one
     ("V100 SXM3", "Tesla V100 SXM2 32GB"),          # another SXM generation, other clocks
