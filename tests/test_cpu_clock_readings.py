@@ -61,6 +61,43 @@ def tpp_bounds(spec, reading: Reading):
 
 # ---- the catalogue's Xeons: the rule text leaves the clock open, and now it shows ------------
 
+def test_xeon_8480plus_tpp_at_each_clock(catalogue):
+    m = compute_metrics(catalogue.get("intel-xeon-platinum-8480plus"))
+    assert m.tpp == amx_int8_tpp(56, "3.0") == Decimal("2752.512")
+    assert m.readings[Reading.CPU_BASE_CLOCK].tpp == amx_int8_tpp(56, "2.0")
+    assert m.readings[Reading.CPU_MAX_TURBO].tpp == amx_int8_tpp(56, "3.8")
+
+
+def test_xeon_8480plus_is_3a090_b1_at_all_core_turbo_and_outside_at_base(catalogue):
+    result = classify(catalogue.get("intel-xeon-platinum-8480plus"), as_of=AS_OF)
+    # 4 XCC tiles of 400 mm2: density 2752.512 / 1600 = 1.72 (>= 1.6); at base 1835.008 / 1600 = 1.15.
+    assert result.paragraph == "3A090.b.1"
+    assert result.outcomes_by_reading["primary"] == ["3A090.b"]
+    assert result.outcomes_by_reading["cpu-base-clock"] == ["outside 3A090"]
+    assert result.outcomes_by_reading["cpu-max-turbo"] == ["3A090.b"]  # 3486.5 < 4800
+    assert result.reading_sensitive
+
+
+def test_xeon_6980p_is_3a090_a_at_all_core_turbo_and_b_at_base(catalogue):
+    m = compute_metrics(catalogue.get("intel-xeon-6980p"))
+    assert m.tpp == amx_int8_tpp(128, "3.2") == Decimal("6710.8864")
+    assert m.readings[Reading.CPU_BASE_CLOCK].tpp == amx_int8_tpp(128, "2.0")  # 4194.304 < 4800
+    result = classify(catalogue.get("intel-xeon-6980p"), as_of=AS_OF)
+    assert result.outcomes_by_reading["primary"] == ["3A090.a"]
+    assert result.outcomes_by_reading["cpu-base-clock"] == ["3A090.b"]
+    assert result.outcomes_by_reading["cpu-max-turbo"] == ["3A090.a"]
+    assert result.reading_sensitive
+
+
+def test_the_cli_json_shows_the_xeon_clock_readings(run_cli):
+    out = run_cli("classify", "Xeon Platinum 8480+", "--as-of", "2026-02-01", "--json")
+    assert out.exit_code == 0, out.stderr
+    document = json.loads(out.stdout)
+    assert document["reading_sensitive"] is True
+    assert document["outcomes_by_reading"]["cpu-base-clock"] == ["outside 3A090"]
+    assert document["outcomes_by_reading"]["primary"] == ["3A090.b"]
+
+
 def test_the_cli_text_names_the_clock_reading(run_cli):
     out = run_cli("classify", "Xeon 6980P", "--as-of", "2026-02-01")
     assert out.exit_code == 0, out.stderr
