@@ -49,9 +49,10 @@ READING_DESCRIPTIONS: dict[Reading, str] = {
 # theoretical peak", item 2 "its maximum value theoretically possible ... the highest value the
 # manufacturer claims", and item 1.d aggregates over all processing units, which on a CPU are all
 # its cores at once. The highest clock a maker rates all cores to hold together is the all-core
-# turbo (Intel ARK "All-core Turbo Frequency", AMD "All Core Boost Speed"); the maximum turbo is
-# rated for one or a few cores only, so every core at it is a rate no maker claims (kept as the
-# cpu-max-turbo reading), and the base clock is a guaranteed floor, not a peak (cpu-base-clock).
+# turbo (Intel ARK "All-core Turbo Frequency", AMD "All Core Boost Speed"). Item 2's "maximum value
+# theoretically possible" could be read as every core at the maximum turbo, but that clock is rated
+# for one or a few cores only, so it is the cpu-max-turbo reading, not the primary; the base clock
+# is a guaranteed floor, not a peak (cpu-base-clock).
 # Intel runs AMX and AVX-512 work at lower turbo clocks than the ARK all-core figure (reported: up to
 # 700 MHz lower under AMX on Sapphire Rapids, elchapuzasinformatico.com, 2023-01), so taking the ARK
 # figure can only overstate a rate: it fails closed.
