@@ -145,6 +145,18 @@ def test_an_unknown_base_or_maximum_clock_leaves_that_reading_open():
     assert tpp_bounds(no_boost, Reading.CPU_MAX_TURBO) == (primary, None)
 
 
+@pytest.mark.parametrize("left_out", [("rates_at",), ("rates_at", "all_core_turbo_mhz"), ("base_mhz",),
+                                      ("boost_mhz",)])
+def test_a_clock_left_out_only_widens_the_clock_readings(left_out):
+    # Fail closed: a missing clock may make a reading less certain, never move it.
+    full = {"base_mhz": 2000, "all_core_turbo_mhz": 3000, "boost_mhz": 3800, "rates_at": "all_core_turbo_mhz"}
+    cut = cpu_record({name: value for name, value in full.items() if name not in left_out})
+    for reading in (Reading.CPU_BASE_CLOCK, Reading.CPU_MAX_TURBO):
+        exact = tpp_bounds(cpu_record(full), reading).exact
+        low, high = tpp_bounds(cut, reading)
+        assert low <= exact and (high is None or exact <= high)
+
+
 def test_a_clock_ratio_that_does_not_divide_is_rounded_outwards():
     # 100 TOPS INT8 at 3.0 GHz is TPP 800; at 1.0 GHz 800 / 3 = 266.666...: never one exact figure.
     spec = cpu_record({"base_mhz": 1000, "boost_mhz": 3000, "rates_at": "boost_mhz"}, int8_tops="100")
