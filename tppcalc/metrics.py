@@ -27,7 +27,6 @@ from tppcalc.spec import (
     DieRole,
     Kind,
     ProcessingUnit,
-    RatesClock,
     Sourced,
     TransistorArchitecture,
 )
@@ -372,6 +371,8 @@ def _at_clock(primary: ReadingMetrics, target: Decimal, rated_low: Decimal, rate
 
 
 def _with_tpp(primary: ReadingMetrics, low: Decimal, high: Decimal | None) -> ReadingMetrics:
+    """The primary result with other TPP bounds; the primary object itself where they are the same,
+    so the classifier walks it once."""
     if (low, high) == primary.tpp_bounds:
         return primary
     return ReadingMetrics(Bounds(low, high), primary.governing_precision, primary.area_bounds)
