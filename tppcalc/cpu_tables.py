@@ -161,6 +161,15 @@ def _tops(cores: int | Decimal, mhz: Decimal, ops: Decimal) -> Decimal:
     return EXACT.divide(EXACT.multiply(EXACT.multiply(Decimal(cores), mhz), ops), MILLION)
 
 
+def _rated_clock(sku: Sku) -> dict:
+    """The clocks fields that say which clock the SKU's rates are at, so the cpu-* readings can
+    take them to the base and maximum turbo clocks (``tppcalc.readings``)."""
+    if sku.all_core_turbo_mhz is None:
+        return {"rates_at": "boost_mhz"}
+    return {"rates_at": "all_core_turbo_mhz",
+            "all_core_turbo_mhz": {"value": sku.all_core_turbo_mhz, "source": sku.source}}
+
+
 def _sku_record(table: CpuTable, family: Family, sku: Sku) -> dict:
     clock, clock_name = ((sku.all_core_turbo_mhz, "all-core turbo") if sku.all_core_turbo_mhz is not None
                          else (sku.max_turbo_mhz, "maximum turbo (no all-core figure published: an upper bound)"))
@@ -183,6 +192,7 @@ def _sku_record(table: CpuTable, family: Family, sku: Sku) -> dict:
     clocks = {"boost_mhz": {"value": sku.max_turbo_mhz, "source": sku.source, "note": "maximum turbo"}}
     if sku.base_mhz is not None:
         clocks["base_mhz"] = {"value": sku.base_mhz, "source": sku.source}
+    clocks.update(_rated_clock(sku))
     name = sku.model
     record = {
         "id": sku.id or f"{_slug(family.vendor)}-{_slug(name)}",

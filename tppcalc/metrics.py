@@ -12,6 +12,7 @@ how "density unknown" stays "3A090.a, 3A090.b or outside" instead of "not contro
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -24,6 +25,7 @@ from tppcalc.readings import Reading
 from tppcalc.spec import (
     ChipSpec,
     DieRole,
+    Kind,
     ProcessingUnit,
     Sourced,
     TransistorArchitecture,
@@ -187,6 +189,7 @@ _BITS = {p: Decimal(info.bits) for p, info in PRECISIONS.items()}
 _PRIMARY = Reading.PRIMARY
 _MEMORY_DIE, _IO_DIE, _PLANAR = DieRole.MEMORY, DieRole.IO, TransistorArchitecture.PLANAR
 _TF32, _FP6, _FP4 = Precision.TF32, Precision.FP6, Precision.FP4
+_CPU = Kind.CPU
 
 
 def compute_metrics(spec: ChipSpec) -> Metrics:
@@ -336,6 +339,71 @@ def _io_dies_excluded(spec, units, totals, area, primary: ReadingMetrics) -> Rea
                           _applicable_area(spec, include_io=False, unknowns=None))
 
 
+# A TPP rescaled by a ratio of clocks that does not divide exactly is rounded outwards: its low
+# bound down and its high bound up, so a bound never claims more than the arithmetic proves.
+_TRAPS = [decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow]
+_ROUND_DOWN = decimal.Context(prec=60, rounding=decimal.ROUND_FLOOR, traps=_TRAPS)
+_ROUND_UP = decimal.Context(prec=60, rounding=decimal.ROUND_CEILING, traps=_TRAPS)
+
+
+def _cpu_clocks(spec: ChipSpec) -> tuple[Decimal | None, Decimal | None, Decimal | None, bool] | None:
+    """(base, rated, maximum turbo, whether the rated clock is stated) of a CPU whose rates can be
+    rescaled, or None: not a CPU, or its rates are published peaks that name no clock (the rule
+    takes "the highest value the manufacturer claims", TN 2 item 2)."""
+    clocks = spec.clocks
+    if spec.kind is not _CPU or clocks is None:
+        return None
+    base, boost = (f.value if f is not None else None for f in (clocks.base_mhz, clocks.boost_mhz))
+    if clocks.rates_at is not None:
+        return base, getattr(clocks, clocks.rates_at.value).value, boost, True
+    if base is None or boost is None:
+        return None
+    return base, None, boost, False  # derived at some clock between base and maximum turbo
+
+
+def _at_clock(primary: ReadingMetrics, target: Decimal, rated_low: Decimal, rated_high: Decimal) -> ReadingMetrics:
+    """The primary result with every rate moved from a rated clock in [rated_low, rated_high] to
+    ``target``: TPP scales with the clock (cores x clock x operations per cycle)."""
+    low, high = primary.tpp_bounds
+    new_low = _ROUND_DOWN.divide(_ROUND_DOWN.multiply(low, target), rated_high)
+    new_high = None if high is None else _ROUND_UP.divide(_ROUND_UP.multiply(high, target), rated_low)
+    return _with_tpp(primary, new_low, new_high)
+
+
+def _with_tpp(primary: ReadingMetrics, low: Decimal, high: Decimal | None) -> ReadingMetrics:
+    """The primary result with other TPP bounds; the primary object itself where they are the same,
+    so the classifier walks it once."""
+    if (low, high) == primary.tpp_bounds:
+        return primary
+    return ReadingMetrics(Bounds(low, high), primary.governing_precision, primary.area_bounds)
+
+
+def _cpu_base_clock(spec: ChipSpec, units, totals, area, primary: ReadingMetrics) -> ReadingMetrics:
+    """A CPU's rates at its base clock; the primary result for any other chip."""
+    clocks = _cpu_clocks(spec)
+    if clocks is None:
+        return primary
+    base, rated, boost, stated = clocks
+    if not stated:
+        return _at_clock(primary, base, base, boost)
+    if base is None:  # somewhere below the rated clock: at most the primary TPP
+        return _with_tpp(primary, ZERO, primary.tpp_bounds.high)
+    return _at_clock(primary, base, rated, rated)
+
+
+def _cpu_max_turbo(spec: ChipSpec, units, totals, area, primary: ReadingMetrics) -> ReadingMetrics:
+    """Every core of a CPU at its maximum turbo clock; the primary result for any other chip."""
+    clocks = _cpu_clocks(spec)
+    if clocks is None:
+        return primary
+    base, rated, boost, stated = clocks
+    if not stated:
+        return _at_clock(primary, boost, base, boost)
+    if boost is None:  # somewhere above the rated clock: at least the primary TPP, no upper bound
+        return _with_tpp(primary, primary.tpp_bounds.low, None)
+    return _at_clock(primary, boost, rated, rated)
+
+
 # Each alternative reading (readings.ALTERNATIVES, in order; a test checks) and the function that
 # derives it from the shared tables. Every one takes (spec, units, totals, area, primary) and
 # returns the primary result itself where the reading cannot differ for the chip, so the
@@ -345,6 +413,8 @@ _ALTERNATIVES = (
     (Reading.FP6_AT_FP4_RATE, _fp6_at_fp4_rate),
     (Reading.CONCURRENT_UNITS_SUMMED, _units_summed),
     (Reading.IO_DIES_EXCLUDED, _io_dies_excluded),
+    (Reading.CPU_BASE_CLOCK, _cpu_base_clock),
+    (Reading.CPU_MAX_TURBO, _cpu_max_turbo),
 )
 
 

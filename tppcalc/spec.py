@@ -210,9 +210,43 @@ class Memory(StrictModel):
     hbm_stacks: tuple[HbmStack, ...] = ()
 
 
+class RatesClock(StrEnum):
+    """The ``Clocks`` fields a CPU's rates can be stated at, lowest first."""
+
+    BASE = "base_mhz"
+    ALL_CORE_TURBO = "all_core_turbo_mhz"
+    BOOST = "boost_mhz"
+
+
 class Clocks(StrictModel):
+    """A chip's clocks. For a CPU, ``boost_mhz`` is the maximum (single-core) turbo; ``rates_at``
+    says at which clock the processing units' rates were derived (cores x clock x ops per cycle),
+    which lets the ``cpu-*`` readings rescale them to the other clocks (``tppcalc.readings``)."""
+
     base_mhz: SourcedPositive | None = None
+    all_core_turbo_mhz: SourcedPositive | None = Field(
+        default=None, description="CPU: the highest clock the maker rates for all cores at once")
     boost_mhz: SourcedPositive | None = None
+    rates_at: RatesClock | None = Field(
+        default=None, description="The clock field at which the rates are stated: for a CPU the primary "
+        "clock, all_core_turbo_mhz where given, else boost_mhz")
+
+    @model_validator(mode="after")
+    def _rates_at_the_primary_clock(self):
+        given = {name: getattr(self, name).value for name in RatesClock
+                 if getattr(self, name) is not None and getattr(self, name).value is not None}
+        known = [given[name] for name in RatesClock if name in given]
+        if known != sorted(known):
+            raise ValueError("clocks must rise: base_mhz <= all_core_turbo_mhz <= boost_mhz")
+        if self.rates_at is None:
+            return self
+        if self.rates_at not in given:
+            raise ValueError(f"rates_at names {self.rates_at.value}, which gives no value")
+        primary = RatesClock.ALL_CORE_TURBO if RatesClock.ALL_CORE_TURBO in given else RatesClock.BOOST
+        if self.rates_at is not primary:
+            raise ValueError(f"rates_at must be {primary.value}: a CPU's rates are stated at its all-core turbo "
+                             "where one is given, else at its maximum turbo (the primary reading)")
+        return self
 
 
 class PciId(StrictModel):

@@ -361,15 +361,28 @@ def _derive_cpu(cpu: CpuInfo) -> tuple[ChipSpec | None, str]:
                         "(the figures are an upper bound)")
     units = [{"name": name, "dense_tops": by_unit[name]} for name in ("vector FMA units", "matrix engine")
              if name in by_unit]
+    clocks = None if clock_is_a_floor else _derived_cpu_clocks(cpu, clock)
     spec = _device_spec({
         "id": "derived-cpu", "vendor": cpu.vendor or "unknown", "name": cpu.model_name or "CPU", "kind": "cpu",
         "architecture": cpu.microarchitecture,
         "datacenter": {"unknown": "not in the catalogue"},
         "processing_units": units,
+        **({"clocks": clocks} if clocks else {}),
         "sources": {"derived": {"title": f"/proc/cpuinfo and sysfs of this host; per-core rates from "
                                          f"{rate_source}; per socket at the maximum clock"}},
     })
     return spec, f"{cores} cores per socket at {clock} MHz; per-core rates from {rate_source}{ceiling_note}"
+
+
+def _derived_cpu_clocks(cpu: CpuInfo, clock: Decimal) -> dict:
+    """The derived rates are at the maximum clock sysfs reports (the host cannot tell its all-core
+    turbo, so the primary reading's "else maximum turbo" applies); its base clock, where read and
+    not above that, lets the cpu-base-clock reading take them there."""
+    clocks = {"boost_mhz": {"value": clock, "source": "derived", "note": "cpufreq cpuinfo_max_freq"},
+              "rates_at": "boost_mhz"}
+    if cpu.base_mhz and Decimal(str(cpu.base_mhz)) <= clock:
+        clocks["base_mhz"] = {"value": Decimal(str(cpu.base_mhz)), "source": "derived"}
+    return clocks
 
 
 def _unreadable_cpu(cpu: CpuInfo, why: str) -> ChipSpec:
