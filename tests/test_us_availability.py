@@ -116,3 +116,15 @@ def test_the_shipped_file_loads_against_the_catalogue_and_covers_the_h200():
     assert len(shipped) >= 5
     assert shipped.get("nvidia-h200-sxm-141gb").available_by == dt.date(2024, 6, 30)
     assert all(record.source.url.startswith("https://") for record in shipped)
+
+
+def test_the_chart_zone_and_the_edition_listing_state_the_condition():
+    from tppcalc.chart import bandwidth_areas, rules_view
+    from tppcalc.report import edition_blocks
+    from tppcalc.rules.editions import default_rulebook
+
+    (zone,) = [a for a in bandwidth_areas(rules_view(as_of=AFTER_THE_RULE)) if a.kind == "review zone"]
+    assert zone.label.endswith("if on the US market by 2026-01-15")
+    listing = repr(edition_blocks(default_rulebook().get("2026-01-15")))
+    assert "china-macau-case-by-case: case-by-case" in listing
+    assert "commercially available in the United States by 2026-01-15" in listing
