@@ -82,6 +82,13 @@ def test_the_open_review_policy_reaches_every_output(run_cli):
     assert BOTH in text and "no date of US commercial availability is recorded" in text
 
 
+def test_the_open_review_policy_reaches_the_html_report(run_cli, tmp_path):
+    page = tmp_path / "l40s.html"
+    run_cli("classify", "L40S", "--dest", "CN", "--as-of", "2026-02-01", "--html", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert BOTH in html and "no date of US commercial availability is recorded for nvidia-l40s" in html
+
+
 def test_hong_kong_after_publication_is_denied_not_left_without_a_policy(tmp_path):
     late = table(tmp_path, SOURCE + '[[chip]]\nid = "nvidia-geforce-rtx-5090"\navailable_by = 2026-03-01\nsource = "x"\n')
     result = classify(chip("RTX 5090"), dest="HK", as_of=AFTER_THE_RULE, availability=late)
