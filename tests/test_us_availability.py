@@ -64,9 +64,10 @@ def test_a_zone_chip_first_sold_in_the_us_after_publication_keeps_the_presumptio
 
 
 def test_a_zone_chip_with_no_recorded_date_leaves_both_policies_open():
-    # L40S: TPP 5,864 and 864 GB/s, in the zone; no dated source for its US availability.
-    assert default_availability().get("nvidia-l40s") is None
-    result = classify(chip("L40S"), dest="CN", as_of=AFTER_THE_RULE)
+    # RTX 6000 Ada: 3A090.a, TPP under 21,000 and 960 GB/s, in the zone; no dated source for its
+    # US availability (a retailer's listing is not a sale).
+    assert default_availability().get("nvidia-rtx-6000-ada") is None
+    result = classify(chip("RTX 6000 Ada"), dest="CN", as_of=AFTER_THE_RULE)
     assert result.review_policy == BOTH
     assert any("no date of US commercial availability is recorded" in r for r in result.reasons)
     # Figures typed in are no product on any market: open as well.
@@ -75,18 +76,18 @@ def test_a_zone_chip_with_no_recorded_date_leaves_both_policies_open():
 
 
 def test_the_open_review_policy_reaches_every_output(run_cli):
-    answer = json.loads(run_cli("classify", "L40S", "--dest", "CN", "--as-of", "2026-02-01", "--json").stdout)
+    answer = json.loads(run_cli("classify", "RTX 6000 Ada", "--dest", "CN", "--as-of", "2026-02-01", "--json").stdout)
     assert answer["review_policy"] == BOTH
     assert any("commercially available in the United States" in r for r in answer["reasons"])
-    text = run_cli("classify", "L40S", "--dest", "CN", "--as-of", "2026-02-01", "--explain").stdout
+    text = run_cli("classify", "RTX 6000 Ada", "--dest", "CN", "--as-of", "2026-02-01", "--explain").stdout
     assert BOTH in text and "no date of US commercial availability is recorded" in text
 
 
 def test_the_open_review_policy_reaches_the_html_report(run_cli, tmp_path):
-    page = tmp_path / "l40s.html"
-    run_cli("classify", "L40S", "--dest", "CN", "--as-of", "2026-02-01", "--html", str(page))
+    page = tmp_path / "rtx6000.html"
+    run_cli("classify", "RTX 6000 Ada", "--dest", "CN", "--as-of", "2026-02-01", "--html", str(page))
     html = page.read_text(encoding="utf-8")
-    assert BOTH in html and "no date of US commercial availability is recorded for nvidia-l40s" in html
+    assert BOTH in html and "no date of US commercial availability is recorded for nvidia-rtx-6000-ada" in html
 
 
 def test_hong_kong_after_publication_is_denied_not_left_without_a_policy(tmp_path):
@@ -97,7 +98,7 @@ def test_hong_kong_after_publication_is_denied_not_left_without_a_policy(tmp_pat
 
 def test_before_the_rule_the_date_is_not_asked():
     # 2025-01-16 edition: presumption of denial for D:5 whatever the date.
-    assert classify(chip("L40S"), dest="CN", as_of=dt.date(2025, 6, 1)).review_policy == "presumption of denial"
+    assert classify(chip("RTX 6000 Ada"), dest="CN", as_of=dt.date(2025, 6, 1)).review_policy == "presumption of denial"
 
 
 # -- the file is read strictly -----------------------------------------------------------------
