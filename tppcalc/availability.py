@@ -31,10 +31,10 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from tppcalc.errors import InputError, SpecError
-from tppcalc.input_files import read_input_file
 from tppcalc.resources import data_dir
 from tppcalc.spec import StrictModel
 from tppcalc.specfile import parse_document, validation_errors
+from tppcalc.validated_cache import cached
 
 AVAILABILITY_FILE = Path("availability") / "united-states.toml"
 
@@ -104,11 +104,9 @@ def load_availability(path: Path, chip_ids) -> AvailabilityTable:
     """The records of ``path``, each checked: a known chip id (``chip_ids``, the catalogue's),
     listed once, with a TOML date and a source named in the file's ``[sources]``."""
     where = str(path)
-    document = parse_document(path, read_input_file(path))
-    try:
-        parsed = AvailabilityFile.model_validate(document)
-    except ValidationError as exc:
-        raise SpecError(validation_errors(exc), where=where) from None
+    # The validated cache, as for the catalogue and the rules: a warm run builds no pydantic
+    # validator. The chip ids are checked below, each time: the catalogue may have changed.
+    parsed = cached("availability", [path], functools.partial(_validated_file, path), AvailabilityFile)
     known = set(chip_ids)
     records: dict[str, UsAvailability] = {}
     for record in parsed.chip:
@@ -121,6 +119,13 @@ def load_availability(path: Path, chip_ids) -> AvailabilityTable:
             raise InputError(f"source {record.source!r} is not in [sources]", where=where, field=f"{record.id}.source")
         records[record.id] = UsAvailability(record.id, record.available_by, source, record.note)
     return AvailabilityTable(records, where)
+
+
+def _validated_file(path: Path, contents: list[bytes]) -> AvailabilityFile:
+    try:
+        return AvailabilityFile.model_validate(parse_document(path, contents[0]))
+    except ValidationError as exc:
+        raise SpecError(validation_errors(exc), where=str(path)) from None
 
 
 @functools.cache
