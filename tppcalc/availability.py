@@ -133,4 +133,5 @@ def default_availability() -> AvailabilityTable:
     """The shipped file, checked against the default catalogue (loaded once, when first asked)."""
     from tppcalc.catalogue import default_catalogue
 
-    return load_availability(data_dir("specs") / AVAILABILITY_FILE, default_catalogue().origins)  # ids only: no record rebuilt
+    # The ids only (``origins``): no catalogue record is rebuilt for this.
+    return load_availability(data_dir("specs") / AVAILABILITY_FILE, default_catalogue().origins)

@@ -589,7 +589,8 @@ def _exceptions(rules, metrics, reading, eccn, dest, hq, day) -> list[ExceptionO
     return options
 
 
-def _review(rules, metrics, reading, eccn, dest, hq, day, availability=None) -> tuple[str | None, str | None, str | None]:
+def _review(rules, metrics, reading, eccn, dest, hq, day,
+            availability=None) -> tuple[str | None, str | None, str | None]:
     """The review policies still possible (first match first), their conditions, and what the US
     market condition of a policy found, in words (None where no policy asked)."""
     possible: list[str] = []
