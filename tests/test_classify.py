@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tppcalc import compute_metrics, spec_from_figures
+from tppcalc.availability import AvailabilitySource, AvailabilityTable, UsAvailability
 from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
 from tppcalc.rules.editions import default_rulebook, predicates_used
@@ -155,7 +156,13 @@ def test_2022_io_threshold_exactly(io, expected):
     (2000, 6500, "presumption of denial")])
 def test_2026_review_thresholds_exactly(tpp_int8, dram, policy):
     spec = spec_from_figures({"int8": tpp_int8}, datacenter=True, dram_bandwidth_gbps=dram)
-    assert classify(spec, dest="CN", as_of=D(2026, 2, 1)).review_policy == policy
+    assert classify(spec, dest="CN", as_of=D(2026, 2, 1), availability=ON_THE_US_MARKET).review_policy == policy
+
+
+# The typed-in chip ("input") taken as on the US market before 91 FR 1684, so that only the figures
+# decide (tests/test_us_availability.py covers the date itself).
+ON_THE_US_MARKET = AvailabilityTable({"input": UsAvailability(
+    "input", D(2024, 1, 1), AvailabilitySource(title="test", url="https://example.org"), "")}, "test")
 
 
 def test_unknown_dram_bandwidth_leaves_the_review_policy_open():

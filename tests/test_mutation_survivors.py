@@ -15,6 +15,7 @@ from fractions import Fraction
 import pytest
 
 from tppcalc import Catalogue, Precision, Reading, classify, compute_metrics, spec_from_figures
+from tppcalc.availability import AvailabilitySource, AvailabilityTable, UsAvailability
 from tppcalc.batch import classify_file
 from tppcalc.batch.engine import Engine
 from tppcalc.batch.io import CsvReader
@@ -306,8 +307,11 @@ def test_batch_rows_at_the_2026_dram_line_are_decided_exactly_and_as_the_scalar_
         assert (outcome.eccn, outcome.license_required) == (expected.eccn, expected.license_required) == \
             ("3A090.a", True)
     # Case-by-case below 6,500 (strict), presumption of denial at or above it (TPP 16,000 < 21,000).
+    on_market = AvailabilityTable({"input": UsAvailability(  # the figures alone decide (91 FR 1684's date met)
+        "input", D(2024, 1, 1), AvailabilitySource(title="test", url="https://example.org"), "")}, "test")
     policies = [classify(spec_from_figures({"int8": 2000}, dies=[("1000", "finfet")], datacenter=True,
-                                           dram_bandwidth_gbps=dram), **rules).review_policy for dram in near]
+                                           dram_bandwidth_gbps=dram), **rules, availability=on_market).review_policy
+                for dram in near]
     assert policies == ["presumption of denial", "case-by-case", "presumption of denial"]
 
 

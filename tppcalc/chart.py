@@ -640,8 +640,10 @@ def bandwidth_areas(view: RuleView, *, rulebook: RuleBook | None = None) -> list
             dram = (None, min((v for n, v in values if n == "dram_bandwidth_below"), default=None))
             where = ", ".join([*(policy.destinations.countries if policy.destinations else []),
                                *(policy.destinations.groups if policy.destinations else [])])
-            areas.append(PlaneArea(policy.id, "review zone", f"{policy.policy} ({where})" if where else policy.policy,
-                                   tpp, dram, f"{layer.id}: {policy.citation}"))
+            label = f"{policy.policy} ({where})" if where else policy.policy
+            if policy.us_available_by is not None:  # a condition no figure shows: the label says it
+                label += f" if on the US market by {policy.us_available_by}"
+            areas.append(PlaneArea(policy.id, "review zone", label, tpp, dram, f"{layer.id}: {policy.citation}"))
         for rule in layer.notices:
             figures = {b.figure for b in rule.when}
             if rule.kind != "tariff" or not figures or not figures <= {"tpp", "dram"}:

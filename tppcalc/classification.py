@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.arguments import chip_spec, day_of, place
+from tppcalc.availability import AvailabilityTable, default_availability
 from tppcalc.eccn import ControlOrder, Eccn
 from tppcalc.exact import format_number
 from tppcalc.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
@@ -237,11 +238,13 @@ def classify(
     item: Item = "ic",
     rulebook: RuleBook | None = None,
     countries: CountryData | None = None,
+    availability: AvailabilityTable | None = None,
 ) -> Classification:
     """Classify one chip (a ChipSpec, its Metrics, or a catalogue query such as ``"H100 SXM"``).
     ``dest``/``hq`` are ISO 3166-1 codes or exact country names; ``as_of`` a date or ``"YYYY-MM-DD"``
     (default today); see ``tppcalc.arguments``. Without ``hq`` the end user is taken to be
-    headquartered in the destination (said so in the reasons)."""
+    headquartered in the destination (said so in the reasons). ``availability`` is the table of US
+    market dates a review policy may ask for (default: the shipped one, loaded when first needed)."""
     # Metrics is a plain dataclass: its isinstance test is cheaper than a pydantic model's.
     spec = None if isinstance(chip, Metrics) else chip_spec(chip)
     metrics = chip if spec is None else compute_metrics(spec)
@@ -266,10 +269,10 @@ def classify(
         reasons.append("No destination given (--dest): licence requirement not evaluated")
         answer = _LicenceAnswer(hq=hq)
     else:
-        answer = _licence_answer(rules, metrics, eccns, eccn, dest, hq, day, unverified, reasons)
+        answer = _licence_answer(rules, metrics, eccns, eccn, dest, hq, day, unverified, reasons, availability)
     hq = answer.hq
     outcomes_by_reading, sensitive = _readings_answers(rules, metrics, by_object, results_by_reading, dest, hq, day,
-                                                       answer.letters, unverified, reasons)
+                                                       answer.letters, unverified, reasons, availability)
     notices = [*answer.notices, *_notices(rules, metrics, primary, eccns, day, dest, hq, past_coverage)]
     published = None if spec is None else published_eccn(spec, eccns, day)
     if published is not None:
@@ -335,7 +338,8 @@ class _LicenceAnswer:
 
 
 def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: str | None, dest: str,
-                    hq: str | None, day: dt.date, unverified: bool, reasons: list[str]) -> _LicenceAnswer:
+                    hq: str | None, day: dt.date, unverified: bool, reasons: list[str],
+                    availability: AvailabilityTable | None = None) -> _LicenceAnswer:
     """Licence, exceptions and review policy for each ECCN still possible, with their reasons.
     The answer is definite only when every possible outcome gives the same one."""
     primary = metrics.primary
@@ -363,7 +367,10 @@ def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: st
         reasons.extend(why)
         if required and eccn is not None:
             answer.exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)
-            answer.review, answer.review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)
+            answer.review, answer.review_conditions, market = _review(rules, metrics, primary, candidate, dest, hq,
+                                                                      day, availability)
+            if market:
+                reasons.append(market)
     by_eccn = answers.pop() if len(answers) == 1 else None
     licence = _either_licence(by_eccn, by_letter)
     if licence is False and unverified and not _OUTSIDE_OUTCOMES.issuperset(eccns):
@@ -386,7 +393,8 @@ def _licence_answer(rules: RuleSet, metrics: Metrics, eccns: list[str], eccn: st
 
 def _readings_answers(rules: RuleSet, metrics: Metrics, by_object: dict, results_by_reading: dict[str, ReadingMetrics],
                       dest: str | None, hq: str | None, day: dt.date, letters: list, unverified: bool,
-                      reasons: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+                      reasons: list[str], availability: AvailabilityTable | None = None
+                      ) -> tuple[dict[str, list[str]], list[str]]:
     """Every reading's whole answer (its ECCNs and, with a destination, each one's licence and
     review), and the readings whose answer differs from the primary's (each given a reason)."""
     outcomes_by_reading: dict[str, list[str]] = {}
@@ -395,8 +403,8 @@ def _readings_answers(rules: RuleSet, metrics: Metrics, by_object: dict, results
     for name, result in results_by_reading.items():
         key = id(result)
         if key not in described:
-            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified, lines)
-                              for e, _ in by_object[key]]
+            described[key] = [_outcome_words(rules, metrics, result, e, dest, hq, day, letters, unverified, lines,
+                                             availability) for e, _ in by_object[key]]
         outcomes_by_reading[name] = described[key]
     primary_words = described[id(metrics.primary)]
     sensitive = [r for r, o in outcomes_by_reading.items() if o != primary_words]
@@ -471,7 +479,7 @@ def letter_signature(chip: Metrics, *, dest: str | None = None, hq: str | None =
 
 def _outcome_words(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, eccn: str, dest: str | None,
                    hq: str | None, day: dt.date, letters: list, past_coverage: bool,
-                   lines: dict[str, bool | None]) -> str:
+                   lines: dict[str, bool | None], availability: AvailabilityTable | None = None) -> str:
     """One outcome of one reading in words: the ECCN and, with a destination, its licence answer
     and review policy ("3A090.a (licence required; review: case-by-case)"). ``lines`` memoises
     each ECCN's licence lines across readings."""
@@ -486,7 +494,8 @@ def _outcome_words(rules: RuleSet, metrics: Metrics, reading: ReadingMetrics, ec
             licence = _either_licence(licence, finding.required)
     if licence is False and past_coverage and not outside:
         licence = None
-    review = None if outside or licence is not True else _review(rules, metrics, reading, eccn, dest, hq, day)[0]
+    review = (None if outside or licence is not True
+              else _review(rules, metrics, reading, eccn, dest, hq, day, availability)[0])
     return f"{eccn} ({_LICENCE_WORD[licence]}" + (f"; review: {review}" if review else "") + ")"
 
 
@@ -580,9 +589,13 @@ def _exceptions(rules, metrics, reading, eccn, dest, hq, day) -> list[ExceptionO
     return options
 
 
-def _review(rules, metrics, reading, eccn, dest, hq, day) -> tuple[str | None, str | None]:
+def _review(rules, metrics, reading, eccn, dest, hq, day,
+            availability=None) -> tuple[str | None, str | None, str | None]:
+    """The review policies still possible (first match first), their conditions, and what the US
+    market condition of a policy found, in words (None where no policy asked)."""
     possible: list[str] = []
     conditions: list[str] = []
+    market: str | None = None
     for policy in rules.review_policies:
         if eccn not in policy.eccns:
             continue
@@ -594,6 +607,11 @@ def _review(rules, metrics, reading, eccn, dest, hq, day) -> tuple[str | None, s
         status = _conditions(policy.when, metrics, reading)
         if status is NO:
             continue
+        if policy.us_available_by is not None:
+            on_market, market = _us_market(policy, metrics.chip_id, availability)
+            status = all_of([status, on_market])
+            if status is NO:
+                continue
         if policy.policy not in possible:
             possible.append(policy.policy)
         if policy.conditions:
@@ -601,5 +619,22 @@ def _review(rules, metrics, reading, eccn, dest, hq, day) -> tuple[str | None, s
         if status is YES:
             break
     if not possible:
-        return None, None
-    return " or ".join(possible), "; ".join(conditions) or None
+        return None, None, market
+    return " or ".join(possible), "; ".join(conditions) or None, market
+
+
+def _us_market(policy, chip_id: str, availability: AvailabilityTable | None) -> tuple[Comparison, str]:
+    """Whether the chip was commercially available in the United States by the policy's day
+    (91 FR 1684), from the availability table: YES, NO, or UNKNOWN where no date is recorded."""
+    by = policy.us_available_by
+    record = (availability or default_availability()).get(chip_id)
+    if record is None:
+        return UNKNOWN, (f"Review policy open: {policy.policy} needs a product commercially available in the United "
+                         f"States on or before {by} ({policy.citation}), and no date of US commercial availability is "
+                         f"recorded for {chip_id}: {policy.policy} if it was, the policy otherwise if not")
+    if record.available_by <= by:
+        return YES, (f"{chip_id} was commercially available in the United States by {record.available_by} "
+                     f"({record.cited()}), on or before {by}: the {policy.policy} policy can apply")
+    return NO, (f"{chip_id} is recorded as commercially available in the United States only by "
+                f"{record.available_by} ({record.cited()}), after {by}: not covered by the {policy.policy} policy "
+                f"({policy.citation}); the policy otherwise applies. An earlier sourced date would change this")

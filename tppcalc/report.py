@@ -316,6 +316,8 @@ def edition_blocks(edition) -> list[Block]:
                 ("Licence exceptions", [f"{x.name} ({x.id}): {', '.join(x.eccns)}: {x.conditions}"
                                         for x in edition.exceptions]),
                 ("Review policies", [f"{p.id}: {p.policy}" + (f" when {_conditions(p.when)}" if p.when else "")
+                                     + (f", for a product commercially available in the United States by "
+                                        f"{p.us_available_by}" if p.us_available_by else "")
                                      for p in edition.review_policies]),
                 ("Is-informed letters", [f"{x.recipient} ({x.date}): {x.text}; criteria: {x.criteria_source} "
                                          f"({x.criteria_confidence})" for x in edition.letters]),

@@ -191,6 +191,9 @@ class ReviewPolicy(StrictModel):
     destinations: Places | None = None
     headquarters: Places | None = None
     when: list[Condition] = []
+    # The product must have been commercially available in the United States on or before this
+    # day (91 FR 1684); checked against tppcalc.availability, open where no date is recorded.
+    us_available_by: dt.date | None = None
     policy: Literal["presumption of approval", "case-by-case", "presumption of denial"]
     conditions: str = ""
     citation: str
