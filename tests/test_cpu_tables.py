@@ -145,6 +145,50 @@ def test_a_bad_cpu_table_is_refused_naming_the_file(tmp_path, text, words):
     assert words in str(caught.value) and "x.toml" in str(caught.value)
 
 
+@pytest.mark.parametrize("row, words", [
+    ('published_eccn = { value = "5A992.c", source = "nowhere" }\n', "not in [sources]"),
+    ("all_core_turbo_mhz = 1900\n", "needs the maximum turbo clock"),
+])
+def test_a_bad_sku_row_is_refused_naming_the_file(tmp_path, row, words):
+    text = FAMILY % "fam ###*" + (SKU % 4).replace("max_turbo_mhz = 2000\n", row)
+    with pytest.raises(TppcalcError) as caught:
+        Catalogue.load([_table(tmp_path, text)])
+    assert words in str(caught.value) and "x.toml" in str(caught.value)
+
+
+def test_a_row_without_a_max_turbo_clock_is_bounded_by_its_family_clock(tmp_path):
+    # 4 cores x the family's 3000 MHz x 32 FP32 ops/cycle = 0.384 TFLOPS; x 32 bits = TPP 12.288.
+    text = FAMILY % "fam ###*" + (SKU % 4).replace("max_turbo_mhz = 2000\n", "base_mhz = 1500\n")
+    (spec,) = Catalogue.load([_table(tmp_path, text)])
+    assert spec.processing_units[0].dense_tops["fp32"].value == Decimal("0.384")
+    assert compute_metrics(spec).tpp == Decimal("12.288")
+    assert "family's highest clock" in spec.processing_units[0].dense_tops["fp32"].note
+    assert spec.clocks.boost_mhz is None and spec.clocks.base_mhz.value == 1500
+
+
+def test_a_row_whose_family_clock_bound_reaches_1600_has_unknown_rates(tmp_path):
+    # 8 cores x 3000 MHz x 2000 FP32 ops/cycle x 32 bits = TPP 1536 < 1600: proven outside;
+    # at 9 cores (family maximum raised to 9) the bound is 1728: the rates are unknown.
+    family = (FAMILY % "fam ###*").replace("value = 32, source", "value = 2000, source")
+    below = family + (SKU % 8).replace("max_turbo_mhz = 2000\n", "")
+    assert compute_metrics(Catalogue.load([_table(tmp_path / "a", below)]).get("v-fam-1")).tpp == Decimal(1536)
+    above = family.replace("value = 8, source", "value = 9, source") + (SKU % 9).replace("max_turbo_mhz = 2000\n", "")
+    spec = Catalogue.load([_table(tmp_path / "b", above)]).get("v-fam-1")
+    assert not spec.processing_units[0].dense_tops["fp32"].known
+    assert compute_metrics(spec).primary.tpp_bounds.high is None
+    result = classify(spec, as_of=AS_OF)
+    assert result.eccn is None and "outside 3A090" in result.undetermined
+
+
+def test_a_sku_row_carries_the_makers_published_eccn_beside_the_computed_one(tmp_path):
+    text = FAMILY % "fam ###*" + (SKU % 4) + 'published_eccn = { value = "5A992.c", source = "s" }\n'
+    (spec,) = Catalogue.load([_table(tmp_path, text)])
+    assert (spec.published_eccn.value, spec.published_eccn.source) == ("5A992.c", "s")
+    result = classify(spec, as_of=AS_OF)
+    assert result.eccn == "outside 3A090"
+    assert (result.published_eccn.value, result.published_eccn.agrees) == ("5A992.c", True)
+
+
 def test_a_good_cpu_table_in_a_spec_folder_loads(tmp_path):
     catalogue = Catalogue.load([_table(tmp_path, FAMILY % "fam ###*" + SKU % 4)])
     assert [c.id for c in catalogue] == ["v-fam-1"]
