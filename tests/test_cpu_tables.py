@@ -182,6 +182,8 @@ def test_a_bad_cpu_table_is_refused_naming_the_file(tmp_path, text, words):
 
 @pytest.mark.parametrize("row, words", [
     ('published_eccn = { value = "5A992.c", source = "nowhere" }\n', "not in [sources]"),
+    ('published_eccn = { value = "5A992.c" }\n', "a value needs a `source`"),
+    ('published_eccn = { value = 5 }\n', "published_eccn"),
     ("all_core_turbo_mhz = 1900\n", "needs the maximum turbo clock"),
 ])
 def test_a_bad_sku_row_is_refused_naming_the_file(tmp_path, row, words):
@@ -189,6 +191,13 @@ def test_a_bad_sku_row_is_refused_naming_the_file(tmp_path, row, words):
     with pytest.raises(TppcalcError) as caught:
         Catalogue.load([_table(tmp_path, text)])
     assert words in str(caught.value) and "x.toml" in str(caught.value)
+
+
+def test_a_published_eccn_given_as_unknown_loads_and_shows_nothing(tmp_path):
+    # An ECCN the maker does not publish may be recorded as unknown, with no source to check.
+    text = FAMILY % "fam ###*" + (SKU % 4) + 'published_eccn = { unknown = "not on the maker\'s page" }\n'
+    (spec,) = Catalogue.load([_table(tmp_path, text)])
+    assert classify(spec, as_of=AS_OF).published_eccn is None
 
 
 def test_a_row_without_a_max_turbo_clock_is_bounded_by_its_family_clock(tmp_path):

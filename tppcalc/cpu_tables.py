@@ -145,8 +145,8 @@ class CpuTable(StrictModel):
             family = families.get(sku.family)
             if family is None:
                 raise ValueError(f"sku {sku.model!r}: family {sku.family!r} is not a [[family]] of this file")
-            cited = {sku.source} | ({sku.published_eccn.source} if sku.published_eccn else set())
-            missing = sorted(c for c in cited if c not in self.sources)
+            eccn_source = sku.published_eccn.source if sku.published_eccn else None  # None: given as unknown
+            missing = sorted(c for c in {sku.source, eccn_source} - {None} if c not in self.sources)
             if missing:
                 raise ValueError(f"sku {sku.model!r}: source {missing[0]!r} is not in [sources]")
             fastest = max(c for c in (sku.base_mhz, sku.max_turbo_mhz, Decimal(0)) if c is not None)
