@@ -6,12 +6,15 @@ chip record would repeat the per-core rates dozens of times. So ``specs/cpus/*.t
 - ``[[family]]`` rows: the microarchitecture, the dense operations per cycle per core of its vector
   and matrix units (each sourced), the most cores and the highest clock of any SKU of the family
   (sourced), and the brand-string shapes that name its SKUs (``xeon platinum 84##*``);
-- ``[[sku]]`` rows: cores, base, all-core turbo and maximum turbo clocks, AMX / AVX-512 presence.
+- ``[[sku]]`` rows: cores, base, all-core turbo and maximum turbo clocks, AMX / AVX-512 presence,
+  and the maker's published ECCN where one is found.
 
 Each SKU row becomes a ChipSpec when the catalogue loads (``specs_from_cpu_document``), validated
 like any record and kept by the validated cache. Its rates are cores x clock x ops per cycle, at the
 all-core turbo clock where one is published (as the hand-written CPU records are), else at the
-maximum turbo clock, which can only overstate them.
+maximum turbo clock, which can only overstate them. A row whose maximum turbo clock no consulted
+source gives is bounded by its family's highest clock, as an unlisted SKU is but with the row's own
+cores: the rates are that bound where it proves TPP below the lowest TPP line, else unknown.
 
 A brand string that names no listed SKU but fits a family's shape gets the family's bound
 (``family_bound``): most cores x highest clock x highest per-core rate. TPP can be no higher, so a
@@ -32,7 +35,7 @@ from pydantic import Field, StrictBool, StrictInt, ValidationError, model_valida
 from tppcalc.errors import InputError, SpecError
 from tppcalc.exact import EXACT
 from tppcalc.precision import Precision, bit_length
-from tppcalc.spec import SLUG, ChipSpec, Die, PositiveDecimal, Source, StrictModel
+from tppcalc.spec import SLUG, ChipSpec, Die, PositiveDecimal, Source, SourcedText, StrictModel
 from tppcalc.specfile import spec_from_record, validation_errors
 from tppcalc.thresholds import TPP_LINES
 
@@ -104,10 +107,12 @@ class Sku(StrictModel):
     cores: StrictInt = Field(ge=1, le=100_000)
     base_mhz: PositiveDecimal | None = None
     all_core_turbo_mhz: PositiveDecimal | None = None
-    max_turbo_mhz: PositiveDecimal
+    max_turbo_mhz: PositiveDecimal | None = Field(
+        default=None, description="Absent where no consulted source gives it: the family's highest clock bounds it")
     amx: StrictBool = False
     avx512: StrictBool = False
     dies: tuple[Die, ...] = ()
+    published_eccn: SourcedText | None = Field(default=None, description="The maker's own ECCN for this SKU")
     source: str
     note: str | None = None
 
@@ -116,6 +121,8 @@ class Sku(StrictModel):
         clocks = [c for c in (self.base_mhz, self.all_core_turbo_mhz, self.max_turbo_mhz) if c is not None]
         if clocks != sorted(clocks):
             raise ValueError("clocks must rise: base <= all-core turbo <= maximum turbo")
+        if self.all_core_turbo_mhz is not None and self.max_turbo_mhz is None:
+            raise ValueError("an all-core turbo clock needs the maximum turbo clock beside it")
         return self
 
 
@@ -138,9 +145,12 @@ class CpuTable(StrictModel):
             family = families.get(sku.family)
             if family is None:
                 raise ValueError(f"sku {sku.model!r}: family {sku.family!r} is not a [[family]] of this file")
-            if sku.source not in self.sources:
-                raise ValueError(f"sku {sku.model!r}: source {sku.source!r} is not in [sources]")
-            if sku.cores > family.max_cores.value or sku.max_turbo_mhz > family.max_clock_mhz.value:
+            eccn_source = sku.published_eccn.source if sku.published_eccn else None  # None: given as unknown
+            missing = sorted(c for c in {sku.source, eccn_source} - {None} if c not in self.sources)
+            if missing:
+                raise ValueError(f"sku {sku.model!r}: source {missing[0]!r} is not in [sources]")
+            fastest = max(c for c in (sku.base_mhz, sku.max_turbo_mhz, Decimal(0)) if c is not None)
+            if sku.cores > family.max_cores.value or fastest > family.max_clock_mhz.value:
                 raise ValueError(f"sku {sku.model!r}: more cores or a higher clock than its family's maximum "
                                  "(the family bound would not bound it)")
         return self
@@ -165,14 +175,41 @@ def _rated_clock(sku: Sku) -> dict:
     """The clocks fields that say which clock the SKU's rates are at, so the cpu-* readings can
     take them to the base and maximum turbo clocks (``tppcalc.readings``)."""
     if sku.all_core_turbo_mhz is None:
-        return {"rates_at": "boost_mhz"}
+        # No maximum turbo either: the rates are at the family's highest clock, not one of the SKU's.
+        return {} if sku.max_turbo_mhz is None else {"rates_at": "boost_mhz"}
     return {"rates_at": "all_core_turbo_mhz",
             "all_core_turbo_mhz": {"value": sku.all_core_turbo_mhz, "source": sku.source}}
 
 
+def _sku_clock(family: Family, sku: Sku) -> tuple[Decimal, str, str]:
+    """The clock a row's rates are taken at, what it is, and its source."""
+    if sku.all_core_turbo_mhz is not None:
+        return sku.all_core_turbo_mhz, "all-core turbo", sku.source
+    if sku.max_turbo_mhz is not None:
+        return sku.max_turbo_mhz, "maximum turbo (no all-core figure published: an upper bound)", sku.source
+    return (family.max_clock_mhz.value, "family's highest clock (no maximum turbo figure for this SKU in the "
+            "sources consulted: an upper bound)", family.max_clock_mhz.source)
+
+
+def _tpp_bound(family: Family, sku: Sku, clock: Decimal) -> Decimal:
+    """The highest TPP the row's rates allow: cores x clock x ops x bits, over every precision it has."""
+    have = {"amx": sku.amx, "avx512": sku.avx512}
+    rates = [(p, r) for table in (family.vector_ops_per_cycle_per_core, family.matrix_ops_per_cycle_per_core)
+             for p, r in table.items() if not r.requires or have[r.requires]]
+    return max((EXACT.multiply(_tops(sku.cores, clock, r.value), Decimal(bit_length(p))) for p, r in rates),
+               default=Decimal(0))
+
+
 def _sku_record(table: CpuTable, family: Family, sku: Sku) -> dict:
-    clock, clock_name = ((sku.all_core_turbo_mhz, "all-core turbo") if sku.all_core_turbo_mhz is not None
-                         else (sku.max_turbo_mhz, "maximum turbo (no all-core figure published: an upper bound)"))
+    clock, clock_name, clock_source = _sku_clock(family, sku)
+    bounded_unknown = None  # why the rates are unknown: a bound that proves nothing
+    if sku.max_turbo_mhz is None:
+        bound = _tpp_bound(family, sku, clock)
+        if bound >= min(TPP_LINES) or family.unrated:
+            bounded_unknown = (f"{sku.model}: no maximum turbo clock in the sources consulted; {sku.cores} cores x "
+                               f"{family.name}'s highest clock {clock} MHz ({family.max_clock_mhz.source}) bounds "
+                               f"TPP at {bound.normalize():f}, not below {min(TPP_LINES)}: the SKU's own clock "
+                               "is needed")
     have = {"amx": sku.amx, "avx512": sku.avx512}
     units = []
     for unit_name, rates in ((VECTOR_UNIT, family.vector_ops_per_cycle_per_core),
@@ -181,15 +218,17 @@ def _sku_record(table: CpuTable, family: Family, sku: Sku) -> dict:
         for precision, rate in rates.items():
             if rate.requires and not have[rate.requires]:
                 continue
-            dense[precision.value] = {
+            dense[precision.value] = {"unknown": bounded_unknown} if bounded_unknown else {
                 "value": _tops(sku.cores, clock, rate.value), "source": rate.source,
-                "note": f"derived: {sku.cores} cores x {clock} MHz {clock_name} ({sku.source}) x {rate.value} "
+                "note": f"derived: {sku.cores} cores x {clock} MHz {clock_name} ({clock_source}) x {rate.value} "
                         f"ops/cycle/core ({family.microarchitecture})"}
         if unit_name == VECTOR_UNIT:  # a rate no source gives is unknown, never left out
             dense.update({p.value: {"unknown": why} for p, why in family.unrated.items() if p.value not in dense})
         if dense:
             units.append({"name": unit_name, "dense_tops": dense})
-    clocks = {"boost_mhz": {"value": sku.max_turbo_mhz, "source": sku.source, "note": "maximum turbo"}}
+    clocks = {}
+    if sku.max_turbo_mhz is not None:
+        clocks["boost_mhz"] = {"value": sku.max_turbo_mhz, "source": sku.source, "note": "maximum turbo"}
     if sku.base_mhz is not None:
         clocks["base_mhz"] = {"value": sku.base_mhz, "source": sku.source}
     clocks.update(_rated_clock(sku))
@@ -203,12 +242,15 @@ def _sku_record(table: CpuTable, family: Family, sku: Sku) -> dict:
         "datacenter": {"value": True, "source": family.source, "note": f"{family.name}: a server CPU line"},
         "processing_units": units,
         "dies": [die.model_dump(exclude_none=True) for die in sku.dies],
-        "clocks": clocks,
+        "clocks": clocks or None,
         "notes": (f"Generated from the CPU SKU table ({family.name}): {sku.cores} cores, "
                   f"{'AMX, ' if sku.amx else ''}{'AVX-512, ' if sku.avx512 else ''}rates at the {clock_name} clock."
+                  + (f" {bounded_unknown}." if bounded_unknown else "")
                   + (f" {sku.note}" if sku.note else "")),
         "sources": dict(table.sources),
     }
+    if sku.published_eccn is not None:
+        record["published_eccn"] = sku.published_eccn.model_dump(exclude_none=True)
     return record
 
 
