@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.input_files import read_input_file
-from tppcalc.spec import ChipSpec
+from tppcalc.spec import CITED_SOURCES, ChipSpec
 
 # Deeper than any spec or rule file needs (they nest 4 levels): the parsers recurse once per level,
 # so a file nested thousands deep would end in a RecursionError, not in an error naming the file.
@@ -129,11 +129,14 @@ def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
 
 def spec_from_record(record: dict, where: str, label: str) -> ChipSpec:
     """Validate one record as ``records_of`` gives it, keeping only the sources it cites."""
+    context: dict = {}
     try:
-        spec = ChipSpec.model_validate(record)
+        spec = ChipSpec.model_validate(record, context=context)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=where, record=label) from None
-    used = spec.source_keys()
+    used = context.get(CITED_SOURCES)
+    if used is None:
+        used = spec.source_keys()
     if used != spec.sources.keys():
         spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
     return spec
