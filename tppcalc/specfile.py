@@ -49,9 +49,26 @@ def parse_document(path: Path, data: bytes) -> dict:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
     is_json = path.suffix.lower() == ".json"
-    depth, line = _nesting(text, is_json)
-    if depth > MAX_NESTING:
-        raise InputError(f"nested more than {MAX_NESTING} levels deep", where=f"{path}:{line}")
+    # Parsed first and measured after: the text scan that finds the line of a too-deep bracket
+    # costs as much as a sixth of the parse, so it runs only for a document found too deep.
+    try:
+        document = _parse(path, text, is_json)
+    except RecursionError:  # deeper than the parser can go
+        document = _TOO_DEEP
+    if document is _TOO_DEEP or _deeper_than(document, MAX_NESTING):
+        depth, line = _nesting(text, is_json)
+        if depth > MAX_NESTING:
+            raise InputError(f"nested more than {MAX_NESTING} levels deep", where=f"{path}:{line}")
+        # deep through dotted keys or [a.b.c] headers, which hold no brackets to point at
+        raise InputError("nested too deep" if document is _TOO_DEEP else f"nested more than {MAX_NESTING} levels deep",
+                         where=str(path))
+    return document
+
+
+_TOO_DEEP = object()
+
+
+def _parse(path: Path, text: str, is_json: bool) -> object:
     try:
         if is_json:
             try:
@@ -64,10 +81,26 @@ def parse_document(path: Path, data: bytes) -> dict:
             return tomllib.loads(text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(str(exc), where=str(path)) from None
-    except RecursionError:  # the nesting scan is a bound, not a parser: this is the backstop
-        raise InputError("nested too deep", where=str(path)) from None
     except (ValueError, ArithmeticError) as exc:  # a number the parser cannot hold
         raise InputError(f"cannot parse: {exc}", where=str(path)) from None
+
+
+def _deeper_than(document: object, limit: int) -> bool:
+    """Whether tables and arrays nest more than ``limit`` levels in a parsed document (a walk
+    with its own stack: a document too deep for a recursion must not end in one)."""
+    stack = [(document, 0)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return True
+        if type(node) is dict:
+            children = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            continue
+        stack.extend([(child, level + 1) for child in children if type(child) is dict or type(child) is list])
+    return False
 
 
 # What can hide a bracket from the nesting scan: strings (TOML's four kinds, JSON's one) and TOML
