@@ -75,27 +75,18 @@ def _encoder(kind: type):
         encode = lambda value: ["E", reference, value.value]  # noqa: E731
     elif issubclass(kind, BaseModel):
         reference, names = _reference(kind), _field_names(kind)
+        every_name = frozenset(names)
 
         def encode(value):
-            if value.__pydantic_extra__ or value.__pydantic_private__:
-                raise PlainDataError(f"{kind.__name__} has extra or private attributes")
-            fields, unset = value.__dict__, value.model_fields_set
-            return ["M", reference, [_field_to_plain(fields, name) for name in names],
-                    sorted(name for name in names if name not in unset)]
+            fields = value.__dict__
+            if value.__pydantic_extra__ or value.__pydantic_private__ or not fields.keys() >= every_name:
+                raise PlainDataError(f"{kind.__name__} has extra or private attributes, or a field without a value")
+            return ["M", reference, [item if type(item) in _LEAVES else to_plain(item) for item in map(fields.get, names)],
+                    sorted(every_name.difference(value.model_fields_set))]
     else:
         raise PlainDataError(f"cannot store a {kind.__module__}.{kind.__qualname__}")
     _ENCODERS[kind] = encode
     return encode
-
-
-def _field_to_plain(fields: dict, name: str) -> object:
-    value = fields.get(name, _MISSING)
-    if value is _MISSING:
-        raise PlainDataError(f"field {name!r} has no value")
-    return value if type(value) in _LEAVES else to_plain(value)
-
-
-_MISSING = object()
 
 
 def from_plain(data: object) -> object:
