@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.input_files import read_input_file
+from tppcalc.parsed_documents import stored as stored_document
 from tppcalc.spec import CITED_SOURCES, ChipSpec
 
 # Deeper than any spec or rule file needs (they nest 4 levels): the parsers recurse once per level,
@@ -51,10 +52,12 @@ def parse_document(path: Path, data: bytes) -> dict:
     is_json = path.suffix.lower() == ".json"
     # Parsed first and measured after: the text scan that finds the line of a too-deep bracket
     # costs as much as a sixth of the parse, so it runs only for a document found too deep.
-    try:
-        document = _parse(path, text, is_json)
-    except RecursionError:  # deeper than the parser can go
-        document = _TOO_DEEP
+    document = None if is_json else stored_document(data)  # parsed when the wheel was built
+    if document is None:
+        try:
+            document = _parse(path, text, is_json)
+        except RecursionError:  # deeper than the parser can go
+            document = _TOO_DEEP
     if document is _TOO_DEEP or _deeper_than(document, MAX_NESTING):
         depth, line = _nesting(text, is_json)
         if depth > MAX_NESTING:
