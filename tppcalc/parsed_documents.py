@@ -58,10 +58,10 @@ def encode(document: dict) -> bytes | None:
     try:
         text = json.dumps({"format": FORMAT, "document": document}, default=_plain, ensure_ascii=True,
                           separators=(",", ":"), allow_nan=False)
-        again = _read(text)
+        same = _same(_read(text)["document"], document)
     except (TypeError, ValueError, ArithmeticError, RecursionError):
         return None
-    return text.encode() if _same(again["document"], document) else None
+    return text.encode() if same else None
 
 
 def _plain(value: object) -> object:
