@@ -3,6 +3,7 @@ as tomllib gives for the same bytes, used only for exactly those bytes, and neve
 damaged. The expected documents come from tomllib itself, parsing the very bytes."""
 
 import datetime as dt
+import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -100,9 +101,16 @@ def test_a_damaged_stored_document_is_parsed_again_from_the_bytes(folder, damage
     assert same(document, {"a": 1, "b": Decimal("2.50")})
 
 
-def test_a_stored_folder_entry_that_is_not_a_file_is_parsed_again(folder):
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink to a device"])
+def test_a_stored_entry_that_is_not_a_regular_file_is_parsed_again(folder, kind):
     data = b'a = 1\n'
-    (folder / file_name(data)).mkdir()
+    entry = folder / file_name(data)
+    if kind == "folder":
+        entry.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(entry)  # opening it without O_NONBLOCK would wait for a writer forever
+    else:
+        entry.symlink_to("/dev/zero")  # read, never ends
     assert stored(data) is None and parse_document(Path("x.toml"), data) == {"a": 1}
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import stat
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,8 +42,15 @@ def stored(data: bytes, folder: Path | None = None) -> dict | None:
     ``folder``, by default the package's); else None (a checkout, a file not shipped, a stored
     document damaged or of another format)."""
     try:
-        with open((folder or _FOLDER) / file_name(data), "rb") as file:
-            text = file.read(_LARGEST + 1)
+        # O_NONBLOCK and a regular file only: a FIFO or a device there must not hang or flood a load
+        fd = os.open((folder or _FOLDER) / file_name(data), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as file:
+                text = file.read(_LARGEST + 1)
+        finally:
+            os.close(fd)
         if len(text) > _LARGEST:
             return None
         found = _read(text)
