@@ -37,6 +37,10 @@ BROKEN = {
     "record sources not a table": (GOOD.replace('kind = "gpu"', 'kind = "gpu"\nsources = "x"'),
                                    ": acme-x: sources: must be a table of sources"),
     "5,000-deep nesting": ("a = " + "[" * 5000 + "]" * 5000 + "\n" + GOOD, ":1: nested more than 64 levels deep"),
+    # shallow enough for the parser: found in the parsed document, then placed by the text scan
+    "100-deep nesting on line 3": ("\n\na = " + "[" * 100 + "]" * 100 + "\n" + GOOD, ":3: nested more than 64 levels deep"),
+    # deep through dotted keys, with no bracket to point at: the document is as deep all the same
+    "100-deep dotted key": (GOOD + "x" + ".x" * 100 + " = 1\n", ": nested more than 64 levels deep"),
     "die area 1e400": (GOOD + DIE.replace("AREA", "1e400"),
                        ": acme-x: dies.0.area_mm2.value: value Decimal('1E+400') is out of range"),
     "die area 1e999999": (GOOD + DIE.replace("AREA", "1e999999"),

@@ -216,3 +216,18 @@ def test_every_shipped_record_comes_back_equal_from_plain_data():
         again = from_plain(json.loads(json.dumps(to_plain(value))))
         assert again == value and type(again) is type(value)
         assert again.model_fields_set == value.model_fields_set
+
+
+def test_plain_data_refuses_what_it_cannot_find_again_or_represent():
+    """Each class is checked once when first written (the encoder is then kept per class): a class
+    that its name cannot find again, or a type with no tag is refused every time."""
+    from pydantic import BaseModel
+
+    from tppcalc.plain_records import PlainDataError, to_plain
+
+    class Local(BaseModel):  # defined here: "tests...:Local" names no imported tppcalc class
+        x: int = 1
+
+    for value in [Local(), Local(), {1, 2}, b"bytes", ["L", object()], {"k": [object()]}]:
+        with pytest.raises(PlainDataError):
+            to_plain(value)

@@ -34,34 +34,59 @@ class PlainDataError(ValueError):
 def to_plain(value: object) -> object:
     """``value`` as JSON-ready data; raises ``PlainDataError`` for a type it cannot represent."""
     kind = type(value)
-    if value is None or kind in (str, int, float, bool):
+    if kind in _LEAVES:
         return value
-    if kind is tuple:
-        return ["T", *map(to_plain, value)]
-    if kind is list:
-        return ["L", *map(to_plain, value)]
-    if kind is dict:
-        flat: list[object] = ["D"]
-        for key, item in value.items():
-            flat += (to_plain(key), to_plain(item))
-        return flat
-    if kind is frozenset:
-        return ["S", *map(to_plain, value)]
-    if kind is Decimal:
-        return ["N", str(value)]
-    if kind is Fraction:
-        return ["F", value.numerator, value.denominator]
-    if kind is dt.date:
-        return ["d", value.isoformat()]
-    if isinstance(value, Enum):
-        return ["E", _reference(kind), value.value]
-    if isinstance(value, BaseModel):
-        if value.__pydantic_extra__ or value.__pydantic_private__:
-            raise PlainDataError(f"{kind.__name__} has extra or private attributes")
-        names = _field_names(kind)
-        return ["M", _reference(kind), [to_plain(getattr(value, n)) for n in names],
-                sorted(set(names) - value.model_fields_set)]
-    raise PlainDataError(f"cannot store a {kind.__module__}.{kind.__qualname__}")
+    encode = _ENCODERS.get(kind)
+    if encode is None:
+        encode = _encoder(kind)
+    return encode(value)
+
+
+def _items(value) -> list:
+    """The items of a container, each as plain data (leaves as they are: no call for them)."""
+    return [item if type(item) in _LEAVES else to_plain(item) for item in value]
+
+
+def _mapping_to_plain(value: dict) -> list:
+    flat: list[object] = ["D"]
+    for key, item in value.items():
+        flat += (to_plain(key), item if type(item) in _LEAVES else to_plain(item))
+    return flat
+
+
+# type -> how to write a value of exactly that type. Containers and scalars are listed here; a
+# tppcalc model or enum class is added when first written (``_encoder``), after its name has been
+# checked to find it again, so each class is checked once rather than once per value.
+_ENCODERS: dict[type, object] = {
+    tuple: lambda value: ["T", *_items(value)],
+    list: lambda value: ["L", *_items(value)],
+    dict: _mapping_to_plain,
+    frozenset: lambda value: ["S", *_items(value)],
+    Decimal: lambda value: ["N", str(value)],
+    Fraction: lambda value: ["F", value.numerator, value.denominator],
+    dt.date: lambda value: ["d", value.isoformat()],
+}
+
+
+def _encoder(kind: type):
+    """How to write values of ``kind``, a tppcalc enum or model class; else a ``PlainDataError``."""
+    if issubclass(kind, Enum):
+        reference = _reference(kind)
+        encode = lambda value: ["E", reference, value.value]  # noqa: E731
+    elif issubclass(kind, BaseModel):
+        reference, names = _reference(kind), _field_names(kind)
+        every_name = frozenset(names)
+
+        def encode(value):
+            fields = value.__dict__
+            if value.__pydantic_extra__ or value.__pydantic_private__ or not fields.keys() >= every_name:
+                raise PlainDataError(f"{kind.__name__} has extra or private attributes, or a field without a value")
+            return ["M", reference, [item if type(item) in _LEAVES else to_plain(item) for item in map(fields.get, names)],
+                    sorted(every_name.difference(value.model_fields_set))]
+    else:
+        raise PlainDataError(f"cannot store a {kind.__module__}.{kind.__qualname__}")
+    _ENCODERS[kind] = encode
+    return encode
 
 
 def from_plain(data: object) -> object:

@@ -14,7 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema,
+                      model_validator)
 
 from tppcalc.errors import InputError
 from tppcalc.exact import positive, to_decimal
@@ -299,12 +300,19 @@ class ChipSpec(StrictModel):
         return found
 
     @model_validator(mode="after")
-    def _sources_resolve(self):
-        if not self.source_keys() <= self.sources.keys():
+    def _sources_resolve(self, info: ValidationInfo):
+        used = self.source_keys()
+        if not used <= self.sources.keys():
             missing = sorted({f"{path} -> {key!r}" for path, key in self.source_keys_used()
                               if key not in self.sources})
             raise ValueError("source keys not in `sources`: " + ", ".join(missing))
+        if type(info.context) is dict:  # handed back, so a loader need not walk the record again
+            info.context[CITED_SOURCES] = used
         return self
+
+
+# The key under which validation with a ``context`` dict leaves the record's ``source_keys()``.
+CITED_SOURCES = "cited_sources"
 
 
 def _collect_source_keys(node: BaseModel | dict | tuple, found: set[str]) -> None:

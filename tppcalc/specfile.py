@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from tppcalc.errors import InputError, SpecError
 from tppcalc.input_files import read_input_file
-from tppcalc.spec import ChipSpec
+from tppcalc.parsed_documents import stored as stored_document
+from tppcalc.spec import CITED_SOURCES, ChipSpec
 
 # Deeper than any spec or rule file needs (they nest 4 levels): the parsers recurse once per level,
 # so a file nested thousands deep would end in a RecursionError, not in an error naming the file.
@@ -49,9 +50,28 @@ def parse_document(path: Path, data: bytes) -> dict:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path)) from None
     is_json = path.suffix.lower() == ".json"
-    depth, line = _nesting(text, is_json)
-    if depth > MAX_NESTING:
-        raise InputError(f"nested more than {MAX_NESTING} levels deep", where=f"{path}:{line}")
+    # Parsed first and measured after: the text scan that finds the line of a too-deep bracket
+    # costs as much as a sixth of the parse, so it runs only for a document found too deep.
+    document = None if is_json else stored_document(data)  # parsed when the wheel was built
+    if document is None:
+        try:
+            document = _parse(path, text, is_json)
+        except RecursionError:  # deeper than the parser can go
+            document = _TOO_DEEP
+    if document is _TOO_DEEP or _deeper_than(document, MAX_NESTING):
+        depth, line = _nesting(text, is_json)
+        if depth > MAX_NESTING:
+            raise InputError(f"nested more than {MAX_NESTING} levels deep", where=f"{path}:{line}")
+        # deep through dotted keys or [a.b.c] headers, which hold no brackets to point at
+        raise InputError("nested too deep" if document is _TOO_DEEP else f"nested more than {MAX_NESTING} levels deep",
+                         where=str(path))
+    return document
+
+
+_TOO_DEEP = object()
+
+
+def _parse(path: Path, text: str, is_json: bool) -> object:
     try:
         if is_json:
             try:
@@ -64,10 +84,26 @@ def parse_document(path: Path, data: bytes) -> dict:
             return tomllib.loads(text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(str(exc), where=str(path)) from None
-    except RecursionError:  # the nesting scan is a bound, not a parser: this is the backstop
-        raise InputError("nested too deep", where=str(path)) from None
     except (ValueError, ArithmeticError) as exc:  # a number the parser cannot hold
         raise InputError(f"cannot parse: {exc}", where=str(path)) from None
+
+
+def _deeper_than(document: object, limit: int) -> bool:
+    """Whether tables and arrays nest more than ``limit`` levels in a parsed document (a walk
+    with its own stack: a document too deep for a recursion must not end in one)."""
+    stack = [(document, 0)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return True
+        if type(node) is dict:
+            children = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            continue
+        stack.extend([(child, level + 1) for child in children if type(child) is dict or type(child) is list])
+    return False
 
 
 # What can hide a bracket from the nesting scan: strings (TOML's four kinds, JSON's one) and TOML
@@ -129,11 +165,14 @@ def records_of(document: dict, where: str) -> list[tuple[str, dict]]:
 
 def spec_from_record(record: dict, where: str, label: str) -> ChipSpec:
     """Validate one record as ``records_of`` gives it, keeping only the sources it cites."""
+    context: dict = {}
     try:
-        spec = ChipSpec.model_validate(record)
+        spec = ChipSpec.model_validate(record, context=context)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=where, record=label) from None
-    used = spec.source_keys()
+    used = context.get(CITED_SOURCES)
+    if used is None:
+        used = spec.source_keys()
     if used != spec.sources.keys():
         spec = spec.model_copy(update={"sources": {k: v for k, v in spec.sources.items() if k in used}})
     return spec
