@@ -261,12 +261,16 @@ def _catalogue_loader(settings: Settings):
 
 
 class _Sink:
-    """A binary file for the batch writer whose writes go to the event loop as they happen."""
+    """A binary file for the batch writer whose writes go to the event loop as they happen; once
+    the client has gone, a write raises (the engine stops instead of classifying for no one)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue):
         self.loop, self.queue = loop, queue
+        self.client_gone = False
 
     def write(self, data) -> int:
+        if self.client_gone:
+            raise ConnectionAbortedError("the client went away")
         if data:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, bytes(data))
         return len(data)
@@ -317,9 +321,21 @@ class TooManyRows(StarletteHTTPException):
         super().__init__(413, f"a batch is limited to {limit} rows")
 
 
-async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: int) -> None:
+class _BatchResponse(StreamingResponse):
+    """A streamed answer that never calls ``receive``: ``_feed`` is the request's only reader.
+    (Starlette's own, under ASGI 2.3 as uvicorn speaks it, listens for the client leaving by
+    calling ``receive`` beside the body's reader, and every piece of the body it takes is lost to
+    the engine: rows vanished or ran together while a large body was still arriving.)"""
+
+    async def __call__(self, scope, receive, send):
+        await self.stream_response(send)
+
+
+async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: int,
+                client_gone=lambda: None) -> None:
     """Stream the body into the pipe, counting lines: they bound rows from above (a quoted CSV
-    field may hold a newline), so no more rows than the limit ever reach the engine."""
+    field may hold a newline), so no more rows than the limit ever reach the engine. Then wait
+    for the client to leave, and say so through ``client_gone``."""
     header = 1 if input_format == "csv" else 0
     lines, last = 0, b"\n"
     try:
@@ -338,6 +354,10 @@ async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: 
         pipe.feed(exc)
         if not isinstance(exc, Exception):
             raise
+        return
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    client_gone()
 
 
 async def _stream_batch(request: Request, input_format: str, rules: dict, service: Service, max_rows: int):
@@ -349,15 +369,21 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
     answers: asyncio.Queue = asyncio.Queue()
     pipe = _BodyPipe()
 
+    sink = _Sink(loop, answers)
+
     def work():
         try:
-            classify_file(io.BufferedReader(pipe, 1 << 20), _Sink(loop, answers), input_format=input_format,
+            classify_file(io.BufferedReader(pipe, 1 << 20), sink, input_format=input_format,
                           where="body", catalogue=lambda: service.catalogue, **rules)
             loop.call_soon_threadsafe(answers.put_nowait, _DONE)
         except BaseException as exc:  # handed to the event loop, which raises it there
             loop.call_soon_threadsafe(answers.put_nowait, exc)
 
-    feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows))
+    def client_gone():
+        sink.client_gone = True
+        answers.put_nowait(ConnectionAbortedError("the client went away"))
+
+    feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows, client_gone))
     threading.Thread(target=work, name="tppcalc-batch", daemon=True).start()
     first = await answers.get()
     if isinstance(first, BaseException):
@@ -376,7 +402,7 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
         finally:
             feeding.cancel()
 
-    return StreamingResponse(rest(), media_type=OUTPUT_TYPES[input_format],
+    return _BatchResponse(rest(), media_type=OUTPUT_TYPES[input_format],
                              headers={"X-Digest-Catalogue": service.digests.catalogue,
                                       "X-Digest-Rule-Data": service.digests.rule_data})
 
