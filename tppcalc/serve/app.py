@@ -31,6 +31,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
                                   problem_body)
 from tppcalc.serve.operations import NotInCatalogue, Service, rule_arguments
+from tppcalc.serve.remembered import RememberedClassify
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 BATCH_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
@@ -222,7 +223,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
 
     app.openapi = lambda: _openapi(app)
-    wrapped = LimitsMiddleware(app, limits)
+    wrapped = LimitsMiddleware(RememberedClassify(app), limits)
     if settings.token is not None:
         wrapped = BearerTokenMiddleware(wrapped, settings.token)
     return ServiceApp(app, wrapped)
