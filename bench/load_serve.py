@@ -11,8 +11,8 @@ httpx.AsyncClient sending ``--requests`` requests (every answer checked for stat
 ``wrk`` (a C load generator, far cheaper on a shared machine) for ``--duration`` seconds, driven
 by a Lua script that this file writes; wrk's non-2xx answers and socket errors are counted as
 failures, and p50/p99 come from its latency distribution. Then it POSTs one CSV body of
-``--batch-rows`` rows to /v1/batch and prints rows/s end to end (upload, classification, every
-row downloaded and counted). The client runs on the same machine and takes CPU from the server:
+``--batch-rows`` rows to /v1/batch (with httpx, or with curl beside wrk) and prints rows/s end to
+end (upload, classification, every row downloaded and counted). The client runs on the same machine and takes CPU from the server:
 figures are a lower bound for the server alone.
 """
 
@@ -175,6 +175,27 @@ def batch_load(url: str, chips: list[str], rows: int) -> dict:
     return {"rows": rows, "body_mib": len(body) / 2**20, "seconds": elapsed, "rows_per_second": rows / elapsed}
 
 
+def batch_load_curl(url: str, chips: list[str], rows: int) -> dict:
+    """``batch_load`` with curl (C) as the client, its answer counted as it streams through a pipe."""
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is not installed")
+    body = ("chip,quantity\n" + "".join(f"{chips[n % len(chips)]},{n % 7 + 1}\n" for n in range(rows))).encode()
+    with tempfile.NamedTemporaryFile(suffix=".csv") as source:
+        source.write(body)
+        source.flush()
+        began = time.perf_counter()
+        curl = subprocess.Popen(["curl", "-sS", "--fail", "--no-buffer", "-H", "content-type: text/csv",
+                                 "--data-binary", f"@{source.name}", url + "/v1/batch?dest=CN&as_of=2026-02-01"],
+                                stdout=subprocess.PIPE)
+        received = 0
+        while piece := curl.stdout.read(1 << 20):
+            received += piece.count(b"\n")
+        assert curl.wait() == 0, "curl failed"
+        elapsed = time.perf_counter() - began
+    assert received == rows + 1, (received, rows)
+    return {"rows": rows, "body_mib": len(body) / 2**20, "seconds": elapsed, "rows_per_second": rows / elapsed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx")
@@ -206,7 +227,7 @@ def main() -> None:
             raise SystemExit("some requests failed")
         if args.batch_rows:
             before = server_cpu_seconds(process.pid)
-            result = batch_load(url, chips, args.batch_rows)
+            result = (batch_load_curl if args.client == "wrk" else batch_load)(url, chips, args.batch_rows)
             server_cpu = server_cpu_seconds(process.pid) - before
             print(f"server CPU for the batch: {server_cpu:.2f} s (one idle core: about "
                   f"{args.batch_rows / server_cpu:,.0f} rows/s)")
