@@ -285,6 +285,7 @@ class _Sink:
 
 
 _DONE = object()
+_GONE = object()   # the client left after sending its body
 
 
 class _BodyPipe(io.RawIOBase):
@@ -386,11 +387,13 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
 
     def client_gone():
         sink.client_gone = True
-        answers.put_nowait(ConnectionAbortedError("the client went away"))
+        answers.put_nowait(_GONE)
 
     feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows, client_gone))
     threading.Thread(target=work, name="tppcalc-batch", daemon=True).start()
     first = await answers.get()
+    if first is _GONE:   # no one to answer: a bare status that the server drops
+        return Response(status_code=400)
     if isinstance(first, BaseException):
         feeding.cancel()
         pipe.feed(_DONE)
@@ -399,7 +402,7 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
     async def rest():
         item = first
         try:
-            while item is not _DONE:
+            while item is not _DONE and item is not _GONE:   # gone: no one is left to see the end
                 if isinstance(item, BaseException):
                     raise item   # the transfer breaks off: a client never takes a cut file for a whole one
                 yield item
