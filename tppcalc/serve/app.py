@@ -322,6 +322,16 @@ class _BodyPipe(io.RawIOBase):
         return n
 
 
+def _hand_over(loop: asyncio.AbstractEventLoop, answers: asyncio.Queue, item) -> None:
+    """Give the event loop the engine's last word, unless the loop has closed (the server
+    stopped while the engine ran on for a client that had gone): no one is left to tell."""
+    try:
+        loop.call_soon_threadsafe(answers.put_nowait, item)
+    except RuntimeError:
+        if not loop.is_closed():
+            raise
+
+
 class TooManyRows(StarletteHTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"a batch is limited to {limit} rows")
@@ -381,9 +391,9 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
         try:
             classify_file(io.BufferedReader(pipe, 1 << 20), sink, input_format=input_format,
                           where="body", catalogue=lambda: service.catalogue, **rules)
-            loop.call_soon_threadsafe(answers.put_nowait, _DONE)
+            _hand_over(loop, answers, _DONE)
         except BaseException as exc:  # handed to the event loop, which raises it there
-            loop.call_soon_threadsafe(answers.put_nowait, exc)
+            _hand_over(loop, answers, exc)
 
     def client_gone():
         sink.client_gone = True
