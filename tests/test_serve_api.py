@@ -322,3 +322,41 @@ def test_a_batch_client_that_leaves_ends_the_answer_quietly():
     status, _ = asgi_post(create_app(), "/v1/batch?dest=CN&as_of=2026-02-01", body, "text/csv",
                           hold_after=len(body), leave_after_body=True)
     assert status in (None, 200)
+
+
+def test_the_batch_engine_waits_for_a_slow_reader():
+    """At most two pieces of a batch answer wait for the socket: a client that reads slowly
+    holds the engine back instead of making the server hold its whole answer in memory."""
+    import asyncio
+    import threading
+
+    from tppcalc.serve.app import _Sink
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue: asyncio.Queue = asyncio.Queue()
+        sink = _Sink(loop, queue)
+        written: list = []
+
+        def engine():
+            try:
+                for n in range(4):
+                    sink.write(b"piece %d\n" % n)
+                    written.append(n)
+            except ConnectionAbortedError:
+                written.append("stopped")
+
+        thread = threading.Thread(target=engine)
+        thread.start()
+        thread.join(0.5)
+        assert written == [0, 1]        # the third piece waits for room
+        sink.taken()
+        deadline = loop.time() + 5
+        while len(written) < 3 and loop.time() < deadline:
+            thread.join(0.05)
+        assert written == [0, 1, 2]
+        sink.close()                    # the answer is over: the engine stops at once
+        thread.join(5)
+        assert written == [0, 1, 2, "stopped"] and not thread.is_alive()
+    finally:
+        loop.close()
