@@ -1,13 +1,19 @@
-"""A bounded load test of ``tppcalc serve`` on loopback: a fixed number of requests, then it stops.
+"""A bounded load test of ``tppcalc serve`` on loopback: a fixed number of requests or seconds, then it stops.
 
     python bench/load_serve.py [--requests 20000] [--concurrency 32] [--workers 1] [--batch-rows 1000000]
+    python bench/load_serve.py --client wrk [--duration 10] [--concurrency 32] [--workers 1] [--batch-rows 0]
 
-Starts ``python -m tppcalc serve`` on a free port, sends ``--requests`` POST /v1/classify from
-``--concurrency`` connections of one httpx.AsyncClient (the chips of the catalogue in turn, to CN
-on 2026-02-01; every answer checked for status 200), and prints requests/s and the latency
-percentiles; then POSTs one CSV body of ``--batch-rows`` rows to /v1/batch and prints rows/s end
-to end (upload, classification, every row downloaded and counted). The client runs on the same
-machine and takes CPU from the server: figures are a lower bound for the server alone.
+Starts ``python -m tppcalc serve`` on a free port and sends POST /v1/classify (the chips of the
+catalogue in turn, to CN on 2026-02-01) from ``--concurrency`` connections, then prints
+requests/s, the latency percentiles and the server's CPU time per request (every worker's, from
+/proc: it does not depend on how busy the machine is). The client is either one
+httpx.AsyncClient sending ``--requests`` requests (every answer checked for status 200), or
+``wrk`` (a C load generator, far cheaper on a shared machine) for ``--duration`` seconds, driven
+by a Lua script that this file writes; wrk's non-2xx answers and socket errors are counted as
+failures, and p50/p99 come from its latency distribution. Then it POSTs one CSV body of
+``--batch-rows`` rows to /v1/batch (with httpx, or with curl beside wrk) and prints rows/s end to
+end (upload, classification, every row downloaded and counted). The client runs on the same machine and takes CPU from the server:
+figures are a lower bound for the server alone.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import asyncio
 import os
 import socket
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +45,18 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its reaped children (Linux /proc), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time of the server and of its live worker processes (``--workers`` > 1 forks them)."""
+    total = cpu_seconds(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            try:
+                total += cpu_seconds(int(child))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return total
 
 
 def start(workers: int) -> tuple[subprocess.Popen, str]:
@@ -81,6 +101,66 @@ async def classify_load(url: str, chips: list[str], requests: int, concurrency: 
             "p50_ms": pick(0.50), "p99_ms": pick(0.99), "mean_ms": statistics.fmean(latencies) * 1000}
 
 
+WRK_SCRIPT = """
+-- POST /v1/classify, the bodies in turn (each thread starting at its own place), pre-formatted.
+local bodies = {%(bodies)s}
+local requests, counter = {}, 0
+local threads = {}
+
+function setup(thread)
+  thread:set("offset", #threads * 17)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local headers = {["Content-Type"] = "application/json"}
+  for i, body in ipairs(bodies) do
+    requests[i] = wrk.format("POST", "/v1/classify", headers, body)
+  end
+  counter = offset or 0
+end
+
+function request()
+  counter = counter + 1
+  return requests[(counter %% #requests) + 1]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, threads: int) -> dict:
+    """``wrk`` for ``duration`` seconds; its own report, read from the line the script prints."""
+    import json
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+    bodies = ", ".join(lua_string(json.dumps({"chip": chip, "dest": "CN", "as_of": "2026-02-01"}))
+                       for chip in chips)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT % {"bodies": bodies})
+        script.flush()
+        subprocess.run(["wrk", "-t1", "-c1", "-d1", "-s", script.name, url], check=True,
+                       capture_output=True)   # warm up: caches
+        done = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}", "--timeout", "30",
+                               "-s", script.name, url], check=True, capture_output=True, text=True)
+    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT "))
+    requests, micros, p50, p99, mean, worst, failures = (float(v) for v in line.split()[1:])
+    requests, failures = int(requests), int(failures)
+    return {"requests": requests, "seconds": micros / 1e6, "per_second": requests / (micros / 1e6),
+            "failures": failures, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "mean_ms": mean / 1000,
+            "max_ms": worst / 1000}
+
+
 def batch_load(url: str, chips: list[str], rows: int) -> dict:
     body = ("chip,quantity\n" + "".join(f"{chips[n % len(chips)]},{n % 7 + 1}\n" for n in range(rows))).encode()
     began = time.perf_counter()
@@ -95,9 +175,33 @@ def batch_load(url: str, chips: list[str], rows: int) -> dict:
     return {"rows": rows, "body_mib": len(body) / 2**20, "seconds": elapsed, "rows_per_second": rows / elapsed}
 
 
+def batch_load_curl(url: str, chips: list[str], rows: int) -> dict:
+    """``batch_load`` with curl (C) as the client, its answer counted as it streams through a pipe."""
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is not installed")
+    body = ("chip,quantity\n" + "".join(f"{chips[n % len(chips)]},{n % 7 + 1}\n" for n in range(rows))).encode()
+    with tempfile.NamedTemporaryFile(suffix=".csv") as source:
+        source.write(body)
+        source.flush()
+        began = time.perf_counter()
+        curl = subprocess.Popen(["curl", "-sS", "--fail", "--no-buffer", "-H", "content-type: text/csv",
+                                 "--data-binary", f"@{source.name}", url + "/v1/batch?dest=CN&as_of=2026-02-01"],
+                                stdout=subprocess.PIPE)
+        received = 0
+        while piece := curl.stdout.read(1 << 20):
+            received += piece.count(b"\n")
+        assert curl.wait() == 0, "curl failed"
+        elapsed = time.perf_counter() - began
+    assert received == rows + 1, (received, rows)
+    return {"rows": rows, "body_mib": len(body) / 2**20, "seconds": elapsed, "rows_per_second": rows / elapsed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx")
+    parser.add_argument("--requests", type=int, default=20_000, help="httpx: requests to send")
+    parser.add_argument("--duration", type=int, default=10, help="wrk: seconds to send for")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk: client threads")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
@@ -105,21 +209,28 @@ def main() -> None:
     process, url = start(args.workers)
     try:
         chips = [c["id"] for c in httpx.get(url + "/v1/chips", timeout=60).json()["chips"]]
-        before = cpu_seconds(process.pid)
-        result = asyncio.run(classify_load(url, chips, args.requests, args.concurrency))
-        if args.workers == 1:   # one process: its CPU time is the server's (warm-up requests included)
-            result["server_cpu_ms"] = (cpu_seconds(process.pid) - before) * 1000 / (args.requests + 200)
-            print(f"server CPU per classify request: {result['server_cpu_ms']:.2f} ms "
-                  f"(one idle core: about {1000 / result['server_cpu_ms']:,.0f} req/s)")
+        if args.client == "wrk":
+            result = wrk_load(url, chips, 1, 1, 1)   # warm up: connections, caches
+            before = server_cpu_seconds(process.pid)
+            result = wrk_load(url, chips, args.duration, args.concurrency, args.wrk_threads)
+            sent = result["requests"]
+        else:
+            before = server_cpu_seconds(process.pid)
+            result = asyncio.run(classify_load(url, chips, args.requests, args.concurrency))
+            sent = args.requests + 200   # the warm-up requests included
+        result["server_cpu_ms"] = (server_cpu_seconds(process.pid) - before) * 1000 / sent
+        print(f"server CPU per classify request: {result['server_cpu_ms']:.3f} ms, every worker "
+              f"(one idle core: about {1000 / result['server_cpu_ms']:,.0f} req/s)")
         print("classify: {requests} requests in {seconds:.2f} s = {per_second:,.0f} req/s; p50 {p50_ms:.1f} ms, "
               "p99 {p99_ms:.1f} ms, mean {mean_ms:.1f} ms; {failures} failures".format(**result))
+        if result["failures"]:
+            raise SystemExit("some requests failed")
         if args.batch_rows:
-            before = cpu_seconds(process.pid)
-            result = batch_load(url, chips, args.batch_rows)
-            if args.workers == 1:
-                server_cpu = cpu_seconds(process.pid) - before
-                print(f"server CPU for the batch: {server_cpu:.2f} s (one idle core: about "
-                      f"{args.batch_rows / server_cpu:,.0f} rows/s)")
+            before = server_cpu_seconds(process.pid)
+            result = (batch_load_curl if args.client == "wrk" else batch_load)(url, chips, args.batch_rows)
+            server_cpu = server_cpu_seconds(process.pid) - before
+            print(f"server CPU for the batch: {server_cpu:.2f} s (one idle core: about "
+                  f"{args.batch_rows / server_cpu:,.0f} rows/s)")
             print("batch: {rows:,} rows ({body_mib:.1f} MiB) in {seconds:.2f} s = {rows_per_second:,.0f} rows/s "
                   "end to end".format(**result))
     finally:

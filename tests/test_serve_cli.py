@@ -37,3 +37,20 @@ def test_the_operations_import_no_web_framework():
             f"print(','.join(m for m in {FRAMEWORKS!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(("blocked", "protocol", "loop"), [
+    ((), "HttpToolsProtocol", "uvloop"),
+    (("httptools", "uvloop"), "H11Protocol", "asyncio"),
+])
+def test_serve_takes_httptools_and_uvloop_when_installed_else_h11(blocked, protocol, loop):
+    pytest.importorskip("httptools")
+    pytest.importorskip("uvloop")
+    code = (f"import sys\nfor name in {blocked!r}:\n    sys.modules[name] = None\n"
+            "import uvicorn\nfrom tppcalc.cli.serve import UVICORN_OPTIONS\n"
+            "config = uvicorn.Config('tppcalc.serve.app:app_from_environment', factory=True, **UVICORN_OPTIONS)\n"
+            "config.load()\nloop = config.get_loop_factory()()\n"
+            "print(config.http_protocol_class.__name__, type(loop).__module__.split('.')[0])\nloop.close()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [protocol, loop]

@@ -31,6 +31,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
                                   problem_body)
 from tppcalc.serve.operations import NotInCatalogue, Service, rule_arguments
+from tppcalc.serve.remembered import RememberedClassify
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 BATCH_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
@@ -184,8 +185,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         figures = None if request.figures is None else request.figures.model_dump()
         arguments = dict(chip=request.chip, figures=figures, dest=request.dest, hq=request.hq, as_of=request.as_of,
                          edition=request.edition, item=request.item, as_written=request.as_written)
-        # A request answered before is answered here, without a trip to a worker thread.
-        answer = service.remembered_classify(**arguments) or await offload(service.classify_json, **arguments)
+        # A request answered before is answered here, without a trip to a worker thread; so is a
+        # catalogue chip (a quarter of a millisecond, bounded: the trip cost as much again).
+        # Figures are read in a worker thread, which the time limit can walk away from.
+        answer = service.remembered_classify(**arguments) or (
+            service.classify_json(**arguments) if figures is None else
+            await offload(service.classify_json, **arguments))
         return Response(answer, media_type="application/json")
 
     @app.post("/v1/model", summary="ECCN 4E091 for AI model weights (tppcalc model --json)")
@@ -222,7 +227,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
 
     app.openapi = lambda: _openapi(app)
-    wrapped = LimitsMiddleware(app, limits)
+    wrapped = LimitsMiddleware(RememberedClassify(app), limits)
     if settings.token is not None:
         wrapped = BearerTokenMiddleware(wrapped, settings.token)
     return ServiceApp(app, wrapped)
@@ -261,21 +266,42 @@ def _catalogue_loader(settings: Settings):
 
 
 class _Sink:
-    """A binary file for the batch writer whose writes go to the event loop as they happen."""
+    """A binary file for the batch writer whose writes go to the event loop as they happen. At
+    most ``in_flight`` pieces wait for the socket: a client that reads slowly holds the engine
+    back instead of making the server hold the whole answer (855 bytes a row: 800 MB for
+    300,000 rows read at 5 MB/s). Once the answer is over (the client gone, the time limit), a
+    write raises: the engine stops instead of classifying for no one."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue):
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue, in_flight: int = 2):
         self.loop, self.queue = loop, queue
+        self.closed = False
+        self._room = threading.Semaphore(in_flight)
 
     def write(self, data) -> int:
-        if data:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, bytes(data))
+        if not data:
+            return 0
+        while not self._room.acquire(timeout=0.25):
+            if self.closed:
+                break
+        if self.closed:
+            raise ConnectionAbortedError("the answer is over: the client went away or the time ran out")
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, bytes(data))
         return len(data)
+
+    def taken(self) -> None:
+        """A piece has gone to the socket: room for the next one (called on the event loop)."""
+        self._room.release()
+
+    def close(self) -> None:
+        self.closed = True
+        self._room.release()   # a writer waiting for room wakes and stops
 
     def flush(self) -> None:
         pass
 
 
 _DONE = object()
+_GONE = object()   # the client left after sending its body
 
 
 class _BodyPipe(io.RawIOBase):
@@ -312,14 +338,36 @@ class _BodyPipe(io.RawIOBase):
         return n
 
 
+def _hand_over(loop: asyncio.AbstractEventLoop, answers: asyncio.Queue, item) -> None:
+    """Give the event loop the engine's last word, unless the loop has closed (the server
+    stopped while the engine ran on for a client that had gone): no one is left to tell."""
+    try:
+        loop.call_soon_threadsafe(answers.put_nowait, item)
+    except RuntimeError:
+        if not loop.is_closed():
+            raise
+
+
 class TooManyRows(StarletteHTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"a batch is limited to {limit} rows")
 
 
-async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: int) -> None:
+class _BatchResponse(StreamingResponse):
+    """A streamed answer that never calls ``receive``: ``_feed`` is the request's only reader.
+    (Starlette's own, under ASGI 2.3 as uvicorn speaks it, listens for the client leaving by
+    calling ``receive`` beside the body's reader, and every piece of the body it takes is lost to
+    the engine: rows vanished or ran together while a large body was still arriving.)"""
+
+    async def __call__(self, scope, receive, send):
+        await self.stream_response(send)
+
+
+async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: int,
+                client_gone=lambda: None) -> None:
     """Stream the body into the pipe, counting lines: they bound rows from above (a quoted CSV
-    field may hold a newline), so no more rows than the limit ever reach the engine."""
+    field may hold a newline), so no more rows than the limit ever reach the engine. Then wait
+    for the client to leave, and say so through ``client_gone``."""
     header = 1 if input_format == "csv" else 0
     lines, last = 0, b"\n"
     try:
@@ -338,6 +386,10 @@ async def _feed(request: Request, pipe: _BodyPipe, input_format: str, max_rows: 
         pipe.feed(exc)
         if not isinstance(exc, Exception):
             raise
+        return
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    client_gone()
 
 
 async def _stream_batch(request: Request, input_format: str, rules: dict, service: Service, max_rows: int):
@@ -349,17 +401,29 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
     answers: asyncio.Queue = asyncio.Queue()
     pipe = _BodyPipe()
 
+    sink = _Sink(loop, answers)
+
     def work():
         try:
-            classify_file(io.BufferedReader(pipe, 1 << 20), _Sink(loop, answers), input_format=input_format,
+            classify_file(io.BufferedReader(pipe, 1 << 20), sink, input_format=input_format,
                           where="body", catalogue=lambda: service.catalogue, **rules)
-            loop.call_soon_threadsafe(answers.put_nowait, _DONE)
+            _hand_over(loop, answers, _DONE)
         except BaseException as exc:  # handed to the event loop, which raises it there
-            loop.call_soon_threadsafe(answers.put_nowait, exc)
+            _hand_over(loop, answers, exc)
 
-    feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows))
+    def client_gone():
+        sink.close()
+        answers.put_nowait(_GONE)
+
+    feeding = asyncio.ensure_future(_feed(request, pipe, input_format, max_rows, client_gone))
     threading.Thread(target=work, name="tppcalc-batch", daemon=True).start()
-    first = await answers.get()
+    try:
+        first = await answers.get()
+    except BaseException:   # the time limit: no answer will take the engine's writes
+        sink.close()
+        raise
+    if first is _GONE:   # no one to answer: a bare status that the server drops
+        return Response(status_code=400)
     if isinstance(first, BaseException):
         feeding.cancel()
         pipe.feed(_DONE)
@@ -368,15 +432,17 @@ async def _stream_batch(request: Request, input_format: str, rules: dict, servic
     async def rest():
         item = first
         try:
-            while item is not _DONE:
+            while item is not _DONE and item is not _GONE:   # gone: no one is left to see the end
                 if isinstance(item, BaseException):
                     raise item   # the transfer breaks off: a client never takes a cut file for a whole one
                 yield item
+                sink.taken()
                 item = await answers.get()
         finally:
+            sink.close()
             feeding.cancel()
 
-    return StreamingResponse(rest(), media_type=OUTPUT_TYPES[input_format],
+    return _BatchResponse(rest(), media_type=OUTPUT_TYPES[input_format],
                              headers={"X-Digest-Catalogue": service.digests.catalogue,
                                       "X-Digest-Rule-Data": service.digests.rule_data})
 
