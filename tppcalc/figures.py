@@ -37,8 +37,7 @@ _RATE_SCALE = {
     "g": Decimal("0.001"), "gops": Decimal("0.001"), "gflops": Decimal("0.001"),
     "p": Decimal(1000), "pops": Decimal(1000), "pflops": Decimal(1000),
 }
-# The number may carry an exponent ("1e-40"): its 'e' is not a unit.
-_RATE = re.compile(r"^\s*(?P<number>[^a-zA-Z]*[0-9.](?:[eE][-+]?[0-9]+)?[^a-zA-Z]*?)\s*(?P<unit>[a-zA-Z]*)\s*$")
+_RATE = re.compile(r"^\s*(?P<number>[^a-zA-Z]*[0-9.][^a-zA-Z]*?)\s*(?P<unit>[a-zA-Z]*)\s*$")
 
 _SOURCE_KEY = "input"
 
