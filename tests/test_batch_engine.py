@@ -157,7 +157,7 @@ def test_tpp_4800_exactly_is_3a090a_however_it_is_written(text, quoted):
         rows.append({"id": '"quoted"', "dense_int8_tops": "1"})
     if text == "600.000000000001e0":
         got = batch_rows(rows, as_of=D(2026, 2, 1))[0]
-        assert "unknown unit" in got["error"]  # as spec_from_figures says: exponents are not rates
+        assert "exponent notation is not read as a rate" in got["error"]  # as spec_from_figures says
         return
     got = batch_rows(rows, as_of=D(2026, 2, 1))[0]
     assert (got["tpp"], got["eccn"], got["error"]) == ("4800", "3A090.a", "")

@@ -62,7 +62,7 @@ def test_nan_and_infinity_are_errors(cell):
 
 
 @pytest.mark.parametrize("cell, words", [("abc", "decimal number"), ("12 units", "decimal number"),
-                                         ("1.2.3", "decimal number"), ("1e5", "unknown unit")])
+                                         ("1.2.3", "decimal number"), ("1e5", "exponent notation is not read as a rate")])
 def test_non_numeric_cells_are_errors(cell, words):
     row = one(f'x,"{cell}",,,,,,')
     assert words in row["error"] and row["eccn"] == ""

@@ -109,6 +109,14 @@ def test_a_unit_suffix_scales_exactly():
         Decimal("1978.900000000000000000000000000000000000000001")
 
 
+@pytest.mark.parametrize("text", ["1e-40", "6E2 TOPS", "1.98E+03", "2.5e3GOPS"])
+def test_exponent_notation_is_refused_as_a_rate_by_name(text):
+    # A spreadsheet writes 1978.9 as 1.98E+03 (1980: digits gone); a rate so written is refused, and the
+    # message says why instead of calling the 'e' an unknown unit.
+    with pytest.raises(InputError, match="exponent notation is not read as a rate"):
+        parse_rate(text)
+
+
 def test_trailing_zeros_are_not_significant_digits():
     spec = spec_from_figures({"int8": "600." + "0" * 400})
     assert compute_metrics(spec).tpp == 4800

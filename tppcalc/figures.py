@@ -38,6 +38,9 @@ _RATE_SCALE = {
     "p": Decimal(1000), "pops": Decimal(1000), "pflops": Decimal(1000),
 }
 _RATE = re.compile(r"^\s*(?P<number>[^a-zA-Z]*[0-9.][^a-zA-Z]*?)\s*(?P<unit>[a-zA-Z]*)\s*$")
+# Refused as a rate, with its own message: a spreadsheet writes 1978.9 as 1.98E+03, digits lost, and
+# a figure rounded down can cross a line the wrong way.
+_EXPONENT = re.compile(r"^\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+\s*[a-zA-Z]*\s*$")
 
 _SOURCE_KEY = "input"
 
@@ -50,6 +53,9 @@ def parse_rate(text: str | int | float | Decimal, *, what: str = "throughput") -
     unit = match.group("unit").lower() if match else ""
     if match is None or unit not in _RATE_SCALE:
         # Let to_decimal produce the precise complaint (sparse marker, not a number, ...).
+        if _EXPONENT.match(text):
+            raise InputError(f"{what} {text!r}: exponent notation is not read as a rate (a spreadsheet's "
+                             "1.98E+03 may have lost digits): write the figure out, with TOPS, GOPS or POPS if you like")
         positive(text, what=what)
         raise InputError(f"{what} {text!r}: unknown unit (use TOPS, GOPS or POPS)")
     number = positive(match.group("number"), what=what)
