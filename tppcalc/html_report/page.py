@@ -119,6 +119,12 @@ def _figure(svg: bytes, caption: str | None, alt: str) -> str:
     return f'<figure><img src="{uri}" alt="{_e(caption or alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
 
 
+def _figure_section(anchor: str, heading: str, svg: bytes | None, caption: str, alt: str, note: str) -> list[str]:
+    """A chart's section: the figure, or why there is none (one document line each)."""
+    body = _figure(svg, caption, alt) if svg is not None else f"<p>{_e(note)}</p>"
+    return [f'<section id="{anchor}"><h2>{heading}</h2>', body, "</section>"]
+
+
 def _section(section: Section) -> str:
     anchor = f' id="{_e(section.anchor)}"' if section.anchor else ""
     parts = [f"<section{anchor}><h2>{_e(section.title)}</h2>"]
@@ -148,19 +154,11 @@ def render_html(report: Report) -> str:
         out.append("</tbody></table>")
     for note in report.notes:
         out.append(f"<p>{_e(note)}</p>")
-    out.append('<section id="chart"><h2>TPP and performance density</h2>')
-    if report.chart_svg is not None:
-        out.append(_figure(report.chart_svg, report.chart_caption, "TPP against performance density"))
-    else:
-        out.append(f"<p>{_e(report.chart_note or 'No chart.')}</p>")
-    out.append("</section>")
+    out += _figure_section("chart", "TPP and performance density", report.chart_svg, report.chart_caption,
+                           "TPP against performance density", report.chart_note or "No chart.")
     if report.plane_svg is not None or report.plane_note:
-        out.append('<section id="plane"><h2>TPP and total DRAM bandwidth</h2>')
-        if report.plane_svg is not None:
-            out.append(_figure(report.plane_svg, report.plane_caption, "TPP against DRAM bandwidth"))
-        else:
-            out.append(f"<p>{_e(report.plane_note)}</p>")
-        out.append("</section>")
+        out += _figure_section("plane", "TPP and total DRAM bandwidth", report.plane_svg, report.plane_caption,
+                               "TPP against DRAM bandwidth", report.plane_note)
     out.extend(_section(s) for s in report.sections)
     if report.edition or report.citations:
         out.append('<section id="rules"><h2>Rules used</h2>')
