@@ -18,10 +18,8 @@ from tppcalc.catalogue import Catalogue
 from tppcalc.classification import classify
 from tppcalc.fleet import report_fleet
 from tppcalc.html_report import (
-    Cell,
     Report,
     Section,
-    Table,
     classification_report,
     fleet_report,
     node_report,
@@ -30,6 +28,7 @@ from tppcalc.html_report import (
     write_html,
     write_node_html,
 )
+from tppcalc.layout import Cell, Table
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
 from tppcalc.report import fleet_dict

@@ -22,6 +22,8 @@ import pytest
 from tests.cuda_toolchain import compile_linked_kernel, nvrtc_ptx
 from tppcalc.catalogue import default_catalogue
 from tppcalc.measure import gpu
+from tppcalc.measure.gpu import kernels as gpu_kernels
+from tppcalc.measure.gpu import theory, timing
 from tppcalc.measure.results import PrecisionResult
 from tppcalc.probe.identify import gpu_architectures
 from tppcalc.probe.nvml import NvmlCallError
@@ -183,7 +185,7 @@ def test_operations_per_instruction_match_the_shapes():
 
 def test_older_gpus_report_what_they_cannot_run():
     plan = next(p for p in gpu.kernel_plans((7, 5)) if p.kernel == "tpp_mma_bf16")
-    result, clock = gpu._run_plan(cuda=None, plan=plan, cc=(7, 5), sms=40, seconds=0.1)
+    result, clock = gpu_kernels.run_plan(cuda=None, plan=plan, cc=(7, 5), sms=40, seconds=0.1)
     assert result.status == "cannot run" and "8.0" in result.reason and clock is None
     assert result.measured_tflops is None
 
@@ -207,8 +209,8 @@ def test_datasheet_figures_come_from_the_right_units():
 def test_sm_count_check_flags_another_sku():
     h100 = default_catalogue().lookup("H100 SXM")
     hopper = gpu_architectures()["9.0"]
-    assert gpu._sku_check(h100, hopper, 132, 1980) == []
-    (note,) = gpu._sku_check(h100, hopper, 114, 1980)
+    assert theory.sku_check(h100, hopper, 132, 1980) == []
+    (note,) = theory.sku_check(h100, hopper, 114, 1980)
     assert "different SKU" in note
 
 
@@ -219,18 +221,18 @@ def _result(precision="fp16", unit="tensor", measured=900.0, at_clock=990.0, dec
 
 def test_verdicts():
     quiet = gpu.ClockSamples()
-    assert gpu._verdict([_result()], 1830, 1980, quiet, []) == "consistent with its label"
-    assert gpu._verdict([_result(measured=600)], 1830, 1980, quiet, []).startswith("below its label at the clock")
+    assert theory.verdict_against_label([_result()], 1830, 1980, quiet, []) == "consistent with its label"
+    assert theory.verdict_against_label([_result(measured=600)], 1830, 1980, quiet, []).startswith("below its label at the clock")
     throttled = gpu.ClockSamples(reasons={"sw_power_cap"})
-    assert "throttled" in gpu._verdict([_result(measured=600)], 1830, 1980, throttled, [])
-    assert "1200 MHz" in gpu._verdict([_result()], 1200, 1980, quiet, [])
-    above = gpu._verdict([_result(measured=1200, at_clock=1300)], 1980, 1980, quiet, [])
+    assert "throttled" in theory.verdict_against_label([_result(measured=600)], 1830, 1980, throttled, [])
+    assert "1200 MHz" in theory.verdict_against_label([_result()], 1200, 1980, quiet, [])
+    above = theory.verdict_against_label([_result(measured=1200, at_clock=1300)], 1980, 1980, quiet, [])
     assert above.startswith("above the declared specification") and "red flag" in above
-    only_lower_bound = gpu._verdict([_result(measured=400, peak=False)], 1830, 1980, quiet, [])
+    only_lower_bound = theory.verdict_against_label([_result(measured=400, peak=False)], 1830, 1980, quiet, [])
     assert only_lower_bound.startswith("undetermined")
     cannot = PrecisionResult("fp8", None, None, None, None, None, "k", True, unit="tensor", status="cannot run",
                              reason="x")
-    assert gpu._verdict([cannot], None, 1980, quiet, []).startswith("undetermined")
+    assert theory.verdict_against_label([cannot], None, 1980, quiet, []).startswith("undetermined")
 
 
 class FakeNvml:
@@ -265,7 +267,7 @@ def test_sampler_records_what_nvml_would_not_say():
 
 def test_kernel_clock_is_cycles_over_nanoseconds():
     record = [[0, 1_980_000, 0, 1_000_000], [10, 1_830_010, 5, 1_000_005], [0, 0, 0, 0]]
-    assert gpu._kernel_clock_mhz(record) == pytest.approx((1980 + 1830) / 2)
+    assert timing.kernel_clock_mhz(record) == pytest.approx((1980 + 1830) / 2)
 
 
 def test_bench_says_why_a_gpu_cannot_be_measured(run_cli, monkeypatch):
@@ -306,25 +308,26 @@ def test_audit_report_shows_measurements_escaped(tmp_path):
 
 
 def test_harness_calibrates_checks_and_reads_the_clock_in_the_simulator():
-    """_run_plan end to end on the simulator (tiny launch; host timers stand in for CUDA events)."""
+    """run_plan end to end on the simulator (tiny launch; host timers stand in for CUDA events)."""
     script = textwrap.dedent("""
         import json, os, time
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
         from dataclasses import replace
         from numba import cuda
         from tppcalc.measure import gpu
+        from tppcalc.measure.gpu import kernels
 
         def timed(cuda, kernel, *args):
             start = time.perf_counter()
             kernel(*args)
             return time.perf_counter() - start
 
-        gpu._timed = timed
+        kernels.timed = timed
         plan = replace(gpu.kernel_plans((9, 0))[1], threads_per_block=2, blocks_per_sm=1)
         found = {"kernel": plan.kernel}
-        result, clock = gpu._run_plan(cuda, plan, (9, 0), 2, 0.02)
+        result, clock = kernels.run_plan(cuda, plan, (9, 0), 2, 0.02)
         found.update(status=result.status, tflops=result.measured_tflops, clock=clock)
-        wrong, _ = gpu._run_plan(cuda, replace(plan, expected_fixed=5.0), (9, 0), 2, 0.02)
+        wrong, _ = kernels.run_plan(cuda, replace(plan, expected_fixed=5.0), (9, 0), 2, 0.02)
         found.update(wrong_status=wrong.status, wrong_reason=wrong.reason)
         print(json.dumps(found))
     """)
@@ -363,5 +366,5 @@ def test_measurement_table_shows_cannot_run_lower_bounds_and_the_verdict():
 
 
 def test_faster_than_the_architecture_allows_is_undetermined_not_consistent():
-    verdict = gpu._verdict([_result(measured=950, at_clock=800, declared=989.5)], 1500, 1980, gpu.ClockSamples(), [])
+    verdict = theory.verdict_against_label([_result(measured=950, at_clock=800, declared=989.5)], 1500, 1980, gpu.ClockSamples(), [])
     assert verdict.startswith("undetermined: faster than the architecture allows")

@@ -336,10 +336,26 @@ def draw(model: ChartModel):
 
 
 def _draw(model: ChartModel):
+    fig, ax, strip, side = _chart_axes(model)
+    obstacles = _draw_regions(fig, ax, model)
+    legend = _draw_threshold_lines(ax, model)
+    _strip_panel(strip, model)
+    _side_panel(side, "TPP unknown")
+    if not any(p.place == "density unknown" for p in model.points):
+        _say_none(strip)
+    if not any(p.place == "tpp unknown" for p in model.points):
+        _say_none(side)
+    markers = _chart_markers(model, ax, strip, side)
+    _legend_as_obstacle(fig, ax, legend + _marker_legend(model.points), "upper left", obstacles)
+    _place_labels(fig, markers, obstacles)
+    _notes_text(fig, 0.06, model.notes)
+    return fig
+
+
+def _chart_axes(model: ChartModel):
+    """The figure: the plot, the strip above it (density unknown) and the panel beside it (TPP unknown)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Rectangle
 
     fig = Figure(figsize=(14, 9.5), dpi=110)
     FigureCanvasAgg(fig)
@@ -357,8 +373,14 @@ def _draw(model: ChartModel):
     # characters, which would make the SVG invalid XML. parse_math=False: a "$" in a name is text.
     fig.suptitle(visible(f"3A090 regions under {model.view.id}: {model.view.title}"), fontsize=11, x=0.06,
                  ha="left", parse_math=False)
+    return fig, ax, strip, side
 
-    # Regions, shaded and labelled once each (on their largest rectangle, in the largest type that fits).
+
+def _draw_regions(fig, ax, model: ChartModel) -> list:
+    """Regions, shaded and labelled once each (on their largest rectangle, in the largest type that
+    fits); the label boxes, which chip labels must then avoid."""
+    from matplotlib.patches import Rectangle
+
     renderer = fig.canvas.get_renderer()
     colours = _region_colours(model.regions)
     largest: dict[str, Region] = {}
@@ -388,6 +410,13 @@ def _draw(model: ChartModel):
                 obstacles.append((box.x0, box.y0, box.x1, box.y1))
                 break
             note.remove()
+    return obstacles
+
+
+def _draw_threshold_lines(ax, model: ChartModel) -> list:
+    """The edition's threshold lines (and a compared edition's, dashed); their legend entries."""
+    from matplotlib.lines import Line2D
+
     for (x0, y0), (x1, y1) in model.lines:
         ax.plot([x0, x1], [y0, y1], color="#8b0000", linewidth=1.3, zorder=2)
     legend = [Line2D([], [], color="#8b0000", linewidth=1.3, label=visible(f"{model.view.id} lines"))]
@@ -397,8 +426,11 @@ def _draw(model: ChartModel):
                     gid="compare-line")
         legend.append(Line2D([], [], color="#1f4e9b", linewidth=1.6, linestyle=(0, (5, 3)),
                              label=visible(f"{model.compare.id} lines (compared)")))
+    return legend
 
-    # Threshold lines carried into the strip, so a chip there can be read against the TPP lines.
+
+def _strip_panel(strip, model: ChartModel) -> None:
+    """Threshold lines carried into the strip, so a chip there can be read against the TPP lines."""
     strip.set_ylim(0, 1)
     strip.set_yticks([])
     strip.tick_params(labelbottom=False)
@@ -407,17 +439,28 @@ def _draw(model: ChartModel):
     for x in sorted({seg[0][0] for seg in model.lines if seg[0][0] == seg[1][0]}):
         strip.axvline(x, color="#8b0000", linewidth=0.8, alpha=0.6)
 
+
+def _side_panel(side, title: str) -> None:
+    """The panel beside the plot, for chips that cannot be placed on it."""
     side.set_xlim(0, 1)
     side.set_ylim(0, 1)
     side.set_xticks([])
     side.set_yticks([])
     side.set_facecolor("#fafafa")
-    side.set_title("TPP unknown", fontsize=8, loc="left", pad=3)
+    side.set_title(title, fontsize=8, loc="left", pad=3)
 
-    if not any(p.place == "density unknown" for p in model.points):
-        strip.text(0.5, 0.5, "none", transform=strip.transAxes, ha="center", va="center", color="#999", fontsize=8)
-    if not any(p.place == "tpp unknown" for p in model.points):
-        side.text(0.5, 0.5, "none", transform=side.transAxes, ha="center", va="center", color="#999", fontsize=8)
+
+def _say_none(panel) -> None:
+    panel.text(0.5, 0.5, "none", transform=panel.transAxes, ha="center", va="center", color="#999", fontsize=8)
+
+
+def _side_slot(k: int, count: int) -> tuple[float, float]:
+    """Where the k-th of ``count`` chips goes in a side panel: a column, top down."""
+    return 0.08, 0.96 - (k + 0.5) * min(0.06, 0.92 / max(count, 1))
+
+
+def _chart_markers(model: ChartModel, ax, strip, side) -> list:
+    """Every chip's marker: on the plot, in the strip (density unknown) or beside it (TPP unknown)."""
     markers = []
     strip_points = [p for p in model.points if p.place == "density unknown"]
     side_points = [p for p in model.points if p.place == "tpp unknown"]
@@ -428,18 +471,21 @@ def _draw(model: ChartModel):
             k = strip_points.index(point)
             target, xy = strip, (point.tpp, 0.1 + 0.8 * ((k * 0.618) % 1))
         else:
-            k = side_points.index(point)
-            target, xy = side, (0.08, 0.96 - (k + 0.5) * min(0.06, 0.92 / max(len(side_points), 1)))
+            target, xy = side, _side_slot(side_points.index(point), len(side_points))
         markers.append((point, target, xy, _marker(target, point, xy, n)))
-    handles = _marker_legend(model.points)
+    return markers
 
-    key = ax.legend(handles=legend + handles, loc="upper left", fontsize=8, framealpha=0.9)
-    box = key.get_window_extent(renderer)
+
+def _legend_as_obstacle(fig, ax, handles: list, loc: str, obstacles: list) -> None:
+    """The legend, whose box chip labels must then avoid."""
+    key = ax.legend(handles=handles, loc=loc, fontsize=8, framealpha=0.9)
+    box = key.get_window_extent(fig.canvas.get_renderer())
     obstacles.append((box.x0, box.y0, box.x1, box.y1))
-    _place_labels(fig, markers, obstacles)
-    fig.text(0.06, 0.11, visible("\n".join(_wrap(n, 190) for n in model.notes)), fontsize=7.5, va="top",
+
+
+def _notes_text(fig, x: float, notes: Sequence[str]) -> None:
+    fig.text(x, 0.11, visible("\n".join(_wrap(n, 190) for n in notes)), fontsize=7.5, va="top",
              ha="left", color="#333", gid="chart-notes", parse_math=False)
-    return fig
 
 
 def _area(region: Region) -> float:
@@ -737,9 +783,35 @@ _AREA_STYLE = {"review zone": {"facecolor": "#fbe5a6", "edgecolor": "#b07800", "
 
 
 def _draw_bandwidth(model: BandwidthModel):
+    fig, ax, side = _bandwidth_axes(model)
+    obstacles, legend = _draw_areas(fig, ax, model)
+    _side_panel(side, "off the chart, or a figure unknown")
+    apart = [p for p in model.points if p.place != "plot"]
+    if not apart:
+        _say_none(side)
+    markers = []
+    for n, point in enumerate(model.points):
+        if point.place == "plot":
+            target, xy = ax, (point.tpp, point.dram)
+        else:
+            target, xy = side, _side_slot(apart.index(point), len(apart))
+            point = _SidePoint(point)
+        markers.append((point, target, xy, _marker(target, point, xy, n)))
+    _legend_as_obstacle(fig, ax, legend + _marker_legend(model.points), "upper right", obstacles)
+    unlabelled = _place_labels(fig, markers, obstacles, skip_crowded=True)
+    notes = list(model.notes)
+    if unlabelled:
+        notes.append(f"Too crowded to label ({len(unlabelled)}): "
+                     + ", ".join(p.label for p in unlabelled[:12]) + (", ..." if len(unlabelled) > 12 else "")
+                     + " (every chip's place is in --json).")
+    _notes_text(fig, 0.07, notes)
+    return fig
+
+
+def _bandwidth_axes(model: BandwidthModel):
+    """The figure: the plane, and the panel beside it for chips off the chart or with a figure unknown."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
 
     fig = Figure(figsize=(12, 7.5))
     FigureCanvasAgg(fig)
@@ -755,6 +827,14 @@ def _draw_bandwidth(model: BandwidthModel):
     fig.suptitle(visible(f"TPP against total DRAM bandwidth under {model.view.layers[0]}"
                          + (f" and {overlays} overlay{'s' if overlays > 1 else ''}" if overlays else "")),
                  fontsize=11, x=0.07, ha="left", parse_math=False)
+    return fig, ax, side
+
+
+def _draw_areas(fig, ax, model: BandwidthModel) -> tuple[list, list]:
+    """The review zone and tariff bands, labelled; the label boxes (for chip labels to avoid) and the
+    legend entries of the kinds drawn."""
+    from matplotlib.patches import Patch, Rectangle
+
     renderer = fig.canvas.get_renderer()
     obstacles = []
     legend = []
@@ -781,38 +861,7 @@ def _draw_bandwidth(model: BandwidthModel):
         if any(a.kind == kind for a in model.areas):
             legend.append(Patch(facecolor=style["facecolor"], edgecolor=style["edgecolor"], hatch=style["hatch"],
                                 alpha=style["alpha"], label=kind))
-
-    side.set_xlim(0, 1)
-    side.set_ylim(0, 1)
-    side.set_xticks([])
-    side.set_yticks([])
-    side.set_facecolor("#fafafa")
-    side.set_title("off the chart, or a figure unknown", fontsize=8, loc="left", pad=3)
-    apart = [p for p in model.points if p.place != "plot"]
-    if not apart:
-        side.text(0.5, 0.5, "none", transform=side.transAxes, ha="center", va="center", color="#999", fontsize=8)
-    markers = []
-    for n, point in enumerate(model.points):
-        if point.place == "plot":
-            target, xy = ax, (point.tpp, point.dram)
-        else:
-            k = apart.index(point)
-            target, xy = side, (0.08, 0.96 - (k + 0.5) * min(0.06, 0.92 / max(len(apart), 1)))
-            point = _SidePoint(point)
-        markers.append((point, target, xy, _marker(target, point, xy, n)))
-    handles = _marker_legend(model.points)
-    key = ax.legend(handles=legend + handles, loc="upper right", fontsize=8, framealpha=0.9)
-    box = key.get_window_extent(renderer)
-    obstacles.append((box.x0, box.y0, box.x1, box.y1))
-    unlabelled = _place_labels(fig, markers, obstacles, skip_crowded=True)
-    notes = list(model.notes)
-    if unlabelled:
-        notes.append(f"Too crowded to label ({len(unlabelled)}): "
-                     + ", ".join(p.label for p in unlabelled[:12]) + (", ..." if len(unlabelled) > 12 else "")
-                     + " (every chip's place is in --json).")
-    fig.text(0.07, 0.11, visible("\n".join(_wrap(n, 190) for n in notes)), fontsize=7.5, va="top",
-             ha="left", color="#333", gid="chart-notes", parse_math=False)
-    return fig
+    return obstacles, legend
 
 
 @dataclass(frozen=True)

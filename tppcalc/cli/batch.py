@@ -49,31 +49,18 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
       tppcalc batch products.csv -o classified.csv --dest CN --as-of 2026-02-01
       tppcalc batch fleet.xlsx --format jsonl --fail-on controlled --json-summary
     """
-    from tppcalc.batch import classify_file, format_of
+    from tppcalc.batch import classify_file
     from tppcalc.outputs import atomic_output, check_target, checked_stdout
     from tppcalc.terminal import progress
 
-    input_format = format_of(str(input_path), file_format)
-    if input_format is None:
-        raise InputError("cannot tell the format from the extension; name the file .csv, .jsonl, .parquet or "
-                         ".xlsx, or give --format", where=str(input_path))
-    output_format = (file_format or (format_of(output, None) if output != "-" else None)
-                     or (input_format if input_format in ("csv", "jsonl") else "csv"))
+    input_format, output_format = _formats(input_path, output, file_format)
     if output != "-":
         check_target(output, inputs=[input_path])  # before any work: not a device, folder or the input
-    try:
-        source = open(input_path, "rb")
-    except OSError as exc:
-        raise InputError(exc.strerror or str(exc), where=str(input_path)) from None
-    with source:
-        regular = stat.S_ISREG(os.fstat(source.fileno()).st_mode)
-        if not regular and input_format in ("parquet", "xlsx"):
-            raise InputError(f"a {input_format} file is read out of order: give a regular file, not a pipe or "
-                             "device", where=str(input_path))
+    with _open_input(input_path, input_format) as source:
         # Text formats are read front to back, so the bytes read measure the work done (where the
         # input is a regular file: a pipe has no size and no position). Rows written to the
         # terminal itself would tear through a bar.
-        streamed = regular and input_format in ("csv", "jsonl")
+        streamed = stat.S_ISREG(os.fstat(source.fileno()).st_mode) and input_format in ("csv", "jsonl")
         with progress(f"classifying {input_path.name}", total=os.fstat(source.fileno()).st_size if streamed
                       else None, enabled=not (output == "-" and sys.stdout.isatty())) as bar:
             def done(rows: int) -> None:
@@ -88,15 +75,48 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
             with (checked_stdout() if output == "-" else atomic_output(output, inputs=[input_path])) as sink:
                 summary = classify_file(source, sink, **options)
 
+    _show_summary(summary, json_summary)
+    if "error" in fail_on and summary.errors:
+        ctx.exit(EXIT_ROW_ERRORS)
+    if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):
+        ctx.exit(EXIT_CONTROLLED)
+
+
+def _formats(input_path: Path, output: str, file_format: str | None) -> tuple[str, str]:
+    """The input's format and the output's: --format, else each file's extension; on stdout, the
+    input's if text, else csv."""
+    from tppcalc.batch import format_of
+
+    input_format = format_of(str(input_path), file_format)
+    if input_format is None:
+        raise InputError("cannot tell the format from the extension; name the file .csv, .jsonl, .parquet or "
+                         ".xlsx, or give --format", where=str(input_path))
+    output_format = (file_format or (format_of(output, None) if output != "-" else None)
+                     or (input_format if input_format in ("csv", "jsonl") else "csv"))
+    return input_format, output_format
+
+
+def _open_input(input_path: Path, input_format: str):
+    """The input, opened once (binary); a pipe or device only for the formats read front to back."""
+    try:
+        source = open(input_path, "rb")
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), where=str(input_path)) from None
+    if not stat.S_ISREG(os.fstat(source.fileno()).st_mode) and input_format in ("parquet", "xlsx"):
+        source.close()
+        raise InputError(f"a {input_format} file is read out of order: give a regular file, not a pipe or "
+                         "device", where=str(input_path))
+    return source
+
+
+def _show_summary(summary, json_summary: bool) -> None:
+    """The summary on stderr: one JSON object, or the table and every unresolved name at once (one
+    run to clean a file)."""
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
         from tppcalc.report import batch_summary_table, batch_unresolved_items
         from tppcalc.terminal import show
 
-        unresolved = batch_unresolved_items(summary)  # every name at once: one run to clean a file
+        unresolved = batch_unresolved_items(summary)
         show([batch_summary_table(summary), *([unresolved] if unresolved else [])], stream=sys.stderr)
-    if "error" in fail_on and summary.errors:
-        ctx.exit(EXIT_ROW_ERRORS)
-    if "controlled" in fail_on and (summary.controlled or summary.undetermined or summary.errors):
-        ctx.exit(EXIT_CONTROLLED)

@@ -20,7 +20,6 @@ from typing import Literal
 from tppcalc.errors import InputError
 from tppcalc.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
-from tppcalc.metrics import h100_equivalents  # noqa: F401  (re-exported: html_report imports it from here)
 from tppcalc.rules.countries import country_data
 from tppcalc.rules.editions import RuleBook
 from tppcalc.rules.in_force import caps_in_force
