@@ -1,6 +1,6 @@
 """Wheel build hook: each shipped TOML file parsed once, stored as JSON by the SHA-256 of its bytes.
 
-See tppcalc/parsed_documents.py: the first catalogue load after an install then skips tomllib for
+See tppcalc/data/parsed_documents.py: the first catalogue load after an install then skips tomllib for
 the shipped files (and still validates every record). An editable install reads the checkout and
 gets nothing from here; a file that does not parse, or whose document JSON cannot hold exactly,
 is left out and parsed at run time as before.
@@ -28,7 +28,7 @@ class ParsedTomlHook(BuildHookInterface):
         root = Path(self.root)
         # loaded by path: the package's __init__ and pydantic are not in the build environment
         spec = importlib.util.spec_from_file_location("_tppcalc_parsed_documents",
-                                                      root / "tppcalc" / "parsed_documents.py")
+                                                      root / "tppcalc" / "data" / "parsed_documents.py")
         documents = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(documents)
         self._folder = Path(tempfile.mkdtemp(prefix="tppcalc-parsed-"))

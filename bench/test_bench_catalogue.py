@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.parsed_documents import encode, file_name
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.parsed_documents import encode, file_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _FRESH_LOAD = """
 import json, sys, time
 from pathlib import Path
-from tppcalc import parsed_documents
-from tppcalc.catalogue import Catalogue
+from tppcalc.data import parsed_documents
+from tppcalc.data.catalogue import Catalogue
 if len(sys.argv) > 1:
     parsed_documents._FOLDER = Path(sys.argv[1])
 wall, cpu = time.perf_counter(), time.process_time()

@@ -3,8 +3,8 @@
 import datetime as dt
 import subprocess
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
 
 
 def test_classify_a_catalogue_chip_warm(benchmark):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.fleet import report_fleet
 from tppcalc.probe.run import load_dump, report_from_dump
 

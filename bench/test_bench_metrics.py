@@ -8,7 +8,7 @@ import subprocess
 from decimal import Decimal
 
 from tppcalc import compute_metrics, spec_from_figures
-from tppcalc.specfile import specs_from_document
+from tppcalc.data.specfile import specs_from_document
 
 H100_LIKE = {
     "sources": {"ds": {"title": "NVIDIA H100 datasheet"}},

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cuda.bindings import nvjitlink, nvrtc
 
-from tppcalc.resources import data_dir
+from tppcalc.data.resources import data_dir
 
 TENSOR_SOURCE = data_dir("kernels") / "gpu_tensor.cu"
 

@@ -19,9 +19,9 @@ import tppcalc.batch.io as batch_io
 from tppcalc import classify, compute_metrics, spec_from_figures
 from tppcalc.batch import classify_file, engine
 from tppcalc.batch.engine import DENSE_COLUMNS
-from tppcalc.precision import PRECISIONS
-from tppcalc.rules.editions import default_rulebook
-from tppcalc.rules.predicates import PREDICATES
+from tppcalc.core.precision import PRECISIONS
+from tppcalc.decisions.rules.editions import default_rulebook
+from tppcalc.decisions.rules.predicates import PREDICATES
 
 D = dt.date
 AS_OF = [D(2022, 12, 1), D(2023, 12, 1), D(2024, 6, 1), D(2025, 2, 1), D(2026, 2, 1)]

@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.schema import SCHEMA_FILE, spec_file_schema
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.schema import SCHEMA_FILE, spec_file_schema
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
-from tppcalc import validated_cache
-from tppcalc.resources import data_dir
+from tppcalc.data import validated_cache
+from tppcalc.data.resources import data_dir
 
 
 def write_chip(folder, filename, chip_id, name, *, aliases=(), extra="", pci=""):
@@ -110,7 +110,7 @@ def test_cli_reports_a_broken_user_folder_in_one_line(run_cli, tmp_path):
 
 def test_the_committed_schema_is_current():
     committed = (data_dir("specs") / SCHEMA_FILE).read_text()
-    assert committed == spec_file_schema(), "run: python -m tppcalc.schema --write"
+    assert committed == spec_file_schema(), "run: python -m tppcalc.data.schema --write"
     assert json.loads(committed)["properties"]["chip"]["type"] == "array"
 
 

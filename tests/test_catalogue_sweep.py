@@ -5,12 +5,12 @@ from fractions import Fraction
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.exact import to_plain
-from tppcalc.metrics import compute_metrics
-from tppcalc.precision import Precision
-from tppcalc.resources import data_dir
-from tppcalc.spec import Kind
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.core.exact import to_plain
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.core.precision import Precision
+from tppcalc.data.resources import data_dir
+from tppcalc.data.spec import Kind
 
 CATALOGUE = Catalogue.load()
 CHIPS = list(CATALOGUE)
@@ -128,7 +128,7 @@ def test_the_quick_source_walk_finds_what_the_pathed_walk_finds(spec):
 
 
 def test_the_catalogue_read_from_the_validated_cache_matches_one_validated_afresh(tmp_path, monkeypatch):
-    from tppcalc.catalogue import Catalogue as Index
+    from tppcalc.data.catalogue import Catalogue as Index
 
     Index.load()  # the validated cache now holds every shipped file
     cached = Index.load()

@@ -12,8 +12,8 @@ pytest.importorskip("matplotlib")
 
 from click.testing import CliRunner
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.chart import (
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.render.chart import (
     OUTSIDE,
     ChartChip,
     chart_model,
@@ -24,8 +24,8 @@ from tppcalc.chart import (
 )
 from tppcalc.cli.chart import chart
 from tppcalc.cli.main import _Group
-from tppcalc.metrics import compute_metrics
-from tppcalc.rules.editions import default_rulebook
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.decisions.rules.editions import default_rulebook
 
 CATALOGUE = Catalogue.load()
 SVG = "{http://www.w3.org/2000/svg}"
@@ -183,13 +183,13 @@ def test_bad_input_is_one_line_on_stderr(tmp_path, monkeypatch, args, code, mess
 
 
 def test_importing_tppcalc_does_not_import_matplotlib():
-    code = "import sys, tppcalc, tppcalc.chart, tppcalc.html_report, tppcalc.cli.chart; print('matplotlib' in sys.modules)"
+    code = "import sys, tppcalc, tppcalc.render.chart, tppcalc.render.html_report, tppcalc.cli.chart; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_a_chip_label_from_input_is_text_in_the_svg_not_markup(tmp_path):
-    from tppcalc.chart import render
+    from tppcalc.render.chart import render
 
     chip = ChartChip("x", "<script>alert(1)</script>", compute_metrics(CATALOGUE.lookup("H20")))
     svg = render(chart_model([chip], rules_view(edition="2026-01-15")), "svg").decode()

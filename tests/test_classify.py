@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 
 from tppcalc import compute_metrics, spec_from_figures
-from tppcalc.availability import AvailabilitySource, AvailabilityTable, UsAvailability
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
-from tppcalc.rules.editions import default_rulebook, predicates_used
-from tppcalc.rules.predicates import PREDICATES
+from tppcalc.data.availability import AvailabilitySource, AvailabilityTable, UsAvailability
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
+from tppcalc.decisions.rules.editions import default_rulebook, predicates_used
+from tppcalc.decisions.rules.predicates import PREDICATES
 
 CATALOGUE = Catalogue.load()
 D = dt.date
@@ -208,7 +208,7 @@ def test_kept_rule_views_follow_the_rulebook_object_and_share_nothing_mutable():
 
 
 def test_the_rules_and_country_groups_read_the_same_from_the_validated_cache(tmp_path, monkeypatch):
-    from tppcalc.rules import countries, editions
+    from tppcalc.decisions.rules import countries, editions
 
     monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path))
     parsed = editions.load_rulebook(), countries.country_data.__wrapped__()
@@ -221,7 +221,7 @@ def test_the_rules_and_country_groups_read_the_same_from_the_validated_cache(tmp
 def test_the_json_document_is_what_pydantic_would_dump():
     """``classify --json`` writes its document without pydantic's serializer (to spare a cold start
     its schema build); it must stay field for field what ``model_dump(mode="json")`` gives."""
-    from tppcalc.documents import classification_dict
+    from tppcalc.render.documents import classification_dict
 
     undetermined = spec_from_figures({"int8": "250"}, datacenter=None)
     chips = [*Catalogue.load().chips, undetermined]

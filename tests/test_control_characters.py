@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
-from tppcalc.html_report import classification_report, node_report, render_html, write_classification_html
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
+from tppcalc.render.html_report import classification_report, node_report, render_html, write_classification_html
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from tppcalc.errors import InputError
-from tppcalc.rules.countries import country_data, resolve_country
+from tppcalc.decisions.rules.countries import country_data, resolve_country
 
 D = dt.date
 
@@ -57,7 +57,7 @@ def test_an_unknown_country_names_the_option():
 def test_the_codes_resolved_without_pycountry_are_pycountrys():
     import pycountry
 
-    from tppcalc.rules.countries import ALPHA_2
+    from tppcalc.decisions.rules.countries import ALPHA_2
 
     assert ALPHA_2 == {country.alpha_2 for country in pycountry.countries}
     assert resolve_country(" cn ") == "CN" and resolve_country("uk") == "GB"
@@ -187,7 +187,7 @@ def test_the_batch_api_resolves_a_destination_name(tmp_path):
 def test_fleet_inventories_and_probe_lines_refuse_unknown_countries(tmp_path):
     import json
 
-    from tppcalc.catalogue import Catalogue
+    from tppcalc.data.catalogue import Catalogue
     from tppcalc.errors import SpecError
     from tppcalc.fleet import report_fleet
 
@@ -213,7 +213,7 @@ def test_a_two_letter_code_in_any_case_is_resolved_without_loading_pycountry():
     import subprocess
     import sys
 
-    script = ("import sys; from tppcalc.rules.countries import resolve_country; "
+    script = ("import sys; from tppcalc.decisions.rules.countries import resolve_country; "
               "assert [resolve_country(c) for c in ('CN', 'cn', ' hk ')] == ['CN', 'CN', 'HK']; "
               "assert 'pycountry' not in sys.modules")
     subprocess.run([sys.executable, "-c", script], check=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tppcalc import classify, compute_metrics
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.probe.cpu import cpus_from_sources, microarchitecture
 from tppcalc.probe.host import CoreRate, CpuInfo
 from tppcalc.probe.identify import identify_cpu

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tppcalc.classification import control_order
-from tppcalc.eccn import Eccn, EccnError
+from tppcalc.decisions.classification import control_order
+from tppcalc.core.eccn import Eccn, EccnError
 
 
 @pytest.mark.parametrize(("text", "entry", "paragraph", "outside"), [
@@ -61,7 +61,7 @@ def test_an_outcome_the_rules_do_not_have_is_an_error_not_outside():
     ("outsider", "controlled"),
 ])
 def test_the_tone_of_a_verdict_comes_from_the_parsed_eccn(text, tone):
-    from tppcalc.layout import eccn_tone
+    from tppcalc.render.layout import eccn_tone
 
     assert eccn_tone(text) == tone
 
@@ -94,8 +94,8 @@ def test_batch_outcomes_read_controlled_from_the_parsed_eccn():
 def test_an_eccn_typo_in_rule_data_fails_at_load_naming_the_file(tmp_path, typo):
     # A paragraph whose ECCN matched no licence line would never require a licence: refuse it.
     from tppcalc.errors import SpecError
-    from tppcalc.rules import RULES_DATA_DIR
-    from tppcalc.rules.editions import load_rulebook
+    from tppcalc.decisions.rules import RULES_DATA_DIR
+    from tppcalc.decisions.rules.editions import load_rulebook
 
     (tmp_path / "2022-10-07.toml").write_text(f"""
 id = "2022-10-07"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import InputError, SpecError
 from tppcalc.fleet import report_fleet
-from tppcalc.metrics import compute_metrics
+from tppcalc.core.metrics import compute_metrics
 
 INVENTORY = Path(__file__).parent / "fixtures" / "fleet" / "four-countries.toml"
 CATALOGUE = Catalogue.load()
@@ -240,8 +240,8 @@ def _sites_report(known: int, unknown: int):
 def test_fleet_text_shows_the_largest_sites_and_counts_the_rest():
     """A fleet of many sites (each node of a probe file is its own site) prints the largest, the
     ones of unknown TPP first (their total is a lower bound), and how many more: not a row each."""
-    from tppcalc.layout import Table
-    from tppcalc.report import FLEET_ROWS_SHOWN, fleet_blocks
+    from tppcalc.render.layout import Table
+    from tppcalc.render.report import FLEET_ROWS_SHOWN, fleet_blocks
 
     blocks = fleet_blocks(_sites_report(known=FLEET_ROWS_SHOWN + 10, unknown=2))
     (sites,) = [b for b in blocks if isinstance(b, Table) and b.caption.startswith("Totals by site")]
@@ -257,14 +257,14 @@ def test_fleet_text_shows_the_largest_sites_and_counts_the_rest():
 
 
 def test_fleet_text_counts_hidden_totals_of_unknown_tpp():
-    from tppcalc.report import FLEET_ROWS_SHOWN, fleet_blocks
+    from tppcalc.render.report import FLEET_ROWS_SHOWN, fleet_blocks
 
     blocks = fleet_blocks(_sites_report(known=5, unknown=FLEET_ROWS_SHOWN + 3))
     assert "... and 8 more sites (3 with units of unknown TPP); see --json or --html" in blocks
 
 
 def test_fleet_html_keeps_every_site():
-    from tppcalc.report import fleet_total_tables
+    from tppcalc.render.report import fleet_total_tables
 
     tables = fleet_total_tables(_sites_report(known=40, unknown=0))
     assert [len(t.rows) for t in tables] == [1, 1, 40, 1]

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from tppcalc.catalogue import default_catalogue
+from tppcalc.data.catalogue import default_catalogue
 from tppcalc.errors import InputError
 from tppcalc.fleet import report_fleet
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
 from tppcalc.fleet import report_fleet
-from tppcalc.html_report import (
+from tppcalc.render.html_report import (
     Report,
     Section,
     classification_report,
@@ -28,11 +28,11 @@ from tppcalc.html_report import (
     write_html,
     write_node_html,
 )
-from tppcalc.layout import Cell, Table
+from tppcalc.render.layout import Cell, Table
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
-from tppcalc.report import fleet_dict
-from tppcalc.resources import data_dir
+from tppcalc.render.report import fleet_dict
+from tppcalc.data.resources import data_dir
 
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"
 DGX = HOSTS / "dgx-h100.json"
@@ -344,8 +344,8 @@ def test_before_2026_the_report_says_the_plane_has_no_lines():
 
 
 def test_a_notice_is_escaped_like_every_other_string():
-    from tppcalc.rules.editions import Citation
-    from tppcalc.rules.notices import Notice
+    from tppcalc.decisions.rules.editions import Citation
+    from tppcalc.decisions.rules.notices import Notice
 
     result = classify(CATALOGUE.lookup("H20"), dest="CN", as_of=dt.date(2026, 2, 1))
     hostile = Notice(INJECTED, "guidance", f"text {INJECTED}\x1b[31m", False,

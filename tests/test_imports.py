@@ -7,7 +7,7 @@ import sys
 import pytest
 
 HEAVY = ("numba", "pynvml", "numpy", "llvmlite", "rich")
-MODULES = ["tppcalc", "tppcalc.cli.main", "tppcalc.metrics", "tppcalc.spec", "tppcalc.report", "tppcalc.terminal"]
+MODULES = ["tppcalc", "tppcalc.cli.main", "tppcalc.core.metrics", "tppcalc.data.spec", "tppcalc.render.report", "tppcalc.render.terminal"]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -60,7 +60,7 @@ def test_importing_the_models_builds_no_validator():
     """A pydantic validator is built on a model's first use, never at import: the first one costs
     its schema and pydantic's plugin loader (importlib.metadata, ~20 ms). A parametrised generic
     model (``Sourced[T]``) would build one at import."""
-    modules = "tppcalc.spec, tppcalc.metrics, tppcalc.classification, tppcalc.catalogue, tppcalc.batch.engine"
+    modules = "tppcalc.data.spec, tppcalc.core.metrics, tppcalc.decisions.classification, tppcalc.data.catalogue, tppcalc.batch.engine"
     code = f"import sys, {modules}; print('pydantic.plugin._loader' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

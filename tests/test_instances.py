@@ -5,10 +5,10 @@ import textwrap
 
 import pytest
 
-from tppcalc.catalogue import default_catalogue
+from tppcalc.data.catalogue import default_catalogue
 from tppcalc.errors import UnknownChipError
 from tppcalc.fleet import report_fleet
-from tppcalc.instances import _shipped, find_instance
+from tppcalc.data.instances import _shipped, find_instance
 
 
 # (instance type, chip id, count): from AWS's P5/P4/Trn2 pages, Google's A3 series, Azure's ND H100 v5
@@ -87,7 +87,7 @@ def test_a_fleet_inventory_may_count_instances(tmp_path):
     ("Grace CPU Superchip", [("nvidia-grace-cpu", 2)]),
 ])
 def test_a_superchip_is_a_composition_of_unit_records(query, units):
-    from tppcalc.instances import find_composition
+    from tppcalc.data.instances import find_composition
 
     catalogue = default_catalogue()
     assembly = find_composition(query, catalogue, chip_id=catalogue.lookup(query).id)

@@ -20,14 +20,14 @@ import textwrap
 import pytest
 
 from tests.cuda_toolchain import compile_linked_kernel, nvrtc_ptx
-from tppcalc.catalogue import default_catalogue
+from tppcalc.data.catalogue import default_catalogue
 from tppcalc.measure import gpu
 from tppcalc.measure.gpu import kernels as gpu_kernels
 from tppcalc.measure.gpu import theory, timing
 from tppcalc.measure.results import PrecisionResult
 from tppcalc.probe.identify import gpu_architectures
 from tppcalc.probe.nvml import NvmlCallError
-from tppcalc.resources import load_kernel_module
+from tppcalc.data.resources import load_kernel_module
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_kernels_compute_the_checked_values_in_the_simulator():
         import json, os
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
         import numpy as np
-        from tppcalc.resources import load_kernel_module
+        from tppcalc.data.resources import load_kernel_module
         k = load_kernel_module("gpu.py")
         found = {}
         for bits, dtype in ((32, np.float32), (64, np.float64)):
@@ -291,7 +291,7 @@ def test_probe_bench_refuses_a_replayed_dump(run_cli):
 
 
 def test_audit_report_shows_measurements_escaped(tmp_path):
-    from tppcalc.html_report import write_node_html
+    from tppcalc.render.html_report import write_node_html
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import load_dump, report_from_dump
 
@@ -342,8 +342,8 @@ def test_harness_calibrates_checks_and_reads_the_clock_in_the_simulator():
 def test_measurement_table_shows_cannot_run_lower_bounds_and_the_verdict():
     import io
 
-    from tppcalc.report import measurement_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import measurement_blocks
+    from tppcalc.render.terminal import show
 
     cannot = PrecisionResult("fp8", None, None, None, None, None, "k", True, unit="tensor", status="cannot run",
                              reason="needs compute capability 8.9 or later")

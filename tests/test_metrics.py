@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 
 from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures
-from tppcalc.specfile import specs_from_document
+from tppcalc.data.specfile import specs_from_document
 
 
 def metrics(dense, dies=(), **kwargs):
@@ -123,7 +123,7 @@ def test_fleet_totals_and_chips_count_h100_equivalents_with_one_exact_definition
     # A DGX H100 holds 8 H100 SXM (each 1,978.9 dense FP8 TFLOPS x 8 bits = TPP 15,831.2): 8 H100e;
     # TPP 1 is exactly 10/158,312 of one, not a rounded decimal.
     from tppcalc.fleet import aggregate
-    from tppcalc.metrics import h100_equivalents
+    from tppcalc.core.metrics import h100_equivalents
 
     assert aggregate.h100_equivalents is h100_equivalents
     assert h100_equivalents(Decimal("15831.2") * 8) == 8
@@ -149,8 +149,8 @@ def test_matrix_and_vector_ratings_of_one_precision_are_not_added_under_the_prim
 
 
 def test_every_alternative_reading_has_an_implementation_in_order():
-    from tppcalc.metrics import _ALTERNATIVES
-    from tppcalc.readings import ALTERNATIVES
+    from tppcalc.core.metrics import _ALTERNATIVES
+    from tppcalc.core.readings import ALTERNATIVES
 
     assert tuple(reading for reading, _ in _ALTERNATIVES) == ALTERNATIVES
     m = compute_metrics(spec_from_figures({"int8": "600"}))

@@ -9,10 +9,10 @@ AMD's brand strings with (R), core counts and clocks.
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
-from tppcalc.metrics import compute_metrics
-from tppcalc.naming import confusable_key, parse
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.data.naming import confusable_key, parse
 
 from test_catalogue import write_chip
 

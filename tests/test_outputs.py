@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import tppcalc.chart as chart_module
+import tppcalc.render.chart as chart_module
 from tppcalc.errors import InputError
-from tppcalc.html_report import write_html
+from tppcalc.render.html_report import write_html
 from tppcalc.outputs import OutputError, atomic_output, check_target, write_file
 
 ROOT = Path(__file__).resolve().parent.parent

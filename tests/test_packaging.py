@@ -22,7 +22,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     assert "tppcalc/_data/kernels/README.md" in names
     assert not any(n.startswith("tests/") for n in names)
     # every shipped TOML file parsed at build time, stored by the digest of its bytes
-    from tppcalc.parsed_documents import file_name
+    from tppcalc.data.parsed_documents import file_name
 
     shipped = [*(ROOT / "specs").rglob("*.toml"), *(ROOT / "tppcalc").rglob("*.toml")]
     assert {f"tppcalc/_data/parsed/{file_name(p.read_bytes())}" for p in shipped} <= set(names)
@@ -35,11 +35,11 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     assert json.loads(out.stdout)["tpp"] == 4800
     where = subprocess.run([bin_dir / "python", "-c",
-                            "from tppcalc.resources import data_dir; print(data_dir('specs'))"],
+                            "from tppcalc.data.resources import data_dir; print(data_dir('specs'))"],
                            capture_output=True, text=True, check=True, cwd=tmp_path)
     assert str(venv) in where.stdout  # the installed copy, not the checkout
     used = subprocess.run([bin_dir / "python", "-c",
-                           "from tppcalc.parsed_documents import stored; from tppcalc.resources import data_dir; "
+                           "from tppcalc.data.parsed_documents import stored; from tppcalc.data.resources import data_dir; "
                            "print(stored((data_dir('specs') / 'amd.toml').read_bytes()) is not None)"],
                           capture_output=True, text=True, check=True, cwd=tmp_path)
     assert used.stdout.strip() == "True"  # the installed copy finds the parse the build stored

@@ -1,4 +1,4 @@
-"""TOML documents parsed when the wheel is built (tppcalc/parsed_documents.py): the same document
+"""TOML documents parsed when the wheel is built (tppcalc/data/parsed_documents.py): the same document
 as tomllib gives for the same bytes, used only for exactly those bytes, and never trusted when
 damaged. The expected documents come from tomllib itself, parsing the very bytes."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc import parsed_documents
-from tppcalc.catalogue import Catalogue
-from tppcalc.parsed_documents import encode, file_name, stored
-from tppcalc.specfile import parse_document
+from tppcalc.data import parsed_documents
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.parsed_documents import encode, file_name, stored
+from tppcalc.data.specfile import parse_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_TOML = sorted([*(ROOT / "specs").rglob("*.toml"), *(ROOT / "tppcalc").rglob("*.toml")])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import InputError
 from tppcalc.probe.assess import assess
 from tppcalc.probe.identify import identify_gpu
@@ -124,7 +124,7 @@ def test_device_count_failing_leaves_the_node_undetermined_never_outside(kind):
 def test_2022_node_verdict_comes_from_the_engine_order():
     # Issue 14 item 4: the 2022 edition's computer paragraph is the unlettered "4A090" (87 FR 62186);
     # a node of H100s is 4A090 under it, as `classify "H100 SXM" --item computer` says.
-    from tppcalc.classification import classify
+    from tppcalc.decisions.classification import classify
 
     node = replay("dgx-h100.json", dest="CN", as_of=dt.date(2022, 12, 1))
     alone = classify(CATALOGUE.lookup("H100 SXM"), item="computer", dest="CN", as_of=dt.date(2022, 12, 1))

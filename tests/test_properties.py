@@ -49,7 +49,7 @@ die_lists = st.lists(st.tuples(areas, st.sampled_from(["planar", "finfet", "gaa"
 def test_a_spec_from_figures_is_what_validation_makes_of_it(table, dies, datacenter, io, dram, chip_id, name):
     """spec_from_figures assembles its record without validating it (``model_construct``): the
     record must be exactly what ChipSpec's own validation gives, field for field, type for type."""
-    from tppcalc.spec import ChipSpec
+    from tppcalc.data.spec import ChipSpec
 
     spec = spec_from_figures({p.value: str(v) for p, v in table.items()}, dies=dies, datacenter=datacenter,
                              io_bidir_gbps=io, dram_bandwidth_gbps=dram, chip_id=chip_id, name=name)

@@ -10,11 +10,11 @@ the 2023 text. The published values are put in by the tests: what is tested is t
 import datetime as dt
 import json
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
-from tppcalc.documents import classification_dict
-from tppcalc.figures import spec_from_figures
-from tppcalc.spec import Source, SourcedText
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
+from tppcalc.render.documents import classification_dict
+from tppcalc.data.figures import spec_from_figures
+from tppcalc.data.spec import Source, SourcedText
 
 CATALOGUE = Catalogue.load()
 DAY = dt.date(2026, 2, 1)
@@ -74,8 +74,8 @@ def test_no_published_eccn_no_field_and_no_line():
 
 
 def test_the_text_output_shows_it_beside_the_computed_eccn():
-    from tppcalc.layout import Table
-    from tppcalc.report import classification_blocks
+    from tppcalc.render.layout import Table
+    from tppcalc.render.report import classification_blocks
 
     result = classify(published("H20", "3A090.a"), dest="DE", as_of=DAY)
     table = classification_blocks(result, "H20", explain=False)[0]

@@ -20,9 +20,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
-from tppcalc.rules.editions import default_rulebook
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
+from tppcalc.decisions.rules.editions import default_rulebook
 
 CATALOGUE = Catalogue.load()
 D = dt.date

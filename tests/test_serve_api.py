@@ -76,7 +76,7 @@ def test_chips_give_the_cli_documents_without_server_paths(client, run_cli):
 
 def test_digests_are_those_of_the_shipped_data(client):
     """The combined digest of the rule files, recomputed here as ``sha256sum | sort | sha256sum``."""
-    root = ROOT / "tppcalc" / "rules" / "data"
+    root = ROOT / "tppcalc" / "decisions" / "rules" / "data"
     lines = sorted(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}\n"
                    for p in root.rglob("*.toml"))
     expected = hashlib.sha256("".join(sorted(lines, key=lambda l: l.split("  ", 1)[1])).encode()).hexdigest()

@@ -90,7 +90,7 @@ def test_deep_nesting_in_a_json_spec_file_is_one_error_line(run_cli, tmp_path):
 
 
 def test_brackets_inside_strings_and_comments_do_not_count_as_nesting(tmp_path):
-    from tppcalc.specfile import read_document
+    from tppcalc.data.specfile import read_document
 
     path = tmp_path / "strings.toml"
     path.write_text('a = "' + "[" * 100 + '"\nb = \'' + "{" * 100 + "'\n# " + "[" * 100 + '\nc = """\n' + "[" * 100

@@ -6,7 +6,7 @@ import pickle
 import pytest
 
 from tppcalc.errors import InputError, SpecError
-from tppcalc.specfile import load_spec_file, specs_from_document
+from tppcalc.data.specfile import load_spec_file, specs_from_document
 
 GOOD = {
     "sources": {"ds": {"title": "Datasheet", "url": "https://example.com/ds.pdf"}},

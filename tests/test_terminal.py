@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.layout import Cell, Items, Table
-from tppcalc.terminal import STYLES, progress, show, wants_colour
+from tppcalc.render.layout import Cell, Items, Table
+from tppcalc.render.terminal import STYLES, progress, show, wants_colour
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tppcalc import Comparison, Reading, compute_metrics, spec_from_figures
-from tppcalc.specfile import specs_from_document
+from tppcalc.data.specfile import specs_from_document
 
 TPP_LINES = [1600, 2400, 4800]
 DENSITY_LINES = ["1.6", "3.2", "5.92"]

@@ -1,6 +1,6 @@
 """The validated cache: keyed by the bytes it was built from, never by a later state of the file."""
 
-from tppcalc.validated_cache import cached
+from tppcalc.data.validated_cache import cached
 
 
 def test_build_gets_the_bytes_of_the_key_and_a_file_changed_meanwhile_is_built_again(tmp_path, monkeypatch):
@@ -34,8 +34,8 @@ import textwrap
 
 import pytest
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import classify
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import classify
 
 ACME = textwrap.dedent("""
     [sources]
@@ -139,7 +139,7 @@ def forged_cache(specs, cache):
 
 def assert_ignored_with_one_line(specs, capsys, why):
     capsys.readouterr()
-    from tppcalc import validated_cache
+    from tppcalc.data import validated_cache
 
     getattr(validated_cache, "_WARNED", set()).clear()  # warn again in this test
     assert paragraph_of_acme(specs) == "3A090.a.1"
@@ -197,10 +197,10 @@ def test_a_new_cache_folder_and_its_entries_are_private(specs, cache):
     assert {p.stat().st_mode & 0o777 for p in cache.iterdir()} == {0o600}
 
 
-@pytest.mark.parametrize("reference", ["os:system", "subprocess:Popen", "builtins:eval", "tppcalc.spec:BaseModel",
+@pytest.mark.parametrize("reference", ["os:system", "subprocess:Popen", "builtins:eval", "tppcalc.data.spec:BaseModel",
                                        "pydantic:BaseModel", "tppcalc.nonexistent:Thing"])
 def test_stored_data_names_only_tppcalc_models_already_imported(reference):
-    from tppcalc.plain_records import PlainDataError, from_plain
+    from tppcalc.data.plain_records import PlainDataError, from_plain
 
     with pytest.raises(PlainDataError):
         from_plain(["M", reference, {}, []])
@@ -209,8 +209,8 @@ def test_stored_data_names_only_tppcalc_models_already_imported(reference):
 
 
 def test_every_shipped_record_comes_back_equal_from_plain_data():
-    from tppcalc.plain_records import from_plain, to_plain
-    from tppcalc.rules.editions import load_rulebook
+    from tppcalc.data.plain_records import from_plain, to_plain
+    from tppcalc.decisions.rules.editions import load_rulebook
 
     for value in [*Catalogue.load().chips, load_rulebook()]:
         again = from_plain(json.loads(json.dumps(to_plain(value))))
@@ -223,7 +223,7 @@ def test_plain_data_refuses_what_it_cannot_find_again_or_represent():
     that its name cannot find again, or a type with no tag is refused every time."""
     from pydantic import BaseModel
 
-    from tppcalc.plain_records import PlainDataError, to_plain
+    from tppcalc.data.plain_records import PlainDataError, to_plain
 
     class Local(BaseModel):  # defined here: "tests...:Local" names no imported tppcalc class
         x: int = 1

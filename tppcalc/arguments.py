@@ -12,8 +12,8 @@ import datetime as dt
 import re
 
 from tppcalc.errors import InputError
-from tppcalc.rules.countries import resolve_country
-from tppcalc.spec import ChipSpec
+from tppcalc.decisions.rules.countries import resolve_country
+from tppcalc.data.spec import ChipSpec
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -23,7 +23,7 @@ def chip_spec(chip: object) -> ChipSpec:
     if isinstance(chip, ChipSpec):
         return chip
     if isinstance(chip, str):
-        from tppcalc.catalogue import default_catalogue
+        from tppcalc.data.catalogue import default_catalogue
 
         return default_catalogue().lookup(chip)
     raise InputError(f"expected a ChipSpec, a Metrics or a catalogue query such as 'H100 SXM', "

@@ -1,9 +1,9 @@
 """One-command mutation run over the decision modules, with mutmut, on a copy of the worktree.
 
     python bench/mutation/run.py                                  # every decision module
-    python bench/mutation/run.py tppcalc/rules/predicates.py      # one module
+    python bench/mutation/run.py tppcalc/decisions/rules/predicates.py      # one module
     python bench/mutation/run.py --max-children 2 --timeout 3600 --json out.json
-    python bench/mutation/run.py tppcalc/classification.py --mutants 'tppcalc.classification.x__rules_view*'
+    python bench/mutation/run.py tppcalc/decisions/classification.py --mutants 'tppcalc.decisions.classification.x__rules_view*'
 
 The worktree is copied to /tmp (bench/mutation/common.py), mutmut's configuration is appended to
 the copy's pyproject.toml (so the real one stays as it is), and ``mutmut run`` is run there with
@@ -62,7 +62,7 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--timeout", type=int, default=6 * 3600, help="seconds before the run is stopped")
     parser.add_argument("--mutants", nargs="+", default=[], metavar="GLOB",
-                        help="only these mutants (mutmut names, globs allowed: 'tppcalc.metrics.x__unit*')")
+                        help="only these mutants (mutmut names, globs allowed: 'tppcalc.core.metrics.x__unit*')")
     parser.add_argument("--json", type=Path, help="also write the counts here")
     parser.add_argument("--keep", action="store_true", help="keep the copy (to run `mutmut show NAME` there)")
     args = parser.parse_args()

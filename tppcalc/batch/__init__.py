@@ -23,7 +23,7 @@ import numpy as np
 
 from tppcalc.batch.engine import COLUMNS, RESULT_COLUMNS, Engine
 from tppcalc.batch.io import FORMATS, READERS, WRITERS, format_of
-from tppcalc.catalogue import Catalogue, default_catalogue
+from tppcalc.data.catalogue import Catalogue, default_catalogue
 
 __all__ = ["COLUMNS", "FORMATS", "RESULT_COLUMNS", "Summary", "classify_file", "format_of"]
 

@@ -29,19 +29,19 @@ import numpy as np
 
 from tppcalc.batch.ids import SeenIds
 from tppcalc.batch.io import Cells, Chunk
-from tppcalc.catalogue import Catalogue, default_catalogue
-from tppcalc.classification import Classification, classify, letter_signature
-from tppcalc.eccn import Eccn
+from tppcalc.data.catalogue import Catalogue, default_catalogue
+from tppcalc.decisions.classification import Classification, classify, letter_signature
+from tppcalc.core.eccn import Eccn
 from tppcalc.errors import AmbiguousChipError, InputError, TppcalcError, UnknownChipError
-from tppcalc.exact import positive, to_decimal
-from tppcalc.figures import parse_rate, spec_from_figures
-from tppcalc.metrics import Metrics, compute_metrics
-from tppcalc.precision import PRECISIONS, Precision
-from tppcalc.rules.editions import Bound, Condition, RuleBook
-from tppcalc.rules.in_force import rules_in_force
-from tppcalc.rules.notices import bound_holds
-from tppcalc.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
-from tppcalc.spec import Kind
+from tppcalc.core.exact import positive, to_decimal
+from tppcalc.data.figures import parse_rate, spec_from_figures
+from tppcalc.core.metrics import Metrics, compute_metrics
+from tppcalc.core.precision import PRECISIONS, Precision
+from tppcalc.decisions.rules.editions import Bound, Condition, RuleBook
+from tppcalc.decisions.rules.in_force import rules_in_force
+from tppcalc.decisions.rules.notices import bound_holds
+from tppcalc.decisions.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
+from tppcalc.data.spec import Kind
 
 DENSE_COLUMNS: dict[str, Precision] = {
     f"dense_{p.value}_{'tflops' if info.is_float else 'tops'}": p for p, info in PRECISIONS.items()
@@ -476,7 +476,7 @@ def _bound_key(bound: Bound) -> tuple:
 
 
 def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
-    """A notice bound's three-valued answer for every row, as ``tppcalc.rules.notices.bound_holds``
+    """A notice bound's three-valued answer for every row, as ``tppcalc.decisions.rules.notices.bound_holds``
     gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
     value, known = values[bound.figure]
     holds = np.ones(len(value), bool)

@@ -51,7 +51,7 @@ def batch(ctx: click.Context, input_path: Path, output: str, file_format: str | 
     """
     from tppcalc.batch import classify_file
     from tppcalc.outputs import atomic_output, check_target, checked_stdout
-    from tppcalc.terminal import progress
+    from tppcalc.render.terminal import progress
 
     input_format, output_format = _formats(input_path, output, file_format)
     if output != "-":
@@ -115,8 +115,8 @@ def _show_summary(summary, json_summary: bool) -> None:
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
-        from tppcalc.report import batch_summary_table, batch_unresolved_items
-        from tppcalc.terminal import show
+        from tppcalc.render.report import batch_summary_table, batch_unresolved_items
+        from tppcalc.render.terminal import show
 
         unresolved = batch_unresolved_items(summary)
         show([batch_summary_table(summary), *([unresolved] if unresolved else [])], stream=sys.stderr)

@@ -24,7 +24,7 @@ def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...],
     --device: every GPU numba-cuda can see, then the CPU."""
     from tppcalc.errors import InputError
     from tppcalc.measure.run import measure_host
-    from tppcalc.terminal import progress
+    from tppcalc.render.terminal import progress
 
     if cpu_only and devices:
         raise InputError("give --cpu or --device, not both", field="--device")
@@ -42,7 +42,7 @@ def bench(cpu_only: bool, devices: tuple[int, ...], precisions: tuple[str, ...],
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
-    from tppcalc.report import measurement_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import measurement_blocks
+    from tppcalc.render.terminal import show
 
     show(measurement_blocks(document))

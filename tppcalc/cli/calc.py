@@ -19,17 +19,17 @@ def calc(spec, as_json: bool) -> None:
     Example:
       tppcalc calc --dense fp8=1978.9 --die 814:finfet --datacenter
     """
-    from tppcalc.metrics import compute_metrics
+    from tppcalc.core.metrics import compute_metrics
 
     if spec is None:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
     metrics = compute_metrics(spec)
     if as_json:
-        from tppcalc.documents import metrics_dict
+        from tppcalc.render.documents import metrics_dict
 
         click.echo(json.dumps(metrics_dict(metrics), indent=2))
     else:
-        from tppcalc.report import metrics_blocks
-        from tppcalc.terminal import show
+        from tppcalc.render.report import metrics_blocks
+        from tppcalc.render.terminal import show
 
         show(metrics_blocks(metrics, title=spec.name))

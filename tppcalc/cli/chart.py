@@ -39,7 +39,7 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, as_written: bool
       tppcalc chart "H100 SXM" H20 "RTX 4090" --edition 2023-11-17 --compare 2022-10-07 -o chart.svg
       tppcalc chart --plane bandwidth --as-of 2026-02-01 -o plane.png
     """
-    from tppcalc.chart import (
+    from tppcalc.render.chart import (
         chart_format,
         chart_model,
         chips_from_specs,
@@ -90,7 +90,7 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, as_written: bool
 
 
 def _bandwidth_plane(specs, highlighted, view, output: Path, as_json: bool) -> None:
-    from tppcalc.chart import bandwidth_json, bandwidth_model, chips_from_specs, write_bandwidth_chart
+    from tppcalc.render.chart import bandwidth_json, bandwidth_model, chips_from_specs, write_bandwidth_chart
 
     model = bandwidth_model(chips_from_specs(specs, highlighted), view)
     write_bandwidth_chart(model, output)

@@ -19,9 +19,9 @@ def chips() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_chips(vendor: str | None, as_json: bool) -> None:
     """Every chip in the catalogue with its TPP and performance density."""
-    from tppcalc.documents import published_tpp_dict
-    from tppcalc.exact import to_plain
-    from tppcalc.metrics import compute_metrics
+    from tppcalc.render.documents import published_tpp_dict
+    from tppcalc.core.exact import to_plain
+    from tppcalc.core.metrics import compute_metrics
 
     catalogue = current_catalogue()
     selected = [c for c in catalogue if vendor is None or c.vendor.lower() == vendor.lower()]
@@ -37,8 +37,8 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from tppcalc.report import chips_table
-    from tppcalc.terminal import show
+    from tppcalc.render.report import chips_table
+    from tppcalc.render.terminal import show
 
     show([chips_table(rows)])
     click.echo(f"{len(rows)} chips", err=True)
@@ -49,9 +49,9 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the spec and its metrics as JSON.")
 def show_chip(query: str, as_json: bool) -> None:
     """One chip by id, name, alias, PCI id or a product name that fits exactly one chip, with its metrics."""
-    from tppcalc.layout import Items
-    from tppcalc.metrics import compute_metrics
-    from tppcalc.report import metrics_blocks, metrics_dict
+    from tppcalc.render.layout import Items
+    from tppcalc.core.metrics import compute_metrics
+    from tppcalc.render.report import metrics_blocks, metrics_dict
 
     catalogue = current_catalogue()
     spec = catalogue.lookup(query)
@@ -62,7 +62,7 @@ def show_chip(query: str, as_json: bool) -> None:
         document["metrics"] = metrics_dict(metrics)
         click.echo(json.dumps(document, indent=2))
         return
-    from tppcalc.terminal import show
+    from tppcalc.render.terminal import show
 
     cited = sorted({key for _, key in spec.source_keys_used()})
     sources = [f"[{key}] {spec.sources[key].title}" + (f" <{spec.sources[key].url}>" if spec.sources[key].url else "")

@@ -30,7 +30,7 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
       tppcalc classify p5.48xlarge --item computer --dest IN
       tppcalc classify --dense int8=600 --die 300:finfet --datacenter --dest AE
     """
-    from tppcalc.classification import classify as classify_chip
+    from tppcalc.decisions.classification import classify as classify_chip
 
     if queries and spec is not None:
         raise click.UsageError("give catalogue QUERY arguments or figure flags, not both")
@@ -43,13 +43,13 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
     specs = [chip for chip, _ in found] if queries else [spec]
     results = [(s, classify_chip(s, item=item, **rules.keywords())) for s in specs]
     if html_path is not None:
-        from tppcalc.html_report import write_classification_html
+        from tppcalc.render.html_report import write_classification_html
 
         write_classification_html([r for _, r in results], html_path, specs=[s for s, _ in results],
                                   catalogue=current_catalogue())
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        from tppcalc.documents import classification_dict
+        from tppcalc.render.documents import classification_dict
 
         documents = [classification_dict(r) for _, r in results]
         for document, computer in zip(documents, computers):
@@ -57,8 +57,8 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
                 document["computer"] = _computer_dict(computer)
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
         return
-    from tppcalc.report import classification_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import classification_blocks
+    from tppcalc.render.terminal import show
 
     titles = [_computer_title(c) if c else f"{s.vendor} {s.name}".strip()
               for (s, _), c in zip(results, computers or [None] * len(results))]
@@ -71,9 +71,9 @@ def _chip_or_computer(query: str, item: str):
     computer), or else the cloud instance type it names (a computer, so only with --item
     computer), or else the bound of the CPU family whose unlisted SKU it names. Instance names never
     resolve as chips, so the chip is looked up first: the other tables are read only when that fails."""
-    from tppcalc.cpu_tables import family_bound
+    from tppcalc.data.cpu_tables import family_bound
     from tppcalc.errors import InputError, UnknownChipError
-    from tppcalc.instances import find_composition, find_instance
+    from tppcalc.data.instances import find_composition, find_instance
 
     catalogue = current_catalogue()
     try:
@@ -102,7 +102,7 @@ def _with_governing(chip, computer, item: str, rules):
 
 
 def _is_assembly(computer) -> bool:
-    from tppcalc.instances import Assembly
+    from tppcalc.data.instances import Assembly
 
     return isinstance(computer, Assembly)
 
@@ -117,9 +117,9 @@ class _Classified:
 def _governing_unit(assembly, item: str, keywords: dict) -> _Classified:
     """The unit chip whose classification as ``item`` is most controlled (an undetermined one by the
     most controlled outcome it leaves open), with each unit's classification for the report."""
-    from tppcalc.classification import classify as classify_chip
-    from tppcalc.classification import control_order
-    from tppcalc.eccn import Eccn
+    from tppcalc.decisions.classification import classify as classify_chip
+    from tppcalc.decisions.classification import control_order
+    from tppcalc.core.eccn import Eccn
 
     order = control_order(item, as_of=keywords["as_of"], edition=keywords["edition"],
                           as_written=keywords["as_written"])

@@ -46,9 +46,9 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
     from tppcalc.errors import InputError
-    from tppcalc.exact import to_decimal
+    from tppcalc.core.exact import to_decimal
     from tppcalc.fleet import report_fleet
-    from tppcalc.report import fleet_blocks, fleet_dict
+    from tppcalc.render.report import fleet_blocks, fleet_dict
 
     overrides = {}
     for text in caps:
@@ -79,7 +79,7 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
         result = report_fleet(paths, catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
                               chips=chips, unresolved=unresolved)
     if html_path is not None:
-        from tppcalc.html_report import write_fleet_html
+        from tppcalc.render.html_report import write_fleet_html
         from tppcalc.outputs import check_target
 
         check_target(html_path, inputs=files, field="--html")  # never one of the inventories read
@@ -88,7 +88,7 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
     if as_json:
         click.echo(json.dumps(fleet_dict(result), indent=2))
     else:
-        from tppcalc.terminal import show
+        from tppcalc.render.terminal import show
 
         show(fleet_blocks(result))
     # Fail closed, as batch's --fail-on controlled: a check that may fail gates like one that does.
@@ -111,10 +111,10 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
 def probe(ctx, address, local_nodes, bench, timeout_s, connect_timeout_s, country, site, output, as_json) -> None:
     """Run `tppcalc probe` on every alive node of a Ray cluster and gather the results."""
     from tppcalc.fleet.ray_probe import probe_cluster
-    from tppcalc.terminal import progress
+    from tppcalc.render.terminal import progress
 
     if country is not None:  # before any node is probed, and recorded as the code a report reads
-        from tppcalc.rules.countries import resolve_country
+        from tppcalc.decisions.rules.countries import resolve_country
 
         country = resolve_country(country, option="--country")
 
@@ -140,8 +140,8 @@ def probe(ctx, address, local_nodes, bench, timeout_s, connect_timeout_s, countr
     if as_json:
         click.echo(json.dumps({"nodes": result.nodes, "missing": result.missing}, indent=2))
     else:
-        from tppcalc.report import fleet_probe_table
-        from tppcalc.terminal import show
+        from tppcalc.render.report import fleet_probe_table
+        from tppcalc.render.terminal import show
 
         show([fleet_probe_table(result.nodes)])
     # A node that did not answer is a node the output does not count: never a clean exit.

@@ -16,7 +16,7 @@ import click
 from tppcalc._version import __version__
 from tppcalc.cli.options import CatalogueChoice
 from tppcalc.errors import TppcalcError
-from tppcalc.resources import SPECS_DIR_ENV
+from tppcalc.data.resources import SPECS_DIR_ENV
 
 EXIT_DOMAIN_ERROR = 1
 

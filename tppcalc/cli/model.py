@@ -16,8 +16,8 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def model(training_ops, params, tokens, published, derived_from_published_ops, as_of, as_json) -> None:
     """Whether model weights are ECCN 4E091, and whether that control is enforced."""
-    from tppcalc.exact import to_decimal
-    from tppcalc.model_weights import classify_model_weights, training_operations
+    from tppcalc.core.exact import to_decimal
+    from tppcalc.decisions.model_weights import classify_model_weights, training_operations
 
     operations = training_operations(training_ops=training_ops, params=params, tokens=tokens)
     derived = None if derived_from_published_ops is None else to_decimal(
@@ -27,7 +27,7 @@ def model(training_ops, params, tokens, published, derived_from_published_ops, a
     if as_json:
         click.echo(result.model_dump_json(indent=2))
         return
-    from tppcalc.report import model_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import model_blocks
+    from tppcalc.render.terminal import show
 
     show(model_blocks(result))

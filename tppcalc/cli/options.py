@@ -12,7 +12,7 @@ import click
 from tppcalc.errors import InputError
 
 if TYPE_CHECKING:  # the models are imported by the commands that use them, after start-up
-    from tppcalc.spec import ChipSpec
+    from tppcalc.data.spec import ChipSpec
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class CatalogueChoice:
     override: bool = False
 
     def load(self):
-        from tppcalc.catalogue import Catalogue, default_catalogue, user_spec_dirs
+        from tppcalc.data.catalogue import Catalogue, default_catalogue, user_spec_dirs
 
         if not self.specs_dirs and not self.override:
             return default_catalogue()
@@ -69,14 +69,14 @@ def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, re
     if spec_file is not None:
         if flags_given:
             raise click.UsageError("give either --spec FILE or figure flags, not both")
-        from tppcalc.specfile import load_spec_file
+        from tppcalc.data.specfile import load_spec_file
 
         return _pick_record(load_spec_file(spec_file), record_id, spec_file)
     if record_id is not None:
         raise click.UsageError("--id selects a record of a --spec file")
     if not flags_given:
         return None  # the command decides whether figures were required
-    from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
+    from tppcalc.data.figures import parse_dense_flag, parse_die_flag, spec_from_figures
 
     if not dense:
         raise click.UsageError("give at least one --dense PREC=VALUE (or --spec FILE)")
@@ -97,7 +97,7 @@ def spec_from_options(dense, dies, datacenter, io_gbps, dram_gbps, spec_file, re
 
 
 def _flag_number(text: str | None, flag: str):
-    from tppcalc.exact import to_decimal
+    from tppcalc.core.exact import to_decimal
 
     if text is None:
         return None
@@ -135,7 +135,7 @@ def rule_options(command):
 
     @functools.wraps(command)
     def wrapper(*args, dest, hq, as_of, edition, as_written, **kwargs):
-        from tppcalc.rules.countries import resolve_country
+        from tppcalc.decisions.rules.countries import resolve_country
 
         choice = RuleChoice(
             dest=None if dest is None else resolve_country(dest, option="--dest"),

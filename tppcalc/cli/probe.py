@@ -32,7 +32,7 @@ def probe(ctx: click.Context, replay: Path | None, nvidia_smi: Path | None, rule
         return
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import load_dump, probe_live, report_from_dump
-    from tppcalc.report import node_blocks, node_dict
+    from tppcalc.render.report import node_blocks, node_dict
 
     if replay and nvidia_smi:
         raise InputError("give --replay or --from-nvidia-smi, not both", field="--from-nvidia-smi")
@@ -54,7 +54,7 @@ def probe(ctx: click.Context, replay: Path | None, nvidia_smi: Path | None, rule
 
         measurements = measure_host(report=report)
     if html_path is not None:
-        from tppcalc.html_report import write_node_html
+        from tppcalc.render.html_report import write_node_html
         from tppcalc.outputs import check_target
 
         check_target(html_path, inputs=[source] if source else [], field="--html")  # never the dump read
@@ -67,11 +67,11 @@ def probe(ctx: click.Context, replay: Path | None, nvidia_smi: Path | None, rule
             document["measurements"] = measurements
         click.echo(json.dumps(document, indent=2))
     else:
-        from tppcalc.terminal import show
+        from tppcalc.render.terminal import show
 
         blocks = node_blocks(result, explain=explain)
         if measurements is not None:
-            from tppcalc.report import measurement_blocks
+            from tppcalc.render.report import measurement_blocks
 
             blocks += measurement_blocks(measurements)
         show(blocks)

@@ -22,14 +22,14 @@ def list_rules(as_of, as_json: bool) -> None:
     by a later edition, an overlay not enforced), and the date the rule data was checked through."""
     import datetime as dt
 
-    from tppcalc.documents import rules_dict
+    from tppcalc.render.documents import rules_dict
 
     document = rules_dict(as_of.date() if as_of is not None else dt.date.today())
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
-    from tppcalc.report import editions_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import editions_blocks
+    from tppcalc.render.terminal import show
 
     show(editions_blocks(document))
 
@@ -39,13 +39,13 @@ def list_rules(as_of, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
 def show_rules(edition_id: str, as_json: bool) -> None:
     """One edition: paragraphs and thresholds, requirements, exceptions, review policies, citations."""
-    from tppcalc.rules.editions import default_rulebook
+    from tppcalc.decisions.rules.editions import default_rulebook
 
     edition = default_rulebook().get(edition_id)
     if as_json:
         click.echo(edition.model_dump_json(indent=2))
         return
-    from tppcalc.report import edition_blocks
-    from tppcalc.terminal import show
+    from tppcalc.render.report import edition_blocks
+    from tppcalc.render.terminal import show
 
     show(edition_blocks(edition))

@@ -18,11 +18,11 @@ from fractions import Fraction
 from typing import Literal
 
 from tppcalc.errors import InputError
-from tppcalc.exact import EXACT, ratio
+from tppcalc.core.exact import EXACT, ratio
 from tppcalc.fleet.inventory import Holding
-from tppcalc.rules.countries import country_data
-from tppcalc.rules.editions import RuleBook
-from tppcalc.rules.in_force import caps_in_force
+from tppcalc.decisions.rules.countries import country_data
+from tppcalc.decisions.rules.editions import RuleBook
+from tppcalc.decisions.rules.in_force import caps_in_force
 
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")

@@ -12,12 +12,12 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, StrictInt, ValidationError, field_validator
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
-from tppcalc.input_files import read_input_file
-from tppcalc.rules.countries import resolve_country
-from tppcalc.spec import StrictModel
-from tppcalc.specfile import parse_document, validation_errors
+from tppcalc.data.input_files import read_input_file
+from tppcalc.decisions.rules.countries import resolve_country
+from tppcalc.data.spec import StrictModel
+from tppcalc.data.specfile import parse_document, validation_errors
 
 
 # More units in one line than the world ships AI chips in a year (about 5-7 million in 2025) is a
@@ -120,7 +120,7 @@ def read_inventory(path: Path, catalogue: Catalogue, tpp_of, *, unresolved: Unre
         inventory = Inventory.model_validate(document)
     except ValidationError as exc:
         raise SpecError(validation_errors(exc), where=str(path)) from None
-    from tppcalc.instances import find_instance
+    from tppcalc.data.instances import find_instance
 
     holdings = []
     gathered = Unresolved() if collected is None else collected

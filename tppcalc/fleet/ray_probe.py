@@ -48,10 +48,10 @@ def _probe_on_node(bench: bool, delay_s: float) -> dict:
     """Runs on the worker node."""
     import ray
 
-    from tppcalc.catalogue import default_catalogue
+    from tppcalc.data.catalogue import default_catalogue
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import probe_live
-    from tppcalc.report import node_dict
+    from tppcalc.render.report import node_dict
 
     if delay_s:
         time.sleep(delay_s)  # fault-injection tests only: keeps the task running while a node is killed

@@ -20,7 +20,7 @@ from tppcalc.measure.results import (
 )
 from tppcalc.probe.host import CpuInfo
 from tppcalc.probe.identify import cpu_microarchitectures
-from tppcalc.resources import load_kernel_module
+from tppcalc.data.resources import load_kernel_module
 
 
 @dataclass(frozen=True)

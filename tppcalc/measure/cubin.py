@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from tppcalc.errors import TppcalcError
-from tppcalc.resources import load_kernel_module
+from tppcalc.data.resources import load_kernel_module
 
 # Architectures whose SASS the checks cover: Ampere (A100), Ada, Hopper (wgmma needs the "a"
 # feature set), datacenter Blackwell.

@@ -41,7 +41,7 @@ def measure_host(*, cpu: bool = True, gpus: list[int] | None = None, all_gpus: b
 
 
 def _measure_one_gpu(cuda, index: int, report: HostReport, precisions, quick: bool, progress) -> dict:
-    from tppcalc.catalogue import default_catalogue
+    from tppcalc.data.catalogue import default_catalogue
     from tppcalc.measure.gpu import (
         GpuMeasurementUnavailable,
         measure_gpu,

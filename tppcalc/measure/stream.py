@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tppcalc.resources import data_dir
+from tppcalc.data.resources import data_dir
 
 COMPILERS = ("cc", "gcc", "clang")
 FLAG_SETS = (("-O3", "-march=native", "-fopenmp"), ("-O3", "-march=native"))  # without OpenMP: 1 thread

@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tppcalc.catalogue import Catalogue
-from tppcalc.classification import Classification, classify, control_order
-from tppcalc.eccn import ControlOrder, Eccn
-from tppcalc.metrics import Metrics, compute_metrics
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import Classification, classify, control_order
+from tppcalc.core.eccn import ControlOrder, Eccn
+from tppcalc.core.metrics import Metrics, compute_metrics
 from tppcalc.probe.host import HostReport, PciDevice
 from tppcalc.probe.backends import accelerator_backends, registered
 from tppcalc.probe.identify import Identification, identify_pci, unidentified_spec

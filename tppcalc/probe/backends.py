@@ -28,7 +28,7 @@ from tppcalc.errors import TppcalcError
 from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, HostReport
 
 if TYPE_CHECKING:
-    from tppcalc.catalogue import Catalogue
+    from tppcalc.data.catalogue import Catalogue
     from tppcalc.probe.identify import Identification
 
 # The backends that ship with tppcalc, imported when the registry is first asked (never at import).

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tppcalc.precision import Precision
+from tppcalc.core.precision import Precision
 
 # Bounds on what hardware can report: a probe record is also read back from files (replays, fleet
 # lines), and a negative, non-finite or absurd figure there must be refused, not computed with.

@@ -18,14 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from tppcalc.catalogue import Catalogue
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import TppcalcError
-from tppcalc.exact import EXACT
-from tppcalc.metrics import compute_metrics
-from tppcalc.precision import Precision, bit_length
+from tppcalc.core.exact import EXACT
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.core.precision import Precision, bit_length
 from tppcalc.probe.host import Accelerator, AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
-from tppcalc.spec import ChipSpec
-from tppcalc.thresholds import TPP_LINES
+from tppcalc.data.spec import ChipSpec
+from tppcalc.core.thresholds import TPP_LINES
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "family bound", "unreadable"]
 MILLION = Decimal(1_000_000)
@@ -307,10 +307,10 @@ def identify_cpu(cpu: CpuInfo, catalogue: Catalogue) -> Identification:
 
 
 def _family_bound(cpu: CpuInfo) -> ChipSpec | None:
-    """The CPU family table's bound for an unlisted SKU (``tppcalc.cpu_tables``), or None."""
+    """The CPU family table's bound for an unlisted SKU (``tppcalc.data.cpu_tables``), or None."""
     if not cpu.model_name:
         return None
-    from tppcalc.cpu_tables import family_bound
+    from tppcalc.data.cpu_tables import family_bound
 
     try:
         return family_bound(cpu.model_name)

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tppcalc.errors import InputError
-from tppcalc.input_files import read_input_file
+from tppcalc.data.input_files import read_input_file
 from tppcalc.probe.backends import ProbeBackend, Reading, backend
 from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, HostReport
 
@@ -269,7 +269,7 @@ def fleet_lines(folder: Path, country: str) -> str:
     each at site FOLDER/FILE. A file that does not parse is one InputError naming it."""
     import json
 
-    from tppcalc.rules.countries import resolve_country
+    from tppcalc.decisions.rules.countries import resolve_country
 
     code = resolve_country(country, option="--nvidia-smi-dumps")
     if not folder.is_dir():

@@ -1,6 +1,6 @@
 """The HTTP service: the library's operations as versioned JSON endpoints, on FastAPI.
 
-Every answer is the document ``tppcalc ... --json`` prints (``tppcalc.documents``), plus
+Every answer is the document ``tppcalc ... --json`` prints (``tppcalc.render.documents``), plus
 ``digests``: the SHA-256 of the catalogue and rule data that produced it. Every failure is an
 RFC 9457 problem document naming the field that was wrong: 422 for bad input, 413 for a body or
 batch over the limits, 401 without the token, 503 past the time limit. Nothing in a request
@@ -257,7 +257,7 @@ def _catalogue_loader(settings: Settings):
     """The catalogue the operator chose when starting the service (never one a request names)."""
     from pathlib import Path
 
-    from tppcalc.catalogue import Catalogue, default_catalogue, user_spec_dirs
+    from tppcalc.data.catalogue import Catalogue, default_catalogue, user_spec_dirs
 
     if not settings.specs_dirs and not settings.override_specs:
         return default_catalogue

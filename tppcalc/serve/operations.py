@@ -2,7 +2,7 @@
 
 Both front ends call these and nothing else, so a chip classified over HTTP, over MCP and by
 ``tppcalc classify --json`` goes through the same engine and comes back as the same document
-(``tppcalc.documents``). Nothing here imports a web framework.
+(``tppcalc.render.documents``). Nothing here imports a web framework.
 
 Every argument arrives from a stranger: each is accepted in the forms listed in its function and
 no other, and anything else is an ``InputError`` naming the field (never a guess, never a default
@@ -48,7 +48,7 @@ class Service:
     """One catalogue and the rule data, loaded once, and the operations over them."""
 
     def __init__(self, catalogue_loader=None, *, cache_size: int = 2048):
-        from tppcalc.catalogue import default_catalogue
+        from tppcalc.data.catalogue import default_catalogue
 
         self._load_catalogue = catalogue_loader or default_catalogue
         self._answers = AnswerCache(cache_size)
@@ -59,14 +59,14 @@ class Service:
 
     @functools.cached_property
     def digests(self) -> DataDigests:
-        from tppcalc.html_report import catalogue_digests, rule_digests
+        from tppcalc.render.html_report import catalogue_digests, rule_digests
 
         return DataDigests(catalogue=_combined(catalogue_digests(self.catalogue)),
                            rule_data=_combined(rule_digests()))
 
     def warm(self) -> None:
         """Load the catalogue and the rules and digest them now, not on the first request."""
-        from tppcalc.rules.editions import default_rulebook
+        from tppcalc.decisions.rules.editions import default_rulebook
 
         default_rulebook()
         _ = self.digests
@@ -79,8 +79,8 @@ class Service:
 
     def chips(self, vendor: str | None = None) -> dict:
         """Every catalogue chip with its TPP and density (the rows of ``tppcalc chips list --json``)."""
-        from tppcalc.documents import metrics_dict, published_tpp_dict
-        from tppcalc.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict, published_tpp_dict
+        from tppcalc.core.metrics import compute_metrics
 
         vendor = _optional_text(vendor, "vendor")
         rows = []
@@ -97,8 +97,8 @@ class Service:
     def chip(self, query: str) -> dict:
         """One chip (``tppcalc chips show QUERY --json``); its origin is the spec file's name in the
         catalogue, not a path on the server."""
-        from tppcalc.documents import metrics_dict
-        from tppcalc.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict
+        from tppcalc.core.metrics import compute_metrics
 
         spec = self._lookup(query, "query")
         document = spec.model_dump(mode="json", exclude_none=True)
@@ -132,8 +132,8 @@ class Service:
 
     def calc(self, *, chip: str | None = None, figures: Mapping | None = None) -> dict:
         """The metrics document of ``tppcalc calc --json``."""
-        from tppcalc.documents import metrics_dict
-        from tppcalc.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict
+        from tppcalc.core.metrics import compute_metrics
 
         return self._stamped(metrics_dict(compute_metrics(self.spec_of(chip, figures))))
 
@@ -141,8 +141,8 @@ class Service:
                  hq: str | None = None, as_of: str | None = None, edition: str | None = None,
                  item: str = "ic", as_written: bool = False) -> dict:
         """The classification document of ``tppcalc classify --json``."""
-        from tppcalc.classification import classify
-        from tppcalc.documents import classification_dict
+        from tppcalc.decisions.classification import classify
+        from tppcalc.render.documents import classification_dict
 
         spec = self.spec_of(chip, figures)
         rules = rule_arguments(dest=dest, hq=hq, as_of=as_of, edition=edition, as_written=as_written)
@@ -173,8 +173,8 @@ class Service:
               published: bool = False, derived_from_published_ops: str | None = None,
               as_of: str | None = None) -> dict:
         """The document of ``tppcalc model --json`` (ECCN 4E091)."""
-        from tppcalc.exact import to_decimal
-        from tppcalc.model_weights import classify_model_weights, training_operations
+        from tppcalc.core.exact import to_decimal
+        from tppcalc.decisions.model_weights import classify_model_weights, training_operations
 
         for name, value in (("training_ops", training_ops), ("params", params), ("tokens", tokens),
                             ("derived_from_published_ops", derived_from_published_ops)):
@@ -195,7 +195,7 @@ class Service:
         """The document of ``tppcalc rules list --json`` on ``today``."""
         import datetime as dt
 
-        from tppcalc.documents import rules_dict
+        from tppcalc.render.documents import rules_dict
 
         return self._stamped(rules_dict(dt.date.today()))
 
@@ -266,8 +266,8 @@ def spec_from_request_figures(figures: Mapping):
     ``datacenter`` true/false/null (null: unknown), ``io_gbps`` and ``dram_gbps`` decimal strings.
     Figures are strings so that they are read exactly: a JSON number has already been rounded to
     binary by the time anyone reads it."""
-    from tppcalc.exact import to_decimal
-    from tppcalc.figures import parse_dense_flag, parse_die_flag, spec_from_figures
+    from tppcalc.core.exact import to_decimal
+    from tppcalc.data.figures import parse_dense_flag, parse_die_flag, spec_from_figures
 
     if not isinstance(figures, Mapping):
         raise InputError("expected an object with dense, dies, datacenter, io_gbps, dram_gbps", field="figures")

@@ -1,7 +1,7 @@
 """The web page at ``/``: a form, and the answer as the HTML audit report shows it.
 
 Server-rendered, no script: the form is a GET form, so an answer is also a link. The answer is
-``tppcalc.html_report``'s classification report (its escaping, its chart), with the form above it;
+``tppcalc.render.html_report``'s classification report (its escaping, its chart), with the form above it;
 every string from the request goes through ``html.escape``.
 """
 
@@ -72,7 +72,7 @@ def render_page(service, query: Mapping[str, str]) -> tuple[int, str]:
         report = _answer(service, values)
     except TppcalcError as exc:
         return 422, _SHELL % (form + f'<p class="problem">Cannot answer: {_e(exc)}</p>')
-    from tppcalc.html_report import render_html
+    from tppcalc.render.html_report import render_html
 
     text = render_html(report)
     assert _REPORT_CSP in text, "the audit report's policy changed: review the page's"
@@ -83,8 +83,8 @@ def render_page(service, query: Mapping[str, str]) -> tuple[int, str]:
 
 
 def _answer(service, values: Mapping[str, str]):
-    from tppcalc.classification import classify
-    from tppcalc.html_report import Section, classification_report
+    from tppcalc.decisions.classification import classify
+    from tppcalc.render.html_report import Section, classification_report
     from tppcalc.serve.operations import rule_arguments
 
     figures = None

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the service: FastAPI's, with the answers and the problems described.
 
 FastAPI describes the requests from their models. The answers are the ``--json`` documents, built
-by ``tppcalc.documents`` without a response model (one serializer, shared with the CLI), so their
+by ``tppcalc.render.documents`` without a response model (one serializer, shared with the CLI), so their
 schemas are written here: the members every client relies on are required and typed, and further
 members are allowed (documents grow, e.g. ``notices``). Every operation lists the problem
 documents it can answer with, so a client (and schemathesis) knows every status in advance.

@@ -19,7 +19,7 @@ from tppcalc.measure.gpu.timing import ClockSamples, NvmlSampler, merge_samples
 from tppcalc.measure.results import PrecisionResult, ratio
 from tppcalc.probe.host import GpuInfo
 from tppcalc.probe.identify import gpu_architectures
-from tppcalc.spec import ChipSpec
+from tppcalc.data.spec import ChipSpec
 
 
 @dataclass(frozen=True)

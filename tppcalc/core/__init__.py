@@ -1,0 +1,1 @@
+"""The exact core: exact numbers, precisions, thresholds, readings, ECCN values, and the metrics."""

@@ -1,0 +1,1 @@
+"""Decisions: the rule editions in force, classification under them, and model-weight rules."""

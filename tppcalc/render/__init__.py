@@ -1,0 +1,1 @@
+"""Renderers: documents (JSON), text tables, charts and HTML reports."""
