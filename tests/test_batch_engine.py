@@ -357,3 +357,17 @@ def test_an_empty_or_unreadable_as_of_is_an_error_not_today(as_of):
 
     with pytest.raises(InputError, match="as_of"):
         classify_file(io.BytesIO(b"chip\nH100 SXM\n"), io.BytesIO(), input_format="csv", dest="CN", as_of=as_of)
+
+
+def test_rows_on_an_io_or_dram_line_are_decided_exactly_by_numpy(monkeypatch):
+    """I/O and DRAM figures are compared as exact integers in 1/10,000ths, so a row on one of
+    their lines (I/O 900, a letter's bound; DRAM 4000) needs no scalar run of its own: a quarter
+    of a spec sheet can sit on such a line. One scalar check per distinct set of answers."""
+    calls = scalar_calls(monkeypatch)
+    rows = [{"id": f"r{i}", "dense_int8_tops": str(700 + i), "datacenter": "true", "io_bidir_gbps": io,
+             "dram_bandwidth_gbps": dram}
+            for i, (io, dram) in enumerate([("900", "4000")] * 20 + [("899.9999", "3999.9999")] * 20)]
+    got = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
+    for row, result in zip(rows, got):
+        assert_same(row, result, as_of=D(2026, 2, 1), dest="CN")
+    assert len(calls) == 2

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -63,7 +64,11 @@ _ANSWER = {NO: _NO, UNKNOWN: _UNKNOWN, YES: _YES}
 _EMPTY, _FAST, _EXACT, _BAD, _OTHER = 0, 1, 2, 3, 4
 _FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no": _NO, "0": _NO}
 # The figures whose lines a fast-path row must not lie near (numpy holds them in float64).
-_NEAR_LINE_FIGURES = ("tpp", "density", "io", "dram", "dram_plus_io")
+_NEAR_LINE_FIGURES = ("tpp", "density")
+# Figures numpy compares as exact integers in 1/10,000ths (sums of given figures, no product or
+# quotient): a row on one of their lines needs no scalar run (I/O 900 is a letter's bound, and
+# a spec sheet may have a quarter of its rows there).
+_EXACT_FIGURES = ("io", "dram", "dram_plus_io")
 
 
 def check_columns(columns: Sequence[str], where: str) -> None:
@@ -210,8 +215,9 @@ class Engine:
             raise InputError(f"{len(self._notice_bounds)} bounds in notices and letters; batch mode takes at most "
                              f"{_MAX_CONDITIONS}", where=f"rule edition {rules.base.id}")
         for bound in self._notice_bounds:
-            self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
-                                             if v is not None)
+            if bound.figure not in _EXACT_FIGURES:  # a figure of neither kind stops here (KeyError), never passes
+                self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
+                                                 if v is not None)
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
@@ -348,6 +354,8 @@ class Engine:
             "dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
+        io_units, dram_units = rows.amounts["io_bidir_gbps"].units, rows.amounts["dram_bandwidth_gbps"].units
+        exact = {"io": io_units, "dram": dram_units, "dram_plus_io": io_units + dram_units}  # each < 10^13: no overflow
         for quantity, lines in self._lines.items():
             value, present = values[quantity]
             for line in lines:
@@ -361,11 +369,11 @@ class Engine:
             return fast, tpp, density
 
         answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers
-        columns = _ChunkColumns(values, rows.datacenter)
+        columns = _ChunkColumns(values, rows.datacenter, exact)
         for place, (name, line) in enumerate(self._conditions):
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
-            answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
+            answers[:, 1] += _bound_answers(bound, values, exact).astype(np.int64) * 3**place
         keys, first, inverse = np.unique(answers[chosen], axis=0, return_index=True, return_inverse=True)
         numbers = np.empty(len(keys), np.int32)
         for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
@@ -475,20 +483,33 @@ def _bound_key(bound: Bound) -> tuple:
     return bound.figure, bound.at_least, bound.above, bound.at_most, bound.below
 
 
-def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
+def _bound_answers(bound: Bound, values: dict, exact: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """A notice bound's three-valued answer for every row, as ``tppcalc.rules.notices.bound_holds``
     gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
     value, known = values[bound.figure]
+    units = (exact or {}).get(bound.figure)
     holds = np.ones(len(value), bool)
     if bound.at_least is not None:
-        holds &= value >= float(bound.at_least)
+        holds &= value >= float(bound.at_least) if units is None else _units_at_least(units, bound.at_least)
     if bound.above is not None:
-        holds &= value > float(bound.above)
+        holds &= value > float(bound.above) if units is None else _units_above(units, bound.above)
     if bound.at_most is not None:
-        holds &= value <= float(bound.at_most)
+        holds &= value <= float(bound.at_most) if units is None else ~_units_above(units, bound.at_most)
     if bound.below is not None:
-        holds &= value < float(bound.below)
+        holds &= value < float(bound.below) if units is None else ~_units_at_least(units, bound.below)
     return np.where(known, np.where(holds, _YES, _NO), _UNKNOWN).astype(np.int8)
+
+
+def _units_at_least(units: np.ndarray, line: Decimal) -> np.ndarray:
+    """Exactly ``units / SCALE >= line`` for integer ``units`` (0 <= units < 2^62)."""
+    least = math.ceil(line.scaleb(4))
+    return units >= least if least < 1 << 62 else np.zeros(len(units), bool)
+
+
+def _units_above(units: np.ndarray, line: Decimal) -> np.ndarray:
+    """Exactly ``units / SCALE > line`` for integer ``units`` (0 <= units < 2^62)."""
+    most = math.floor(line.scaleb(4))
+    return units > most if most < 1 << 62 else np.zeros(len(units), bool)
 
 
 def _conditions(when: list[Condition]):
@@ -505,8 +526,10 @@ class _ChunkColumns:
     never memory items) and carry no HBM stacks, so a figure they do not give (HBM density) is UNKNOWN, as in
     the scalar engine."""
 
-    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray):
+    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray,
+                 exact: dict[str, np.ndarray] | None = None):
         self._values = values
+        self._exact = exact or {}  # figure -> its integer 1/10,000ths, where compared exactly
         self._flags = {"datacenter": datacenter}
         self._n = len(datacenter)
 
@@ -517,9 +540,13 @@ class _ChunkColumns:
         return np.where(known, np.where(holds(value), _YES, _NO), _UNKNOWN).astype(np.int8)
 
     def at_least(self, figure: str, line: Decimal) -> np.ndarray:
+        if figure in self._exact:
+            return self._compare(figure, lambda _: _units_at_least(self._exact[figure], line))
         return self._compare(figure, lambda value: value >= float(line))
 
     def above(self, figure: str, line: Decimal) -> np.ndarray:
+        if figure in self._exact:
+            return self._compare(figure, lambda _: _units_above(self._exact[figure], line))
         return self._compare(figure, lambda value: value > float(line))
 
     def flag(self, figure: str) -> np.ndarray:
