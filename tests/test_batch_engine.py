@@ -371,3 +371,12 @@ def test_rows_on_an_io_or_dram_line_are_decided_exactly_by_numpy(monkeypatch):
     for row, result in zip(rows, got):
         assert_same(row, result, as_of=D(2026, 2, 1), dest="CN")
     assert len(calls) == 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 3**39), st.integers(0, 3**39)), min_size=1, max_size=40))
+def test_unique_rows_is_numpys_unique_over_rows(pairs):
+    array = np.array(pairs, np.int64)
+    keys, first, inverse = engine._unique_rows(array)
+    expected_keys, expected_first, expected_inverse = np.unique(array, axis=0, return_index=True, return_inverse=True)
+    assert (keys == expected_keys).all() and (first == expected_first).all()
+    assert (inverse == expected_inverse.ravel()).all()
