@@ -325,10 +325,11 @@ class Engine:
         if cells is None:
             return
         rows = np.flatnonzero(cells.widths > 0)
-        keys = _raw(cells, rows).tolist()
-        for index in self._ids.repeats(keys):
-            problems.setdefault(int(rows[index]), []).append(
-                f"id: {keys[index].decode('utf-8', 'replace')!r} is given on an earlier {self._unit}")
+        for index in self._ids.repeats_in(cells.data, cells.starts[rows], cells.ends[rows]):
+            row = int(rows[index])
+            problems.setdefault(row, []).append(
+                f"id: {cells.data[cells.starts[row]:cells.ends[row]].decode('utf-8', 'replace')!r} is given on an "
+                f"earlier {self._unit}")
 
     # ---------------------------------------------------------------------------- numpy path
 
