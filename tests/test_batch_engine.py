@@ -380,3 +380,26 @@ def test_unique_rows_is_numpys_unique_over_rows(pairs):
     expected_keys, expected_first, expected_inverse = np.unique(array, axis=0, return_index=True, return_inverse=True)
     assert (keys == expected_keys).all() and (first == expected_first).all()
     assert (inverse == expected_inverse.ravel()).all()
+
+
+def test_exact_unit_comparisons_against_lines_with_many_digits():
+    """units / 10,000 against a line, exactly: 900 is below 900.000...01 (32 digits, past the
+    decimal module's default precision of 28) and at least 899.99995."""
+    units = np.array([9_000_000, 9_000_001, 8_999_999], np.int64)
+    above_900 = Decimal("900.00000000000000000000000000001")
+    assert engine._units_at_least(units, above_900).tolist() == [False, True, False]
+    assert engine._units_above(units, above_900).tolist() == [False, True, False]
+    assert engine._units_at_least(units, Decimal("899.99995")).tolist() == [True, True, False]
+    assert engine._units_above(units, Decimal("900")).tolist() == [False, True, False]
+    assert engine._units_at_least(units, Decimal("1e30")).tolist() == [False] * 3
+
+
+@pytest.mark.parametrize("column, text", [("io_bidir_gbps", "899.99999999999999999999999999999"),
+                                          ("dram_bandwidth_gbps", "3999.99999999999999999999999999999"),
+                                          ("dram_bandwidth_gbps", "4000.00000000000000000000000000001")])
+def test_a_figure_with_more_digits_than_decimal_precision_is_not_rounded_onto_a_line(column, text):
+    """32 significant digits: one ten-thousandth scaling in the decimal module's default context
+    (28 digits) would round it onto the line, where an exact integer comparison takes it as on."""
+    rows = [{"id": "a", "dense_int8_tops": "700", "datacenter": "true", column: text}]
+    (got,) = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
+    assert_same(rows[0], got, as_of=D(2026, 2, 1), dest="CN")

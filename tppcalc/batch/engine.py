@@ -8,10 +8,11 @@ its row, and the batch stops if they differ. Unknown figures are therefore handl
 engine's own fail-closed walk, never by a second implementation of it.
 
 Numpy's answers come from figures written as plain decimals (up to 9 integer digits and 4
-decimals), held exactly as integers in 1/10,000ths and compared in float64, whose error here is at
-most 2 ulp. A row whose TPP, performance density, I/O rate or DRAM bandwidth lies within
-``MARGIN`` (relative, a million times that error) of any line of the rules in use, a row with a
-figure in another form, and a catalogue row get their figures and answers from the scalar engine
+decimals), held exactly as integers in 1/10,000ths. I/O rate and DRAM bandwidth (and their sum)
+are compared with their lines as those exact integers. TPP and performance density are compared
+in float64, whose error here is at most 2 ulp: a row whose TPP or density lies within ``MARGIN``
+(relative, a million times that error) of any line of the rules in use, a row with a figure in
+another form, and a catalogue row get their figures and answers from the scalar engine
 (``spec_from_figures``, ``compute_metrics`` and the rules' predicates) one by one. TPP and density
 are printed from exact integers or Decimals.
 """
@@ -25,6 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 
@@ -513,13 +515,13 @@ def _bound_answers(bound: Bound, values: dict, exact: dict[str, np.ndarray] | No
 
 def _units_at_least(units: np.ndarray, line: Decimal) -> np.ndarray:
     """Exactly ``units / SCALE >= line`` for integer ``units`` (0 <= units < 2^62)."""
-    least = math.ceil(line.scaleb(4))
+    least = math.ceil(Fraction(line) * SCALE)  # a Fraction: no decimal context rounds the line
     return units >= least if least < 1 << 62 else np.zeros(len(units), bool)
 
 
 def _units_above(units: np.ndarray, line: Decimal) -> np.ndarray:
     """Exactly ``units / SCALE > line`` for integer ``units`` (0 <= units < 2^62)."""
-    most = math.floor(line.scaleb(4))
+    most = math.floor(Fraction(line) * SCALE)
     return units > most if most < 1 << 62 else np.zeros(len(units), bool)
 
 
@@ -623,8 +625,8 @@ def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: 
             problems.setdefault(row, []).append(f"{field}: {exc.problem}")
             state[row] = _BAD
             continue
-        fixed = value.scaleb(4)
-        if fixed == fixed.to_integral_value() and 0 <= fixed < _MAX_UNITS:
+        fixed = Fraction(value) * SCALE  # exact: scaleb() would round past 28 digits, onto a line
+        if fixed.denominator == 1 and 0 <= fixed < _MAX_UNITS:
             units[row], state[row] = int(fixed), _FAST
         else:
             state[row] = _EXACT

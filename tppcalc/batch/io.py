@@ -493,10 +493,10 @@ class CsvWriter:
         else:
             parts = [_csv_line([cell(_text(v)) for v in row]).encode("utf-8") + head + end
                      for row, head, end in zip(chunk.rows(self._columns), figures, ends)]
-        # Written a few hundred rows at a time: one join of a whole chunk (70 MB with notices)
-        # maps fresh pages every chunk, and faulting them in cost more than copying (5 s of CPU
-        # against 1 s at 1M rows); a buffer of this size is reused.
-        step = 3 * WRITE_ROWS
+        # Written WRITE_ROWS rows at a time: one join of a whole chunk (70 MB with notices) maps
+        # fresh pages every chunk, and faulting them in cost more than copying (5 s of CPU against
+        # 1 s at 1M rows); a buffer of this size is reused.
+        step = (3 if chunk.lines is not None else 1) * WRITE_ROWS
         for start in range(0, len(parts), step):
             self._sink.write(b"".join(parts[start:start + step]))
 
