@@ -290,8 +290,13 @@ def column_inputs(metrics: list) -> tuple[dict, np.ndarray]:
         found = [value_of(m) for m in metrics]
         return np.array([0.0 if v is None else float(v) for v in found]), np.array([v is not None for v in found])
 
+    def units(value_of):  # I/O and DRAM: exact integers in 1/10,000ths, as the engine holds them
+        found = [value_of(m) for m in metrics]
+        return (np.array([0 if v is None else int(Fraction(v) * 10_000) for v in found], np.int64),
+                np.array([v is not None for v in found]))
+
     values = {"tpp": column(lambda m: m.tpp), "density": column(lambda m: m.performance_density),
-              "io": column(lambda m: m.io_bidir_gbps), "dram": column(lambda m: m.dram_bandwidth_gbps)}
+              "io": units(lambda m: m.io_bidir_gbps), "dram": units(lambda m: m.dram_bandwidth_gbps)}
     flags = {True: CODES["yes"], False: CODES["no"], None: CODES["unknown"]}
     return values, np.array([flags[m.datacenter] for m in metrics], np.int8)
 

@@ -353,12 +353,11 @@ class Engine:
             "tpp": (units / SCALE, np.ones(n, bool)),
             "density": (np.divide(units, area.units, out=np.zeros(n), where=known["die_area_mm2"]),
                         known["die_area_mm2"]),
-            "io": (rows.amounts["io_bidir_gbps"].units / SCALE, known["io_bidir_gbps"]),
-            "dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE, known["dram_bandwidth_gbps"]),
+            # _EXACT_FIGURES: integers in 1/10,000ths (each below 10^13, the sum too), not floats
+            "io": (rows.amounts["io_bidir_gbps"].units, known["io_bidir_gbps"]),
+            "dram": (rows.amounts["dram_bandwidth_gbps"].units, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
-        io_units, dram_units = rows.amounts["io_bidir_gbps"].units, rows.amounts["dram_bandwidth_gbps"].units
-        exact = {"io": io_units, "dram": dram_units, "dram_plus_io": io_units + dram_units}  # each < 10^13: no overflow
         for quantity, lines in self._lines.items():
             value, present = values[quantity]
             for line in lines:
@@ -372,11 +371,11 @@ class Engine:
             return fast, tpp, density
 
         answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers
-        columns = _ChunkColumns(values, rows.datacenter, exact)
+        columns = _ChunkColumns(values, rows.datacenter)
         for place, (name, line) in enumerate(self._conditions):
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
-            answers[:, 1] += _bound_answers(bound, values, exact).astype(np.int64) * 3**place
+            answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
         keys, first, inverse = _unique_rows(answers[chosen])
         numbers = np.empty(len(keys), np.int32)
         for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
@@ -496,11 +495,11 @@ def _bound_key(bound: Bound) -> tuple:
     return bound.figure, bound.at_least, bound.above, bound.at_most, bound.below
 
 
-def _bound_answers(bound: Bound, values: dict, exact: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
     """A notice bound's three-valued answer for every row, as ``tppcalc.rules.notices.bound_holds``
     gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
     value, known = values[bound.figure]
-    units = (exact or {}).get(bound.figure)
+    units = value if bound.figure in _EXACT_FIGURES else None
     holds = np.ones(len(value), bool)
     if bound.at_least is not None:
         holds &= value >= float(bound.at_least) if units is None else _units_at_least(units, bound.at_least)
@@ -539,10 +538,8 @@ class _ChunkColumns:
     never memory items) and carry no HBM stacks, so a figure they do not give (HBM density) is UNKNOWN, as in
     the scalar engine."""
 
-    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray,
-                 exact: dict[str, np.ndarray] | None = None):
-        self._values = values
-        self._exact = exact or {}  # figure -> its integer 1/10,000ths, where compared exactly
+    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray):
+        self._values = values  # figure -> (value, known); _EXACT_FIGURES in integer 1/10,000ths
         self._flags = {"datacenter": datacenter}
         self._n = len(datacenter)
 
@@ -553,13 +550,13 @@ class _ChunkColumns:
         return np.where(known, np.where(holds(value), _YES, _NO), _UNKNOWN).astype(np.int8)
 
     def at_least(self, figure: str, line: Decimal) -> np.ndarray:
-        if figure in self._exact:
-            return self._compare(figure, lambda _: _units_at_least(self._exact[figure], line))
+        if figure in _EXACT_FIGURES:
+            return self._compare(figure, lambda units: _units_at_least(units, line))
         return self._compare(figure, lambda value: value >= float(line))
 
     def above(self, figure: str, line: Decimal) -> np.ndarray:
-        if figure in self._exact:
-            return self._compare(figure, lambda _: _units_above(self._exact[figure], line))
+        if figure in _EXACT_FIGURES:
+            return self._compare(figure, lambda units: _units_above(units, line))
         return self._compare(figure, lambda value: value > float(line))
 
     def flag(self, figure: str) -> np.ndarray:
