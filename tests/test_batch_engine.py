@@ -290,8 +290,13 @@ def column_inputs(metrics: list) -> tuple[dict, np.ndarray]:
         found = [value_of(m) for m in metrics]
         return np.array([0.0 if v is None else float(v) for v in found]), np.array([v is not None for v in found])
 
+    def units(value_of):  # I/O and DRAM: exact integers in 1/10,000ths, as the engine holds them
+        found = [value_of(m) for m in metrics]
+        return (np.array([0 if v is None else int(Fraction(v) * 10_000) for v in found], np.int64),
+                np.array([v is not None for v in found]))
+
     values = {"tpp": column(lambda m: m.tpp), "density": column(lambda m: m.performance_density),
-              "io": column(lambda m: m.io_bidir_gbps), "dram": column(lambda m: m.dram_bandwidth_gbps)}
+              "io": units(lambda m: m.io_bidir_gbps), "dram": units(lambda m: m.dram_bandwidth_gbps)}
     flags = {True: CODES["yes"], False: CODES["no"], None: CODES["unknown"]}
     return values, np.array([flags[m.datacenter] for m in metrics], np.int8)
 
@@ -357,3 +362,49 @@ def test_an_empty_or_unreadable_as_of_is_an_error_not_today(as_of):
 
     with pytest.raises(InputError, match="as_of"):
         classify_file(io.BytesIO(b"chip\nH100 SXM\n"), io.BytesIO(), input_format="csv", dest="CN", as_of=as_of)
+
+
+def test_rows_on_an_io_or_dram_line_are_decided_exactly_by_numpy(monkeypatch):
+    """I/O and DRAM figures are compared as exact integers in 1/10,000ths, so a row on one of
+    their lines (I/O 900, a letter's bound; DRAM 4000) needs no scalar run of its own: a quarter
+    of a spec sheet can sit on such a line. One scalar check per distinct set of answers."""
+    calls = scalar_calls(monkeypatch)
+    rows = [{"id": f"r{i}", "dense_int8_tops": str(700 + i), "datacenter": "true", "io_bidir_gbps": io,
+             "dram_bandwidth_gbps": dram}
+            for i, (io, dram) in enumerate([("900", "4000")] * 20 + [("899.9999", "3999.9999")] * 20)]
+    got = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
+    for row, result in zip(rows, got):
+        assert_same(row, result, as_of=D(2026, 2, 1), dest="CN")
+    assert len(calls) == 2
+
+
+@given(st.lists(st.tuples(st.integers(0, 3**39), st.integers(0, 3**39)), min_size=1, max_size=40))
+def test_unique_rows_is_numpys_unique_over_rows(pairs):
+    array = np.array(pairs, np.int64)
+    keys, first, inverse = engine._unique_rows(array)
+    expected_keys, expected_first, expected_inverse = np.unique(array, axis=0, return_index=True, return_inverse=True)
+    assert (keys == expected_keys).all() and (first == expected_first).all()
+    assert (inverse == expected_inverse.ravel()).all()
+
+
+def test_exact_unit_comparisons_against_lines_with_many_digits():
+    """units / 10,000 against a line, exactly: 900 is below 900.000...01 (32 digits, past the
+    decimal module's default precision of 28) and at least 899.99995."""
+    units = np.array([9_000_000, 9_000_001, 8_999_999], np.int64)
+    above_900 = Decimal("900.00000000000000000000000000001")
+    assert engine._units_at_least(units, above_900).tolist() == [False, True, False]
+    assert engine._units_above(units, above_900).tolist() == [False, True, False]
+    assert engine._units_at_least(units, Decimal("899.99995")).tolist() == [True, True, False]
+    assert engine._units_above(units, Decimal("900")).tolist() == [False, True, False]
+    assert engine._units_at_least(units, Decimal("1e30")).tolist() == [False] * 3
+
+
+@pytest.mark.parametrize("column, text", [("io_bidir_gbps", "899.99999999999999999999999999999"),
+                                          ("dram_bandwidth_gbps", "3999.99999999999999999999999999999"),
+                                          ("dram_bandwidth_gbps", "4000.00000000000000000000000000001")])
+def test_a_figure_with_more_digits_than_decimal_precision_is_not_rounded_onto_a_line(column, text):
+    """32 significant digits: one ten-thousandth scaling in the decimal module's default context
+    (28 digits) would round it onto the line, where an exact integer comparison takes it as on."""
+    rows = [{"id": "a", "dense_int8_tops": "700", "datacenter": "true", column: text}]
+    (got,) = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
+    assert_same(rows[0], got, as_of=D(2026, 2, 1), dest="CN")

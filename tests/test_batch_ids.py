@@ -4,6 +4,7 @@ with Python's hash and with hashes that collide on purpose."""
 
 import random
 
+import numpy as np
 import pytest
 
 from tppcalc.batch.ids import SeenIds
@@ -22,6 +23,7 @@ def repeats_by_definition(chunks: list[list[bytes]]) -> list[list[int]]:
 
 
 HASHES = {
+    "numpy, keyed per run (the default)": None,
     "python": hash,
     "all collide": lambda key: 0,
     "length only": lambda key: len(key) << 40,          # equal top bits for ids of one length
@@ -88,3 +90,24 @@ def test_no_temporary_file_is_an_input_error_not_a_crash(monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(InputError, match="temporary file for the ids .Permission denied.; set TMPDIR"):
         SeenIds().repeats([b"a"])
+
+
+def test_ids_around_the_numpy_hash_width_match_the_definition():
+    """Ids up to 64 bytes are hashed by numpy, longer ones by Python: an id near the boundary,
+    with NULs and bytes that are not UTF-8, is still a repeat exactly when its bytes came before."""
+    rng = random.Random(21)
+    pool = [bytes(rng.choice(b"ab\0\xff") for _ in range(width)) for width in range(0, 72) for _ in range(3)]
+    chunks = [[rng.choice(pool) for _ in range(rng.randrange(0, 80))] for _ in range(20)]
+    ids = SeenIds()
+    assert [ids.repeats(keys) for keys in chunks] == repeats_by_definition(chunks)
+
+
+def test_the_numpy_hash_spreads_ids_over_the_top_bits():
+    """1,000,000 'sku-N' ids, the bench's form: few equal top-32-bit hashes (about 116 expected)."""
+    from tppcalc.batch import ids as batch_ids
+
+    keys = [f"sku-{n}".encode() for n in range(1_000_000)]
+    widths = np.fromiter(map(len, keys), np.int64, len(keys))
+    ends = np.cumsum(widths)
+    hashes = batch_ids._short_hashes(b"".join(keys), ends - widths, widths, SeenIds()._keys) >> np.uint64(32)
+    assert len(keys) - len(np.unique(hashes)) < 400

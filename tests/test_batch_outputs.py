@@ -248,3 +248,19 @@ def test_formula_cells_are_found_wherever_they_start_on_the_numpy_path(text):
     cells = [cell for row in rows[1:] for cell in row[:2]]
     assert sum(cell.startswith("'") for cell in cells) == 1
     assert all(not cell.startswith(("=", "+", "-", "@", "\t")) or cell.lstrip("-").isdigit() for cell in cells)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_csv_output_written_in_pieces_keeps_every_row_in_order(quoted):
+    """CSV rows go out io.WRITE_ROWS at a time: 1,300 rows (three pieces and a part) on the numpy
+    path and, with a quote, the csv module's, come back once each and in order."""
+    import tppcalc.batch.io as batch_io
+
+    count = 2 * batch_io.WRITE_ROWS + 276
+    ids = ['"q"' if quoted and n == 5 else f"r{n}" for n in range(count)]
+    text = "id,dense_int8_tops\n" + "".join(f"{key},{n + 1}\n" for n, key in enumerate(ids))
+    sink = io.BytesIO()
+    classify_file(io.BytesIO(text.encode()), sink, input_format="csv", dest="CN")
+    rows = list(csv.DictReader(io.StringIO(sink.getvalue().decode())))
+    assert [row["id"] for row in rows] == [("q" if quoted and n == 5 else f"r{n}") for n in range(count)]
+    assert [row["tpp"] for row in rows] == [str(8 * (n + 1)) for n in range(count)]

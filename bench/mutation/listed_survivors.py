@@ -69,9 +69,10 @@ MUTANTS = (
     Mutant("_unit complete despite an unknown rating", "tppcalc/core/metrics.py",
            "            complete = False\n            unknowns.append(f\"processing_units",
            "            complete = True\n            unknowns.append(f\"processing_units"),
-    Mutant("batch DRAM figure multiplied by its scale", "tppcalc/batch/engine.py",
-           '"dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE',
-           '"dram": (rows.amounts["dram_bandwidth_gbps"].units * SCALE'),
+    # Issue 20: DRAM is compared as exact integers; the float figure this mutant scaled is gone.
+    Mutant("batch exact line comparison rounds the wrong way", "tppcalc/batch/engine.py",
+           "least = math.ceil(Fraction(line) * SCALE)", "least = math.floor(Fraction(line) * SCALE) + 1",
+           "tests/test_batch_engine.py -k io_or_dram_line"),
     Mutant("batch int64 guard raised tenfold", "tppcalc/batch/engine.py",
            "_MAX_UNITS = 10**9 * SCALE", "_MAX_UNITS = 10**10 * SCALE"),
     Mutant("batch int64 guard 11**9", "tppcalc/batch/engine.py",

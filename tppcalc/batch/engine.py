@@ -8,10 +8,11 @@ its row, and the batch stops if they differ. Unknown figures are therefore handl
 engine's own fail-closed walk, never by a second implementation of it.
 
 Numpy's answers come from figures written as plain decimals (up to 9 integer digits and 4
-decimals), held exactly as integers in 1/10,000ths and compared in float64, whose error here is at
-most 2 ulp. A row whose TPP, performance density, I/O rate or DRAM bandwidth lies within
-``MARGIN`` (relative, a million times that error) of any line of the rules in use, a row with a
-figure in another form, and a catalogue row get their figures and answers from the scalar engine
+decimals), held exactly as integers in 1/10,000ths. I/O rate and DRAM bandwidth (and their sum)
+are compared with their lines as those exact integers. TPP and performance density are compared
+in float64, whose error here is at most 2 ulp: a row whose TPP or density lies within ``MARGIN``
+(relative, a million times that error) of any line of the rules in use, a row with a figure in
+another form, and a catalogue row get their figures and answers from the scalar engine
 (``spec_from_figures``, ``compute_metrics`` and the rules' predicates) one by one. TPP and density
 are printed from exact integers or Decimals.
 """
@@ -21,9 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 
@@ -63,7 +66,11 @@ _ANSWER = {NO: _NO, UNKNOWN: _UNKNOWN, YES: _YES}
 _EMPTY, _FAST, _EXACT, _BAD, _OTHER = 0, 1, 2, 3, 4
 _FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no": _NO, "0": _NO}
 # The figures whose lines a fast-path row must not lie near (numpy holds them in float64).
-_NEAR_LINE_FIGURES = ("tpp", "density", "io", "dram", "dram_plus_io")
+_NEAR_LINE_FIGURES = ("tpp", "density")
+# Figures numpy compares as exact integers in 1/10,000ths (sums of given figures, no product or
+# quotient): a row on one of their lines needs no scalar run (I/O 900 is a letter's bound, and
+# a spec sheet may have a quarter of its rows there).
+_EXACT_FIGURES = ("io", "dram", "dram_plus_io")
 
 
 def check_columns(columns: Sequence[str], where: str) -> None:
@@ -210,8 +217,9 @@ class Engine:
             raise InputError(f"{len(self._notice_bounds)} bounds in notices and letters; batch mode takes at most "
                              f"{_MAX_CONDITIONS}", where=f"rule edition {rules.base.id}")
         for bound in self._notice_bounds:
-            self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
-                                             if v is not None)
+            if bound.figure not in _EXACT_FIGURES:  # a figure of neither kind stops here (KeyError), never passes
+                self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
+                                                 if v is not None)
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
@@ -319,10 +327,11 @@ class Engine:
         if cells is None:
             return
         rows = np.flatnonzero(cells.widths > 0)
-        keys = _raw(cells, rows).tolist()
-        for index in self._ids.repeats(keys):
-            problems.setdefault(int(rows[index]), []).append(
-                f"id: {keys[index].decode('utf-8', 'replace')!r} is given on an earlier {self._unit}")
+        for index in self._ids.repeats_in(cells.data, cells.starts[rows], cells.ends[rows]):
+            row = int(rows[index])
+            problems.setdefault(row, []).append(
+                f"id: {cells.data[cells.starts[row]:cells.ends[row]].decode('utf-8', 'replace')!r} is given on an "
+                f"earlier {self._unit}")
 
     # ---------------------------------------------------------------------------- numpy path
 
@@ -344,8 +353,9 @@ class Engine:
             "tpp": (units / SCALE, np.ones(n, bool)),
             "density": (np.divide(units, area.units, out=np.zeros(n), where=known["die_area_mm2"]),
                         known["die_area_mm2"]),
-            "io": (rows.amounts["io_bidir_gbps"].units / SCALE, known["io_bidir_gbps"]),
-            "dram": (rows.amounts["dram_bandwidth_gbps"].units / SCALE, known["dram_bandwidth_gbps"]),
+            # _EXACT_FIGURES: integers in 1/10,000ths (each below 10^13, the sum too), not floats
+            "io": (rows.amounts["io_bidir_gbps"].units, known["io_bidir_gbps"]),
+            "dram": (rows.amounts["dram_bandwidth_gbps"].units, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
         for quantity, lines in self._lines.items():
@@ -366,7 +376,7 @@ class Engine:
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
-        keys, first, inverse = np.unique(answers[chosen], axis=0, return_index=True, return_inverse=True)
+        keys, first, inverse = _unique_rows(answers[chosen])
         numbers = np.empty(len(keys), np.int32)
         for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
             if key not in self._checked:
@@ -471,6 +481,16 @@ class _Table:
         return number
 
 
+def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(pairs, axis=0, return_index=True, return_inverse=True)`` for an (n, 2) int64
+    array, in another order of keys: each column's values are numbered first, so the one sort over
+    rows is of small integers (unique over axis 0 sorts a structured view, ten times slower)."""
+    codes = [np.unique(pairs[:, j], return_inverse=True) for j in range(2)]
+    combined = codes[0][1].ravel().astype(np.int64) * len(codes[1][0]) + codes[1][1].ravel()
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    return pairs[first], first, inverse.ravel()
+
+
 def _bound_key(bound: Bound) -> tuple:
     return bound.figure, bound.at_least, bound.above, bound.at_most, bound.below
 
@@ -479,16 +499,29 @@ def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
     """A notice bound's three-valued answer for every row, as ``tppcalc.decisions.rules.notices.bound_holds``
     gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
     value, known = values[bound.figure]
+    units = value if bound.figure in _EXACT_FIGURES else None
     holds = np.ones(len(value), bool)
     if bound.at_least is not None:
-        holds &= value >= float(bound.at_least)
+        holds &= value >= float(bound.at_least) if units is None else _units_at_least(units, bound.at_least)
     if bound.above is not None:
-        holds &= value > float(bound.above)
+        holds &= value > float(bound.above) if units is None else _units_above(units, bound.above)
     if bound.at_most is not None:
-        holds &= value <= float(bound.at_most)
+        holds &= value <= float(bound.at_most) if units is None else ~_units_above(units, bound.at_most)
     if bound.below is not None:
-        holds &= value < float(bound.below)
+        holds &= value < float(bound.below) if units is None else ~_units_at_least(units, bound.below)
     return np.where(known, np.where(holds, _YES, _NO), _UNKNOWN).astype(np.int8)
+
+
+def _units_at_least(units: np.ndarray, line: Decimal) -> np.ndarray:
+    """Exactly ``units / SCALE >= line`` for integer ``units`` (0 <= units < 2^62)."""
+    least = math.ceil(Fraction(line) * SCALE)  # a Fraction: no decimal context rounds the line
+    return units >= least if least < 1 << 62 else np.zeros(len(units), bool)
+
+
+def _units_above(units: np.ndarray, line: Decimal) -> np.ndarray:
+    """Exactly ``units / SCALE > line`` for integer ``units`` (0 <= units < 2^62)."""
+    most = math.floor(Fraction(line) * SCALE)
+    return units > most if most < 1 << 62 else np.zeros(len(units), bool)
 
 
 def _conditions(when: list[Condition]):
@@ -506,7 +539,7 @@ class _ChunkColumns:
     the scalar engine."""
 
     def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray):
-        self._values = values
+        self._values = values  # figure -> (value, known); _EXACT_FIGURES in integer 1/10,000ths
         self._flags = {"datacenter": datacenter}
         self._n = len(datacenter)
 
@@ -517,9 +550,13 @@ class _ChunkColumns:
         return np.where(known, np.where(holds(value), _YES, _NO), _UNKNOWN).astype(np.int8)
 
     def at_least(self, figure: str, line: Decimal) -> np.ndarray:
+        if figure in _EXACT_FIGURES:
+            return self._compare(figure, lambda units: _units_at_least(units, line))
         return self._compare(figure, lambda value: value >= float(line))
 
     def above(self, figure: str, line: Decimal) -> np.ndarray:
+        if figure in _EXACT_FIGURES:
+            return self._compare(figure, lambda units: _units_above(units, line))
         return self._compare(figure, lambda value: value > float(line))
 
     def flag(self, figure: str) -> np.ndarray:
@@ -585,8 +622,8 @@ def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: 
             problems.setdefault(row, []).append(f"{field}: {exc.problem}")
             state[row] = _BAD
             continue
-        fixed = value.scaleb(4)
-        if fixed == fixed.to_integral_value() and 0 <= fixed < _MAX_UNITS:
+        fixed = Fraction(value) * SCALE  # exact: scaleb() would round past 28 digits, onto a line
+        if fixed.denominator == 1 and 0 <= fixed < _MAX_UNITS:
             units[row], state[row] = int(fixed), _FAST
         else:
             state[row] = _EXACT
@@ -632,7 +669,12 @@ def _raw(cells: Cells, rows: np.ndarray) -> np.ndarray:
 
 def _labels(cells: Cells) -> tuple[list[str], np.ndarray]:
     """The distinct texts of a column and, per row, which one it holds."""
-    uniques, inverse = np.unique(_raw(cells, np.arange(len(cells))), return_inverse=True)
+    raw = _raw(cells, np.arange(len(cells)))
+    if raw.dtype.kind == "S" and raw.itemsize <= 8:  # short texts (flags): sorted as integers, not strings
+        uniques, inverse = np.unique(raw.astype("S8").view(np.uint64), return_inverse=True)  # no NUL: one to one
+        uniques = uniques.view("S8")
+    else:
+        uniques, inverse = np.unique(raw, return_inverse=True)
     return [u.decode("utf-8") for u in uniques.tolist()], inverse.ravel()
 
 
