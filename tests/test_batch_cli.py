@@ -55,11 +55,15 @@ def test_csv_to_stdout_with_the_summary_on_stderr(products):
     assert list(rows[0])[-7:] == ["tpp", "performance_density", "eccn", "license_required", "reason", "notices",
                                   "error"]
     # The summary is a table of rows per outcome, under a heading with the time taken.
-    heading, header, rule, *counts = result.stderr.splitlines()
+    heading, header, rule, *lines = result.stderr.splitlines()
     assert heading.startswith("tppcalc batch (") and heading.endswith(" s):")
     assert header.split() == ["outcome", "rows"] and set(rule) == {"─"}
-    assert [line.split() for line in counts] == [["controlled", "3"], ["undetermined", "1"], ["outside", "1"],
-                                                 ["errors", "1"], ["all", "6"]]
+    assert [line.split() for line in lines[:5]] == [["controlled", "3"], ["undetermined", "1"], ["outside", "1"],
+                                                    ["errors", "1"], ["all", "6"]]
+    # then the text of each notice the rows name by id, once
+    assert lines[5:7] == ["", "Notices (the rows' notices column names them by id):"]
+    noticed = {key for r in rows for key in r["notices"].split("; ") if key}
+    assert noticed and {line.split(":")[0].strip(" -") for line in lines[7:] if line.startswith("  - ")} == noticed
 
 
 def test_json_summary(products):

@@ -42,6 +42,9 @@ class Summary:
     # {"name", "rows", "first" (where), "why" ("unknown" | "ambiguous"), "suggestions" | "candidates"}.
     unresolved: list[dict] = field(default_factory=list)
     unresolved_left_out: int = 0  # further names, beyond engine.MAX_UNRESOLVED_NAMES
+    # The text of every notice some row carries, once: the rows' `notices` column names them by id
+    # (2 KB of the same policy texts on every row made the output ten times the input).
+    notices: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +90,8 @@ def classify_file(
             writer.write(chunk, *results.texts(), results.outcome, results.outcomes)
             counts = np.bincount(results.outcome, minlength=len(results.outcomes))
             for outcome, count in zip(results.outcomes, counts.tolist()):
+                if count:
+                    summary.notices.update(outcome.notice_texts)
                 summary.controlled += count if outcome.controlled else 0
                 summary.undetermined += count if outcome.eccn is None and outcome.error is None else 0
                 summary.errors += count if outcome.error is not None else 0

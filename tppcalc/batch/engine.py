@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ class Outcome:
     license_required: bool | None
     reason: str | None
     error: str | None = None
-    notices: str | None = None  # "id: text | id: text", as classify gives them
+    notices: str | None = None  # the notice ids, "id; id": each text is given once, in the run's Summary
+    notice_texts: tuple[tuple[str, str], ...] = dataclasses.field(default=(), compare=False)  # (id, text) of each
 
     def fields(self) -> tuple:
         return self.eccn, self.license_required, self.reason, self.notices, self.error
@@ -428,8 +430,8 @@ class Engine:
         if outcome_key not in self._outcomes:
             result = classify(metrics, **self._keywords)
             self._outcomes[outcome_key] = Outcome(result.eccn, result.license_required, self._reason(result, answers),
-                                                  notices=" | ".join(f"{n.id}: {n.text}" for n in result.notices)
-                                                  or None)
+                                                  notices="; ".join(n.id for n in result.notices) or None,
+                                                  notice_texts=tuple((n.id, n.text) for n in result.notices))
         density = metrics.performance_density
         return _Verdict(
             tpp=b"" if metrics.tpp is None else _decimal_text(metrics.tpp).encode(),

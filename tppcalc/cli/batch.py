@@ -115,8 +115,8 @@ def _show_summary(summary, json_summary: bool) -> None:
     if json_summary:
         click.echo(json.dumps(summary.as_dict()), err=True)
     else:
-        from tppcalc.render.report import batch_summary_table, batch_unresolved_items
+        from tppcalc.render.report import batch_notice_items, batch_summary_table, batch_unresolved_items
         from tppcalc.render.terminal import show
 
-        unresolved = batch_unresolved_items(summary)
-        show([batch_summary_table(summary), *([unresolved] if unresolved else [])], stream=sys.stderr)
+        extra = [items for items in (batch_notice_items(summary), batch_unresolved_items(summary)) if items]
+        show([batch_summary_table(summary), *extra], stream=sys.stderr)

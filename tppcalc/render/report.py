@@ -357,6 +357,14 @@ def batch_summary_table(summary) -> Table:
     ], caption=f"tppcalc batch ({summary.seconds:.2f} s)", numeric=(1,))
 
 
+def batch_notice_items(summary) -> Items | None:
+    """The text of each notice the rows' ``notices`` column names by id, once; None without any."""
+    if not summary.notices:
+        return None
+    return Items("Notices (the rows' notices column names them by id)",
+                 [Cell(f"{key}: {text}", "warning") for key, text in summary.notices.items()])
+
+
 def batch_unresolved_items(summary) -> Items | None:
     """Every chip name a batch run could not resolve, with how often, where first, and the
     catalogue's hints; None when every name resolved."""
