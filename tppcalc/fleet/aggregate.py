@@ -93,7 +93,8 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     checks: list[Check] = []
     counted = [h for h in holdings if controlled.get(h.chip_id, "maybe") != "no"]
     if "lpp_tpp_per_consignee_year" in limits:
-        checks.extend(_lpp(counted, controlled, limits))
+        checks.extend(_lpp([h for h in counted if tier_of[h.country] != "tier3"], controlled, limits))
+        checks.extend(_lpp_unavailable([h for h in counted if tier_of[h.country] == "tier3"], controlled, limits))
         checks.extend(_tier2_allocation(counted, controlled, limits, tier_of))
         checks.extend(_uveu(counted, controlled, limits, tier_of))
     if "china_to_us_max_ratio" in limits:
@@ -189,6 +190,24 @@ def _lpp(holdings, controlled, limits) -> list[Check]:
             check = Check(name, "undetermined", low, limit, rule,
                           "holdings without a consignee or a shipping date are pooled; give them to decide")
         checks.append(check)
+    return checks
+
+
+def _lpp_unavailable(holdings, controlled, limits) -> list[Check]:
+    """LPP cannot be used for D:5 or Macau (Tier 3): a 3A090.a holding there fails the check
+    whatever its amount, so staying under the cap is never a pass (one that may be 3A090.a, or
+    whose TPP is unknown, is undetermined)."""
+    groups: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        groups[(holding.consignee or UNKNOWN_CONSIGNEE, holding.country)].append(holding)
+    rule = limits.rule_of["lpp_tpp_per_consignee_year"]
+    checks = []
+    for (consignee, country), group in sorted(groups.items()):
+        low, _ = _bounded(group, controlled)
+        status: Status = "fail" if low > 0 else "undetermined"
+        checks.append(Check(f"LPP {consignee} in {country}", status, low, ZERO, rule,
+                            f"License Exception LPP (15 CFR 740.29) is not available for {country} "
+                            "(Country Group D:5 or Macau)"))
     return checks
 
 
