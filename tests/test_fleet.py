@@ -365,3 +365,46 @@ def test_lpp_in_d5_is_undetermined_when_the_chip_may_not_be_3a090a(tmp_path):
     """)
     report = report_fleet([path], CATALOGUE, as_of=DAY)
     assert [c.status for c in report.checks if c.name.startswith("LPP")] == ["undetermined"]
+
+
+# UVEU (regulation.md 4.5, AI Diffusion as written): "a US-headquartered UVEU must keep >= 50% in the
+# United States". An operator whose headquarters is given as US on one site and not at all on
+# another (all its 200 H100 in Germany: 0% in the US) had the check dropped, and every other check
+# passed. Unknown headquarters never drops the check: a share under the floor is undetermined.
+@pytest.mark.parametrize("second_hq", ["", 'operator_hq = "US"', 'operator_hq = "DE"'])
+def test_the_us_share_check_is_not_dropped_when_headquarters_is_partly_unknown(tmp_path, second_hq):
+    path = write(tmp_path, f"""
+        [[site]]
+        name = "a"
+        country = "DE"
+        operator = "Op"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+        [[site]]
+        name = "b"
+        country = "DE"
+        operator = "Op"
+        {second_hq}
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    us_share = check(report, "UVEU Op US share")
+    assert us_share.value == 0
+    assert us_share.status == ("fail" if second_hq == 'operator_hq = "US"' else "undetermined")
+
+
+def test_the_us_share_of_an_operator_with_no_headquarters_given_is_undetermined_when_low(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "DE"
+        operator = "Op"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    assert check(report_fleet([path], CATALOGUE, as_of=DAY), "UVEU Op US share").status == "undetermined"

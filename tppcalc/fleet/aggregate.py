@@ -266,11 +266,17 @@ def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
                             worst[1], maximum, rule,
                             f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}"))
         headquarters = {h.operator_hq for h in group}
-        if headquarters == {"US"}:
+        if "US" in headquarters or None in headquarters:
+            # Headquarters not given (or given two ways) may be the US: the check is never dropped,
+            # and a share under the floor is then undetermined rather than failed.
             us_minimum = limits["uveu_us_min_share_for_us_headquartered"]
             us_share = ratio(shares.get("US", ZERO), total)
-            checks.append(Check(f"UVEU {operator} US share", "pass" if us_share >= us_minimum else "fail",
-                                us_share, us_minimum, rule, "a US-headquartered operator keeps at least this share in the US"))
+            detail = "a US-headquartered operator keeps at least this share in the US"
+            status: Status = "pass" if us_share >= us_minimum else "fail"
+            if status == "fail" and headquarters != {"US"}:
+                status = "undetermined"
+                detail += "; operator_hq is not given, or differs, for some holdings: it may be the US"
+            checks.append(Check(f"UVEU {operator} US share", status, us_share, us_minimum, rule, detail))
     return checks
 
 
