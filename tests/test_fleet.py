@@ -408,3 +408,54 @@ def test_the_us_share_of_an_operator_with_no_headquarters_given_is_undetermined_
         count = 100
     """)
     assert check(report_fleet([path], CATALOGUE, as_of=DAY), "UVEU Op US share").status == "undetermined"
+
+
+# LPP counts "cumulative total processing performance ... per-calendar year directly to a single
+# ultimate consignee" (15 CFR 740.29, regulation.md 4.3). One consignee spelled two ways in an
+# inventory ("Example GmbH", "EXAMPLE  GmbH") was two consignees: 700 B200 (700 x 36,000 TPP, NVIDIA
+# HGX B200 datasheet: 4.5 PFLOPS dense FP8 x 8) passed under the cap while the same consignee held
+# 2,100 B200 that year. Names equal but for case and spacing are one party (consignee and operator).
+def test_a_consignee_spelled_in_another_case_or_spacing_is_the_same_consignee(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "DE"
+        [[site.item]]
+        chip = "B200"
+        count = 1400
+        consignee = "Example GmbH"
+        shipped = 2025-03-01
+        [[site.item]]
+        chip = "B200"
+        count = 700
+        consignee = "EXAMPLE  GmbH"
+        shipped = 2025-04-01
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    lpp = [c for c in report.checks if c.name.startswith("LPP")]
+    assert [(c.name, c.status, c.value) for c in lpp] == [("LPP Example GmbH 2025", "fail", 2100 * tpp("B200"))]
+    assert list(report.totals_by_consignee) == ["Example GmbH"]
+
+
+def test_an_operator_spelled_in_another_case_is_the_same_operator(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "US"
+        operator = "Example Cloud"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+        [[site]]
+        name = "b"
+        country = "IN"
+        operator = "example cloud"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    assert check(report, "UVEU Example Cloud largest Tier 2 country share").status == "fail"  # 50% in IN
+    assert not [c for c in report.checks if "example cloud" in c.name]

@@ -11,6 +11,7 @@ change the answer. Comparisons are exact: a total equal to a limit passes an "at
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -80,7 +81,7 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     by_site: dict[str, Total] = defaultdict(Total)
     for holding in holdings:
         by_site[holding.site].add(holding)
-    holdings = _pooled(holdings)
+    holdings = _pooled(_one_spelling_per_party(holdings))
     countries = country_data()
     tier_of = {country: countries.tier_of(country, as_of) for country in {h.country for h in holdings}}
     by_country, by_tier, by_consignee = (defaultdict(Total) for _ in range(3))
@@ -114,6 +115,30 @@ def _pooled(holdings: list[Holding]) -> list[Holding]:
         counts[key] = counts.get(key, 0) + h.count
     return [Holding(ALL_SITES, country, operator, operator_hq, chip_id, unit_tpp, count, shipped, consignee, ALL_SITES)
             for (country, operator, operator_hq, chip_id, unit_tpp, shipped, consignee), count in counts.items()]
+
+
+def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
+    """Consignees and operators equal but for case and spacing ("Example GmbH", "EXAMPLE  GmbH")
+    are one party, under the first spelling seen: split, each could stay under a cap that the
+    party as a whole crosses."""
+    first: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+
+    def party(name: str | None) -> str | None:
+        if not name:
+            return name
+        found = spelled.get(name)
+        if found is None:
+            key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+            found = spelled[name] = first.setdefault(key, name)
+        return found
+
+    out = []
+    for h in holdings:
+        consignee, operator = party(h.consignee), party(h.operator)
+        out.append(h if consignee is h.consignee and operator is h.operator
+                   else h._replace(consignee=consignee, operator=operator))
+    return out
 
 
 @dataclass(frozen=True)
