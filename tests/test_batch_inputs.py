@@ -598,3 +598,21 @@ def test_unresolved_names_are_counted_across_chunks(monkeypatch):
     monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=64))
     _, summary = run("chip\n" + "Z9000\nH100 SXM\n" * 30)
     assert [(e["name"], e["rows"], e["first"]) for e in summary.unresolved] == [("Z9000", 30, "line 2")]
+
+
+# A batch applies --dest, --hq, --as-of, --edition and --as-written to every row. A column that reads
+# as a per-row destination, headquarters or date would be copied through unread, and a row marked
+# "CN" would get the licence answer of the command line's destination: under the eCFR of
+# 2026-07-23 an H100 (3A090.a) needs no licence to DE but does to CN ("RS applies to 3A090.a" as
+# enforced: D:1, D:4, D:5 outside A:5/A:6, and Macau; 15 CFR 742.6(a)(6)(iii)). Such a column is refused.
+@pytest.mark.parametrize("column", ["dest", "Dest", "destination", "Country", "hq", "end_user_hq",
+                                    "as_of", "edition", "as_written"])
+def test_a_per_row_destination_or_date_column_is_refused_not_ignored(column):
+    with pytest.raises(InputError, match=f"column {column!r} .*every row"):
+        run(f"chip,{column}\nH100 SXM,CN\n", dest="DE")
+
+
+@pytest.mark.parametrize("column", ["ECCN", "License_Required", "tpp "])
+def test_a_result_column_in_other_case_or_spacing_is_refused(column):
+    with pytest.raises(InputError, match="is a result column"):
+        run(f"chip,{column}\nH100 SXM,EAR99\n")

@@ -217,3 +217,16 @@ def test_a_two_letter_code_in_any_case_is_resolved_without_loading_pycountry():
               "assert [resolve_country(c) for c in ('CN', 'cn', ' hk ')] == ['CN', 'CN', 'HK']; "
               "assert 'pycountry' not in sys.modules")
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+# "Congo" is ISO 3166-1's short name of the Republic of the Congo (CG), but in everyday use it as
+# often means the Democratic Republic of the Congo (CD). The two sit on opposite sides of the rules:
+# CD is in Country Group D:5 (15 CFR 740 Supp. No. 1, the eCFR table of 2026-07-23), CG is not. Read
+# as CG, an export of an H20 to "Congo" in 2025 needed no licence where the DRC needs one (the
+# is-informed letter reaches D:5). Like "Korea", it is refused with both as suggestions.
+@pytest.mark.parametrize("text", ["Congo", "congo", "CONGO"])
+def test_congo_alone_is_refused_with_both_congos_suggested(text):
+    with pytest.raises(InputError) as caught:
+        resolve_country(text)
+    assert "(CG)" in str(caught.value) and "(CD)" in str(caught.value)
+    assert resolve_country("COG") == "CG" and resolve_country("COD") == "CD"

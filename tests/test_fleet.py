@@ -275,7 +275,10 @@ def test_fleet_report_fail_on_failed_gates_on_a_failed_or_undetermined_check(tmp
     # 0.4999 makes the same fleet fail. The gate's code is batch's "is or may be controlled" code.
     path = write(tmp_path, CHINA_HALF_OF_US)
     day = ("--as-of", "2026-03-01")
-    assert run_cli("fleet", "report", str(path), *day, "--fail-on", "failed").exit_code == 0
+    assert run_cli("fleet", "report", str(INVENTORY), *day, "--fail-on", "failed").exit_code == 0  # all pass
+    # (The China fleet itself fails LPP, AI Diffusion as written: the exception is not for D:5.)
+    passing = json.loads(run_cli("fleet", "report", str(path), *day, "--json").stdout)["checks"]
+    assert {c["status"] for c in passing if not c["name"].startswith("LPP")} == {"pass"}
     failing = ("--cap", "china_to_us_max_ratio=0.4999")
     assert run_cli("fleet", "report", str(path), *day, *failing).exit_code == 0  # no gate: a report only
     gated = run_cli("fleet", "report", str(path), *day, *failing, "--fail-on", "failed", "--json")
@@ -325,3 +328,134 @@ def test_fleet_probe_exits_4_when_a_node_did_not_answer(run_cli, monkeypatch, tm
 
     monkeypatch.setattr(ray_probe, "probe_cluster", lambda **_: ray_probe.FleetProbeResult([answered], []))
     assert run_cli("fleet", "probe", "--json").exit_code == 0
+
+
+# 15 CFR 740.29 (License Exception LPP) as summarised in the reference (regulation.md, section 13 table,
+# row R2025-AID LPP: "<= 26,900,000 TPP cumulative per calendar year per ultimate consignee ... not
+# D:5/Macau"): under the cap is no pass for a consignee in a D:5 country or Macau, where the exception
+# cannot be used at all. 10 H100 (10 x 15,832 TPP) are far under the cap, yet fail there.
+@pytest.mark.parametrize("country", ["CN", "HK", "MO", "RU"])
+def test_lpp_is_never_a_pass_for_a_consignee_in_d5_or_macau(tmp_path, country):
+    path = write(tmp_path, f"""
+        [[site]]
+        name = "s"
+        country = "{country}"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 10
+        consignee = "C"
+        shipped = 2025-06-01
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    lpp = [c for c in report.checks if c.name.startswith("LPP")]
+    assert lpp and all(c.status == "fail" for c in lpp)
+    assert any("not available" in c.detail and c.value == 10 * tpp("H100 SXM") for c in lpp)
+
+
+def test_lpp_in_d5_is_undetermined_when_the_chip_may_not_be_3a090a(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "s"
+        country = "CN"
+        [[site.item]]
+        chip = "Intel(R) Xeon(R) Platinum 8592+"
+        count = 10
+        consignee = "C"
+        shipped = 2025-06-01
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    assert [c.status for c in report.checks if c.name.startswith("LPP")] == ["undetermined"]
+
+
+# UVEU (regulation.md 4.5, AI Diffusion as written): "a US-headquartered UVEU must keep >= 50% in the
+# United States". An operator whose headquarters is given as US on one site and not at all on
+# another (all its 200 H100 in Germany: 0% in the US) had the check dropped, and every other check
+# passed. Unknown headquarters never drops the check: a share under the floor is undetermined.
+@pytest.mark.parametrize("second_hq", ["", 'operator_hq = "US"', 'operator_hq = "DE"'])
+def test_the_us_share_check_is_not_dropped_when_headquarters_is_partly_unknown(tmp_path, second_hq):
+    path = write(tmp_path, f"""
+        [[site]]
+        name = "a"
+        country = "DE"
+        operator = "Op"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+        [[site]]
+        name = "b"
+        country = "DE"
+        operator = "Op"
+        {second_hq}
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    us_share = check(report, "UVEU Op US share")
+    assert us_share.value == 0
+    assert us_share.status == ("fail" if second_hq == 'operator_hq = "US"' else "undetermined")
+
+
+def test_the_us_share_of_an_operator_with_no_headquarters_given_is_undetermined_when_low(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "DE"
+        operator = "Op"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    assert check(report_fleet([path], CATALOGUE, as_of=DAY), "UVEU Op US share").status == "undetermined"
+
+
+# LPP counts "cumulative total processing performance ... per-calendar year directly to a single
+# ultimate consignee" (15 CFR 740.29, regulation.md 4.3). One consignee spelled two ways in an
+# inventory ("Example GmbH", "EXAMPLE  GmbH") was two consignees: 700 B200 (700 x 36,000 TPP, NVIDIA
+# HGX B200 datasheet: 4.5 PFLOPS dense FP8 x 8) passed under the cap while the same consignee held
+# 2,100 B200 that year. Names equal but for case and spacing are one party (consignee and operator).
+def test_a_consignee_spelled_in_another_case_or_spacing_is_the_same_consignee(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "DE"
+        [[site.item]]
+        chip = "B200"
+        count = 1400
+        consignee = "Example GmbH"
+        shipped = 2025-03-01
+        [[site.item]]
+        chip = "B200"
+        count = 700
+        consignee = "EXAMPLE  GmbH"
+        shipped = 2025-04-01
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    lpp = [c for c in report.checks if c.name.startswith("LPP")]
+    assert [(c.name, c.status, c.value) for c in lpp] == [("LPP Example GmbH 2025", "fail", 2100 * tpp("B200"))]
+    assert list(report.totals_by_consignee) == ["Example GmbH"]
+
+
+def test_an_operator_spelled_in_another_case_is_the_same_operator(tmp_path):
+    path = write(tmp_path, """
+        [[site]]
+        name = "a"
+        country = "US"
+        operator = "Example Cloud"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+        [[site]]
+        name = "b"
+        country = "IN"
+        operator = "example cloud"
+        operator_hq = "US"
+        [[site.item]]
+        chip = "H100 SXM"
+        count = 100
+    """)
+    report = report_fleet([path], CATALOGUE, as_of=DAY)
+    assert check(report, "UVEU Example Cloud largest Tier 2 country share").status == "fail"  # 50% in IN
+    assert not [c for c in report.checks if "example cloud" in c.name]

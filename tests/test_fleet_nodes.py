@@ -258,3 +258,22 @@ def test_a_host_whose_enumeration_failed_leaves_its_totals_undetermined(tmp_path
     change(report)
     assert not one_node_total(tmp_path, node(0, report)).complete
     assert one_node_total(tmp_path, node(0)).complete
+
+
+# A `probe --json` line is counted by its `devices`; the `host` beside it records what the node
+# held. A list emptied or filtered (a jq step dropping the "not enumerated" entries) made the node's
+# 8 H100 (8 x 15,832 TPP, NVIDIA datasheet: 989.4 dense FP16 x 16) vanish from every total and check
+# without a word. A list shorter than the host's devices is now an error naming the line.
+@pytest.mark.parametrize("keep", [lambda d: [], lambda d: [x for x in d if x["kind"] != "gpu"],
+                                  lambda d: [x for x in d if x["kind"] != "unenumerated"]])
+def test_a_devices_list_shorter_than_its_host_is_refused(tmp_path, run_cli, keep):
+    for dump in ("dgx-h100.json", "dgx-h100-format1.json"):
+        probed = json.loads(run_cli("probe", "--replay", str(HOSTS / dump), "--json").stdout)
+        probed["country"] = "DE"
+        assert report_fleet([write(tmp_path, [probed])], CATALOGUE, as_of=DAY).totals_by_country["DE"].units >= 9
+        cut = {**probed, "devices": keep(probed["devices"])}
+        if len(cut["devices"]) == len(probed["devices"]):
+            continue  # nothing of that kind on this node
+        with pytest.raises(InputError) as info:
+            report_fleet([write(tmp_path, [cut])], CATALOGUE, as_of=DAY)
+        assert (info.value.where, info.value.field) == (f"{tmp_path / 'nodes.jsonl'}:1", "devices")

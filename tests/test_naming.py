@@ -179,3 +179,20 @@ def test_real_names_of_siblings_resolve_to_the_sibling_they_name():
     assert catalogue.lookup("NVIDIA GeForce RTX 4090 D").id == "nvidia-geforce-rtx-4090-d"
     with pytest.raises(AmbiguousChipError):
         catalogue.lookup("Cloud AI 100")
+
+
+# A DGX B200 is a system of eight B200 GPUs (NVIDIA DGX B200 datasheet: "8x NVIDIA Blackwell GPUs";
+# DGX H100: "8x NVIDIA H100 Tensor Core GPUs"), and units are chips, not boards. Read as its chip,
+# "DGX B200" with count 10 in a fleet inventory counted 10 GPUs for 80. A name that says DGX or HGX
+# resolves only as an exact name or alias the catalogue gives ("HGX B200", "DGX Spark"), never by parts.
+@pytest.mark.parametrize("name", ["DGX B200", "NVIDIA DGX B200", "DGX B300", "DGX H100 SXM", "HGX B200 1000W",
+                                  "DGX H20"])
+def test_a_dgx_or_hgx_system_name_is_not_read_as_one_chip(name):
+    with pytest.raises(UnknownChipError):
+        CATALOGUE.lookup(name)
+
+
+@pytest.mark.parametrize(("name", "chip_id"), [("HGX B200", "nvidia-b200-hgx"), ("DGX Spark", "nvidia-gb10"),
+                                               ("DGX B200 GPU", "nvidia-b200-hgx"), ("HGX H20", "nvidia-h20")])
+def test_a_dgx_or_hgx_name_the_catalogue_lists_still_resolves(name, chip_id):
+    assert CATALOGUE.lookup(name).id == chip_id

@@ -2,6 +2,7 @@
 `tppcalc fleet report --nvidia-smi-dumps`. The dumps are synthetic (see fixtures/hosts/nvidia-smi)."""
 
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -167,3 +168,21 @@ def test_the_audit_report_of_a_dump_names_its_gpus_and_the_dump(run_cli, tmp_pat
     assert result.exit_code == 0, result.stderr
     text = page.read_text()
     assert "GPU 1 (nvidia-smi)" in text and "NVIDIA H100 80GB HBM3" in text and "nvidia-smi dump" in text
+
+
+# A folder of dumps organised by rack (abu-dhabi/rack-1/node.xml) used to count only the dumps at the
+# top: the nodes below were dropped without a word and the totals came out lower than the fleet.
+# A dump-like entry that cannot be read as a file (a subfolder, a FIFO named *.xml) is refused.
+def test_a_subfolder_of_a_dumps_folder_is_refused_not_skipped(run_cli, tmp_path):
+    (tmp_path / "rack-1").mkdir()
+    (tmp_path / "two-h100.xml").write_bytes((DUMPS / "two-h100.xml").read_bytes())
+    (tmp_path / "rack-1" / "node-2.xml").write_bytes((DUMPS / "two-h100.xml").read_bytes())
+    result = run_cli("fleet", "report", "--nvidia-smi-dumps", f"AE={tmp_path}", "--as-of", AS_OF)
+    assert result.exit_code == 1 and "rack-1" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_dump_name_that_is_not_a_regular_file_is_refused(run_cli, tmp_path):
+    (tmp_path / "two-h100.xml").write_bytes((DUMPS / "two-h100.xml").read_bytes())
+    os.mkfifo(tmp_path / "node-3.xml")
+    result = run_cli("fleet", "report", "--nvidia-smi-dumps", f"AE={tmp_path}", "--as-of", AS_OF)
+    assert result.exit_code == 1 and "node-3.xml" in result.stderr and result.stderr.count("\n") == 1

@@ -66,3 +66,17 @@ def test_caps_and_model_weights_come_from_the_ai_diffusion_rule_from_its_effecti
 def test_the_2022_probe_case_ranks_4a090_above_outside():
     order = rules_in_force(D(2022, 12, 1)).control_order("computer")
     assert [str(e) for e in order.ordered] == ["4A090", "outside 4A090"]
+
+
+# A named edition is a what-if, but its status must be the true one: the edition of 2026-01-15 was
+# replaced by the eCFR lines of 2026-07-23 (both in the rule data; `tppcalc rules list` says
+# "superseded by 2026-07-23 on 2026-07-23"). It used to be labelled "in force" on any later day, so
+# `classify --edition 2026-01-15 --dest AE` on 2026-12-05 said "no licence" under an edition "in force".
+def test_a_named_edition_past_its_successor_is_labelled_superseded_not_in_force():
+    day = dt.date(2026, 12, 5)
+    rules = rules_in_force(day, edition="2026-01-15")
+    assert rules.status == "superseded by 2026-07-23 on 2026-07-23"
+    assert "(superseded by 2026-07-23 on 2026-07-23; named explicitly for 2026-12-05)" in rules.preamble[0]
+    assert classify("H100 SXM", dest="AE", as_of=day, edition="2026-01-15").edition_status == rules.status
+    assert rules_in_force(dt.date(2026, 7, 22), edition="2026-01-15").status == "in force"
+    assert rules_in_force(day).status == "in force"

@@ -19,11 +19,12 @@ are printed from exact integers or Decimals.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import functools
-import dataclasses
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,6 +55,13 @@ AMOUNT_COLUMNS = {"die_area_mm2": "die area", "io_bidir_gbps": "I/O rate", "dram
 FIGURE_COLUMNS = (*DENSE_COLUMNS, *AMOUNT_COLUMNS, "datacenter")
 COLUMNS = ("id", "chip", "quantity", *FIGURE_COLUMNS)
 RESULT_COLUMNS = ("tpp", "performance_density", "eccn", "license_required", "reason", "notices", "error")
+# Names that read as a per-row destination, headquarters or date. The command's options apply to
+# every row, so such a column would be copied through unread: a row marked CN would get the answer
+# for --dest. Refused (compared stripped, in lower case, "-" and " " as "_").
+PER_ROW_OPTION_COLUMNS = frozenset({
+    "dest", "destination", "destination_country", "dest_country", "country", "ship_to", "ship_to_country",
+    "hq", "headquarters", "hq_country", "end_user_hq", "operator_hq", "as_of", "as_of_date", "edition",
+    "as_written"})
 
 SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
 _MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
@@ -88,6 +96,14 @@ def check_columns(columns: Sequence[str], where: str) -> None:
         if name in COLUMNS:
             continue
         key = name.strip().lower()
+        if key in RESULT_COLUMNS:
+            raise InputError(f"column {name!r} is a result column ({', '.join(RESULT_COLUMNS)} are written by "
+                             "tppcalc): rename it, or classify the file the earlier run read", where=where)
+        if re.sub(r"[\s-]+", "_", key) in PER_ROW_OPTION_COLUMNS:
+            raise InputError(f"column {name!r} reads as a per-row destination, headquarters or date, but --dest, "
+                             "--hq, --as-of, --edition and --as-written apply to every row and the column would "
+                             "not be read: split the file by destination and give the options, or rename the "
+                             "column to keep it as a note", where=where)
         close = [key] if key in COLUMNS else difflib.get_close_matches(key, COLUMNS, n=1, cutoff=0.8)
         if close or key.startswith("dense_"):
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -44,6 +44,10 @@ _GENERIC = frozenset({
     "hgx", "dgx", "board", "edition", "series", "family",
 })
 
+# Words that name a system or baseboard of several chips (a DGX B200 holds eight B200): such a name
+# resolves only as an exact name or alias, never by its parts, or a count of systems reads as chips.
+_SYSTEM_WORDS = frozenset({"hgx", "dgx"})
+
 # Spelled-out noise that vendors' tools add: trademarks, core counts, clocks, power, partitions.
 _TRADEMARK = re.compile(r"\((?:r|tm|c)\)|[®™©]")
 _CORES = re.compile(r"\b(\d+)[- ]?cores?\b")
@@ -163,7 +167,7 @@ class NameModel:
 
     def admits(self, query: ProductName) -> bool:
         """Does every part of ``query`` fit this record, and does it name one of its model tokens?"""
-        if not query.models or not query.models <= self.models:
+        if not query.models or not query.models <= self.models or query.words & _SYSTEM_WORDS:
             return False
         if query.vendors and not query.vendors <= {VENDOR_WORDS.get(self.vendor, self.vendor)}:
             return False

@@ -11,6 +11,7 @@ change the answer. Comparisons are exact: a total equal to a limit passes an "at
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -79,7 +80,7 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     by_site: dict[str, Total] = defaultdict(Total)
     for holding in holdings:
         by_site[holding.site].add(holding)
-    holdings = _pooled(holdings)
+    holdings = _pooled(_one_spelling_per_party(holdings))
     countries = country_data()
     tier_of = {country: countries.tier_of(country, as_of) for country in {h.country for h in holdings}}
     by_country, by_tier, by_consignee = (defaultdict(Total) for _ in range(3))
@@ -92,7 +93,8 @@ def _fleet_report(holdings, controlled, book, as_of, caps) -> FleetReport:
     checks: list[Check] = []
     counted = [h for h in holdings if controlled.get(h.chip_id, "maybe") != "no"]
     if "lpp_tpp_per_consignee_year" in limits:
-        checks.extend(_lpp(counted, controlled, limits))
+        checks.extend(_lpp([h for h in counted if tier_of[h.country] != "tier3"], controlled, limits))
+        checks.extend(_lpp_unavailable([h for h in counted if tier_of[h.country] == "tier3"], controlled, limits))
         checks.extend(_tier2_allocation(counted, controlled, limits, tier_of))
         checks.extend(_uveu(counted, controlled, limits, tier_of))
     if "china_to_us_max_ratio" in limits:
@@ -112,6 +114,30 @@ def _pooled(holdings: list[Holding]) -> list[Holding]:
         counts[key] = counts.get(key, 0) + h.count
     return [Holding(ALL_SITES, country, operator, operator_hq, chip_id, unit_tpp, count, shipped, consignee, ALL_SITES)
             for (country, operator, operator_hq, chip_id, unit_tpp, shipped, consignee), count in counts.items()]
+
+
+def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
+    """Consignees and operators equal but for case and spacing ("Example GmbH", "EXAMPLE  GmbH")
+    are one party, under the first spelling seen: split, each could stay under a cap that the
+    party as a whole crosses."""
+    first: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+
+    def party(name: str | None) -> str | None:
+        if not name:
+            return name
+        found = spelled.get(name)
+        if found is None:
+            key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+            found = spelled[name] = first.setdefault(key, name)
+        return found
+
+    out = []
+    for h in holdings:
+        consignee, operator = party(h.consignee), party(h.operator)
+        out.append(h if consignee is h.consignee and operator is h.operator
+                   else h._replace(consignee=consignee, operator=operator))
+    return out
 
 
 @dataclass(frozen=True)
@@ -191,6 +217,24 @@ def _lpp(holdings, controlled, limits) -> list[Check]:
     return checks
 
 
+def _lpp_unavailable(holdings, controlled, limits) -> list[Check]:
+    """LPP cannot be used for D:5 or Macau (Tier 3): a 3A090.a holding there fails the check
+    whatever its amount, so staying under the cap is never a pass (one that may be 3A090.a, or
+    whose TPP is unknown, is undetermined)."""
+    groups: dict[tuple[str, str], list[Holding]] = defaultdict(list)
+    for holding in holdings:
+        groups[(holding.consignee or UNKNOWN_CONSIGNEE, holding.country)].append(holding)
+    rule = limits.rule_of["lpp_tpp_per_consignee_year"]
+    checks = []
+    for (consignee, country), group in sorted(groups.items()):
+        low, _ = _bounded(group, controlled)
+        status: Status = "fail" if low > 0 else "undetermined"
+        checks.append(Check(f"LPP {consignee} in {country}", status, low, ZERO, rule,
+                            f"License Exception LPP (15 CFR 740.29) is not available for {country} "
+                            "(Country Group D:5 or Macau)"))
+    return checks
+
+
 def _tier2_allocation(holdings, controlled, limits, tier_of) -> list[Check]:
     first, last = int(limits["tier2_allocation_first_year"]), int(limits["tier2_allocation_last_year"])
     by_country: dict[str, list[Holding]] = defaultdict(list)
@@ -246,11 +290,17 @@ def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
                             worst[1], maximum, rule,
                             f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}"))
         headquarters = {h.operator_hq for h in group}
-        if headquarters == {"US"}:
+        if "US" in headquarters or None in headquarters:
+            # Headquarters not given (or given two ways) may be the US: the check is never dropped,
+            # and a share under the floor is then undetermined rather than failed.
             us_minimum = limits["uveu_us_min_share_for_us_headquartered"]
             us_share = ratio(shares.get("US", ZERO), total)
-            checks.append(Check(f"UVEU {operator} US share", "pass" if us_share >= us_minimum else "fail",
-                                us_share, us_minimum, rule, "a US-headquartered operator keeps at least this share in the US"))
+            detail = "a US-headquartered operator keeps at least this share in the US"
+            status: Status = "pass" if us_share >= us_minimum else "fail"
+            if status == "fail" and headquarters != {"US"}:
+                status = "undetermined"
+                detail += "; operator_hq is not given, or differs, for some holdings: it may be the US"
+            checks.append(Check(f"UVEU {operator} US share", status, us_share, us_minimum, rule, detail))
     return checks
 
 

@@ -326,6 +326,14 @@ def _count_devices(node: _Node, line: bytes, identities: Identities, where: str)
     """How many devices of a node count as each (chip, unit TPP)."""
     if "devices" not in node:
         return identities.count_host(node["host"], line, where)
+    # `probe --json` lists one device at least for each GPU, CPU, further accelerator and failed
+    # enumeration its host records: a shorter list (emptied, filtered) would drop devices unseen.
+    host = node.get("host") or {}
+    recorded = sum(len(host.get(key) or []) for key in ("gpus", "cpus", "accelerators", "unenumerated"))
+    if len(node["devices"]) < recorded:
+        raise InputError(f"{len(node['devices'])} devices listed, but the host records {recorded} (GPUs, CPUs, "
+                         "accelerators, enumerations that failed): a device left out would not be counted",
+                         where=where, field="devices")
     counts: dict[tuple, int] = {}
     for index, device in enumerate(node["devices"]):
         counted = identities.of_probed(device, where, f"devices.{index}")

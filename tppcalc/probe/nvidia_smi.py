@@ -274,7 +274,17 @@ def fleet_lines(folder: Path, country: str) -> str:
     code = resolve_country(country, option="--nvidia-smi-dumps")
     if not folder.is_dir():
         raise InputError("not a folder of nvidia-smi dumps", where=str(folder), field="--nvidia-smi-dumps")
-    dumps = sorted(p for p in folder.iterdir() if p.suffix.lower() in DUMP_SUFFIXES and p.is_file())
+    dumps = []
+    for entry in sorted(folder.iterdir()):
+        is_dump = entry.suffix.lower() in DUMP_SUFFIXES
+        if is_dump and entry.is_file():
+            dumps.append(entry)
+        elif is_dump or (entry.is_dir() and not entry.name.startswith(".")):
+            # Nodes in a subfolder (a rack) or behind a name that is no file would be left out of
+            # every total without a word: refuse, as a dump that does not parse is refused.
+            what = "a folder inside the dumps folder" if entry.is_dir() else "not a regular file"
+            raise InputError(f"{entry.name}: {what}, so its nodes would not be counted; give each folder of "
+                             "dumps its own --nvidia-smi-dumps", where=str(folder), field="--nvidia-smi-dumps")
     if not dumps:
         raise InputError("no nvidia-smi dumps (*.xml, *.csv) in this folder", where=str(folder),
                          field="--nvidia-smi-dumps")

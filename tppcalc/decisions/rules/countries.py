@@ -112,6 +112,10 @@ _COMMON_NAMES = {"macau": "MO", "uk": "GB", "britain": "GB", "great britain": "G
                  "laos": "LA", "vietnam": "VN", "usa": "US", "united states of america": "US",
                  "turkey": "TR"}
 
+# ISO names that everyday English uses for another country too, where the two differ in the rules:
+# "Congo" is ISO's name of CG, but often means the DRC (CD, in D:5). Refused, never guessed.
+_AMBIGUOUS_NAMES = {"congo": ("Congo (CG)", "Congo, The Democratic Republic of the (CD)")}
+
 
 # The ISO 3166-1 alpha-2 codes (pycountry's list; a test checks they agree). A destination given
 # as a code, the usual case, is resolved without importing pycountry and loading its database,
@@ -151,6 +155,9 @@ def resolve_country(text: object, *, option: str = "--dest", where: str | None =
     if folded is not None:
         if len(query) == 2 and query.isascii() and query.upper() in ALPHA_2:
             return query.upper()
+        if folded in _AMBIGUOUS_NAMES:
+            raise InputError(f"{text!r} may name {' or '.join(_AMBIGUOUS_NAMES[folded])}, on different sides of "
+                             "the rules: give the ISO code", where=where, field=option)
         code = _COMMON_NAMES.get(folded)
         if code is None and len(query) > 2:
             code = _exact_names().get(folded)

@@ -177,8 +177,15 @@ def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str |
                              f"or --edition {skipped.id} to apply the text as written)")
                 if skipped.legal_status and day >= (skipped.legal_status_from or skipped.effective):
                     disputed.append(skipped)
-    status = base.status_on(day) if day >= base.effective else "named explicitly"
-    header = (f"Rules: {base.title}, edition {base.id} ({status} on {day})"
+    # A named edition is a what-if on any day, but never labelled "in force" once replaced.
+    later = book.superseded_by(base, day)
+    if later is not None:
+        status = f"superseded by {later.id} on {later.effective}"
+        when = f"{status}; named explicitly for {day}"
+    else:
+        status = base.status_on(day) if day >= base.effective else "named explicitly"
+        when = f"{status} on {day}"
+    header = (f"Rules: {base.title}, edition {base.id} ({when})"
               + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
     return RuleSet(book, countries, day, edition, as_written, base, tuple(overlays), status, (header, *notes),
                    tuple(disputed))
