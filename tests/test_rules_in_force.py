@@ -76,7 +76,22 @@ def test_a_named_edition_past_its_successor_is_labelled_superseded_not_in_force(
     day = dt.date(2026, 12, 5)
     rules = rules_in_force(day, edition="2026-01-15")
     assert rules.status == "superseded by 2026-07-23 on 2026-07-23"
-    assert "(superseded by 2026-07-23 on 2026-07-23; named explicitly for 2026-12-05)" in rules.preamble[0]
+    assert ("(superseded by 2026-07-23 on 2026-07-23; named explicitly for 2026-12-05, with the country groups "
+            "of 2026-07-22)") in rules.preamble[0]
     assert classify("H100 SXM", dest="AE", as_of=day, edition="2026-01-15").edition_status == rules.status
     assert rules_in_force(dt.date(2026, 7, 22), edition="2026-01-15").status == "in force"
     assert rules_in_force(day).status == "in force"
+
+
+def test_a_replaced_edition_reads_destinations_with_its_own_country_groups():
+    # H100 SXM (TPP 15,832: 3A090.a) to the UAE. Under 2026-01-15 on its own days the UAE is not in
+    # A:5 and the licence is required; the eCFR of 2026-07-23 names the UAE in the licence lines.
+    # Named today, that edition was read with today's groups (the UAE in A:5) and said "no licence":
+    # a mix neither text gives.
+    today = dt.date(2026, 12, 5)
+    on_its_day = classify("H100 SXM", dest="AE", as_of=dt.date(2026, 3, 1))
+    named = classify("H100 SXM", dest="AE", as_of=today, edition="2026-01-15")
+    assert on_its_day.license_required is True
+    assert named.license_required is True
+    assert rules_in_force(today, edition="2026-01-15").groups_day == dt.date(2026, 7, 22)
+    assert rules_in_force(today).groups_day == today

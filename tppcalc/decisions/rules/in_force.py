@@ -10,6 +10,7 @@ here, so no two of them can disagree on which rules a day has; fleet caps (``cap
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from tppcalc.core.eccn import ControlOrder, Eccn
@@ -63,7 +64,7 @@ class RuleSet:
 
     def __init__(self, book: RuleBook, countries: CountryData, day: dt.date, edition: str | None,
                  as_written: bool, base: Edition, overlays: tuple[Edition, ...], status: str,
-                 preamble: tuple[str, ...], disputed: tuple[Edition, ...]):
+                 preamble: tuple[str, ...], disputed: tuple[Edition, ...], *, groups_day: dt.date | None = None):
         self.book = book
         self.countries = countries
         self.day = day
@@ -86,6 +87,9 @@ class RuleSet:
         self.letters = view.letters
         self.notice_rules = view.notice_rules
         self.contains = view.contains  # (places, code, day) -> whether code is one of places on day
+        self.groups_day = groups_day or day  # the day country groups are read on (a replaced edition's own)
+        if self.groups_day != day:
+            self.contains = functools.partial(_contains_on, view.contains, self.groups_day)
 
     @property
     def layers(self) -> tuple[Edition, ...]:
@@ -179,16 +183,20 @@ def _select(book: RuleBook, countries: CountryData, day: dt.date, edition: str |
                     disputed.append(skipped)
     # A named edition is a what-if on any day, but never labelled "in force" once replaced.
     later = book.superseded_by(base, day)
+    groups_day = day
     if later is not None:
         status = f"superseded by {later.id} on {later.effective}"
-        when = f"{status}; named explicitly for {day}"
+        # Its destinations are read with the country groups it stood with: today's groups under a
+        # replaced edition's lines answered "no licence" (AE) where both, each on its own day, say one is needed.
+        groups_day = min(day, later.effective - dt.timedelta(days=1))
+        when = f"{status}; named explicitly for {day}, with the country groups of {groups_day}"
     else:
         status = base.status_on(day) if day >= base.effective else "named explicitly"
         when = f"{status} on {day}"
     header = (f"Rules: {base.title}, edition {base.id} ({when})"
               + "".join(f"; with {o.title} ({o.status_on(day)})" for o in overlays))
     return RuleSet(book, countries, day, edition, as_written, base, tuple(overlays), status, (header, *notes),
-                   tuple(disputed))
+                   tuple(disputed), groups_day=groups_day)
 
 
 def _layers(base: Edition, overlays: tuple[Edition, ...], countries: CountryData) -> _Layers:
@@ -199,6 +207,10 @@ def _layers(base: Edition, overlays: tuple[Edition, ...], countries: CountryData
             _LAYERS.clear()
         view = _LAYERS[key] = _Layers(base, overlays, countries)
     return view
+
+
+def _contains_on(contains, groups_day: dt.date, places: Places | None, code: str | None, _day: dt.date) -> bool:
+    return contains(places, code, groups_day)
 
 
 def _in(code: str, places: Places, day: dt.date, countries: CountryData) -> bool:
