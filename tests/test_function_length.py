@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tppcalc"
-MODULES = ["html_report", "measure/gpu", "chart.py", "cli/batch.py"]
+MODULES = ["render/html_report", "measure/gpu", "render/chart.py", "cli/batch.py"]
 LIMIT = 60
 REASONS: dict[str, str] = {}   # "module.py:function": why it stays long
 

@@ -122,10 +122,21 @@ def test_h100_equivalents_match_the_published_cap_conversion():
 def test_fleet_totals_and_chips_count_h100_equivalents_with_one_exact_definition():
     # A DGX H100 holds 8 H100 SXM (each 1,978.9 dense FP8 TFLOPS x 8 bits = TPP 15,831.2): 8 H100e;
     # TPP 1 is exactly 10/158,312 of one, not a rounded decimal.
-    from tppcalc.fleet import aggregate
+    import re
+    from pathlib import Path
+
+    import tppcalc
     from tppcalc.core.metrics import h100_equivalents
 
-    assert aggregate.h100_equivalents is h100_equivalents
+    # Every module that names H100-equivalents takes them from the one definition: none divides by
+    # the H100's TPP itself.
+    package = Path(tppcalc.__file__).parent
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        if path.parent.name != "core":
+            assert "H100_EQUIVALENT_TPP" not in text and not re.search(r"Decimal\(\"15831", text), path
+            if "h100_equivalents(" in text:
+                assert "from tppcalc.core.metrics import h100_equivalents" in text, path
     assert h100_equivalents(Decimal("15831.2") * 8) == 8
     assert h100_equivalents(Decimal(1)) == Fraction(10, 158312)
 

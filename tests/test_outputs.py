@@ -164,7 +164,7 @@ def test_probe_record_and_fleet_probe_never_follow_a_planted_temporary(run_cli, 
 
 
 def test_every_write_call_site_goes_through_the_module():
-    for module in ("cli/probe.py", "cli/fleet.py", "cli/batch.py", "html_report/page.py", "chart.py"):
+    for module in ("cli/probe.py", "cli/fleet.py", "cli/batch.py", "render/html_report/page.py", "render/chart.py"):
         text = (ROOT / "tppcalc" / module).read_text()
         assert "tppcalc.outputs import" in text, module
         assert ".tmp" not in text and "write_text(" not in text and "write_bytes(" not in text, module
