@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
-import shutil
 import subprocess
 import sys
 import tempfile

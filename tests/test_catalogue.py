@@ -1,17 +1,17 @@
 """Loading, duplicate policy, user folders, lookup and the schema of the catalogue."""
 
+import hashlib
 import json
 import os
-import hashlib
 import textwrap
 
 import pytest
 
+from tppcalc.data import validated_cache
 from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.resources import data_dir
 from tppcalc.data.schema import SCHEMA_FILE, spec_file_schema
 from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
-from tppcalc.data import validated_cache
-from tppcalc.data.resources import data_dir
 
 
 def write_chip(folder, filename, chip_id, name, *, aliases=(), extra="", pci=""):

@@ -25,10 +25,10 @@ from fractions import Fraction
 
 import pytest
 
+from tppcalc.core.metrics import compute_metrics
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.decisions.classification import classify
 from tppcalc.errors import AmbiguousChipError
-from tppcalc.core.metrics import compute_metrics
 
 CATALOGUE = Catalogue.load()
 IN_FORCE_2023_TEXT = dt.date(2025, 6, 1)

@@ -5,10 +5,10 @@ from fractions import Fraction
 
 import pytest
 
-from tppcalc.data.catalogue import Catalogue
 from tppcalc.core.exact import to_plain
 from tppcalc.core.metrics import compute_metrics
 from tppcalc.core.precision import Precision
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.data.resources import data_dir
 from tppcalc.data.spec import Kind
 

@@ -12,7 +12,11 @@ pytest.importorskip("matplotlib")
 
 from click.testing import CliRunner
 
+from tppcalc.cli.chart import chart
+from tppcalc.cli.main import _Group
+from tppcalc.core.metrics import compute_metrics
 from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.rules.editions import default_rulebook
 from tppcalc.render.chart import (
     OUTSIDE,
     ChartChip,
@@ -22,10 +26,6 @@ from tppcalc.render.chart import (
     paragraph_boxes,
     rules_view,
 )
-from tppcalc.cli.chart import chart
-from tppcalc.cli.main import _Group
-from tppcalc.core.metrics import compute_metrics
-from tppcalc.decisions.rules.editions import default_rulebook
 
 CATALOGUE = Catalogue.load()
 SVG = "{http://www.w3.org/2000/svg}"

@@ -21,11 +21,11 @@ pytest.importorskip("matplotlib")
 
 from click.testing import CliRunner
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.render.chart import bandwidth_areas, bandwidth_model, chips_from_specs, rules_view
 from tppcalc.cli.chart import chart
 from tppcalc.cli.main import _Group
+from tppcalc.data.catalogue import Catalogue
 from tppcalc.decisions.rules.editions import RuleBook, default_rulebook
+from tppcalc.render.chart import bandwidth_areas, bandwidth_model, chips_from_specs, rules_view
 
 CATALOGUE = Catalogue.load()
 SVG = "{http://www.w3.org/2000/svg}"

@@ -13,9 +13,9 @@ import pytest
 
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.decisions.classification import classify
-from tppcalc.render.html_report import classification_report, node_report, render_html, write_classification_html
 from tppcalc.probe.assess import assess
 from tppcalc.probe.run import load_dump, report_from_dump
+from tppcalc.render.html_report import classification_report, node_report, render_html, write_classification_html
 
 pytest.importorskip("matplotlib", reason="the chart extra is not installed")
 

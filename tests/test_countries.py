@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tppcalc.errors import InputError
 from tppcalc.decisions.rules.countries import country_data, resolve_country
+from tppcalc.errors import InputError
 
 D = dt.date
 

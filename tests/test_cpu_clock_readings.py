@@ -17,14 +17,14 @@ from fractions import Fraction
 
 import pytest
 
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.core.readings import Reading
 from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.specfile import specs_from_document
 from tppcalc.decisions.classification import classify
 from tppcalc.errors import SpecError
-from tppcalc.core.metrics import compute_metrics
 from tppcalc.probe.host import CoreRate, CpuInfo
 from tppcalc.probe.identify import identify_cpu
-from tppcalc.core.readings import Reading
-from tppcalc.data.specfile import specs_from_document
 
 AS_OF = dt.date(2026, 2, 1)
 AMX_INT8_OPS_PER_CYCLE = 2048

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.decisions.classification import classify
-from tppcalc.data.cpu_tables import family_bound, normalised_brand, read_cpu_table
-from tppcalc.errors import TppcalcError
 from tppcalc.core.metrics import compute_metrics
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.cpu_tables import family_bound, normalised_brand, read_cpu_table
+from tppcalc.data.specfile import read_document
+from tppcalc.decisions.classification import classify
+from tppcalc.errors import TppcalcError
 from tppcalc.probe.host import CpuInfo
 from tppcalc.probe.identify import identify_cpu
-from tppcalc.data.specfile import read_document
 
 AS_OF = dt.date(2025, 6, 1)
 SPECS = Path(__file__).resolve().parents[1] / "specs"

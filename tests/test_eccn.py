@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tppcalc.decisions.classification import control_order
 from tppcalc.core.eccn import Eccn, EccnError
+from tppcalc.decisions.classification import control_order
 
 
 @pytest.mark.parametrize(("text", "entry", "paragraph", "outside"), [
@@ -93,9 +93,9 @@ def test_batch_outcomes_read_controlled_from_the_parsed_eccn():
 @pytest.mark.parametrize("typo", ['eccn = "3A90.a"', 'eccn = "outside 3A090"', 'computer_eccn = "4A090 .a"'])
 def test_an_eccn_typo_in_rule_data_fails_at_load_naming_the_file(tmp_path, typo):
     # A paragraph whose ECCN matched no licence line would never require a licence: refuse it.
-    from tppcalc.errors import SpecError
     from tppcalc.decisions.rules import RULES_DATA_DIR
     from tppcalc.decisions.rules.editions import load_rulebook
+    from tppcalc.errors import SpecError
 
     (tmp_path / "2022-10-07.toml").write_text(f"""
 id = "2022-10-07"

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from tppcalc.errors import InputError, SparseFigureError
 from tppcalc.core.exact import format_number, positive, to_decimal
+from tppcalc.errors import InputError, SparseFigureError
 
 
 @pytest.mark.parametrize(
@@ -51,8 +51,8 @@ def test_format_number_keeps_integers_exact_and_rounds_the_rest():
 import json  # noqa: E402
 from fractions import Fraction  # noqa: E402
 
-from tppcalc.data.figures import parse_rate, spec_from_figures  # noqa: E402
 from tppcalc.core.metrics import compute_metrics  # noqa: E402
+from tppcalc.data.figures import parse_rate, spec_from_figures  # noqa: E402
 
 NEARLY_600 = "599.99999999999999999999999999999999999999999"  # 44 significant digits
 NEARLY_4800 = Fraction(NEARLY_600) * 8  # INT8 is 8 bits: TPP = 8 x TOPS (3A090 TN 2)

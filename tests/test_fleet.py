@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tppcalc.core.metrics import compute_metrics
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import InputError, SpecError
 from tppcalc.fleet import report_fleet
-from tppcalc.core.metrics import compute_metrics
 
 INVENTORY = Path(__file__).parent / "fixtures" / "fleet" / "four-countries.toml"
 CATALOGUE = Catalogue.load()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tppcalc.core.metrics import compute_metrics
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import InputError
 from tppcalc.fleet import nodes, report_fleet
-from tppcalc.core.metrics import compute_metrics
 from tppcalc.probe.run import load_dump, report_from_dump
 
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"

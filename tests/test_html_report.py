@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.resources import data_dir
 from tppcalc.decisions.classification import classify
 from tppcalc.fleet import report_fleet
+from tppcalc.probe.assess import assess
+from tppcalc.probe.run import load_dump, report_from_dump
 from tppcalc.render.html_report import (
     Report,
     Section,
@@ -29,10 +32,7 @@ from tppcalc.render.html_report import (
     write_node_html,
 )
 from tppcalc.render.layout import Cell, Table
-from tppcalc.probe.assess import assess
-from tppcalc.probe.run import load_dump, report_from_dump
 from tppcalc.render.report import fleet_dict
-from tppcalc.data.resources import data_dir
 
 HOSTS = Path(__file__).parent / "fixtures" / "hosts"
 DGX = HOSTS / "dgx-h100.json"

@@ -45,7 +45,8 @@ def test_a_command_imports_no_other_command_module():
 def test_help_lists_every_lazy_command_with_its_own_name(run_cli):
     import click
 
-    from tppcalc.cli.main import COMMANDS as LAZY_COMMANDS, cli
+    from tppcalc.cli.main import COMMANDS as LAZY_COMMANDS
+    from tppcalc.cli.main import cli
 
     result = run_cli("--help")
     assert result.exit_code == 0

@@ -6,9 +6,9 @@ import textwrap
 import pytest
 
 from tppcalc.data.catalogue import default_catalogue
+from tppcalc.data.instances import _shipped, find_instance
 from tppcalc.errors import UnknownChipError
 from tppcalc.fleet import report_fleet
-from tppcalc.data.instances import _shipped, find_instance
 
 
 # (instance type, chip id, count): from AWS's P5/P4/Trn2 pages, Google's A3 series, Azure's ND H100 v5

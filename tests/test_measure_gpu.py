@@ -21,13 +21,13 @@ import pytest
 
 from tests.cuda_toolchain import compile_linked_kernel, nvrtc_ptx
 from tppcalc.data.catalogue import default_catalogue
+from tppcalc.data.resources import load_kernel_module
 from tppcalc.measure import gpu
 from tppcalc.measure.gpu import kernels as gpu_kernels
 from tppcalc.measure.gpu import theory, timing
 from tppcalc.measure.results import PrecisionResult
 from tppcalc.probe.identify import gpu_architectures
 from tppcalc.probe.nvml import NvmlCallError
-from tppcalc.data.resources import load_kernel_module
 
 
 @pytest.fixture(scope="module")
@@ -291,9 +291,9 @@ def test_probe_bench_refuses_a_replayed_dump(run_cli):
 
 
 def test_audit_report_shows_measurements_escaped(tmp_path):
-    from tppcalc.render.html_report import write_node_html
     from tppcalc.probe.assess import assess
     from tppcalc.probe.run import load_dump, report_from_dump
+    from tppcalc.render.html_report import write_node_html
 
     node = assess(report_from_dump(load_dump("tests/fixtures/hosts/dgx-h100.json")), default_catalogue())
     measured = _result(measured=850.0)

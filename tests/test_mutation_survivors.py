@@ -15,10 +15,10 @@ from fractions import Fraction
 import pytest
 
 from tppcalc import Catalogue, Precision, Reading, classify, compute_metrics, spec_from_figures
-from tppcalc.data.availability import AvailabilitySource, AvailabilityTable, UsAvailability
 from tppcalc.batch import classify_file
 from tppcalc.batch.engine import Engine
 from tppcalc.batch.io import CsvReader
+from tppcalc.data.availability import AvailabilitySource, AvailabilityTable, UsAvailability
 from tppcalc.data.specfile import specs_from_document
 
 D = dt.date

@@ -8,13 +8,12 @@ AMD's brand strings with (R), core counts and clocks.
 """
 
 import pytest
-
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
-from tppcalc.core.metrics import compute_metrics
-from tppcalc.data.naming import confusable_key, parse
-
 from test_catalogue import write_chip
+
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.naming import confusable_key, parse
+from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 
 CATALOGUE = Catalogue.load()
 

@@ -15,8 +15,8 @@ import pytest
 
 import tppcalc.render.chart as chart_module
 from tppcalc.errors import InputError
-from tppcalc.render.html_report import write_html
 from tppcalc.outputs import OutputError, atomic_output, check_target, write_file
+from tppcalc.render.html_report import write_html
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 import pytest
 
-from tppcalc.errors import UnknownPrecisionError
 from tppcalc.core.precision import PRECISIONS, Precision, bit_length, parse_precision
+from tppcalc.errors import UnknownPrecisionError
 
 EXPECTED_BITS = {"fp64": 64, "fp32": 32, "tf32": 32, "fp16": 16, "bf16": 16, "fp8": 8, "fp6": 6,
                  "fp4": 4, "int16": 16, "int8": 8, "int4": 4}

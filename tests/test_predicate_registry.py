@@ -15,12 +15,12 @@ import pytest
 from tppcalc import spec_from_figures
 from tppcalc.batch.engine import Engine
 from tppcalc.batch.io import READERS
-from tppcalc.render.chart import paragraph_boxes, rules_view
-from tppcalc.decisions.classification import classify
 from tppcalc.core.metrics import Comparison
+from tppcalc.decisions.classification import classify
 from tppcalc.decisions.rules import RULES_DATA_DIR
 from tppcalc.decisions.rules.editions import load_rulebook
 from tppcalc.decisions.rules.predicates import PREDICATES, Predicate, register, unregister
+from tppcalc.render.chart import paragraph_boxes, rules_view
 
 DAY = dt.date(2023, 1, 1)
 

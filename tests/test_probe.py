@@ -4,8 +4,8 @@ import copy
 import datetime as dt
 import json
 import sys
-from decimal import Decimal
 import types
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,8 @@ import pytest
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.errors import InputError
 from tppcalc.probe.assess import assess
-from tppcalc.probe.identify import identify_gpu
 from tppcalc.probe.cpu import cpus_from_sources
+from tppcalc.probe.identify import identify_gpu
 from tppcalc.probe.nvml import ERROR_KINDS, LiveNvml, NvmlCallError, ReplayNvml, UnofficialBindingError, read_gpus
 from tppcalc.probe.run import build_report, load_dump, probe_live, record_live, report_from_dump
 

@@ -189,8 +189,8 @@ def test_the_audit_report_shows_each_backends_devices_by_the_name_they_reported(
 
 
 def test_a_fleet_counts_a_new_backends_devices_in_a_bare_host_report(fake_xpu, tmp_path):
-    from tppcalc.fleet import report_fleet
     from tppcalc.core.metrics import compute_metrics
+    from tppcalc.fleet import report_fleet
     from tppcalc.probe.run import build_report
 
     recording = {"fake-xpu": {"status": "ok", "recording": {"devices": [MAX_1550, dict(MAX_1550, bus="0000:4a:00.0")]}}}

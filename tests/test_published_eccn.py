@@ -11,10 +11,10 @@ import datetime as dt
 import json
 
 from tppcalc.data.catalogue import Catalogue
-from tppcalc.decisions.classification import classify
-from tppcalc.render.documents import classification_dict
 from tppcalc.data.figures import spec_from_figures
 from tppcalc.data.spec import Source, SourcedText
+from tppcalc.decisions.classification import classify
+from tppcalc.render.documents import classification_dict
 
 CATALOGUE = Catalogue.load()
 DAY = dt.date(2026, 2, 1)

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 
 from tppcalc.batch.engine import Engine
-from tppcalc.render.chart import rules_view
 from tppcalc.decisions.classification import classify
-from tppcalc.errors import InputError
 from tppcalc.decisions.model_weights import classify_model_weights
 from tppcalc.decisions.rules.in_force import caps_in_force, model_weights_in_force, rules_in_force
+from tppcalc.errors import InputError
+from tppcalc.render.chart import rules_view
 
 D = dt.date
 AI_DIFFUSION = "2025-01-13-ai-diffusion"

@@ -5,8 +5,8 @@ import pickle
 
 import pytest
 
-from tppcalc.errors import InputError, SpecError
 from tppcalc.data.specfile import load_spec_file, specs_from_document
+from tppcalc.errors import InputError, SpecError
 
 GOOD = {
     "sources": {"ds": {"title": "Datasheet", "url": "https://example.com/ds.pdf"}},

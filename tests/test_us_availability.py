@@ -127,9 +127,9 @@ def test_the_shipped_file_loads_against_the_catalogue_and_covers_the_h200():
 
 
 def test_the_chart_zone_and_the_edition_listing_state_the_condition():
+    from tppcalc.decisions.rules.editions import default_rulebook
     from tppcalc.render.chart import bandwidth_areas, rules_view
     from tppcalc.render.report import edition_blocks
-    from tppcalc.decisions.rules.editions import default_rulebook
 
     (zone,) = [a for a in bandwidth_areas(rules_view(as_of=AFTER_THE_RULE)) if a.kind == "review zone"]
     assert zone.label.endswith("if on the US market by 2026-01-15")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tppcalc.errors import InputError
-from tppcalc.decisions.rules.countries import resolve_country
 from tppcalc.data.spec import ChipSpec
+from tppcalc.decisions.rules.countries import resolve_country
+from tppcalc.errors import InputError
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -13,7 +13,6 @@ from fuzz_mutate import Chooser
 from fuzz_order import Answer, permissive_flip
 from fuzz_spec import classify_answer
 
-
 CHIP_QUERIES = ("H200 SXM", "H100 SXM", "H20")
 # Queries that name no chip: a placeholder, a formula, a number or punctuation.
 JUNK_QUERIES = ("N/A", "NA", "N.A.", "n/a", "=1+1", "1", "2", "-", "?", "", " ", "null", "none", "tbd", "unknown",

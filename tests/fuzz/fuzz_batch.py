@@ -13,7 +13,6 @@ from fuzz_mutate import BAD_TEXTS, Chooser, RawNumber, change, short
 from fuzz_order import Answer, permissive_flip
 from fuzz_writers import NUMBERS, dump_json, int_text
 
-
 BATCH_ROWS: dict[str, dict[str, str]] = {
     "h100": {"chip": "H100 SXM", "quantity": "8"},
     "h20": {"chip": "H20"},

@@ -14,7 +14,6 @@ from fuzz_order import check_flip
 from fuzz_probe import probe_baseline_case
 from fuzz_writers import dump_json, dump_toml
 
-
 FLEET_DAY = "2025-06-01"
 # "figure": a bad number where a total is made (an item's or device's count, a device's TPP).
 FLEET_FAMILIES = (*TREE_FAMILIES, "figure", "line-ends", "bom")

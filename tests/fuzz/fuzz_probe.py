@@ -12,7 +12,6 @@ from fuzz_mutate import TREE_FAMILIES, Chooser, mutate_tree, short, tree_paths
 from fuzz_order import Answer, permissive_flip
 from fuzz_writers import NUMBERS, dump_json
 
-
 PROBE_DATES = ("2026-02-01", "2022-12-01", "2024-01-01")
 PROBE_FAMILIES = (*TREE_FAMILIES, "nvml-error", "device-count")
 NVML_ERRORS = ("Unknown", "NoPermission", "LibRmVersionMismatch", "GpuIsLost", "NotSupported", "FunctionNotFound",

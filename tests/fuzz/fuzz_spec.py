@@ -14,7 +14,6 @@ from fuzz_mutate import TREE_FAMILIES, Chooser, mutate_tree, tree_paths
 from fuzz_order import Answer, permissive_flip
 from fuzz_writers import dump_toml
 
-
 SPEC_CHIPS = ("nvidia-h100-sxm5-80gb", "nvidia-l4", "amd-instinct-mi300x")
 SPEC_FAMILIES = TREE_FAMILIES
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from fuzz_mutate import BAD_NUMBERS, RawNumber
 
-
 NUMBERS = BAD_NUMBERS
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import pytest
 from fuzz_cases import Case, Finding, findings, run_case
 from fuzz_mutate import DataChooser
-from hypothesis import HealthCheck, Phase, given, settings
 from fuzz_targets import FAMILIES as TARGET_FAMILIES
 from fuzz_targets import MAKERS
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 # ---------------------------------------------------------------------------------------------

@@ -34,19 +34,19 @@ import numpy as np
 
 from tppcalc.batch.ids import SeenIds
 from tppcalc.batch.io import Cells, Chunk
-from tppcalc.data.catalogue import Catalogue, default_catalogue
-from tppcalc.decisions.classification import Classification, classify, letter_signature
 from tppcalc.core.eccn import Eccn
-from tppcalc.errors import AmbiguousChipError, InputError, TppcalcError, UnknownChipError
 from tppcalc.core.exact import positive, to_decimal
-from tppcalc.data.figures import parse_rate, spec_from_figures
 from tppcalc.core.metrics import Metrics, compute_metrics
 from tppcalc.core.precision import PRECISIONS, Precision
+from tppcalc.data.catalogue import Catalogue, default_catalogue
+from tppcalc.data.figures import parse_rate, spec_from_figures
+from tppcalc.data.spec import Kind
+from tppcalc.decisions.classification import Classification, classify, letter_signature
 from tppcalc.decisions.rules.editions import Bound, Condition, RuleBook
 from tppcalc.decisions.rules.in_force import rules_in_force
 from tppcalc.decisions.rules.notices import bound_holds
 from tppcalc.decisions.rules.predicates import NO, PREDICATES, UNKNOWN, YES, all_of, negate
-from tppcalc.data.spec import Kind
+from tppcalc.errors import AmbiguousChipError, InputError, TppcalcError, UnknownChipError
 
 DENSE_COLUMNS: dict[str, Precision] = {
     f"dense_{p.value}_{'tflops' if info.is_float else 'tops'}": p for p, info in PRECISIONS.items()

@@ -39,6 +39,7 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, as_written: bool
       tppcalc chart "H100 SXM" H20 "RTX 4090" --edition 2023-11-17 --compare 2022-10-07 -o chart.svg
       tppcalc chart --plane bandwidth --as-of 2026-02-01 -o plane.png
     """
+    from tppcalc.errors import InputError
     from tppcalc.render.chart import (
         chart_format,
         chart_model,
@@ -47,7 +48,6 @@ def chart(queries, all_chips: bool, edition: str | None, as_of, as_written: bool
         rules_view,
         write_chart,
     )
-    from tppcalc.errors import InputError
 
     if all_chips and queries:
         raise click.UsageError("give QUERY arguments or --all, not both")

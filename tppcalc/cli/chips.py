@@ -19,9 +19,9 @@ def chips() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_chips(vendor: str | None, as_json: bool) -> None:
     """Every chip in the catalogue with its TPP and performance density."""
-    from tppcalc.render.documents import published_tpp_dict
     from tppcalc.core.exact import to_plain
     from tppcalc.core.metrics import compute_metrics
+    from tppcalc.render.documents import published_tpp_dict
 
     catalogue = current_catalogue()
     selected = [c for c in catalogue if vendor is None or c.vendor.lower() == vendor.lower()]
@@ -49,8 +49,8 @@ def list_chips(vendor: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the spec and its metrics as JSON.")
 def show_chip(query: str, as_json: bool) -> None:
     """One chip by id, name, alias, PCI id or a product name that fits exactly one chip, with its metrics."""
-    from tppcalc.render.layout import Items
     from tppcalc.core.metrics import compute_metrics
+    from tppcalc.render.layout import Items
     from tppcalc.render.report import metrics_blocks, metrics_dict
 
     catalogue = current_catalogue()

@@ -72,8 +72,8 @@ def _chip_or_computer(query: str, item: str):
     computer), or else the bound of the CPU family whose unlisted SKU it names. Instance names never
     resolve as chips, so the chip is looked up first: the other tables are read only when that fails."""
     from tppcalc.data.cpu_tables import family_bound
-    from tppcalc.errors import InputError, UnknownChipError
     from tppcalc.data.instances import find_composition, find_instance
+    from tppcalc.errors import InputError, UnknownChipError
 
     catalogue = current_catalogue()
     try:
@@ -117,9 +117,9 @@ class _Classified:
 def _governing_unit(assembly, item: str, keywords: dict) -> _Classified:
     """The unit chip whose classification as ``item`` is most controlled (an undetermined one by the
     most controlled outcome it leaves open), with each unit's classification for the report."""
+    from tppcalc.core.eccn import Eccn
     from tppcalc.decisions.classification import classify as classify_chip
     from tppcalc.decisions.classification import control_order
-    from tppcalc.core.eccn import Eccn
 
     order = control_order(item, as_of=keywords["as_of"], edition=keywords["edition"],
                           as_written=keywords["as_written"])

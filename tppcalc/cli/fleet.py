@@ -45,8 +45,8 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
     """Totals of TPP and H100-equivalents per country, tier, site and consignee, and the checks:
     LPP, the Tier 2 allocation, UVEU shares (AI Diffusion, not enforced) and the January 2026
     China volume condition. FILES: inventory TOML files and/or probe JSON Lines."""
-    from tppcalc.errors import InputError
     from tppcalc.core.exact import to_decimal
+    from tppcalc.errors import InputError
     from tppcalc.fleet import report_fleet
     from tppcalc.render.report import fleet_blocks, fleet_dict
 
@@ -79,8 +79,8 @@ def report(ctx, files, dump_folders, as_of, caps, as_json, html_path, unresolved
         result = report_fleet(paths, catalogue, as_of=None if as_of is None else as_of.date(), caps=overrides,
                               chips=chips, unresolved=unresolved)
     if html_path is not None:
-        from tppcalc.render.html_report import write_fleet_html
         from tppcalc.outputs import check_target
+        from tppcalc.render.html_report import write_fleet_html
 
         check_target(html_path, inputs=files, field="--html")  # never one of the inventories read
         write_fleet_html(result, html_path, inputs=list(files), chips=chips, catalogue=catalogue)

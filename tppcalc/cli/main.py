@@ -15,8 +15,8 @@ import click
 
 from tppcalc._version import __version__
 from tppcalc.cli.options import CatalogueChoice
-from tppcalc.errors import TppcalcError
 from tppcalc.data.resources import SPECS_DIR_ENV
+from tppcalc.errors import TppcalcError
 
 EXIT_DOMAIN_ERROR = 1
 

@@ -15,8 +15,9 @@ def mcp() -> None:
     Register it with an MCP client as the command `tppcalc mcp` (see README).
     """
     try:
-        from tppcalc.serve.mcp_tools import run_stdio
         import mcp as _sdk  # noqa: F401
+
+        from tppcalc.serve.mcp_tools import run_stdio
     except ImportError as exc:
         from tppcalc.serve import SERVE_EXTRA_HINT
 

@@ -54,8 +54,8 @@ def probe(ctx: click.Context, replay: Path | None, nvidia_smi: Path | None, rule
 
         measurements = measure_host(report=report)
     if html_path is not None:
-        from tppcalc.render.html_report import write_node_html
         from tppcalc.outputs import check_target
+        from tppcalc.render.html_report import write_node_html
 
         check_target(html_path, inputs=[source] if source else [], field="--html")  # never the dump read
         write_node_html(result, html_path, catalogue=catalogue, measurements=measurements,

@@ -22,6 +22,7 @@ from typing import NamedTuple
 from tppcalc.core.exact import EXACT, ratio
 from tppcalc.core.precision import PRECISIONS, TF32_SIGNIFICANT_BITS, Precision
 from tppcalc.core.readings import Reading
+from tppcalc.core.thresholds import DENSITY_LINES, H100_EQUIVALENT_TPP, TPP_LINES
 from tppcalc.data.spec import (
     ChipSpec,
     DieRole,
@@ -30,7 +31,6 @@ from tppcalc.data.spec import (
     Sourced,
     TransistorArchitecture,
 )
-from tppcalc.core.thresholds import DENSITY_LINES, H100_EQUIVALENT_TPP, TPP_LINES
 
 ZERO = Decimal(0)
 

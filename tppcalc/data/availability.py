@@ -30,11 +30,11 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 
-from tppcalc.errors import InputError, SpecError
 from tppcalc.data.resources import data_dir
 from tppcalc.data.spec import StrictModel
 from tppcalc.data.specfile import parse_document, validation_errors
 from tppcalc.data.validated_cache import cached
+from tppcalc.errors import InputError, SpecError
 
 AVAILABILITY_FILE = Path("availability") / "united-states.toml"
 

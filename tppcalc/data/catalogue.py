@@ -21,13 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 from tppcalc.data.naming import NameModel, confusable_key, parse, stated_words
 from tppcalc.data.plain_records import PlainDataError, from_plain, to_plain
 from tppcalc.data.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.data.spec import ChipSpec
 from tppcalc.data.specfile import parse_document, specs_from_document
 from tppcalc.data.validated_cache import Blobs, cached
+from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 
 CPU_TABLES_DIR = "cpus"  # tppcalc.data.cpu_tables.CPU_TABLES_DIR, named here so loading needs no import
 

@@ -32,12 +32,12 @@ from pathlib import Path
 
 from pydantic import Field, StrictBool, StrictInt, ValidationError, model_validator
 
-from tppcalc.errors import InputError, SpecError
 from tppcalc.core.exact import EXACT
 from tppcalc.core.precision import Precision, bit_length
+from tppcalc.core.thresholds import TPP_LINES
 from tppcalc.data.spec import SLUG, ChipSpec, Die, PositiveDecimal, Source, SourcedText, StrictModel
 from tppcalc.data.specfile import spec_from_record, validation_errors
-from tppcalc.core.thresholds import TPP_LINES
+from tppcalc.errors import InputError, SpecError
 
 CPU_TABLES_DIR = "cpus"  # below a spec folder: specs/cpus/*.toml
 MILLION = Decimal(1_000_000)

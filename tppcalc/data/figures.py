@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from tppcalc.errors import InputError
 from tppcalc.core.exact import EXACT, positive, to_decimal
 from tppcalc.core.precision import Precision, parse_precision
 from tppcalc.data.spec import (
@@ -30,6 +29,7 @@ from tppcalc.data.spec import (
     Throughput,
     TransistorArchitecture,
 )
+from tppcalc.errors import InputError
 
 # Rate units accepted after a number; the model stores tera-operations per second.
 _RATE_SCALE = {

@@ -13,10 +13,10 @@ from pathlib import Path
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
 from tppcalc.data.catalogue import Catalogue
-from tppcalc.errors import SpecError
 from tppcalc.data.resources import data_dir
 from tppcalc.data.spec import ChipSpec, Source, StrictModel
 from tppcalc.data.specfile import read_document, validation_errors
+from tppcalc.errors import SpecError
 
 INSTANCES_FILE = Path("instances") / "cloud-instances.toml"
 

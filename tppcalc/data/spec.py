@@ -14,12 +14,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 
-from tppcalc.errors import InputError
 from tppcalc.core.exact import positive, to_decimal
 from tppcalc.core.precision import Precision
+from tppcalc.errors import InputError
 
 
 def _exact(value: object) -> Decimal:

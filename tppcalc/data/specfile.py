@@ -15,10 +15,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tppcalc.errors import InputError, SpecError
 from tppcalc.data.input_files import read_input_file
 from tppcalc.data.parsed_documents import stored as stored_document
 from tppcalc.data.spec import CITED_SOURCES, ChipSpec
+from tppcalc.errors import InputError, SpecError
 
 # Deeper than any spec or rule file needs (they nest 4 levels): the parsers recurse once per level,
 # so a file nested thousands deep would end in a RecursionError, not in an error naming the file.

@@ -21,16 +21,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from tppcalc.arguments import chip_spec, day_of, place
-from tppcalc.data.availability import AvailabilityTable, default_availability
 from tppcalc.core.eccn import ControlOrder, Eccn
 from tppcalc.core.exact import format_number
 from tppcalc.core.metrics import Comparison, Metrics, ReadingMetrics, compute_metrics
+from tppcalc.data.availability import AvailabilityTable, default_availability
+from tppcalc.data.spec import ChipSpec
 from tppcalc.decisions.rules.countries import CountryData
 from tppcalc.decisions.rules.editions import Citation, Condition, Paragraph, RuleBook
 from tppcalc.decisions.rules.in_force import OUTSIDE, RuleSet, rules_in_force
 from tppcalc.decisions.rules.notices import Notice, letter_finding, notice_applies, notice_from_rule
 from tppcalc.decisions.rules.predicates import NO, PREDICATES, SCALARS, UNKNOWN, YES, all_of, describe_condition, negate
-from tppcalc.data.spec import ChipSpec
 
 Item = Literal["ic", "computer"]
 __all__ = ["OUTSIDE", "Classification", "classify", "control_order", "describe_condition", "letter_signature"]

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from tppcalc.errors import InputError
 from tppcalc.core.exact import EXACT, to_decimal
 from tppcalc.decisions.rules.editions import RuleBook
 from tppcalc.decisions.rules.in_force import model_weights_in_force
+from tppcalc.errors import InputError
 
 OUTSIDE_4E091 = "outside 4E091"
 

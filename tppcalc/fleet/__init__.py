@@ -7,16 +7,16 @@ import gc
 from decimal import Decimal
 from pathlib import Path
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.decisions.classification import classify
 from tppcalc.core.eccn import Eccn
+from tppcalc.core.metrics import compute_metrics
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.spec import ChipSpec
+from tppcalc.decisions.classification import classify
+from tppcalc.decisions.rules.editions import default_rulebook
 from tppcalc.errors import InputError
 from tppcalc.fleet.aggregate import FleetReport, fleet_report
 from tppcalc.fleet.inventory import Holding, Unresolved, UnresolvedPolicy, read_inventory
 from tppcalc.fleet.nodes import Identities, read_probe_lines
-from tppcalc.core.metrics import compute_metrics
-from tppcalc.decisions.rules.editions import default_rulebook
-from tppcalc.data.spec import ChipSpec
 
 
 def report_fleet(paths: list[Path], catalogue: Catalogue, *, as_of: dt.date | None = None,

@@ -18,12 +18,12 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
 
-from tppcalc.errors import InputError
 from tppcalc.core.exact import EXACT, ratio
-from tppcalc.fleet.inventory import Holding
 from tppcalc.decisions.rules.countries import country_data
 from tppcalc.decisions.rules.editions import RuleBook
 from tppcalc.decisions.rules.in_force import caps_in_force
+from tppcalc.errors import InputError
+from tppcalc.fleet.inventory import Holding
 
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")

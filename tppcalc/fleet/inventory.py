@@ -5,20 +5,19 @@ of one chip, at one site."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from pydantic import Field, StrictInt, ValidationError, field_validator
 
 from tppcalc.data.catalogue import Catalogue
-from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
 from tppcalc.data.input_files import read_input_file
-from tppcalc.decisions.rules.countries import resolve_country
 from tppcalc.data.spec import StrictModel
 from tppcalc.data.specfile import parse_document, validation_errors
-
+from tppcalc.decisions.rules.countries import resolve_country
+from tppcalc.errors import AmbiguousChipError, InputError, SpecError, UnknownChipError
 
 # More units in one line than the world ships AI chips in a year (about 5-7 million in 2025) is a
 # typing error, and a huge count could tip a share check (the UVEU US share) toward pass.

@@ -21,18 +21,18 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 from typing_extensions import TypedDict
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.errors import InputError, TppcalcError
 from tppcalc.core.exact import to_decimal
-from tppcalc.fleet.inventory import Holding
 from tppcalc.core.metrics import compute_metrics
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.spec import ChipSpec
+from tppcalc.data.specfile import validation_errors
+from tppcalc.decisions.rules.countries import resolve_country
+from tppcalc.errors import InputError, TppcalcError
+from tppcalc.fleet.inventory import Holding
 from tppcalc.probe import backends as probe_backends
 from tppcalc.probe.assess import accelerators_no_backend_read
 from tppcalc.probe.host import Accelerator, CpuInfo, GpuInfo, HostReport, PciDevice
 from tppcalc.probe.identify import identify_accelerator, identify_cpu, identify_gpu, identify_pci
-from tppcalc.decisions.rules.countries import resolve_country
-from tppcalc.data.spec import ChipSpec
-from tppcalc.data.specfile import validation_errors
 
 # The fields identification reads that can change which chip a device is counted as or its TPP, as
 # each backend declares them; devices equal in these are the same model to a fleet. Left out:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 
+from tppcalc.data.resources import load_kernel_module
 from tppcalc.measure.results import (
     ABOVE_FRACTION,
     CONSISTENT_FRACTION,
@@ -20,7 +21,6 @@ from tppcalc.measure.results import (
 )
 from tppcalc.probe.host import CpuInfo
 from tppcalc.probe.identify import cpu_microarchitectures
-from tppcalc.data.resources import load_kernel_module
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from tppcalc.errors import TppcalcError
 from tppcalc.data.resources import load_kernel_module
+from tppcalc.errors import TppcalcError
 
 # Architectures whose SASS the checks cover: Ampere (A100), Ada, Hopper (wgmma needs the "a"
 # feature set), datacenter Blackwell.

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.decisions.classification import Classification, classify, control_order
 from tppcalc.core.eccn import ControlOrder, Eccn
 from tppcalc.core.metrics import Metrics, compute_metrics
-from tppcalc.probe.host import HostReport, PciDevice
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.decisions.classification import Classification, classify, control_order
 from tppcalc.probe.backends import accelerator_backends, registered
+from tppcalc.probe.host import HostReport, PciDevice
 from tppcalc.probe.identify import Identification, identify_pci, unidentified_spec
 from tppcalc.probe.pci import accelerator_class, display_only_controllers, same_bus
 

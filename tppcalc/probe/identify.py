@@ -18,14 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from tppcalc.data.catalogue import Catalogue
-from tppcalc.errors import TppcalcError
 from tppcalc.core.exact import EXACT
 from tppcalc.core.metrics import compute_metrics
 from tppcalc.core.precision import Precision, bit_length
-from tppcalc.probe.host import Accelerator, AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
-from tppcalc.data.spec import ChipSpec
 from tppcalc.core.thresholds import TPP_LINES
+from tppcalc.data.catalogue import Catalogue
+from tppcalc.data.spec import ChipSpec
+from tppcalc.errors import TppcalcError
+from tppcalc.probe.host import Accelerator, AmdGpuInfo, CpuInfo, GpuInfo, PciDevice
 
 Method = Literal["pci id", "pci id and memory size", "name", "derived", "family bound", "unreadable"]
 MILLION = Decimal(1_000_000)

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tppcalc.errors import InputError
 from tppcalc.data.input_files import read_input_file
+from tppcalc.errors import InputError
 from tppcalc.probe.backends import ProbeBackend, Reading, backend
 from tppcalc.probe.host import MAX_GPUS_PER_NODE, Accelerator, HostReport
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tppcalc.errors import InputError
 from tppcalc.data.input_files import read_input_file
+from tppcalc.errors import InputError
 from tppcalc.probe.amdsmi import LiveAmdSmi, read_amd_gpus
-from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
 from tppcalc.probe.backends import BackendUnavailable, get, read_recording, registered
+from tppcalc.probe.cpu import cpus_from_sources, read_live_cpu_sources
 from tppcalc.probe.host import Accelerator, CpuInfo, HostReport
 from tppcalc.probe.nvml import (
     NO_DRIVER,

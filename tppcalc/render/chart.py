@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tppcalc.errors import InputError, MissingExtraError
 from tppcalc.core.metrics import Metrics, compute_metrics
+from tppcalc.data.spec import ChipSpec
 from tppcalc.decisions.rules.editions import Citation, Exclusion, Paragraph, RuleBook, default_rulebook
 from tppcalc.decisions.rules.in_force import rules_in_force
 from tppcalc.decisions.rules.predicates import PREDICATES
-from tppcalc.data.spec import ChipSpec
+from tppcalc.errors import InputError, MissingExtraError
 from tppcalc.render.visible_text import visible
 
 OUTSIDE = "outside"

@@ -11,6 +11,9 @@ Classification never reads these.
 
 from __future__ import annotations
 
+from tppcalc.core.exact import format_number
+from tppcalc.core.metrics import Bounds, Metrics
+
 # Named here too, for the callers that print both (documents are imported alone by --json).
 from tppcalc.render.documents import (  # noqa: F401
     classification_dict,
@@ -19,7 +22,6 @@ from tppcalc.render.documents import (  # noqa: F401
     node_dict,
     reading_dict,
 )
-from tppcalc.core.exact import format_number
 from tppcalc.render.layout import (
     Block,
     Cell,
@@ -32,7 +34,6 @@ from tppcalc.render.layout import (
     measurement_tone,
     verdict,
 )
-from tppcalc.core.metrics import Bounds, Metrics
 
 
 def _bounded(value, bounds: Bounds | tuple, unit: str = "") -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import queue
 import json
+import queue
 import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -28,8 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tppcalc._version import __version__
 from tppcalc.errors import TppcalcError
-from tppcalc.serve.limits import (PROBLEM_TYPE, BearerTokenMiddleware, BodyTooLarge, Limits, LimitsMiddleware,
-                                  problem_body)
+from tppcalc.serve.limits import (
+    PROBLEM_TYPE,
+    BearerTokenMiddleware,
+    BodyTooLarge,
+    Limits,
+    LimitsMiddleware,
+    problem_body,
+)
 from tppcalc.serve.operations import NotInCatalogue, Service, rule_arguments
 from tppcalc.serve.remembered import RememberedClassify
 

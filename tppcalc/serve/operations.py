@@ -79,8 +79,8 @@ class Service:
 
     def chips(self, vendor: str | None = None) -> dict:
         """Every catalogue chip with its TPP and density (the rows of ``tppcalc chips list --json``)."""
-        from tppcalc.render.documents import metrics_dict, published_tpp_dict
         from tppcalc.core.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict, published_tpp_dict
 
         vendor = _optional_text(vendor, "vendor")
         rows = []
@@ -97,8 +97,8 @@ class Service:
     def chip(self, query: str) -> dict:
         """One chip (``tppcalc chips show QUERY --json``); its origin is the spec file's name in the
         catalogue, not a path on the server."""
-        from tppcalc.render.documents import metrics_dict
         from tppcalc.core.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict
 
         spec = self._lookup(query, "query")
         document = spec.model_dump(mode="json", exclude_none=True)
@@ -132,8 +132,8 @@ class Service:
 
     def calc(self, *, chip: str | None = None, figures: Mapping | None = None) -> dict:
         """The metrics document of ``tppcalc calc --json``."""
-        from tppcalc.render.documents import metrics_dict
         from tppcalc.core.metrics import compute_metrics
+        from tppcalc.render.documents import metrics_dict
 
         return self._stamped(metrics_dict(compute_metrics(self.spec_of(chip, figures))))
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from tppcalc.errors import InputError, SpecError
-from tppcalc.decisions.rules import RULES_DATA_DIR
 from tppcalc.data.spec import Source, StrictModel
 from tppcalc.data.specfile import parse_document, validation_errors
 from tppcalc.data.validated_cache import cached
+from tppcalc.decisions.rules import RULES_DATA_DIR
+from tppcalc.errors import InputError, SpecError
 
 
 class GroupChange(StrictModel):

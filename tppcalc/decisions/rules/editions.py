@@ -19,12 +19,12 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 
 from tppcalc.core.eccn import Eccn
-from tppcalc.errors import InputError, SpecError
-from tppcalc.decisions.rules import RULES_DATA_DIR
-from tppcalc.decisions.rules.predicates import PREDICATES
 from tppcalc.data.spec import StrictModel
 from tppcalc.data.specfile import parse_document, validation_errors
 from tppcalc.data.validated_cache import cached
+from tppcalc.decisions.rules import RULES_DATA_DIR
+from tppcalc.decisions.rules.predicates import PREDICATES
+from tppcalc.errors import InputError, SpecError
 
 Condition = dict[str, Decimal | bool]
 

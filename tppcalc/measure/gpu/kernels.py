@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from tppcalc.data.resources import load_kernel_module
 from tppcalc.errors import TppcalcError
 from tppcalc.measure.gpu.plans import KernelPlan
 from tppcalc.measure.gpu.timing import kernel_clock_mhz, timed
 from tppcalc.measure.results import PrecisionResult
-from tppcalc.data.resources import load_kernel_module
 
 EXACT_LIMIT = 2.0 ** 24  # FP32 accumulators stay exact below this: the result check relies on it
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from tppcalc.data.spec import ChipSpec
 from tppcalc.measure.gpu.kernels import GpuMeasurementUnavailable, measure_bandwidth, open_cuda, run_plan
 from tppcalc.measure.gpu.plans import kernel_plans
 from tppcalc.measure.gpu.theory import (
@@ -19,7 +20,6 @@ from tppcalc.measure.gpu.timing import ClockSamples, NvmlSampler, merge_samples
 from tppcalc.measure.results import PrecisionResult, ratio
 from tppcalc.probe.host import GpuInfo
 from tppcalc.probe.identify import gpu_architectures
-from tppcalc.data.spec import ChipSpec
 
 
 @dataclass(frozen=True)

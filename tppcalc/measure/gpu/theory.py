@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tppcalc.data.spec import ChipSpec
 from tppcalc.measure.gpu.plans import KernelPlan
 from tppcalc.measure.gpu.timing import ClockSamples
 from tppcalc.measure.results import ABOVE_FRACTION, CONSISTENT_FRACTION, PrecisionResult, ratio
 from tppcalc.probe.host import GpuInfo
-from tppcalc.data.spec import ChipSpec
 
 # Tensor kernels count as consistent from this fraction of the theoretical rate: the best
 # microbenchmarks reach 0.95-0.99 on mma.sync (Ampere) and wgmma, GEMM libraries 0.8-0.87.

@@ -20,9 +20,9 @@ def classification_report(results: Sequence, *, specs: Sequence | None = None, c
                           generated_at: dt.datetime | None = None, chart: bool = True) -> Report:
     """The audit report of ``tppcalc classify``: one Classification per chip (``specs`` in the same
     order, for names and metrics; without them the metrics the classification was computed from)."""
+    from tppcalc.core.metrics import compute_metrics
     from tppcalc.data.catalogue import default_catalogue
     from tppcalc.render.chart import ChartChip
-    from tppcalc.core.metrics import compute_metrics
 
     if not results:
         raise InputError("nothing to report: no classification given")

@@ -10,6 +10,7 @@ from pathlib import Path
 from tppcalc.errors import InputError
 from tppcalc.render.html_report.page import Digest
 
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

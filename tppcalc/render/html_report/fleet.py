@@ -9,7 +9,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tppcalc.core.exact import format_number
-from tppcalc.render.html_report.digests import catalogue_digests, file_digests, identification_digests, rule_digests, sha256_bytes
+from tppcalc.render.html_report.digests import (
+    catalogue_digests,
+    file_digests,
+    identification_digests,
+    rule_digests,
+    sha256_bytes,
+)
 from tppcalc.render.html_report.figures import chart_figure
 from tppcalc.render.html_report.page import Digest, Report, Section, generated_stamp, write_html
 from tppcalc.render.layout import Cell
@@ -40,8 +46,8 @@ def fleet_report(report, *, inputs: Sequence[Path], chips: Mapping | None = None
 def _fleet_summary(report, inputs: Sequence[Path]) -> list:
     from collections import Counter
 
-    from tppcalc.render.layout import check_tone
     from tppcalc.core.metrics import h100_equivalents
+    from tppcalc.render.layout import check_tone
 
     totals = list(report.totals_by_country.values())
     tpp = sum((t.tpp for t in totals), start=0)
@@ -58,8 +64,8 @@ def _fleet_summary(report, inputs: Sequence[Path]) -> list:
 
 def _fleet_rules(report) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The classification rules in force on the day and the caps the checks read, with their citations."""
-    from tppcalc.render.chart import rules_view
     from tppcalc.decisions.rules.editions import default_rulebook
+    from tppcalc.render.chart import rules_view
 
     day = report.as_of
     view = rules_view(as_of=day)
@@ -74,8 +80,8 @@ def _fleet_rules(report) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 def _fleet_chart(chips: Mapping | None, day: dt.date, chart: bool) -> tuple[bytes | None, str, str]:
     """The chart of the catalogue chips the fleet holds, under the rules in force on ``day``."""
-    from tppcalc.render.chart import ChartChip
     from tppcalc.core.metrics import compute_metrics
+    from tppcalc.render.chart import ChartChip
 
     placed = [ChartChip(f"chip-{n}", f"{spec.vendor} {spec.name}".strip(), compute_metrics(spec))
               for n, spec in enumerate(sorted((chips or {}).values(), key=lambda s: s.id))]
