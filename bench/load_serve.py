@@ -134,11 +134,41 @@ end
 """
 
 
+# Every request a body never sent before: figures whose INT8 rate counts up per thread, so no
+# answer cache can serve it and each one is classified (the cost of a new question).
+WRK_UNSEEN_SCRIPT = """
+local threads, counter = {}, 0
+
+function setup(thread)
+  thread:set("offset", #threads * 100000000)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = offset or 0
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format('{"figures": {"dense": ["int8=%%d.%%d"], "dies": ["814:finfet"], "datacenter": true}, '
+    .. '"dest": "CN", "as_of": "2026-02-01"}', 100 + counter %% 1000, counter)
+  return wrk.format("POST", "/v1/classify", {["Content-Type"] = "application/json"}, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
 def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, threads: int) -> dict:
+def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, threads: int, unseen: bool = False) -> dict:
     """``wrk`` for ``duration`` seconds; its own report, read from the line the script prints."""
     import json
 
@@ -147,7 +177,7 @@ def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, thread
     bodies = ", ".join(lua_string(json.dumps({"chip": chip, "dest": "CN", "as_of": "2026-02-01"}))
                        for chip in chips)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT % {"bodies": bodies})
+        script.write(WRK_UNSEEN_SCRIPT % {} if unseen else WRK_SCRIPT % {"bodies": bodies})
         script.flush()
         subprocess.run(["wrk", "-t1", "-c1", "-d1", "-s", script.name, url], check=True,
                        capture_output=True)   # warm up: caches
@@ -202,6 +232,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="httpx: requests to send")
     parser.add_argument("--duration", type=int, default=10, help="wrk: seconds to send for")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk: client threads")
+    parser.add_argument("--unseen", action="store_true",
+                        help="wrk: every request a new body (figures counting up), so no answer is cached")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
@@ -210,9 +242,9 @@ def main() -> None:
     try:
         chips = [c["id"] for c in httpx.get(url + "/v1/chips", timeout=60).json()["chips"]]
         if args.client == "wrk":
-            result = wrk_load(url, chips, 1, 1, 1)   # warm up: connections, caches
+            result = wrk_load(url, chips, 1, 1, 1, args.unseen)   # warm up: connections, caches
             before = server_cpu_seconds(process.pid)
-            result = wrk_load(url, chips, args.duration, args.concurrency, args.wrk_threads)
+            result = wrk_load(url, chips, args.duration, args.concurrency, args.wrk_threads, args.unseen)
             sent = result["requests"]
         else:
             before = server_cpu_seconds(process.pid)
