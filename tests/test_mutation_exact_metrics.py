@@ -160,7 +160,7 @@ def test_format_number_writes_the_places_a_value_needs(given, shown):
 
 # --- metrics.py: what is unknown, in the words the report and the JSON show ---------------------
 
-from tppcalc import Precision, Reading, compute_metrics, spec_from_figures  # noqa: E402
+from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures  # noqa: E402
 from tppcalc.specfile import specs_from_document  # noqa: E402
 
 S = {"source": "s"}
@@ -297,3 +297,29 @@ def test_io_dies_excluded_counts_every_logic_die_times_its_count():
     m = metrics_of(chip(dies=dies))
     assert m.applicable_die_area_mm2 == 800 and m.readings[Reading.IO_DIES_EXCLUDED].applicable_die_area_mm2 == 600
     assert m.readings[Reading.IO_DIES_EXCLUDED].performance_density == Fraction(4800, 600)
+
+
+# --- metrics.py: the CPU clock readings ---------------------------------------------------------
+# TPP scales with the clock (cores x clock x operations per cycle, 3A090 TN 2 item 1).
+
+
+def cpu(clocks: dict, int8_tops="600") -> dict:
+    return chip(kind="cpu", processing_units=units({"int8": int8_tops}),
+                clocks={name: value if name == "rates_at" else {"value": value, **S} for name, value in clocks.items()})
+
+
+def test_a_cpu_at_its_base_clock_keeps_its_governing_precision():
+    # INT8 600 TOPS at 3,000 MHz is TPP 4,800; at the 1,500 MHz base clock, 2,400, still INT8's.
+    m = metrics_of(cpu({"base_mhz": 1500, "boost_mhz": 3000, "rates_at": "boost_mhz"}))
+    base = m.readings[Reading.CPU_BASE_CLOCK]
+    assert base.tpp == 2400 and base.governing_precision is Precision.INT8
+
+
+def test_an_upper_bound_on_the_line_leaves_the_answer_open():
+    # Rated at an unstated clock between base 2,000 and maximum 4,000 MHz: at base, TPP is between
+    # 4,800 x 2,000 / 4,000 = 2,400 and 4,800 itself, so "at least 4,800?" cannot be answered no.
+    base = metrics_of(cpu({"base_mhz": 2000, "boost_mhz": 4000})).readings[Reading.CPU_BASE_CLOCK]
+    assert base.tpp_bounds == (2400, 4800)
+    assert base.tpp_at_least(Decimal(4800)) is Comparison.UNKNOWN
+    assert base.tpp_at_least(Decimal("4800.000000001")) is Comparison.NO
+    assert base.tpp_at_least(Decimal(2400)) is Comparison.YES
