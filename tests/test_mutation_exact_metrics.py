@@ -212,6 +212,7 @@ def test_each_unknown_field_is_named_with_its_stated_reason_in_order():
         "memory.hbm_stacks[1]: bandwidth or package area unknown",
     )
     assert m.transistor_count == 80_000_000_000
+    assert m.tpp_by_precision == {Precision.FP16: 3200, Precision.FP8: None}  # FP16 200 x 16
     assert m.datacenter is None and m.io_bidir_gbps is None and m.dram_bandwidth_gbps is None
     assert m.hbm_bandwidth_density_gbps_per_mm2 is None  # one stack unknown: no density, not the other's
 
@@ -323,3 +324,36 @@ def test_an_upper_bound_on_the_line_leaves_the_answer_open():
     assert base.tpp_at_least(Decimal(4800)) is Comparison.UNKNOWN
     assert base.tpp_at_least(Decimal("4800.000000001")) is Comparison.NO
     assert base.tpp_at_least(Decimal(2400)) is Comparison.YES
+
+
+# --- metrics.py: each unit's ratings, and the highest of them -----------------------------------
+
+
+def test_a_unit_whose_first_rating_is_unknown_still_counts_the_rest():
+    m = metrics_of(chip(processing_units=units({"fp8": None, "fp16": 200})))
+    assert m.tpp_by_precision == {Precision.FP8: None, Precision.FP16: 3200}  # FP16 200 x 16
+    assert m.primary.tpp_bounds == (3200, None)
+
+
+@pytest.mark.parametrize(("table", "governing"), [({"fp16": 300, "int8": 600}, Precision.FP16),
+                                                  ({"int8": 600, "fp16": 300}, Precision.INT8)])
+def test_on_a_tie_the_precision_written_first_governs(table, governing):
+    # FP16 300 x 16 = INT8 600 x 8 = 4,800 (TN 2 item 2's worked example, both ways).
+    m = compute_metrics(spec_from_figures(table))
+    assert m.tpp == 4800 and m.governing_precision is governing
+    summed = metrics_of(chip(processing_units=units(table, {"fp32": 1}))).readings[Reading.CONCURRENT_UNITS_SUMMED]
+    assert summed.tpp == 4800 + 32 and summed.governing_precision is governing
+
+
+def test_units_summed_takes_each_units_best_rating_wherever_it_is_written():
+    # FP8 296 x 8 = 2,368 is the first unit's best (its FP32 10 x 32 = 320 is not); FP16 50 x 16 = 800.
+    m = metrics_of(chip(processing_units=units({"fp8": 296, "fp32": 10}, {"fp16": 50})))
+    assert m.tpp == 2368
+    summed = m.readings[Reading.CONCURRENT_UNITS_SUMMED]
+    assert summed.tpp == 2368 + 800 and summed.governing_precision is Precision.FP8
+
+
+def test_units_summed_with_a_unit_not_fully_rated_is_bounded_below_only():
+    m = metrics_of(chip(processing_units=units({"fp8": 296}, {"fp16": None, "fp32": 44})))
+    summed = m.readings[Reading.CONCURRENT_UNITS_SUMMED]
+    assert summed.tpp_bounds == (2368 + 44 * 32, None) and summed.governing_precision is None
