@@ -241,10 +241,12 @@ def units(*tables: dict) -> list[dict]:
 
 
 def test_fp6_takes_the_fp4_rate_in_a_unit_after_one_that_runs_no_fp6():
-    m = metrics_of(chip(processing_units=units({"fp16": 300}, {"fp4": 1000, "fp6": 500})))
+    m = metrics_of(chip(processing_units=units({"fp16": 300}, {"fp4": 1000, "fp6": 500}),
+                        dies=[die("a", "logic", 600)]))
     assert m.tpp == 4800  # FP16 300 x 16; FP6 500 x 6 = 3,000 and FP4 4,000 are lower
     fp6 = m.readings[Reading.FP6_AT_FP4_RATE]
     assert fp6.tpp == 6000 and fp6.governing_precision is Precision.FP6
+    assert fp6.applicable_die_area_mm2 == 600 and fp6.performance_density == 10  # 6,000 / 600
 
 
 def test_fp6_takes_the_highest_unit():
@@ -357,3 +359,10 @@ def test_units_summed_with_a_unit_not_fully_rated_is_bounded_below_only():
     m = metrics_of(chip(processing_units=units({"fp8": 296}, {"fp16": None, "fp32": 44})))
     summed = m.readings[Reading.CONCURRENT_UNITS_SUMMED]
     assert summed.tpp_bounds == (2368 + 44 * 32, None) and summed.governing_precision is None
+
+
+def test_units_summed_on_a_tie_between_units_names_the_first_units_precision():
+    # FP16 300 x 16 = INT8 600 x 8 = 4,800 each; summed 9,600.
+    summed = metrics_of(chip(processing_units=units({"fp16": 300}, {"int8": 600}))).readings[
+        Reading.CONCURRENT_UNITS_SUMMED]
+    assert summed.tpp == 9600 and summed.governing_precision is Precision.FP16
