@@ -366,3 +366,37 @@ def test_units_summed_on_a_tie_between_units_names_the_first_units_precision():
     summed = metrics_of(chip(processing_units=units({"fp16": 300}, {"int8": 600}))).readings[
         Reading.CONCURRENT_UNITS_SUMMED]
     assert summed.tpp == 9600 and summed.governing_precision is Precision.FP16
+
+
+# --- metrics.py: the applicable die area, die by die (TN 2 item 4) and HBM density --------------
+
+
+def test_without_a_die_list_the_area_is_at_least_zero_and_unbounded_above():
+    assert compute_metrics(spec_from_figures({"int8": 600})).primary.area_bounds == (0, None)
+
+
+@pytest.mark.parametrize(("first", "primary_area"), [(die("m", "memory", 100), 610), (die("io", "io", 214), 824),
+                                                     (die("p", "logic", 300, arch="planar"), 610)])
+def test_a_die_that_does_not_count_written_first_does_not_hide_the_rest(first, primary_area):
+    # Primary: non-planar logic and I/O dies count (600 + 10, plus 214 when the first die is I/O).
+    m = metrics_of(chip(dies=[first, die("a", "logic", 600), die("io2", "io", 10)]))
+    assert m.primary.area_bounds == (primary_area, primary_area)
+    assert m.readings[Reading.IO_DIES_EXCLUDED].area_bounds == (600, 600)
+
+
+@pytest.mark.parametrize("unknown", [die("x", "logic", 50, arch=None),
+                                     {**die("y", "logic", 50), "area_mm2": {"unknown": "not published"}}])
+def test_a_logic_die_of_unknown_area_or_node_leaves_the_area_open_above_the_known_dies(unknown):
+    for dies in ([unknown, die("a", "logic", 600)], [die("a", "logic", 600), unknown]):
+        m = metrics_of(chip(dies=dies))
+        assert m.primary.area_bounds == (600, None)
+        assert m.readings[Reading.IO_DIES_EXCLUDED] is m.primary
+
+
+@pytest.mark.parametrize("stacks", [[(1000, 100), (800, 100)], [(800, 100), (1000, 100)]])
+def test_hbm_density_is_the_highest_stacks(stacks):
+    # 1,000 GB/s over 100 mm2 is 10 GB/s/mm2; 800 over 100 is 8 (3A090.c TN 1: the highest stack).
+    m = metrics_of(chip(memory={"dram_bandwidth_gbps": {"value": 1800, **S},
+                                "hbm_stacks": [{"bandwidth_gbps": {"value": bw, **S},
+                                                "package_area_mm2": {"value": area, **S}} for bw, area in stacks]}))
+    assert m.hbm_bandwidth_density_gbps_per_mm2 == 10
