@@ -238,17 +238,18 @@ def _known(field: Sourced | None, name: str, unknowns: list[str]):
 
 def _unit(unit: ProcessingUnit, index: int, unknowns: list[str]) -> _Unit:
     table: dict[Precision, Decimal | None] = {}
-    best, best_tpp = None, ZERO
+    best, best_tpp, complete = None, ZERO, True
     for precision, figure in unit.dense_tops.items():
         rate = figure.value
         if rate is None:
             table[precision] = None
+            complete = False
             unknowns.append(f"processing_units[{index}].dense_tops.{precision}: {figure.unknown}")
             continue
         tpp = table[precision] = EXACT.multiply(rate, _BITS[precision])
         if best is None or tpp > best_tpp:
             best, best_tpp = precision, tpp
-    return _Unit(table, best, best_tpp, None not in table.values())
+    return _Unit(table, best, best_tpp, complete)
 
 
 def _best_per_precision(units: list[_Unit]) -> _Totals:
