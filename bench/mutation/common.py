@@ -34,6 +34,8 @@ DECISION_TESTS = (
     "tests/test_rules_2026.py",
     "tests/test_batch_engine.py",
     "tests/test_eccn.py",
+    "tests/test_mutation_exact_metrics.py",
+    "tests/test_cpu_clock_readings.py",
 )
 
 

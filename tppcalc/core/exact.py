@@ -53,10 +53,8 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
-    elif isinstance(value, float):
-        number = Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
-        if number is None:
-            raise InputError(f"{what} must be finite, got {value!r}")
+    elif isinstance(value, float):  # nan and inf pass here and are refused as not finite below
+        number = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip().replace(",", "").replace("_", "")
         if _SPARSE_MARK.search(text):
@@ -145,7 +143,7 @@ def format_number(x: Decimal | Fraction | int | None, digits: int = 3) -> str:
     text = _rounded(x, digits)
     if "." in text or _whole(x):
         return text
-    exact = x if isinstance(x, Fraction) else Fraction(x)
+    exact = Fraction(x)
     for places in range(digits + 1, _MOST_PLACES + 1):
         finer = round(exact, places)
         if finer.denominator != 1:
