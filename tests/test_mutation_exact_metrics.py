@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import pytest
 
+from tppcalc.core.exact import format_number, positive, to_decimal, to_plain
 from tppcalc.errors import InputError, SparseFigureError
-from tppcalc.exact import format_number, positive, to_decimal, to_plain
 
 # --- exact.py: the words a user reads when a figure is refused --------------------------------
 
@@ -161,7 +161,7 @@ def test_format_number_writes_the_places_a_value_needs(given, shown):
 # --- metrics.py: what is unknown, in the words the report and the JSON show ---------------------
 
 from tppcalc import Comparison, Precision, Reading, compute_metrics, spec_from_figures  # noqa: E402
-from tppcalc.specfile import specs_from_document  # noqa: E402
+from tppcalc.data.specfile import specs_from_document  # noqa: E402
 
 S = {"source": "s"}
 
