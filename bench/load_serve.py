@@ -148,10 +148,18 @@ function init(args)
   counter = offset or 0
 end
 
+local chips = {%(chips)s}
+
 function request()
   counter = counter + 1
-  local body = string.format('{"figures": {"dense": ["int8=%%d.%%d"], "dies": ["814:finfet"], "datacenter": true}, '
-    .. '"dest": "CN", "as_of": "2026-02-01"}', 100 + counter %% 1000, counter)
+  local body
+  if #chips > 0 then  -- a catalogue chip on a day never asked before: 2023-10-17 plus up to 1,100 days
+    body = string.format('{"chip": "%%s", "dest": "CN", "as_of": "%%s"}', chips[(counter %% #chips) + 1],
+      os.date("!%%Y-%%m-%%d", 1697500800 + 86400 * (counter %% 1100)))
+  else
+    body = string.format('{"figures": {"dense": ["int8=%%d.%%d"], "dies": ["814:finfet"], "datacenter": true}, '
+      .. '"dest": "CN", "as_of": "2026-02-01"}', 100 + counter %% 1000, counter)
+  end
   return wrk.format("POST", "/v1/classify", {["Content-Type"] = "application/json"}, body)
 end
 
@@ -168,7 +176,7 @@ def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, threads: int, unseen: bool = False) -> dict:
+def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, threads: int, unseen: str | None = None) -> dict:
     """``wrk`` for ``duration`` seconds; its own report, read from the line the script prints."""
     import json
 
@@ -177,7 +185,8 @@ def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, thread
     bodies = ", ".join(lua_string(json.dumps({"chip": chip, "dest": "CN", "as_of": "2026-02-01"}))
                        for chip in chips)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_UNSEEN_SCRIPT % {} if unseen else WRK_SCRIPT % {"bodies": bodies})
+        script.write(WRK_SCRIPT % {"bodies": bodies} if unseen is None else WRK_UNSEEN_SCRIPT % {
+            "chips": ", ".join(lua_string(chip) for chip in chips) if unseen == "chips" else ""})
         script.flush()
         subprocess.run(["wrk", "-t1", "-c1", "-d1", "-s", script.name, url], check=True,
                        capture_output=True)   # warm up: caches
@@ -232,8 +241,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000, help="httpx: requests to send")
     parser.add_argument("--duration", type=int, default=10, help="wrk: seconds to send for")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk: client threads")
-    parser.add_argument("--unseen", action="store_true",
-                        help="wrk: every request a new body (figures counting up), so no answer is cached")
+    parser.add_argument("--unseen", choices=("chips", "figures"),
+                        help="wrk: every request a new body, so no answer is cached: a catalogue chip on a new day, "
+                             "or figures counting up")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
