@@ -34,6 +34,9 @@ DECISION_TESTS = (
     "tests/test_rules_2026.py",
     "tests/test_batch_engine.py",
     "tests/test_eccn.py",
+    "tests/test_us_availability.py",
+    "tests/test_cpu_clock_readings.py",
+    "tests/test_published_eccn.py",
 )
 
 

@@ -1,0 +1,205 @@
+"""Tests that kill the mutmut survivors of tppcalc/classification.py (issue 17, item 6).
+
+Each test names the mutants it kills (mutmut's names, ``tppcalc.classification.x_<function>__mutmut_<n>``
+as of the run recorded in bench/RESULTS.md). Expected values come from the rule text
+(/work/shared/reference/regulation.md), the datasheets, or the exact words a user reads, never from
+the code: a message is pinned where a user reads it.
+"""
+
+import datetime as dt
+
+import pytest
+
+from tppcalc import compute_metrics, spec_from_figures
+from tppcalc.catalogue import Catalogue
+from tppcalc.classification import ConditionCheck, ExceptionOption, classify, control_order, letter_signature
+from tppcalc.errors import InputError
+from tppcalc.rules.countries import country_data
+from tppcalc.rules.editions import default_rulebook
+from tppcalc.specfile import specs_from_document
+
+CATALOGUE = Catalogue.load()
+D = dt.date
+AFTER_2023_RULE = D(2024, 1, 1)        # 88 FR 73458, effective 2023-11-17
+AFTER_LETTERS = D(2025, 6, 1)          # is-informed letters of 2025-04-09 (NVIDIA 8-K of 2025-04-15)
+AI_DIFFUSION_EFFECTIVE = D(2025, 2, 1)  # 90 FR 4544, effective 2025-01-13; applied only as written
+AFTER_2026_RULE = D(2026, 2, 1)        # 91 FR 1684, effective 2026-01-15
+# 15 CFR 742.6(a)(6)(iii) and the headquartered-in rule 744.23(a)(3), both from 88 FR 73458.
+LICENCE_CITATION_2023 = "15 CFR 742.6(a)(6)(iii); headquartered-in rule 15 CFR 744.23(a)(3) (88 FR 73458)"
+
+
+def chip(query):
+    return CATALOGUE.lookup(query)
+
+
+def eccns(order) -> list[str]:
+    return [str(eccn) for eccn in order.ordered]
+
+
+# ------------------------------------------------------------------------------- control_order
+
+
+def test_control_order_ranks_a_computers_outcomes_by_default():
+    """Kills control_order__mutmut_1/2 (the default item misspelt). 88 FR 73458: a computer holding a
+    3A090.a/.b IC is 4A090.a/.b; the .a paragraphs come first."""
+    assert eccns(control_order(as_of=AFTER_2023_RULE)) == ["4A090.a", "4A090.b", "outside 4A090"]
+
+
+def test_control_order_takes_the_named_edition():
+    """Kills control_order__mutmut_6 (edition dropped). The 2022 rule (87 FR 62186) had one
+    paragraph, 3A090, with no .a/.b; a 2024 day alone would give the 2023 rule's .a/.b."""
+    assert eccns(control_order("ic", as_of=AFTER_2023_RULE, edition="2022-10-07")) == ["3A090", "outside 3A090"]
+
+
+def test_control_order_reads_the_rulebook_it_is_given():
+    """Kills control_order__mutmut_8/13 (rulebook dropped). The 2026 rules list 3A090.a, .b and the
+    HBM paragraph .c (89 FR 96790); a rulebook holding only the .a paragraphs orders only those."""
+    book = default_rulebook()
+    assert eccns(control_order("ic", as_of=AFTER_2026_RULE, rulebook=book)) == [
+        "3A090.a", "3A090.b", "3A090.c", "outside 3A090"]
+    latest = book.get("2026-01-15")
+    only_a = book.model_copy(update={"editions": (latest.model_copy(
+        update={"paragraphs": [p for p in latest.paragraphs if p.eccn == "3A090.a"]}),)})
+    assert eccns(control_order("ic", as_of=AFTER_2026_RULE, rulebook=only_a)) == ["3A090.a", "outside 3A090"]
+
+
+# ---------------------------------------------------------------------------- letter_signature
+
+H20 = compute_metrics(chip("H20"))  # named in NVIDIA's letter (8-K of 2025-04-15)
+
+
+def test_letter_signature_names_the_letter_that_requires_a_licence():
+    """Kills letter_signature__mutmut_2 (no destination taken as one), _21 (destination dropped) and
+    _35/_36 (the filter on ``required`` turned): the H20 to China after 2025-04-09 needs a licence by
+    NVIDIA's letter."""
+    assert letter_signature(H20, dest="CN", as_of=AFTER_LETTERS) == (("nvidia-h20", True),)
+    assert letter_signature(H20, dest=None, as_of=AFTER_LETTERS) == ()
+
+
+def test_letter_signature_reaches_an_end_user_headquartered_in_china():
+    """Kills letter_signature__mutmut_22 (hq dropped) and _31 (``hq and dest``): the letter also
+    reaches parties headquartered in China, wherever the chip goes (8-K: 'headquartered or with an
+    ultimate parent' there); without hq the end user is taken to be in the destination."""
+    assert letter_signature(H20, dest="DE", hq="CN", as_of=AFTER_LETTERS) == (("nvidia-h20", True),)
+    assert letter_signature(H20, dest="DE", as_of=AFTER_LETTERS) == ()
+
+
+def test_letter_signature_is_of_the_day_asked_not_today():
+    """Kills letter_signature__mutmut_4 (``as_of and today``): before the letters of 2025-04-09 no
+    letter bears on the H20. And a day before the first rule (2022-10-07) is refused, as classify
+    refuses it (kills _6, the rules of today for any day)."""
+    assert letter_signature(H20, dest="CN", as_of=D(2025, 1, 1)) == ()
+    with pytest.raises(InputError, match="no advanced-computing rule was in force on 2020-01-01"):
+        letter_signature(H20, dest="CN", as_of=D(2020, 1, 1))
+
+
+def test_letter_signature_follows_the_edition_rulebook_and_country_groups():
+    """Kills letter_signature__mutmut_7 (edition dropped), _9/_14 (rulebook dropped) and _10/_15
+    (country data dropped). A named edition is that edition alone, without the letters overlay;
+    a rulebook without letters has none; Venezuela is reached through D:5 (15 CFR 740 Supp. 1),
+    so country data without it in D:5 does not reach it."""
+    assert letter_signature(H20, dest="CN", as_of=AFTER_LETTERS, edition="2025-01-16") == ()
+    book = default_rulebook()
+    no_letters = book.model_copy(update={"editions": tuple(e.model_copy(update={"letters": []}) for e in book.editions)})
+    assert letter_signature(H20, dest="CN", as_of=AFTER_LETTERS, rulebook=no_letters) == ()
+    data = country_data()
+    assert letter_signature(H20, dest="VE", as_of=AFTER_LETTERS, countries=data) == (("nvidia-h20", True),)
+    without_venezuela = data.model_copy(update={"group": [
+        g.model_copy(update={"members": [m for m in g.members if m != "VE"]}) if g.id == "D:5" else g
+        for g in data.group]})
+    assert letter_signature(H20, dest="VE", as_of=AFTER_LETTERS, countries=without_venezuela) == ()
+
+
+# ------------------------------------------------------------------------------- checks, detail
+
+
+def test_the_checks_name_the_exclusion_that_takes_a_consumer_chip_out():
+    """Kills _checks__mutmut_4 (``not in applies_to``), _12 (exclusion id dropped), _15 (ECCN
+    dropped) and _17 (excluded_by dropped). Note 2 to 3A090.a/.b: an IC not designed or marketed
+    for datacenters with TPP under 4,800 is not in 3A090.a/.b. 590 dense INT8 TOPS x 8 bits = TPP
+    4,720."""
+    result = classify(spec_from_figures({"int8": 590}, datacenter=False), as_of=AFTER_2023_RULE)
+    assert result.eccn == "outside 3A090"
+    assert [(c.paragraph, c.eccn, c.result, c.excluded_by) for c in result.checks] == [
+        ("3A090.a.1", "3A090.a", "no", "note-2"), ("3A090.a.2", "3A090.a", "no", "note-2"),
+        ("3A090.b.1", "3A090.b", "no", "note-2"), ("3A090.b.2", "3A090.b", "no", "note-2")]
+
+
+def test_the_checks_of_a_datacenter_chip_name_no_exclusion():
+    """Kills _checks__mutmut_2 (``""`` for no exclusion), _3 (``or``) and _11 (``is NO``): Note 2
+    does not reach a datacenter chip. H100 SXM: 1,979 dense INT8 TOPS (NVIDIA datasheet) x 8 = TPP
+    15,832, so 3A090.a.1 (TPP >= 4,800) holds; with 814 mm2, density 19.4 >= 5.92: a.2 holds too."""
+    result = classify(chip("H100 SXM"), as_of=AFTER_2023_RULE)
+    assert [(c.paragraph, c.result, c.excluded_by) for c in result.checks] == [
+        ("3A090.a.1", "yes", None), ("3A090.a.2", "yes", None), ("3A090.b.1", "no", None), ("3A090.b.2", "no", None)]
+    assert result.checks[0].conditions == [ConditionCheck("tpp_at_least", 4800.0, 15832.0, "yes")]  # _detail too
+
+
+def test_the_detail_shows_a_flag_condition_without_a_threshold():
+    """Kills _detail__mutmut_3/_11 (the value dropped), _12 (the answer dropped) and _17 (a flag's
+    threshold shown as 1.0). 3A090.c (89 FR 96790): a memory item with HBM bandwidth density over
+    2 GB/s/mm2; 1,500 GB/s on a 500 mm2 package is 3."""
+    result = classify(memory_item("1500", "500"), dest="CN", as_of=AFTER_2026_RULE)
+    assert result.eccn == "3A090.c"
+    assert result.checks[-1].conditions == [ConditionCheck("memory_item", None, True, "yes"),
+                                            ConditionCheck("hbm_density_above", 2.0, 3.0, "yes")]
+
+
+def memory_item(bandwidth: str, area: str):
+    def sourced(value):
+        return {"value": value, "source": "s"}
+
+    document = {"sources": {"s": {"title": "test figures"}}, "chip": [{
+        "id": "hbm", "vendor": "v", "name": "n", "kind": "memory", "datacenter": sourced(True),
+        "processing_units": [{"name": "u", "dense_tops": {"int8": sourced("1")}}],
+        "memory": {"dram_bandwidth_gbps": sourced(bandwidth),
+                   "hbm_stacks": [{"bandwidth_gbps": sourced(bandwidth), "package_area_mm2": sourced(area)}]}}]}
+    (spec,) = specs_from_document(document, "test")
+    return spec
+
+
+# ------------------------------------------------------------------------------------- licence
+
+
+def test_the_licence_reason_says_where_the_line_reaches():
+    """Kills _licence__mutmut_12 (the destination's words dropped), _21 and _22 (the headquarters'
+    words dropped or the destinations outside turned to 'none'): 742.6(a)(6)(iii) reaches China;
+    744.23(a)(3) reaches a China-headquartered end user anywhere but the United States."""
+    to_china = classify(chip("H100 SXM"), dest="CN", as_of=AFTER_2023_RULE)
+    assert f"3A090.a to CN: licence required ({LICENCE_CITATION_2023})" in to_china.reasons
+    headquartered = classify(chip("H100 SXM"), dest="DE", hq="CN", as_of=AFTER_2023_RULE)
+    assert (f"3A090.a for an end user headquartered in CN: to any destination outside US: licence required "
+            f"({LICENCE_CITATION_2023})") in headquartered.reasons
+
+
+# ---------------------------------------------------------------------------------- exceptions
+
+
+def test_an_exception_is_shown_in_full_and_says_when_it_is_only_possible():
+    """Kills _exceptions__mutmut_30..33 (a field dropped) and _39..45 (the status turned or
+    misspelt). 15 CFR 740.8 (88 FR 73458): NAC for a 3A090.a IC not designed or marketed for
+    datacenters with TPP 4,800 or more. 600 x 8 = TPP 4,800 with the datacenter flag unknown: NAC
+    only if the chip is not a datacenter one; the RTX 4090 (a consumer card) has it outright."""
+    unknown = classify(spec_from_figures({"int8": 600}), dest="CN", as_of=AFTER_2023_RULE)
+    (option,) = unknown.license_exceptions
+    assert option == ExceptionOption(
+        name="NAC", id="nac-consumer", status="available if the unknown conditions hold",
+        conditions=("Notified Advanced Computing (15 CFR 740.8): notify BIS at least 25 days before shipment with "
+                    "TPP, performance density and the datasheet showing consumer design/marketing; BIS may "
+                    "require a licence"),
+        citation=("15 CFR 740.8; ECCN 3A090 License Exceptions paragraph (NAC for 3A090.a not designed or "
+                  "marketed for datacenters with TPP 4800 or more)"))
+    consumer = classify(chip("RTX 4090"), dest="CN", as_of=AFTER_2023_RULE)
+    assert [(o.id, o.status) for o in consumer.license_exceptions] == [("nac-consumer", "available")]
+
+
+def test_each_exception_is_judged_on_its_own():
+    """Kills _exceptions__mutmut_18 and _27 (a ``continue`` turned ``break``): an exception that
+    does not apply, for the headquarters or for the chip, must not hide the ones after it. The AI
+    Diffusion rule as written (90 FR 4544) adds LPP (not for D:5-headquartered parties) and ACM
+    after ACA; ACA (740.8(b)) is for chips not designed for datacenters."""
+    datacenter = classify(chip("H100 SXM"), dest="VN", as_of=AI_DIFFUSION_EFFECTIVE, as_written=True)
+    assert [o.id for o in datacenter.license_exceptions] == ["lpp", "acm"]
+    china_headquartered = classify(chip("RTX 4090"), dest="IN", hq="CN", as_of=AI_DIFFUSION_EFFECTIVE,
+                                   as_written=True)
+    assert [o.id for o in china_headquartered.license_exceptions] == ["acm"]
