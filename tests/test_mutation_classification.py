@@ -203,3 +203,130 @@ def test_each_exception_is_judged_on_its_own():
     china_headquartered = classify(chip("RTX 4090"), dest="IN", hq="CN", as_of=AI_DIFFUSION_EFFECTIVE,
                                    as_written=True)
     assert [o.id for o in china_headquartered.license_exceptions] == ["acm"]
+
+
+# ------------------------------------------------------------------------- the reasons in words
+
+NEXT_STEPS = ("Not in 3A090/4A090: check the rest of the Commerce Control List (e.g. 3A001, 4A003 by APP, "
+              "5A992 for encryption) and, if nothing applies, EAR99; end-use and end-user controls "
+              "(Entity List, 744.23 supercomputer end use) apply regardless of the ECCN.")
+ASSUMED_HQ = ("End user assumed headquartered in {} (give --hq): a D:5- or Macau-headquartered end user needs a "
+              "licence to any destination outside the US")
+
+
+def test_a_determined_paragraph_is_given_with_its_figures_and_a_computer_with_its_4a090():
+    """Kills the wording of _eccn_reasons and the no-destination line of classify. H100 SXM: TPP
+    15,832 >= 4,800 (3A090.a.1, 88 FR 73458); a computer holding a 3A090.a IC is 4A090.a."""
+    no_destination = classify(chip("H100 SXM"), as_of=AFTER_2023_RULE)
+    assert no_destination.reasons[1:] == [
+        "3A090.a.1: TPP 15,832 >= 4,800 (ECCN 3A090.a.1: a 'total processing performance' of 4800 or more)",
+        "No destination given (--dest): licence requirement not evaluated"]
+    computer = classify(chip("H100 SXM"), dest="DE", as_of=AFTER_2023_RULE, item="computer")
+    assert computer.reasons[1:] == [
+        "3A090.a.1: TPP 15,832 >= 4,800 (ECCN 3A090.a.1: a 'total processing performance' of 4800 or more)",
+        "A computer, assembly or component containing a 3A090.a IC is 4A090.a",
+        ASSUMED_HQ.format("DE"),
+        "No licence required under 3A090/4A090 for DE"]
+    assert computer.outcomes_by_reading["primary"] == ["4A090.a (no licence)"]
+
+
+def test_an_outside_answer_says_why_and_what_to_check_next():
+    """Kills the wording of _eccn_reasons (below the lowest line; no paragraph) and of the licence
+    answer of an outside chip. 150 x 8 = TPP 1,200, under 1,600, the lowest TPP line of 3A090
+    (a.2 and b.2). 250 x 8 = TPP 2,000 on 1,000 mm2, density 2: a.2 needs 5.92, b.1 TPP 2,400,
+    b.2 density 3.2; 3A090.a.1 TPP 4,800."""
+    low = classify(spec_from_figures({"int8": 150}, datacenter=True), dest="DE", as_of=AFTER_2023_RULE)
+    assert low.reasons[1:] == [
+        "TPP 1,200 is below 1,600: outside every 3A090 paragraph whatever the die area",
+        ASSUMED_HQ.format("DE"),
+        f"No licence required under 3A090/4A090 for DE. {NEXT_STEPS}"]
+    assert low.outcomes_by_reading["primary"] == ["outside 3A090 (no licence)"]
+    sparse = classify(spec_from_figures({"int8": 250}, dies=[("1000", "finfet")], datacenter=True), dest="DE",
+                      as_of=AFTER_2023_RULE)
+    assert sparse.eccn == "outside 3A090"
+    assert sparse.reasons[1] == "No 3A090 paragraph applies"
+
+
+def test_an_undetermined_answer_names_the_outcomes_and_the_missing_figures():
+    """Kills the wording of _eccn_reasons and _licence_answer for an open answer. 300 x 8 = TPP
+    2,400 without a die area: 3A090.a (a.2), 3A090.b (b.1/b.2) or outside, by the density; to China
+    both controlled outcomes need a licence (742.6(a)(6)(iii)), outside needs none."""
+    result = classify(spec_from_figures({"int8": 300}, datacenter=True), dest="CN", as_of=AFTER_2023_RULE)
+    assert result.undetermined == ["3A090.a", "3A090.b", "outside 3A090"]
+    assert result.reasons[1].startswith("Undetermined between 3A090.a, 3A090.b, outside 3A090: ")
+    assert "applicable die area unknown" in result.reasons[1]
+    assert result.reasons[2:] == [
+        ASSUMED_HQ.format("CN"),
+        f"3A090.a to CN: licence required ({LICENCE_CITATION_2023})",
+        f"3A090.b to CN: licence required ({LICENCE_CITATION_2023})",
+        "Licence requirement undetermined: it depends on an outcome or a line the data cannot decide (see above)"]
+    assert result.license_required is None and result.review_policy is None
+    assert result.outcomes_by_reading["primary"] == [
+        "3A090.a (licence required; review: presumption of denial)",
+        "3A090.b (licence required; review: presumption of denial)", "outside 3A090 (no licence)"]
+
+
+def test_a_reading_that_changes_the_answer_is_said_in_words():
+    """Kills the wording of _readings_answers. H20 (NVIDIA datasheet): TPP 4,736 on the primary
+    reading, outside 3A090 in 2024; summing its concurrent units reaches 3A090.b, a licence to China
+    under 742.6(a)(6)(iii) with a presumption of denial (742.6(b)(10))."""
+    result = classify(chip("H20"), dest="CN", as_of=AFTER_2023_RULE)
+    assert result.reading_sensitive is True
+    assert ("Reading 'concurrent-units-summed' gives 3A090.b (licence required; review: presumption of denial) "
+            "instead of outside 3A090 (no licence): the answer depends on how the rule text is read") in result.reasons
+    assert result.reasons[-1].startswith("Reading ")
+
+
+def test_a_review_policy_is_said_in_the_reasons():
+    """Kills the wording of the review-policy reason: the UAE in 2025 (after the AI Diffusion rule
+    was no longer enforced) is D:1/D:4, a licence for 3A090.a with a presumption of approval
+    (742.6(b)(10))."""
+    result = classify(chip("H100 SXM"), dest="AE", as_of=D(2025, 6, 1))
+    assert result.license_required is True and result.review_policy == "presumption of approval"
+    assert result.reasons[-1] == "Licence review policy: presumption of approval"
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: presumption of approval)"]
+
+
+def test_a_day_past_the_checked_data_leaves_the_licence_open_and_says_so():
+    """Kills the wording of the past-coverage reason and notice (_licence_answer, _notices): the
+    rule data is checked through 2026-07-23 (rules/data/coverage.toml); on a later day no licence
+    line may have come in since, so 'not required' is not said."""
+    result = classify(chip("H100 SXM"), dest="DE", as_of=D(2027, 6, 1))
+    assert result.license_required is None
+    assert result.reasons[-1] == (
+        "Licence undetermined: no licence line applies under the rules as checked through 2026-07-23, but "
+        "2027-06-01 is later and changes since then may be missing. Not required if nothing changed; required if "
+        "a later rule or letter reaches DE")
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (licence undetermined)"]
+    (coverage,) = [n for n in result.notices if n.id == "coverage"]
+    assert (coverage.kind, coverage.certain) == ("coverage", True)
+    assert coverage.text.startswith("The rule data was checked through 2026-07-23; 2027-06-01 is later, so changes "
+                                    "since then may be missing. ")
+
+
+def test_a_disputed_overlay_not_applied_is_a_notice():
+    """Kills the wording of the legal-status notice (_notices). The AI Diffusion rule (90 FR 4544)
+    is not enforced since 2025-05-13; GAO decision B-337935 (2026-05-12) disputes that; as written
+    it adds licence lines for 3A090.a."""
+    result = classify(chip("H100 SXM"), dest="DE", as_of=D(2026, 6, 1))
+    (notice,) = [n for n in result.notices if n.id == "legal-status-2025-01-13-ai-diffusion"]
+    assert (notice.kind, notice.certain) == ("legal-status", True)
+    assert notice.text.startswith("Framework for Artificial Intelligence Diffusion (90 FR 4544): not applied here, "
+                                  "as BIS does not enforce it, but its legal status is disputed: ")
+    assert "As written it adds licence lines for 3A090.a" in notice.text and notice.text.endswith("; see --as-written.")
+    assert "GAO" in notice.citation.title
+
+
+def test_a_published_eccn_without_a_paragraph_reads_as_controlled():
+    """Kills _published_outcome__mutmut_4 (a letter read where there is none) and _10/_11 (the word
+    'controlled' misspelt): a maker's '4A090' names a controlled item without its paragraph, which
+    agrees with the H100 SXM's 3A090.a (TPP 15,832 >= 4,800)."""
+    from tppcalc.spec import Source, SourcedText
+
+    spec = chip("H100 SXM")
+    spec = spec.model_copy(update={"published_eccn": SourcedText(value="4A090", source="maker"),
+                                   "sources": {**spec.sources, "maker": Source(title="Maker's page")}})
+    result = classify(spec, as_of=AFTER_2023_RULE)
+    assert result.published_eccn.agrees is True
+    assert result.published_eccn.finding == (
+        "NVIDIA publishes ECCN 4A090 for this product (Maker's page): it agrees with 3A090.a")
