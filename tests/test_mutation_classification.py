@@ -69,8 +69,7 @@ H20 = compute_metrics(chip("H20"))  # named in NVIDIA's letter (8-K of 2025-04-1
 
 
 def test_letter_signature_names_the_letter_that_requires_a_licence():
-    """Kills letter_signature__mutmut_2 (no destination taken as one), _21 (destination dropped) and
-    _35/_36 (the filter on ``required`` turned): the H20 to China after 2025-04-09 needs a licence by
+    """Kills letter_signature__mutmut_2 (no destination taken as one) and _35/_36 (the filter on ``required`` turned): the H20 to China after 2025-04-09 needs a licence by
     NVIDIA's letter."""
     assert letter_signature(H20, dest="CN", as_of=AFTER_LETTERS) == (("nvidia-h20", True),)
     assert letter_signature(H20, dest=None, as_of=AFTER_LETTERS) == ()
@@ -82,6 +81,8 @@ def test_letter_signature_reaches_an_end_user_headquartered_in_china():
     ultimate parent' there); without hq the end user is taken to be in the destination."""
     assert letter_signature(H20, dest="DE", hq="CN", as_of=AFTER_LETTERS) == (("nvidia-h20", True),)
     assert letter_signature(H20, dest="DE", as_of=AFTER_LETTERS) == ()
+    # A US-headquartered end user in China: the letter reaches the destination (kills _21).
+    assert letter_signature(H20, dest="CN", hq="US", as_of=AFTER_LETTERS) == (("nvidia-h20", True),)
 
 
 def test_letter_signature_is_of_the_day_asked_not_today():
@@ -330,3 +331,54 @@ def test_a_published_eccn_without_a_paragraph_reads_as_controlled():
     assert result.published_eccn.agrees is True
     assert result.published_eccn.finding == (
         "NVIDIA publishes ECCN 4A090 for this product (Maker's page): it agrees with 3A090.a")
+
+
+# ------------------------------------------------------------ licence lines, headquarters, letters
+
+ON_THE_2026_07_23_LINES = D(2026, 7, 23)  # eCFR issue of 2026-07-23, the last day the data is checked through
+
+
+def test_an_open_licence_line_leaves_the_licence_undetermined():
+    """Kills _licence__mutmut_33 (an undetermined line answered 'not required'). eCFR 2026-07-23:
+    the 3A090.a line reads 'to or within any destination worldwide', the AI Diffusion text BIS does
+    not enforce, and the UAE is now in A:5: whether a licence is needed for the UAE is open."""
+    result = classify(chip("H100 SXM"), dest="AE", as_of=ON_THE_2026_07_23_LINES)
+    assert result.eccn == "3A090.a" and result.license_required is None
+    assert any(r.startswith("3A090.a to AE: licence undetermined: The eCFR of 2026-07-23 names the UAE in the .b lines")
+               for r in result.reasons)
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (licence undetermined)"]
+
+
+def test_a_required_line_is_not_undone_by_an_open_one():
+    """Kills _licence__mutmut_32 and _34.._36 (an undetermined line overriding a required one): an
+    end user headquartered in China needs a licence for 3A090.a anywhere but the United States
+    (744.23(a)(3)), whatever the open UAE line says."""
+    result = classify(chip("H100 SXM"), dest="AE", hq="CN", as_of=ON_THE_2026_07_23_LINES)
+    assert result.license_required is True
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: presumption of denial)"]
+
+
+def test_a_given_headquarters_is_kept_and_not_called_assumed():
+    """Kills _licence_answer__mutmut_3 (the given hq dropped) and _6/_7 (hq_assumed not set).
+    744.23(a)(3): an end user headquartered in China needs a licence for the H100 SXM in Germany,
+    reviewed case by case for D:5-headquartered parties outside D:1/D:4/D:5 (742.6(b)(10), as CSET
+    describes it, 2023-12-04)."""
+    given = classify(chip("H100 SXM"), dest="DE", hq="CN", as_of=AFTER_2023_RULE)
+    assert (given.headquarters, given.headquarters_assumed, given.license_required) == ("CN", False, True)
+    assert given.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: case-by-case)"]
+    assumed = classify(chip("H100 SXM"), dest="DE", as_of=AFTER_2023_RULE)
+    assert (assumed.headquarters, assumed.headquarters_assumed, assumed.license_required) == ("DE", True, False)
+
+
+def test_a_letter_reaches_the_destination_and_the_headquarters_in_its_own_words():
+    """Kills _licence_answer__mutmut_17 (destination dropped) and _18 (hq dropped). The H20 is
+    outside 3A090 on the paragraphs (TPP 4,736), so only NVIDIA's letter (8-K of 2025-04-15: China,
+    and parties headquartered there) requires its licence."""
+    to_china = classify(chip("H20"), dest="CN", hq="US", as_of=AFTER_LETTERS)
+    assert to_china.eccn == "outside 3A090" and to_china.license_required is True
+    assert any(r.startswith("Is-informed letter of 2025-04-09 to NVIDIA names this product: licence required to CN (")
+               for r in to_china.reasons)
+    headquartered = classify(chip("H20"), dest="DE", hq="CN", as_of=AFTER_LETTERS)
+    assert headquartered.license_required is True
+    assert any(r.startswith("Is-informed letter of 2025-04-09 to NVIDIA names this product: licence required for an "
+                            "end user headquartered in CN (") for r in headquartered.reasons)
