@@ -382,3 +382,69 @@ def test_a_letter_reaches_the_destination_and_the_headquarters_in_its_own_words(
     assert headquartered.license_required is True
     assert any(r.startswith("Is-informed letter of 2025-04-09 to NVIDIA names this product: licence required for an "
                             "end user headquartered in CN (") for r in headquartered.reasons)
+
+
+# ------------------------------------------------------------------- classify's fields, coverage
+
+
+def test_every_field_of_a_classification_is_the_rules_and_the_question_asked():
+    """Kills the field-by-field mutants of classify's model_construct. 88 FR 73458 (in force on
+    2024-01-01, no overlay): the H100 SXM's 3A090.a.1 IC in a computer is 4A090.a; for a party
+    headquartered in China in Germany a licence is needed (744.23(a)(3)), reviewed case by case."""
+    result = classify(chip("H100 SXM"), dest="DE", hq="CN", as_of=AFTER_2023_RULE, item="computer")
+    assert (result.chip_id, result.item, result.as_of) == ("nvidia-h100-sxm5-80gb", "computer", AFTER_2023_RULE)
+    assert (result.edition, result.edition_title, result.edition_status, result.overlays) == (
+        "2023-11-17", "Advanced computing controls, AC/S IFR (88 FR 73458)", "in force", [])
+    assert (result.destination, result.headquarters, result.eccn, result.paragraph, result.undetermined) == (
+        "DE", "CN", "4A090.a", "3A090.a.1", None)
+    assert (result.license_required, result.review_policy, result.review_conditions) == (True, "case-by-case", None)
+    assert result.reading_sensitive is False and result.license_exceptions == []
+    assert [c.title for c in result.citations][0].endswith("(88 FR 73458, FR Doc 2023-23055)")
+    assert result.notes and result.published_eccn is None
+    later = classify(chip("H100 SXM"), dest="DE", as_of=ON_THE_2026_07_23_LINES)
+    assert later.overlays == ["2025-04-09-is-informed-letters", "2025-05-13-guidance", "2025-09-29-affiliates",
+                              "2026-01-15-section-232-tariff"]
+
+
+def test_the_last_checked_day_is_still_covered():
+    """Kills ``day >= verified_through`` in classify: the data is checked through 2026-07-23, so on
+    that day the answer is definite (no line reaches Germany for 3A090.a) and no coverage notice."""
+    result = classify(chip("H100 SXM"), dest="DE", as_of=ON_THE_2026_07_23_LINES)
+    assert result.license_required is False
+    assert "coverage" not in [n.id for n in result.notices]
+
+
+def test_a_named_edition_answers_for_itself_on_a_later_day():
+    """Kills the ``unverified`` mutants of classify (``or``, ``is not None``): a named edition is a
+    what-if, answered as that edition says, even past the checked date (the coverage notice still
+    says the day is later)."""
+    result = classify(chip("H100 SXM"), dest="DE", as_of=D(2027, 6, 1), edition="2026-07-23")
+    assert result.license_required is False
+    assert result.reasons[-1] == "No licence required under 3A090/4A090 for DE"
+    assert "coverage" in [n.id for n in result.notices]
+
+
+def with_published(value: str, source: str, title: str | None = "Maker's page", url: str | None = None):
+    from tppcalc.spec import Source, SourcedText
+
+    spec = chip("H100 SXM")
+    sources = dict(spec.sources)
+    if title is not None:
+        sources[source] = Source(title=title, url=url)
+    return spec.model_copy(update={"published_eccn": SourcedText(value=value, source=source), "sources": sources})
+
+
+def test_a_published_eccn_finding_is_said_in_full():
+    """Kills the wording of published_eccn. The H100 SXM is 3A090.a (TPP 15,832 >= 4,800); a maker's
+    3A090.b is a finding to explain; a source the spec does not list is named as given."""
+    result = classify(with_published("3A090.b", "nowhere", title=None), as_of=AFTER_2023_RULE)
+    assert (result.published_eccn.source, result.published_eccn.agrees) == ("source 'nowhere'", False)
+    assert result.published_eccn.finding == (
+        "Finding to explain: NVIDIA publishes ECCN 3A090.b for this product (source 'nowhere'), but tppcalc computes "
+        "3A090.a under the rules of 2024-01-01. Not an error and no answer changes: the maker may classify another "
+        "item (a card, a system, another SKU), under an earlier or later rule, or on a reading of the rule text other "
+        "than the primary one. Ask the maker, or BIS for a classification (CCATS), before relying on either")
+    linked = classify(with_published("3A090.a", "page", url="https://example.com/eccn"), as_of=AFTER_2023_RULE)
+    assert linked.published_eccn.source == "Maker's page <https://example.com/eccn>"
+    assert linked.published_eccn.finding == ("NVIDIA publishes ECCN 3A090.a for this product (Maker's page "
+                                             "<https://example.com/eccn>): it agrees with 3A090.a")
