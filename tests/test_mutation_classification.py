@@ -448,3 +448,36 @@ def test_a_published_eccn_finding_is_said_in_full():
     assert linked.published_eccn.source == "Maker's page <https://example.com/eccn>"
     assert linked.published_eccn.finding == ("NVIDIA publishes ECCN 3A090.a for this product (Maker's page "
                                              "<https://example.com/eccn>): it agrees with 3A090.a")
+
+
+def test_an_open_computed_eccn_and_a_published_one_among_its_outcomes_in_words():
+    """Kills published_eccn__mutmut_49/50 (the outcomes joined otherwise). 300 x 8 = TPP 2,400 without
+    a die area: 3A090.a (a.2), 3A090.b (b.1/b.2) or outside by the density; a maker's 3A090.b is one
+    of them."""
+    from tppcalc.spec import Source, SourcedText
+
+    spec = spec_from_figures({"int8": 300}, datacenter=True)
+    spec = spec.model_copy(update={"published_eccn": SourcedText(value="3A090.b", source="maker"),
+                                   "sources": {**spec.sources, "maker": Source(title="Maker's page")}})
+    result = classify(spec, as_of=AFTER_2023_RULE)
+    assert result.published_eccn.agrees is None
+    assert result.published_eccn.finding == (
+        f"{spec.vendor} publishes ECCN 3A090.b for this product (Maker's page): one of the outcomes still possible "
+        "(3A090.a or 3A090.b or outside 3A090); the published ECCN does not settle which")
+
+
+def test_a_published_eccn_is_compared_with_the_undivided_3a090_of_2022():
+    """The 2022 rule (87 FR 62186) had one undivided 3A090: a chip it controls is 'controlled', with
+    no paragraph letter. A maker's later 3A090.a names a controlled item too and agrees; EAR99 does
+    not. (Read as the letter 'c' of its first word, 3A090 disagreed with 3A090.a and agreed with the
+    HBM paragraph 3A090.c.) Kills _computed_outcome__mutmut_8/9 and published_eccn__mutmut_34..38;
+    a maker's 4A090 set against an outside answer disagrees (kills published_eccn__mutmut_30/31)."""
+    in_2022 = D(2023, 1, 1)
+    assert classify(chip("H100 SXM"), as_of=in_2022).eccn == "3A090"  # I/O 900 GB/s >= 600, TPP 15,832 >= 4,800
+    agrees = classify(with_published("3A090.a", "page"), as_of=in_2022).published_eccn
+    assert agrees.agrees is True and agrees.finding.endswith("it agrees with 3A090")
+    assert classify(with_published("EAR99", "page"), as_of=in_2022).published_eccn.agrees is False
+    h20 = chip("H20")  # outside 3A090 in 2024 (test_classify)
+    h20 = h20.model_copy(update={"published_eccn": with_published("4A090", "page").published_eccn,
+                                 "sources": with_published("4A090", "page").sources})
+    assert classify(h20, as_of=AFTER_2023_RULE).published_eccn.agrees is False
