@@ -146,12 +146,12 @@ def test_the_detail_shows_a_flag_condition_without_a_threshold():
                                             ConditionCheck("hbm_density_above", 2.0, 3.0, "yes")]
 
 
-def memory_item(bandwidth: str, area: str):
+def memory_item(bandwidth: str, area: str, datacenter: bool = True):
     def sourced(value):
         return {"value": value, "source": "s"}
 
     document = {"sources": {"s": {"title": "test figures"}}, "chip": [{
-        "id": "hbm", "vendor": "v", "name": "n", "kind": "memory", "datacenter": sourced(True),
+        "id": "hbm", "vendor": "v", "name": "n", "kind": "memory", "datacenter": sourced(datacenter),
         "processing_units": [{"name": "u", "dense_tops": {"int8": sourced("1")}}],
         "memory": {"dram_bandwidth_gbps": sourced(bandwidth),
                    "hbm_stacks": [{"bandwidth_gbps": sourced(bandwidth), "package_area_mm2": sourced(area)}]}}]}
@@ -481,3 +481,29 @@ def test_a_published_eccn_is_compared_with_the_undivided_3a090_of_2022():
     h20 = h20.model_copy(update={"published_eccn": with_published("4A090", "page").published_eccn,
                                  "sources": with_published("4A090", "page").sources})
     assert classify(h20, as_of=AFTER_2023_RULE).published_eccn.agrees is False
+
+
+def test_note_2_does_not_reach_the_hbm_paragraph():
+    """Kills _effective__mutmut_8 (an exclusion applied to paragraphs it does not name). Note 2
+    takes consumer ICs under TPP 4,800 out of 3A090.a and 3A090.b only; an HBM item not designed
+    for datacenters is still 3A090.c (89 FR 96790: bandwidth density 1,500 / 500 = 3 > 2)."""
+    result = classify(memory_item("1500", "500", datacenter=False), dest="CN", as_of=AFTER_2026_RULE)
+    assert result.eccn == "3A090.c"
+
+
+def test_every_reading_is_answered_with_the_availability_table_given(tmp_path):
+    """Kills _readings_answers__mutmut_18/29 (the table dropped for the readings' words). 91 FR 1684:
+    case-by-case for a product commercially available in the United States when the rule was
+    published (2026-01-15); an RTX 5090 first sold there on 2026-01-16 keeps the presumption of
+    denial, under every reading as under the primary one."""
+    from tppcalc.availability import load_availability
+
+    path = tmp_path / "united-states.toml"
+    path.write_text('[sources]\nx = { title = "A test source", url = "https://example.org/x", secondary = true }\n'
+                    '[[chip]]\nid = "nvidia-geforce-rtx-5090"\navailable_by = 2026-01-16\nsource = "x"\n',
+                    encoding="utf-8")
+    late = load_availability(path, CATALOGUE.origins)
+    result = classify(chip("RTX 5090"), dest="CN", as_of=AFTER_2026_RULE, availability=late)
+    assert result.review_policy == "presumption of denial"
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: presumption of denial)"]
+    assert result.reading_sensitive is False
