@@ -507,3 +507,50 @@ def test_every_reading_is_answered_with_the_availability_table_given(tmp_path):
     assert result.review_policy == "presumption of denial"
     assert result.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: presumption of denial)"]
     assert result.reading_sensitive is False
+
+
+def two_units(int8_each: int):
+    """A datacenter chip of two processing units of ``int8_each`` dense INT8 TOPS, die area unknown."""
+    def sourced(value):
+        return {"value": str(value), "source": "s"}
+
+    document = {"sources": {"s": {"title": "test figures"}}, "chip": [{
+        "id": "two", "vendor": "v", "name": "n", "kind": "gpu", "datacenter": sourced(True),
+        "processing_units": [{"name": f"unit {i}", "dense_tops": {"int8": sourced(int8_each)}} for i in range(2)]}]}
+    (spec,) = specs_from_document(document, "test")
+    return spec
+
+
+PD = "licence required; review: presumption of denial"  # 742.6(a)(6)(iii) to China, 742.6(b)(10)
+
+
+def test_a_reading_with_several_outcomes_is_said_with_or():
+    """Kills _readings_answers__mutmut_37/38 and _40/41 (the outcomes joined otherwise). Two units of
+    150 TOPS: TPP 1,200 on the best unit (under 1,600: outside), 2,400 summed (open by the unknown
+    area: a.2, b.1/b.2 or outside). Two units of 300: TPP 2,400 (open) on one, 4,800 summed (a.1)."""
+    open_when_summed = classify(two_units(150), dest="CN", as_of=AFTER_2023_RULE)
+    assert open_when_summed.reasons[-1] == (
+        f"Reading 'concurrent-units-summed' gives 3A090.a ({PD}) or 3A090.b ({PD}) or outside 3A090 (no licence) "
+        "instead of outside 3A090 (no licence): the answer depends on how the rule text is read")
+    open_on_one = classify(two_units(300), dest="CN", as_of=AFTER_2023_RULE)
+    assert open_on_one.reasons[-1] == (
+        f"Reading 'concurrent-units-summed' gives 3A090.a ({PD}) instead of 3A090.a ({PD}) or 3A090.b ({PD}) or "
+        "outside 3A090 (no licence): the answer depends on how the rule text is read")
+
+
+def test_the_readings_words_follow_the_destination_headquarters_and_letters():
+    """Kills _outcome_words__mutmut_1 (words without a destination), _12 (destination dropped),
+    _25 (the letter filter turned) and _4 (an outside outcome taken as controlled past the checked
+    date)."""
+    no_destination = classify(chip("H100 SXM"), hq="CN", as_of=AFTER_2023_RULE)
+    assert no_destination.outcomes_by_reading["primary"] == ["3A090.a"]
+    # 742.6(a)(6)(iii) reaches China whoever the end user is.
+    us_party_in_china = classify(chip("H100 SXM"), dest="CN", hq="US", as_of=AFTER_2023_RULE)
+    assert us_party_in_china.outcomes_by_reading["primary"] == [f"3A090.a ({PD})"]
+    # The H20 is outside 3A090 on its paragraphs; NVIDIA's letter requires a licence to China.
+    h20 = classify(chip("H20"), dest="CN", hq="US", as_of=AFTER_LETTERS)
+    assert h20.outcomes_by_reading["primary"] == ["outside 3A090 (licence required)"]
+    # Past the checked date an outside chip stays outside: no licence line can reach it there.
+    outside_later = classify(spec_from_figures({"int8": 150}, datacenter=True), dest="DE", as_of=D(2027, 6, 1))
+    assert outside_later.license_required is False
+    assert outside_later.outcomes_by_reading["primary"] == ["outside 3A090 (no licence)"]
