@@ -554,3 +554,38 @@ def test_the_readings_words_follow_the_destination_headquarters_and_letters():
     outside_later = classify(spec_from_figures({"int8": 150}, datacenter=True), dest="DE", as_of=D(2027, 6, 1))
     assert outside_later.license_required is False
     assert outside_later.outcomes_by_reading["primary"] == ["outside 3A090 (no licence)"]
+
+
+def test_a_required_licence_stays_required_past_the_checked_date_and_beside_an_open_letter():
+    """Kills _outcome_words__mutmut_34/35 (a required licence made undetermined past the checked
+    date) and _28 (an open letter finding undoing a required line). 742.6(a)(6)(iii) reaches China
+    for the H100 SXM; a later change could only add lines. An NVIDIA chip of TPP 8,000 (1,000 x 8,
+    3A090.a.1) with its bandwidths unknown may or may not meet the criteria of NVIDIA's letter: the
+    licence is required by the paragraph line anyway."""
+    later = classify(chip("H100 SXM"), dest="CN", as_of=D(2027, 6, 1))
+    assert later.license_required is True
+    assert later.outcomes_by_reading["primary"] == [f"3A090.a ({PD})"]
+    nvidia = spec_from_figures({"int8": 1000}, datacenter=True, chip_id="nvidia-unlisted")
+    result = classify(nvidia, dest="CN", as_of=AFTER_LETTERS)
+    assert result.license_required is True
+    assert result.outcomes_by_reading["primary"] == [f"3A090.a ({PD})"]
+
+
+def test_the_notices_follow_the_destination_the_headquarters_and_the_outcomes():
+    """Kills _notices__mutmut_8 (destination dropped), _9 (hq dropped), _22 (a certain notice given as
+    'may apply') and _26 (a disputed overlay's notice on a chip it does not reach). BIS guidance of
+    2025-05-13: diversion red flags where a 3A090.a/.b item is exported; the AI-training statement
+    for D:5-headquartered parties. The AI Diffusion rule adds lines for 3A090.a/.b, not for an
+    outside chip."""
+    exported = classify(chip("H100 SXM"), dest="DE", as_of=AFTER_LETTERS)
+    (flags,) = [n for n in exported.notices if n.id == "diversion-red-flags"]
+    assert flags.certain is True and flags.text.startswith("BIS guidance of 2025-05-13 on diversion of advanced-computing ICs")
+    assert "diversion-red-flags" not in [n.id for n in classify(chip("H100 SXM"), as_of=AFTER_LETTERS).notices]
+    china_party = classify(chip("H100 SXM"), dest="DE", hq="CN", as_of=AFTER_LETTERS)
+    assert "ai-training-d5" in [n.id for n in china_party.notices]
+    assert "ai-training-d5" not in [n.id for n in exported.notices]
+    outside = classify(spec_from_figures({"int8": 150}, datacenter=True), dest="DE", as_of=D(2026, 6, 1))
+    assert not [n for n in outside.notices if n.kind == "legal-status"]
+    disputed = classify(chip("H100 SXM"), dest="DE", as_of=D(2026, 6, 1))
+    (notice,) = [n for n in disputed.notices if n.kind == "legal-status"]
+    assert notice.citation.title.startswith("GAO, B-337935 (2026-05-12)")
