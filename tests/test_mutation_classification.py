@@ -564,7 +564,9 @@ def test_a_required_licence_stays_required_past_the_checked_date_and_beside_an_o
     licence is required by the paragraph line anyway."""
     later = classify(chip("H100 SXM"), dest="CN", as_of=D(2027, 6, 1))
     assert later.license_required is True
-    assert later.outcomes_by_reading["primary"] == [f"3A090.a ({PD})"]
+    # 91 FR 1684: case-by-case under TPP 21,000 and 6,500 GB/s (H100 SXM: 3,350 GB/s HBM3, on the US
+    # market before 2026-01-15).
+    assert later.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: case-by-case)"]
     nvidia = spec_from_figures({"int8": 1000}, datacenter=True, chip_id="nvidia-unlisted")
     result = classify(nvidia, dest="CN", as_of=AFTER_LETTERS)
     assert result.license_required is True
