@@ -303,18 +303,19 @@ def test_a_day_past_the_checked_data_leaves_the_licence_open_and_says_so():
     assert (coverage.kind, coverage.certain) == ("coverage", True)
     assert coverage.text.startswith("The rule data was checked through 2026-07-23; 2027-06-01 is later, so changes "
                                     "since then may be missing. ")
+    assert coverage.citation.title.startswith("eCFR versioner XML of title 15 as of 2026-07-23")
 
 
 def test_a_disputed_overlay_not_applied_is_a_notice():
     """Kills the wording of the legal-status notice (_notices). The AI Diffusion rule (90 FR 4544)
     is not enforced since 2025-05-13; GAO decision B-337935 (2026-05-12) disputes that; as written
-    it adds licence lines for 3A090.a."""
+    it adds licence lines for 3A090.a and 4A090.a (90 FR 4544, 742.6(a)(6)(iii)(A))."""
     result = classify(chip("H100 SXM"), dest="DE", as_of=D(2026, 6, 1))
     (notice,) = [n for n in result.notices if n.id == "legal-status-2025-01-13-ai-diffusion"]
     assert (notice.kind, notice.certain) == ("legal-status", True)
     assert notice.text.startswith("Framework for Artificial Intelligence Diffusion (90 FR 4544): not applied here, "
                                   "as BIS does not enforce it, but its legal status is disputed: ")
-    assert "As written it adds licence lines for 3A090.a" in notice.text and notice.text.endswith("; see --as-written.")
+    assert notice.text.endswith(" As written it adds licence lines for 3A090.a, 4A090.a; see --as-written.")
     assert "GAO" in notice.citation.title
 
 
