@@ -592,3 +592,12 @@ def test_the_notices_follow_the_destination_the_headquarters_and_the_outcomes():
     disputed = classify(chip("H100 SXM"), dest="DE", as_of=D(2026, 6, 1))
     (notice,) = [n for n in disputed.notices if n.kind == "legal-status"]
     assert notice.citation.title.startswith("GAO, B-337935 (2026-05-12)")
+
+
+def test_a_paragraph_of_two_conditions_gives_both():
+    """Kills _eccn_reasons__mutmut_25 (the conditions joined otherwise). L4 (NVIDIA datasheet): 485
+    INT8 TOPS with sparsity, 242.5 dense, x 8 = TPP 1,940 on the 294.5 mm2 AD104: density 6.587;
+    3A090.a.2 is TPP 1,600 or more and density 5.92 or more."""
+    result = classify(chip("L4"), as_of=AFTER_2023_RULE)
+    assert result.reasons[1] == ("3A090.a.2: TPP 1,940 >= 1,600; performance density 6.587 >= 5.92 (ECCN 3A090.a.2: "
+                                 "TPP of 1600 or more and a 'performance density' of 5.92 or more)")

@@ -563,7 +563,8 @@ def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[s
             (p for p in rules.paragraphs if p.when and "tpp_at_least" in p.when[0]),
             key=lambda p: p.when[0]["tpp_at_least"], default=None)
         if lowest is not None and reading.tpp_at_least(lowest.when[0]["tpp_at_least"]) is NO:
-            reasons.append(f"TPP {format_number(reading.tpp_bounds.low if reading.tpp is None else reading.tpp)} is "
+            # The low bound is the TPP when it is exact; a NO needs a known upper bound under the line.
+            reasons.append(f"TPP {format_number(reading.tpp_bounds.low)} is "
                            f"below {format_number(lowest.when[0]['tpp_at_least'])}: outside every 3A090 "
                            "paragraph whatever the die area")
         else:
