@@ -601,3 +601,33 @@ def test_a_paragraph_of_two_conditions_gives_both():
     result = classify(chip("L4"), as_of=AFTER_2023_RULE)
     assert result.reasons[1] == ("3A090.a.2: TPP 1,940 >= 1,600; performance density 6.587 >= 5.92 (ECCN 3A090.a.2: "
                                  "TPP of 1600 or more and a 'performance density' of 5.92 or more)")
+
+
+def test_an_unknown_country_is_refused_naming_its_field():
+    """Kills classify__mutmut_17/20 (the field's name dropped or misspelt): the user reads which
+    argument holds the unknown country."""
+    with pytest.raises(InputError) as refused:
+        classify(chip("H100 SXM"), dest="Atlantis", as_of=AFTER_2023_RULE)
+    assert str(refused.value).startswith("dest: unknown country 'Atlantis': give an ISO 3166-1 alpha-2 or alpha-3 code")
+    with pytest.raises(InputError) as refused:
+        classify(chip("H100 SXM"), dest="DE", hq="Atlantis", as_of=AFTER_2023_RULE)
+    assert str(refused.value).startswith("hq: unknown country 'Atlantis'")
+
+
+def test_classify_reads_the_country_groups_it_is_given():
+    """Kills classify__mutmut_33/38 (country data dropped). The 2023 lines reach China through its
+    membership of D:1, D:4 and D:5 (15 CFR 740 Supp. 1; 742.6(a)(6)(iii)): with country data that
+    lists China in no group, no line reaches it."""
+    data = country_data()
+    without_china = data.model_copy(update={"group": [
+        g.model_copy(update={"members": [m for m in g.members if m != "CN"]}) for g in data.group]})
+    assert classify(chip("H100 SXM"), dest="CN", as_of=AFTER_2023_RULE, countries=data).license_required is True
+    assert classify(chip("H100 SXM"), dest="CN", as_of=AFTER_2023_RULE,
+                    countries=without_china).license_required is False
+
+
+def test_the_missing_figures_are_listed_one_by_one():
+    """Kills _eccn_reasons__mutmut_92 (the unknowns joined otherwise): each missing figure of an open
+    answer is its own item."""
+    result = classify(spec_from_figures({"int8": 300}, datacenter=True), dest="CN", as_of=AFTER_2023_RULE)
+    assert "applicable die area unknown; memory: not given; " in result.reasons[1]
