@@ -545,6 +545,7 @@ def test_the_readings_words_follow_the_destination_headquarters_and_letters():
     date)."""
     no_destination = classify(chip("H100 SXM"), hq="CN", as_of=AFTER_2023_RULE)
     assert no_destination.outcomes_by_reading["primary"] == ["3A090.a"]
+    assert (no_destination.headquarters, no_destination.license_required) == ("CN", None)  # classify__mutmut_88
     # 742.6(a)(6)(iii) reaches China whoever the end user is.
     us_party_in_china = classify(chip("H100 SXM"), dest="CN", hq="US", as_of=AFTER_2023_RULE)
     assert us_party_in_china.outcomes_by_reading["primary"] == [f"3A090.a ({PD})"]
