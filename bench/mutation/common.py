@@ -37,6 +37,7 @@ DECISION_TESTS = (
     "tests/test_us_availability.py",
     "tests/test_cpu_clock_readings.py",
     "tests/test_published_eccn.py",
+    "tests/test_mutation_classification.py",
 )
 
 
