@@ -353,9 +353,11 @@ def test_an_open_licence_line_leaves_the_licence_undetermined():
 def test_a_required_line_is_not_undone_by_an_open_one():
     """Kills _licence__mutmut_32 and _34.._36 (an undetermined line overriding a required one): an
     end user headquartered in China needs a licence for 3A090.a anywhere but the United States
-    (744.23(a)(3)), whatever the open UAE line says."""
-    result = classify(chip("H100 SXM"), dest="AE", hq="CN", as_of=ON_THE_2026_07_23_LINES)
-    assert result.license_required is True
+    (744.23(a)(3)), whatever the open UAE line says. The MI300X (AMD datasheet: 2,614.9 dense INT8
+    TOPS x 8 = TPP 20,919, 3A090.a.1) and not an NVIDIA chip: the H100's 900 GB/s NVLink meets
+    NVIDIA's letter, which would require the licence by itself."""
+    result = classify(chip("MI300X"), dest="AE", hq="CN", as_of=ON_THE_2026_07_23_LINES)
+    assert result.eccn == "3A090.a" and result.license_required is True
     assert result.outcomes_by_reading["primary"] == ["3A090.a (licence required; review: presumption of denial)"]
 
 
