@@ -634,3 +634,13 @@ def test_the_missing_figures_are_listed_one_by_one():
     answer is its own item."""
     result = classify(spec_from_figures({"int8": 300}, datacenter=True), dest="CN", as_of=AFTER_2023_RULE)
     assert "applicable die area unknown; memory: not given; " in result.reasons[1]
+
+
+def test_no_review_policy_is_shown_where_no_licence_is_needed():
+    """Kills _outcome_words__mutmut_39/41 (a review policy shown beside 'no licence'). Israel is in
+    D:4 but also A:6, which the 2023 line excludes (742.6(a)(6)(iii); CSET: 'excluding Israel and
+    Cyprus'): no licence, so no licence review policy, though D:1/D:4's presumption of approval
+    names Israel."""
+    result = classify(chip("H100 SXM"), dest="IL", as_of=AFTER_2023_RULE)
+    assert (result.license_required, result.review_policy) == (False, None)
+    assert result.outcomes_by_reading["primary"] == ["3A090.a (no licence)"]
