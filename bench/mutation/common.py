@@ -35,7 +35,10 @@ DECISION_TESTS = (
     "tests/test_batch_engine.py",
     "tests/test_eccn.py",
     "tests/test_mutation_exact_metrics.py",
+    "tests/test_us_availability.py",
     "tests/test_cpu_clock_readings.py",
+    "tests/test_published_eccn.py",
+    "tests/test_mutation_classification.py",
 )
 
 

@@ -4,6 +4,7 @@
     python bench/mutation/run.py tppcalc/decisions/rules/predicates.py      # one module
     python bench/mutation/run.py --max-children 2 --timeout 3600 --json out.json
     python bench/mutation/run.py tppcalc/decisions/classification.py --mutants 'tppcalc.decisions.classification.x__rules_view*'
+    python bench/mutation/run.py tppcalc/decisions/classification.py --deselect tests/test_classify.py::test_slow
 
 The worktree is copied to /tmp (bench/mutation/common.py), mutmut's configuration is appended to
 the copy's pyproject.toml (so the real one stays as it is), and ``mutmut run`` is run there with
@@ -35,8 +36,9 @@ def toml_list(items) -> str:
     return "[" + ", ".join(json.dumps(str(item)) for item in items) + "]"
 
 
-def configure(copy: Path, modules: list[str], tests: list[str]) -> None:
+def configure(copy: Path, modules: list[str], tests: list[str], deselect: list[str] = ()) -> None:
     """Append a [tool.mutmut] section to the copy's pyproject.toml."""
+    skipped = [f"--deselect={test}" for test in deselect]
     section = f"""
 
 [tool.mutmut]
@@ -44,7 +46,7 @@ source_paths = ["tppcalc"]
 only_mutate = {toml_list(modules)}
 also_copy = ["specs", "kernels"]
 pytest_add_cli_args_test_selection = {toml_list(tests)}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts=", "-x", "-q"]
+pytest_add_cli_args = {toml_list(["-p", "no:cacheprovider", "-o", "addopts=", "-x", "-q", *skipped])}
 use_git_change_detection = false
 # Fork each mutant's run from a server that has only collected the tests: forked from mutmut's own
 # process, it would inherit the classifier's caches warm from the stats run, and a mutant in a
@@ -59,6 +61,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", default=list(DECISION_MODULES), help="files to mutate")
     parser.add_argument("--tests", nargs="+", default=list(DECISION_TESTS), help="test files to run")
+    # A survivor runs every test that covers its function: one slow test (seconds, cold) can cost
+    # more than all the others together on a loaded machine.
+    parser.add_argument("--deselect", nargs="+", default=[], metavar="NODEID",
+                        help="pytest node ids to leave out (slow tests that kill nothing else)")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--timeout", type=int, default=6 * 3600, help="seconds before the run is stopped")
     parser.add_argument("--mutants", nargs="+", default=[], metavar="GLOB",
@@ -68,7 +74,7 @@ def main() -> int:
     args = parser.parse_args()
 
     copy = copy_of_worktree()
-    configure(copy, args.modules, args.tests)
+    configure(copy, args.modules, args.tests, args.deselect)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = [sys.executable, "-m", "mutmut"]
     start = time.monotonic()

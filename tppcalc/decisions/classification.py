@@ -429,7 +429,10 @@ def _published_outcome(text: str) -> str:
 
 def _computed_outcome(eccn: str) -> str:
     parsed = Eccn.parse(eccn)
-    return "outside" if parsed.outside else (parsed.paragraph or "controlled")[0]
+    if parsed.outside:
+        return "outside"
+    # An undivided entry (3A090 of 2022) is "controlled": its first letter would read as 3A090.c.
+    return parsed.paragraph[0] if parsed.paragraph else "controlled"
 
 
 def published_eccn(spec: ChipSpec, eccns: list[str], day: dt.date) -> PublishedEccn | None:
@@ -437,7 +440,7 @@ def published_eccn(spec: ChipSpec, eccns: list[str], day: dt.date) -> PublishedE
     published = spec.published_eccn
     if published is None or published.value is None:
         return None
-    source = spec.sources.get(published.source or "")
+    source = spec.sources.get(published.source)  # a published value always names a source (SourcedText)
     where = (f"source {published.source!r}" if source is None else
              source.title + (f" <{source.url}>" if source.url else ""))
     said = _published_outcome(published.value)
@@ -560,7 +563,8 @@ def _eccn_reasons(rules, metrics, reading, possible, determined, item) -> list[s
             (p for p in rules.paragraphs if p.when and "tpp_at_least" in p.when[0]),
             key=lambda p: p.when[0]["tpp_at_least"], default=None)
         if lowest is not None and reading.tpp_at_least(lowest.when[0]["tpp_at_least"]) is NO:
-            reasons.append(f"TPP {format_number(reading.tpp_bounds.low if reading.tpp is None else reading.tpp)} is "
+            # The low bound is the TPP when it is exact; a NO needs a known upper bound under the line.
+            reasons.append(f"TPP {format_number(reading.tpp_bounds.low)} is "
                            f"below {format_number(lowest.when[0]['tpp_at_least'])}: outside every 3A090 "
                            "paragraph whatever the die area")
         else:
