@@ -101,6 +101,16 @@ async def classify_load(url: str, chips: list[str], requests: int, concurrency: 
             "p50_ms": pick(0.50), "p99_ms": pick(0.99), "mean_ms": statistics.fmean(latencies) * 1000}
 
 
+# Both scripts end with this: wrk's own report, on one line the bench reads.
+WRK_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
 WRK_SCRIPT = """
 -- POST /v1/classify, the bodies in turn (each thread starting at its own place), pre-formatted.
 local bodies = {%(bodies)s}
@@ -123,13 +133,6 @@ end
 function request()
   counter = counter + 1
   return requests[(counter %% #requests) + 1]
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
-    e.connect + e.read + e.write + e.status + e.timeout))
 end
 """
 
@@ -162,13 +165,6 @@ function request()
   end
   return wrk.format("POST", "/v1/classify", {["Content-Type"] = "application/json"}, body)
 end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
-    e.connect + e.read + e.write + e.status + e.timeout))
-end
 """
 
 
@@ -185,8 +181,8 @@ def wrk_load(url: str, chips: list[str], duration: int, concurrency: int, thread
     bodies = ", ".join(lua_string(json.dumps({"chip": chip, "dest": "CN", "as_of": "2026-02-01"}))
                        for chip in chips)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT % {"bodies": bodies} if unseen is None else WRK_UNSEEN_SCRIPT % {
-            "chips": ", ".join(lua_string(chip) for chip in chips) if unseen == "chips" else ""})
+        script.write((WRK_SCRIPT % {"bodies": bodies} if unseen is None else WRK_UNSEEN_SCRIPT % {
+            "chips": ", ".join(lua_string(chip) for chip in chips) if unseen == "chips" else ""}) + WRK_DONE % {})
         script.flush()
         subprocess.run(["wrk", "-t1", "-c1", "-d1", "-s", script.name, url], check=True,
                        capture_output=True)   # warm up: caches
