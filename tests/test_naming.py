@@ -183,15 +183,17 @@ def test_real_names_of_siblings_resolve_to_the_sibling_they_name():
 # A DGX B200 is a system of eight B200 GPUs (NVIDIA DGX B200 datasheet: "8x NVIDIA Blackwell GPUs";
 # DGX H100: "8x NVIDIA H100 Tensor Core GPUs"), and units are chips, not boards. Read as its chip,
 # "DGX B200" with count 10 in a fleet inventory counted 10 GPUs for 80. A name that says DGX or HGX
-# resolves only as an exact name or alias the catalogue gives ("HGX B200", "DGX Spark"), never by parts.
+# resolves only as an exact name or alias the catalogue gives ("DGX Spark", one GB10), never by parts.
+# An HGX B200 is likewise a baseboard of eight B200 (NVIDIA HGX platform page): "HGX B200", once an
+# alias of the B200 record, is refused as well, so 10 HGX B200 never count as 10 GPUs.
 @pytest.mark.parametrize("name", ["DGX B200", "NVIDIA DGX B200", "DGX B300", "DGX H100 SXM", "HGX B200 1000W",
-                                  "DGX H20"])
+                                  "DGX H20", "HGX B200", "HGX H20", "HGX B100", "HGX B300"])
 def test_a_dgx_or_hgx_system_name_is_not_read_as_one_chip(name):
     with pytest.raises(UnknownChipError):
         CATALOGUE.lookup(name)
 
 
-@pytest.mark.parametrize(("name", "chip_id"), [("HGX B200", "nvidia-b200-hgx"), ("DGX Spark", "nvidia-gb10"),
-                                               ("DGX B200 GPU", "nvidia-b200-hgx"), ("HGX H20", "nvidia-h20")])
+@pytest.mark.parametrize(("name", "chip_id"), [("DGX Spark", "nvidia-gb10"), ("DGX B200 GPU", "nvidia-b200-hgx"),
+                                               ("B200 SXM", "nvidia-b200-hgx"), ("H20 96GB", "nvidia-h20")])
 def test_a_dgx_or_hgx_name_the_catalogue_lists_still_resolves(name, chip_id):
     assert CATALOGUE.lookup(name).id == chip_id
