@@ -70,3 +70,109 @@ def test_exact_unit_comparisons_beyond_int64_are_false_arrays():
         for line in (Decimal("1e30"), Decimal(2**62) / engine.SCALE):
             result = compare(units, line)
             assert result.dtype == bool and result.tolist() == [False, False, False], (compare, line)
+
+
+# ------------------------------------------------------------------------------ whole chunks
+
+import datetime as dt  # noqa: E402
+
+from tppcalc.batch.io import Cells, Chunk  # noqa: E402
+
+RULES_2026_CN = {"as_of": dt.date(2026, 2, 1), "dest": "CN"}
+
+
+def classified(columns: dict[str, list[str]], **rules) -> tuple[engine.Engine, engine.Results]:
+    """One chunk of the given columns (lines numbered from 1) through a fresh engine."""
+    n = len(next(iter(columns.values())))
+    batch = engine.Engine(list(columns), **(rules or RULES_2026_CN))
+    chunk = Chunk(np.arange(1, n + 1), {name: Cells.from_texts(texts) for name, texts in columns.items()}, {})
+    return batch, batch.classify(chunk)
+
+
+def fields(results: engine.Results, row: int) -> tuple:
+    """(eccn, licence required, reason, error) of one row."""
+    outcome = results.outcomes[results.outcome[row]]
+    return outcome.eccn, outcome.license_required, outcome.reason, outcome.error
+
+
+def test_reasons_name_the_paragraph_its_conditions_the_note_or_no_paragraph():
+    """The reason column word for word (91 FR 1684 keeps 3A090.a.2's two conditions, TPP 1,600 and
+    density 5.92, and Note 2's exclusion of chips not designed or marketed for datacenters)."""
+    _, results = classified({"dense_int8_tops": ["250", "250", "250", "100", "700"],  # TPP 2,000 or 800 or 5,600
+                             "die_area_mm2": ["300", "", "300", "", ""],
+                             "datacenter": ["true", "", "false", "", "true"]})
+    assert fields(results, 0) == ("3A090.a", True, "3A090.a.2: TPP >= 1,600 and performance density >= 5.92", None)
+    assert fields(results, 1) == (None, None, "undetermined: 3A090.a, 3A090.b or outside 3A090 "
+                                  "(datacenter use, performance density unknown)", None)
+    assert fields(results, 2) == ("outside 3A090", False, "excluded by Note 2 to 3A090.a and 3A090.b", None)
+    assert fields(results, 3) == ("outside 3A090", False, "no 3A090 paragraph applies", None)
+    assert fields(results, 4) == ("3A090.a", True, "3A090.a.1: TPP >= 4,800", None)
+
+
+@pytest.mark.parametrize("column, text, error", [
+    ("io_bidir_gbps", "-5", "I/O rate must not be negative, got '-5'"),
+    ("dram_bandwidth_gbps", "-5", "DRAM bandwidth must not be negative, got '-5'"),
+    ("die_area_mm2", "-5", "die area must be greater than zero, got '-5'"),
+    ("io_bidir_gbps", "abc", "I/O rate must be a decimal number, got 'abc'"),
+    ("dram_bandwidth_gbps", "abc", "DRAM bandwidth must be a decimal number, got 'abc'"),
+    ("die_area_mm2", "abc", "die area must be a decimal number, got 'abc'"),
+    ("die_area_mm2", "0.00000", "die area must be greater than zero, got '0.00000'"),
+])
+def test_a_refused_amount_names_its_column_and_figure(column, text, error):
+    _, results = classified({"dense_int8_tops": ["700"], column: [text]})
+    assert fields(results, 0) == (None, None, None, f"line 1: {column}: {error}")
+
+
+@pytest.mark.parametrize("column", ["io_bidir_gbps", "dram_bandwidth_gbps"])
+@pytest.mark.parametrize("text", ["0", "0.00000", "0.5"])
+def test_a_zero_or_fractional_bandwidth_is_taken(column, text):
+    """I/O rate and DRAM bandwidth may be zero (a chip without the interface): not refused."""
+    _, results = classified({"dense_int8_tops": ["700"], "datacenter": ["true"], column: [text]})
+    assert fields(results, 0)[:2] == ("3A090.a", True)
+
+
+@pytest.mark.parametrize("column, text, by_numpy", [
+    ("dense_int8_tops", "0.7 POPS", True),         # 700 TOPS: whole in 1/10,000ths
+    ("io_bidir_gbps", "0.00000", True),            # zero, in a form the fast parser leaves
+    ("io_bidir_gbps", "0.000001", False),          # not whole in 1/10,000ths
+    ("io_bidir_gbps", "999999999.99990", True),    # just under 10^9
+    ("io_bidir_gbps", "1000000000", False),        # 10^9: past what the fast path holds
+])
+def test_figures_in_other_forms_reach_numpy_only_when_exact_in_fixed_point(column, text, by_numpy):
+    columns = {"dense_int8_tops": ["700"], "datacenter": ["true"]}
+    columns[column] = [text]
+    _, results = classified(columns)
+    assert fields(results, 0)[:2] == ("3A090.a", True)
+    assert (0 not in results.exact) is by_numpy
+    assert (int(results.tpp[0]) == 5600 * engine.SCALE) is by_numpy
+
+
+def test_a_blank_figure_is_empty_and_the_cells_after_it_are_still_read():
+    _, results = classified({"dense_int8_tops": ["  ", "0.7 POPS", "700"], "datacenter": ["true"] * 3})
+    assert fields(results, 0) == (None, None, None, "line 1: no dense_* figure and no chip: nothing to classify")
+    assert fields(results, 1)[:2] == fields(results, 2)[:2] == ("3A090.a", True)
+    assert results.texts()[0].tolist() == [b"", b"5600", b"5600"]
+
+
+def test_unresolved_names_are_counted_up_to_the_limit(monkeypatch):
+    monkeypatch.setattr(engine, "MAX_UNRESOLVED_NAMES", 2)
+    batch, _ = classified({"chip": ["nope-1", "nope-2", "nope-3", "nope-4", "nope-1", "nope-5"]})
+    assert list(batch.unresolved) == ["nope-1", "nope-2"]
+    assert [{k: v for k, v in entry.items() if k != "suggestions"} for entry in batch.unresolved.values()] == [
+        {"name": "nope-1", "rows": 2, "first": "line 1", "why": "unknown"},
+        {"name": "nope-2", "rows": 1, "first": "line 2", "why": "unknown"}]
+    assert all(isinstance(entry["suggestions"], list) for entry in batch.unresolved.values())
+    assert batch.unresolved_left_out == 3
+
+
+def test_labels_keep_a_trailing_nul_apart_and_an_empty_chunk_has_no_rows():
+    labels, inverse = engine._labels(Cells.from_texts(["ab", "ab\0", "ab"]))
+    assert [labels[i] for i in inverse] == ["ab", "ab\0", "ab"]
+    _, results = classified({"chip": []})
+    assert len(results.outcome) == 0
+
+
+def test_either_joins_the_outcomes_still_possible():
+    assert engine._either(["3A090.a"]) == "3A090.a"
+    assert engine._either(["3A090.a", "outside 3A090"]) == "3A090.a or outside 3A090"
+    assert engine._either(["3A090.a", "3A090.b", "outside 3A090"]) == "3A090.a, 3A090.b or outside 3A090"
