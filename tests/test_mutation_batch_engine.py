@@ -117,6 +117,7 @@ def test_reasons_name_the_paragraph_its_conditions_the_note_or_no_paragraph():
     ("dram_bandwidth_gbps", "abc", "DRAM bandwidth must be a decimal number, got 'abc'"),
     ("die_area_mm2", "abc", "die area must be a decimal number, got 'abc'"),
     ("die_area_mm2", "0.00000", "die area must be greater than zero, got '0.00000'"),
+    ("die_area_mm2", "0", "die area must be greater than zero, got '0'"),
 ])
 def test_a_refused_amount_names_its_column_and_figure(column, text, error):
     _, results = classified({"dense_int8_tops": ["700"], column: [text]})
@@ -176,3 +177,30 @@ def test_either_joins_the_outcomes_still_possible():
     assert engine._either(["3A090.a"]) == "3A090.a"
     assert engine._either(["3A090.a", "outside 3A090"]) == "3A090.a or outside 3A090"
     assert engine._either(["3A090.a", "3A090.b", "outside 3A090"]) == "3A090.a, 3A090.b or outside 3A090"
+
+
+def test_row_problems_word_for_word_each_given_once_joined():
+    _, results = classified({"id": ["a", "a", "b"], "chip": ["", "", "nvidia-h100-sxm5-80gb"],
+                             "dense_int8_tops": ["700", "700", "700"], "io_bidir_gbps": ["-1", "", ""],
+                             "dram_bandwidth_gbps": ["-2", "", ""]})
+    assert fields(results, 0)[3] == ("line 1: io_bidir_gbps: I/O rate must not be negative, got '-1'; "
+                                     "dram_bandwidth_gbps: DRAM bandwidth must not be negative, got '-2'")
+    assert fields(results, 1)[3] == "line 2: id: 'a' is given on an earlier line"
+    assert fields(results, 2)[3] == "line 3: give a chip or its figures, not both"
+
+
+def test_a_chip_named_twice_in_two_spellings_is_classified_on_both_rows():
+    _, results = classified({"chip": ["nvidia-h100-sxm5-80gb", " nvidia-h100-sxm5-80gb", "amd-instinct-mi308x"]})
+    tpp, _ = results.texts()
+    assert fields(results, 0)[:2] == fields(results, 1)[:2] == ("3A090.a", True)
+    assert tpp[0] == tpp[1] != b""
+    # A catalogue chip whose TPP is not known has no TPP text (and is still classified).
+    assert tpp[2] == b"" and fields(results, 2)[3] is None
+
+
+def test_note_2_excludes_only_a_chip_a_paragraph_would_otherwise_control():
+    """A non-datacenter chip below every paragraph is simply outside 3A090, not excluded."""
+    _, results = classified({"dense_int8_tops": ["100", "250"], "die_area_mm2": ["", "300"],
+                             "datacenter": ["false", "false"]})
+    assert fields(results, 0) == ("outside 3A090", False, "no 3A090 paragraph applies", None)
+    assert fields(results, 1) == ("outside 3A090", False, "excluded by Note 2 to 3A090.a and 3A090.b", None)
