@@ -204,3 +204,64 @@ def test_note_2_excludes_only_a_chip_a_paragraph_would_otherwise_control():
                              "datacenter": ["false", "false"]})
     assert fields(results, 0) == ("outside 3A090", False, "no 3A090 paragraph applies", None)
     assert fields(results, 1) == ("outside 3A090", False, "excluded by Note 2 to 3A090.a and 3A090.b", None)
+
+
+QUANTITIES = {"0": False, "1.5": False, "-1": False, "abc": False, "0.00001": False, "00": False,
+              "2.0000": True, "3": True, " 4 ": True, "": True, "1e3": True, "10000000000000000": True}
+
+
+def test_quantity_is_a_whole_number_above_zero_word_for_word():
+    texts = list(QUANTITIES)
+    _, results = classified({"dense_int8_tops": ["700"] * len(texts), "quantity": texts})
+    for row, (text, taken) in enumerate(QUANTITIES.items()):
+        expected = None if taken else f"line {row + 1}: quantity: must be a whole number above zero, got {text!r}"
+        assert fields(results, row)[3] == expected, text
+
+
+def test_datacenter_flags_in_any_case_and_spacing():
+    """TPP 2,000 on 300 mm2 (density 6.67): 3A090.a.2 for a datacenter chip, Note 2 excludes
+    another, and an unstated use leaves it open."""
+    flags = {"true": "3A090.a", " TRUE ": "3A090.a", "Yes": "3A090.a", "1": "3A090.a",
+             "false": "outside 3A090", "No": "outside 3A090", "0": "outside 3A090", " False": "outside 3A090",
+             "": None, "maybe": None}
+    texts = list(flags)
+    _, results = classified({"dense_int8_tops": ["250"] * len(texts), "die_area_mm2": ["300"] * len(texts),
+                             "datacenter": texts})
+    assert [fields(results, row)[0] for row in range(len(texts))] == list(flags.values())
+    assert fields(results, texts.index(""))[2].startswith("undetermined: ")
+    assert fields(results, texts.index("maybe"))[3] == "line 10: datacenter: expected true, false or empty, got 'maybe'"
+
+
+KNOWN = ("known columns: id, chip, quantity, dense_fp64_tflops, dense_fp32_tflops, dense_tf32_tflops, "
+         "dense_fp16_tflops, dense_bf16_tflops, dense_fp8_tflops, dense_fp6_tflops, dense_fp4_tflops, "
+         "dense_int16_tops, dense_int8_tops, dense_int4_tops, die_area_mm2, io_bidir_gbps, dram_bandwidth_gbps, "
+         "datacenter (any other column is copied through)")
+RESULT = ("is a result column (tpp, performance_density, eccn, license_required, reason, notices, error are written "
+          "by tppcalc): rename it, or classify the file the earlier run read")
+PER_ROW = ("reads as a per-row destination, headquarters or date, but --dest, --hq, --as-of, --edition and "
+           "--as-written apply to every row and the column would not be read: split the file by destination and "
+           "give the options, or rename the column to keep it as a note")
+
+
+@pytest.mark.parametrize("columns, message", [
+    (["chip", "chip"], "column 'chip' appears twice"),
+    (["chip", "eccn"], f"column 'eccn' {RESULT}"),
+    (["chip", " ECCN"], f"column ' ECCN' {RESULT}"),
+    (["chip", "Dest"], f"column 'Dest' {PER_ROW}"),
+    (["chip", "ship to"], f"column 'ship to' {PER_ROW}"),
+    (["chip", "Ship-To"], f"column 'Ship-To' {PER_ROW}"),
+    (["chip", "dense_int8_top"], f"column 'dense_int8_top' is not a column tppcalc knows (did you mean "
+                                 f"'dense_int8_tops'?); {KNOWN}"),
+    (["chip", "Chip"], f"column 'Chip' is not a column tppcalc knows (did you mean 'chip'?); {KNOWN}"),
+    (["chip", "dense_foo"], f"column 'dense_foo' is not a column tppcalc knows; {KNOWN}"),
+    (["id"], f"no chip column and no dense_* column: nothing to classify; {KNOWN}"),
+])
+def test_a_refused_header_word_for_word(columns, message):
+    with pytest.raises(engine.InputError) as caught:
+        engine.check_columns(columns, "f.csv")
+    assert str(caught.value) == f"f.csv: {message}"
+
+
+@pytest.mark.parametrize("columns", [["chip", "notes"], ["dense_int8_tops", "Comment"], ["chip", "dense_int8_tops"]])
+def test_a_header_with_other_columns_is_taken(columns):
+    engine.check_columns(columns, "f.csv")
