@@ -265,3 +265,24 @@ def test_a_refused_header_word_for_word(columns, message):
 @pytest.mark.parametrize("columns", [["chip", "notes"], ["dense_int8_tops", "Comment"], ["chip", "dense_int8_tops"]])
 def test_a_header_with_other_columns_is_taken(columns):
     engine.check_columns(columns, "f.csv")
+
+
+FIXED_POINT = {  # text -> (state, 1/10,000ths): plain decimals of up to 9 integer digits and 4 decimals
+    "1978.9": (engine._FAST, 19_789_000), "600": (engine._FAST, 6_000_000), ".5": (engine._FAST, 5_000),
+    "5.": (engine._FAST, 50_000), "0": (engine._FAST, 0), "0.0001": (engine._FAST, 1), "9": (engine._FAST, 90_000),
+    "123456789.1234": (engine._FAST, 1_234_567_891_234),
+    "1234567890": (engine._OTHER, 0), "1.23456": (engine._OTHER, 0), "1..2": (engine._OTHER, 0),
+    ".": (engine._OTHER, 0), "-1": (engine._OTHER, 0), "1e3": (engine._OTHER, 0), " 1": (engine._OTHER, 0),
+    "1,000": (engine._OTHER, 0), "/": (engine._OTHER, 0), ":": (engine._OTHER, 0), "": (engine._EMPTY, 0),
+}
+
+
+def test_fixed_point_takes_plain_decimals_and_leaves_every_other_form():
+    units, state = engine._fixed_point(Cells.from_texts(list(FIXED_POINT)))
+    assert dict(zip(FIXED_POINT, zip(state.tolist(), units.tolist()))) == FIXED_POINT
+
+
+def test_a_density_below_one_ten_thousandth_prints_as_zero():
+    """TPP 0.0008 (8 x 0.0001 TOPS) on 1,000 mm2: 0.0000008, rounded down to 1/10,000ths."""
+    _, results = classified({"dense_int8_tops": ["0.0001"], "die_area_mm2": ["1000"], "datacenter": ["true"]})
+    assert [t.tolist() for t in results.texts()] == [[b"0.0008"], [b"0"]]
