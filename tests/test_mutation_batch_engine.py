@@ -286,3 +286,22 @@ def test_a_density_below_one_ten_thousandth_prints_as_zero():
     """TPP 0.0008 (8 x 0.0001 TOPS) on 1,000 mm2: 0.0000008, rounded down to 1/10,000ths."""
     _, results = classified({"dense_int8_tops": ["0.0001"], "die_area_mm2": ["1000"], "datacenter": ["true"]})
     assert [t.tolist() for t in results.texts()] == [[b"0.0008"], [b"0"]]
+
+
+def test_a_set_of_answers_confirmed_once_is_not_checked_again_in_a_later_chunk(monkeypatch):
+    """The scalar engine confirms numpy's answers once per set of answers for the whole file."""
+    calls = []
+    original = engine.Engine._classify_figures
+    monkeypatch.setattr(engine.Engine, "_classify_figures", lambda self, *a: calls.append(a) or original(self, *a))
+    batch = engine.Engine(["dense_int8_tops", "datacenter"], **RULES_2026_CN)
+    for rate in ("700", "701"):  # TPP 5,600 and 5,608: the same answers, one scalar run
+        results = batch.classify(Chunk(np.arange(1, 2), {"dense_int8_tops": Cells.from_texts([rate]),
+                                                         "datacenter": Cells.from_texts(["true"])}, {}))
+        assert fields(results, 0)[:2] == ("3A090.a", True)
+    assert len(calls) == 1
+
+
+def test_the_engine_defaults_name_lines_and_the_input():
+    with pytest.raises(engine.InputError) as caught:
+        engine.Engine(["chip", "chip"])
+    assert str(caught.value) == "input: column 'chip' appears twice"
