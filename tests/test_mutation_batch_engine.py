@@ -207,7 +207,7 @@ def test_note_2_excludes_only_a_chip_a_paragraph_would_otherwise_control():
 
 
 QUANTITIES = {"0": False, "1.5": False, "-1": False, "abc": False, "0.00001": False, "00": False,
-              "2.0000": True, "3": True, " 4 ": True, "": True, "1e3": True, "10000000000000000": True}
+              "2.0000": True, "3": True, " 4 ": True, "": True, "  ": True, " 1": True, "1e3": True, "10000000000000000": True}
 
 
 def test_quantity_is_a_whole_number_above_zero_word_for_word():
@@ -305,3 +305,14 @@ def test_the_engine_defaults_name_lines_and_the_input():
     with pytest.raises(engine.InputError) as caught:
         engine.Engine(["chip", "chip"])
     assert str(caught.value) == "input: column 'chip' appears twice"
+
+
+def test_labels_longer_than_eight_bytes_are_not_cut():
+    labels, inverse = engine._labels(Cells.from_texts(["abcdefghi", "abcdefghj", "abcdefghi"]))
+    assert [labels[i] for i in inverse] == ["abcdefghi", "abcdefghj", "abcdefghi"]
+
+
+@pytest.mark.parametrize("value, text", [("1E+3", "1000"), ("4800.000", "4800"), ("12.50", "12.5"),
+                                         ("1E-6", "0.000001"), ("0", "0")])
+def test_decimal_text_is_plain_without_trailing_zeros(value, text):
+    assert engine._decimal_text(Decimal(value)) == text
