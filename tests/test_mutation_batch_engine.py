@@ -316,3 +316,33 @@ def test_labels_longer_than_eight_bytes_are_not_cut():
                                          ("1E-6", "0.000001"), ("0", "0")])
 def test_decimal_text_is_plain_without_trailing_zeros(value, text):
     assert engine._decimal_text(Decimal(value)) == text
+
+
+def test_a_named_edition_is_the_one_the_rows_are_classified_under():
+    """Under the 2022 rule (87 FR 62186) 3A090 needs TPP 4,800 and I/O 600 GB/s: TPP 5,600 with
+    no I/O rate is undetermined there, while the rules in force in 2026 control it outright."""
+    columns = {"dense_int8_tops": ["700"], "datacenter": ["true"]}
+    _, named = classified(columns, as_of=dt.date(2026, 2, 1), dest="CN", edition="2022-10-07")
+    _, in_force = classified(columns, **RULES_2026_CN)
+    assert fields(named, 0)[0] is None and "I/O rate unknown" in fields(named, 0)[2]
+    assert fields(in_force, 0)[:2] == ("3A090.a", True)
+
+
+def rulebook_with_conditions(count: int):
+    from tppcalc.decisions.rules.editions import default_rulebook
+
+    book = default_rulebook()
+    base = book.get("2023-11-17")
+    many = base.model_copy(update={"paragraphs": [
+        base.paragraphs[0].model_copy(update={"id": f"p{i}", "when": [{"tpp_at_least": Decimal(i + 1)}]})
+        for i in range(count)], "exclusions": []})
+    return book.model_copy(update={"editions": (many,)})
+
+
+def test_as_many_conditions_as_a_row_packs_are_taken_one_more_is_refused_by_name():
+    keywords = {"edition": "2023-11-17", "as_of": dt.date(2024, 1, 1)}
+    engine.Engine(["dense_int8_tops"], rulebook=rulebook_with_conditions(engine._MAX_CONDITIONS), **keywords)
+    with pytest.raises(engine.InputError) as caught:
+        engine.Engine(["dense_int8_tops"], rulebook=rulebook_with_conditions(engine._MAX_CONDITIONS + 1), **keywords)
+    assert str(caught.value) == ("rule edition 2023-11-17: 40 conditions in paragraphs and exclusions; batch mode "
+                                 "takes at most 39")
