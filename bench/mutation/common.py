@@ -36,6 +36,7 @@ DECISION_TESTS = (
     "tests/test_eccn.py",
     "tests/test_mutation_exact_metrics.py",
     "tests/test_cpu_clock_readings.py",
+    "tests/test_mutation_batch_engine.py",  # batch/engine.py; its runs also name the tests/test_batch_*.py files
 )
 
 

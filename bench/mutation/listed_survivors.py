@@ -94,8 +94,8 @@ MUTANTS = (
            "exceptions = _exceptions(rules, metrics, primary, candidate, dest, hq, day)",
            "exceptions = _exceptions(rules, metrics, primary, candidate, dest, None, day)"),
     Mutant("review policy ignores hq", "tppcalc/decisions/classification.py",
-           "answer.review, answer.review_conditions = _review(rules, metrics, primary, candidate, dest, hq, day)",
-           "answer.review, answer.review_conditions = _review(rules, metrics, primary, candidate, dest, None, day)"),
+           "answer.review, answer.review_conditions, market = _review(rules, metrics, primary, candidate, dest, hq,",
+           "answer.review, answer.review_conditions, market = _review(rules, metrics, primary, candidate, dest, None,"),
     Mutant("paragraph attached to an undetermined result", "tppcalc/decisions/classification.py",
            "paragraph = possible[0][1] if determined else None", "paragraph = possible[0][1]"),
     # The tests that could not fail (issue 17 item 6), now fixed: each against a mutant it must see.
