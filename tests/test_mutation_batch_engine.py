@@ -346,3 +346,13 @@ def test_as_many_conditions_as_a_row_packs_are_taken_one_more_is_refused_by_name
         engine.Engine(["dense_int8_tops"], rulebook=rulebook_with_conditions(engine._MAX_CONDITIONS + 1), **keywords)
     assert str(caught.value) == ("rule edition 2023-11-17: 40 conditions in paragraphs and exclusions; batch mode "
                                  "takes at most 39")
+
+
+def test_a_notice_that_names_a_chip_reaches_that_chip_only():
+    """BIS's 2025-05-13 guidance names the Ascend 910B (GP10 notice). A spec row with the same
+    answers (FP16 280 TFLOPS: TPP 4,480 on 665.61 mm2, I/O unknown) does not get its notice."""
+    _, results = classified({"chip": ["", "huawei-ascend-910b"], "dense_fp16_tflops": ["280", ""],
+                             "die_area_mm2": ["665.61", ""], "datacenter": ["true", ""]},
+                            as_of=dt.date(2025, 6, 1), dest="CN")
+    notices = [results.outcomes[results.outcome[row]].notices for row in range(2)]
+    assert notices == ["ai-training-d5; diversion-red-flags", "gp10-ascend; ai-training-d5; diversion-red-flags"]
