@@ -1,15 +1,18 @@
 """Tests written for the mutants of tppcalc/batch/engine.py that the batch tests let through
 (issue 17, bench/RESULTS.md "Mutation testing"). Expected values come from the rule text's
 comparisons ("at least" is >=, "above" >, "at most" <=, "below" <, an unknown figure is unknown)
-or from the scalar engine, which the batch engine must agree with row by row."""
+the exact message a user reads, or the scalar engine, which the batch engine must agree with row
+by row."""
 
+import datetime as dt
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
 from tppcalc.batch import engine
-from tppcalc.decisions.rules.editions import Bound
+from tppcalc.batch.io import Cells, Chunk
+from tppcalc.decisions.rules.editions import Bound, default_rulebook
 
 NO, UNKNOWN, YES = "no", "unknown", "yes"
 WORDS = {engine._NO: NO, engine._UNKNOWN: UNKNOWN, engine._YES: YES}
@@ -73,10 +76,6 @@ def test_exact_unit_comparisons_beyond_int64_are_false_arrays():
 
 
 # ------------------------------------------------------------------------------ whole chunks
-
-import datetime as dt  # noqa: E402
-
-from tppcalc.batch.io import Cells, Chunk  # noqa: E402
 
 RULES_2026_CN = {"as_of": dt.date(2026, 2, 1), "dest": "CN"}
 
@@ -329,8 +328,6 @@ def test_a_named_edition_is_the_one_the_rows_are_classified_under():
 
 
 def rulebook_with_conditions(count: int):
-    from tppcalc.decisions.rules.editions import default_rulebook
-
     book = default_rulebook()
     base = book.get("2023-11-17")
     many = base.model_copy(update={"paragraphs": [
