@@ -1,6 +1,6 @@
 """Tests written for the mutants of tppcalc/batch/engine.py that the batch tests let through
 (issue 17, bench/RESULTS.md "Mutation testing"). Expected values come from the rule text's
-comparisons ("at least" is >=, "above" >, "at most" <=, "below" <, an unknown figure is unknown)
+comparisons ("at least" is >=, "above" >, "at most" <=, "below" <, an unknown figure is unknown),
 the exact message a user reads, or the scalar engine, which the batch engine must agree with row
 by row."""
 
