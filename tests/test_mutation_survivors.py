@@ -133,6 +133,7 @@ def test_tpp_headroom_at_and_around_each_line(int8, next_line, distance):
 
 @pytest.mark.parametrize(("int8", "area", "next_line", "distance"), [
     # Density lines 1.6 (b.1), 3.2 (b.2), 5.92 (a.2); density = TPP / area (TN 2 item 4).
+    (300, 1501, Decimal("1.6"), Fraction(8, 5) - Fraction(2400, 1501)),  # just below 1.6
     (300, 1500, Decimal("3.2"), Fraction(8, 5)),      # 2400 / 1500 = 1.6 exactly
     (200, 500, Decimal("5.92"), Fraction(272, 100)),  # 1600 / 500 = 3.2 exactly
     (370, 500, None, None),                           # 2960 / 500 = 5.92 exactly

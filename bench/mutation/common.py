@@ -39,6 +39,7 @@ DECISION_TESTS = (
     "tests/test_cpu_clock_readings.py",
     "tests/test_published_eccn.py",
     "tests/test_mutation_classification.py",
+    "tests/test_mutation_batch_engine.py",  # batch/engine.py; its runs also name the tests/test_batch_*.py files
 )
 
 

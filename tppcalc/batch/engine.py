@@ -709,8 +709,10 @@ def _check_quantity(cells: Cells | None, problems: dict[int, list[str]]) -> None
     suspect = (state == _OTHER) | ((state == _FAST) & ((units == 0) | (units % SCALE != 0)))
     for row in np.flatnonzero(suspect).tolist():
         text = cells.text(row)
+        if not text.strip():  # a blank quantity is one unit
+            continue
         try:
-            value = to_decimal(text, what="quantity") if text.strip() else Decimal(1)
+            value = to_decimal(text)  # its own message is not shown: the row's names the column
         except InputError:
             value = None
         if value is None or value <= 0 or value != value.to_integral_value():
