@@ -52,6 +52,30 @@ def test_figures_give_the_cli_document(client, run_cli):
     assert without_digests(answer.json()) == json.loads(cli.stdout)
 
 
+@pytest.mark.parametrize("query", ["p5.48xlarge", "GB200 Superchip", "Intel(R) Xeon(R) Gold 6499"])
+def test_a_computer_query_gives_the_cli_document(client, run_cli, query):
+    """Cloud instance types, superchips and unlisted CPU SKUs read as ``tppcalc classify`` reads them."""
+    cli = run_cli("classify", query, "--item", "computer", "--dest", "IN", "--as-of", "2025-03-01", "--json")
+    assert cli.exit_code == 0, cli.stderr
+    answer = client.post("/v1/classify", json={"chip": query, "item": "computer", "dest": "IN", "as_of": "2025-03-01"})
+    assert answer.status_code == 200, answer.text
+    assert without_digests(answer.json()) == json.loads(cli.stdout)
+
+
+def test_p5_48xlarge_is_a_4a090a_computer_of_8_h100_sxm(client):
+    # AWS's P5 page: p5.48xlarge holds 8 NVIDIA H100 GPUs (SXM, 80 GB); an H100 SXM is 3A090.a.
+    answer = client.post("/v1/classify", json={"chip": "p5.48xlarge", "item": "computer", "as_of": "2025-03-01"})
+    document = answer.json()
+    assert document["eccn"] == "4A090.a"
+    assert (document["computer"]["chip_id"], document["computer"]["count"]) == ("nvidia-h100-sxm5-80gb", 8)
+
+
+def test_an_instance_type_is_not_an_ic_over_http_either(client):
+    answer = client.post("/v1/classify", json={"chip": "p5.48xlarge"})
+    assert answer.status_code == 422
+    assert '"item": "computer"' in answer.json()["detail"] and answer.json()["field"] == "chip"
+
+
 def test_calc_gives_the_cli_document(client, run_cli):
     cli = run_cli("calc", "--dense", "fp8=1978.9", "--die", "814:finfet", "--json")
     answer = client.post("/v1/calc", json={"figures": {"dense": ["fp8=1978.9"], "dies": ["814:finfet"]}})

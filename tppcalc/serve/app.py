@@ -81,6 +81,9 @@ class ChipRequest(_Strict):
 
 
 class ClassifyRequest(ChipRequest):
+    chip: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description='A catalogue query (id, name, alias or PCI id), e.g. "H200 SXM"; with item '
+                                  '"computer" also a cloud instance type ("p5.48xlarge") or a superchip, as the CLI reads it.')
     dest: Text | None = Field(default=None, description="Destination: ISO 3166-1 code or exact country name.")
     hq: Text | None = Field(default=None, description="End user's headquarters (default: the destination).")
     as_of: Annotated[str, Field(pattern=ISO_DATE)] | None = Field(

@@ -107,10 +107,7 @@ class Service:
         return self._stamped(document)
 
     def _lookup(self, query: object, field: str):
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("expected a catalogue query such as 'H100 SXM'", field=field)
-        if len(query) > 200:
-            raise InputError(f"a catalogue query is at most 200 characters, got {len(query)}", field=field)
+        self._lookup_checks(query, field)
         from tppcalc.errors import AmbiguousChipError, UnknownChipError
 
         try:
@@ -119,6 +116,13 @@ class Service:
             raise NotInCatalogue(str(exc), field=field) from None
         except AmbiguousChipError as exc:
             raise InputError(str(exc), field=field) from None
+
+    @staticmethod
+    def _lookup_checks(query: object, field: str) -> None:
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("expected a catalogue query such as 'H100 SXM'", field=field)
+        if len(query) > 200:
+            raise InputError(f"a catalogue query is at most 200 characters, got {len(query)}", field=field)
 
     # ---- calc and classify ---------------------------------------------------------------------
 
@@ -142,13 +146,34 @@ class Service:
                  item: str = "ic", as_written: bool = False) -> dict:
         """The classification document of ``tppcalc classify --json``."""
         from tppcalc.decisions.classification import classify
+        from tppcalc.decisions.computers import computer_dict
         from tppcalc.render.documents import classification_dict
 
-        spec = self.spec_of(chip, figures)
-        rules = rule_arguments(dest=dest, hq=hq, as_of=as_of, edition=edition, as_written=as_written)
         if item not in ITEMS:
             raise InputError(f"expected one of {', '.join(ITEMS)}, got {item!r}", field="item")
-        return self._stamped(classification_dict(classify(spec, item=item, **rules)))
+        rules = rule_arguments(dest=dest, hq=hq, as_of=as_of, edition=edition, as_written=as_written)
+        spec, computer = self._chip_or_computer(chip, figures, item, rules)
+        document = classification_dict(classify(spec, item=item, **rules))
+        if computer is not None:
+            document["computer"] = computer_dict(computer)
+        return self._stamped(document)
+
+    def _chip_or_computer(self, chip: str | None, figures: Mapping | None, item: str, rules: dict):
+        """As ``tppcalc classify`` reads its QUERY: a chip, a cloud instance type or a superchip
+        (with item computer), or an unlisted SKU of a known CPU family; or else the figures."""
+        if chip is None or figures is not None:
+            return self.spec_of(chip, figures), None
+        self._lookup_checks(chip, "chip")
+        from tppcalc.decisions.computers import chip_or_computer, with_governing
+        from tppcalc.errors import AmbiguousChipError, UnknownChipError
+
+        try:
+            found = chip_or_computer(chip, item, self.catalogue, field="chip", computer_option='"item": "computer"')
+        except UnknownChipError as exc:
+            raise NotInCatalogue(str(exc), field="chip") from None
+        except AmbiguousChipError as exc:
+            raise InputError(str(exc), field="chip") from None
+        return with_governing(*found, item, rules)
 
     def classify_json(self, **arguments) -> bytes:
         """``classify`` as JSON bytes, remembered by the request as given (and today's date, which
