@@ -83,7 +83,11 @@ def test_the_shipped_entries_give_exactly_the_records_a_full_validation_gives(bu
     assert len(catalogue) == len(reference) > 300
     assert_same_records(catalogue, reference)
     assert catalogue.lookup("H100 SXM") == reference.lookup("H100 SXM")
-    assert not (tmp_path / "cache").exists()  # nothing validated, so nothing written to the user's cache
+    # kept in the user's cache as they are: the next run reads them there, still validating nothing
+    assert len(list((tmp_path / "cache").glob("specs-*.json"))) == len(validations) + 11
+    ship(monkeypatch, tmp_path / "absent")
+    assert_same_records(Catalogue.load(), reference)
+    assert validations == []
 
 
 def test_without_shipped_entries_every_file_is_validated(reference, monkeypatch, validations, tmp_path):
@@ -153,17 +157,28 @@ def test_the_code_digest_follows_the_text_of_every_module_not_its_time(tmp_path,
     assert code_digest(package) != before
 
 
-def test_a_users_spec_folders_are_never_served_from_the_shipped_entries(built, monkeypatch, validations, tmp_path):
-    """Even a user folder holding a shipped file's exact bytes is validated: the build never saw it."""
+def test_a_users_spec_folders_are_never_looked_up_in_the_shipped_entries(built, monkeypatch, validations, tmp_path):
+    """Even a user folder holding a shipped file's exact bytes is validated: the build never saw it.
+    (Once the shipped folder's entry is in the user's cache, the same bytes are served from there,
+    as they were before any entry was shipped.)"""
     user = tmp_path / "user"
     user.mkdir()
     shutil.copy(data_dir("specs") / "amd.toml", user / "amd.toml")
     ship(monkeypatch, built)
-    Catalogue.load(user_dirs=[user], allow_override=True)
-    assert validations == ["amd.toml"]
-    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path / "another-cache"))
     Catalogue.load([user])
-    assert validations == ["amd.toml", "amd.toml"]
+    assert validations == ["amd.toml"]
+
+    asked = []
+    read_shipped = shipped_validated.read_shipped
+
+    def spying(kind, paths, *args, **kwargs):
+        asked.extend(paths)
+        return read_shipped(kind, paths, *args, **kwargs)
+
+    monkeypatch.setattr(shipped_validated, "read_shipped", spying)
+    monkeypatch.setenv("TPPCALC_CACHE_DIR", str(tmp_path / "another-cache"))
+    Catalogue.load(user_dirs=[user], allow_override=True)
+    assert asked == catalogue_module.spec_files(data_dir("specs"))  # the shipped files, and nothing else
 
 
 def test_a_spec_file_that_fails_validation_fails_the_build_naming_it(tmp_path, capsys):

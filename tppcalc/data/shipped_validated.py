@@ -12,7 +12,9 @@ shipped entry instead of validating, only when its key says it was made from:
   uses sizes and modification times, which an install does not keep from the build), and the
   same versions of Python, pydantic and pydantic-core.
 
-Any difference is another key, so nothing is found and the file is validated as always. A user's
+Any difference is another key, so nothing is found and the file is validated as always. An entry
+used is kept in the user's cache as it is, under the user's key (its key field alone rewritten), so
+later runs find it there without hashing every module again. A user's
 own spec folders are never looked up here (``Catalogue.load`` asks only for the shipped folder).
 Reading an entry runs no code (JSON, rebuilt into tppcalc's own classes), and every digest it
 carries is checked before it is used: a damaged or edited entry is ignored, and the file validated.
@@ -75,8 +77,9 @@ def _this_code() -> str:
 
 
 def read_shipped(kind: str, paths: Sequence[Path], contents: Sequence[bytes],
-                 decode: Callable[[object, Blobs], T], folder: Path | None = None) -> T | None:
-    """What the build stored for these exact bytes under this exact code, or None."""
+                 decode: Callable[[object, Blobs], T], folder: Path | None = None) -> tuple[T, bytes] | None:
+    """What the build stored for these exact bytes under this exact code, with the entry's bytes
+    (every digest in them checked), or None."""
     folder = folder or SHIPPED_DIR
     if not folder.is_dir():  # a checkout, an editable install: nothing shipped, nothing hashed
         return None
@@ -101,7 +104,8 @@ def read_shipped(kind: str, paths: Sequence[Path], contents: Sequence[bytes],
             blobs[index]  # raises PlainDataError on a blob that does not match its digest
         return decode(plain, blobs)
 
-    return parse_entry(data, key, checked, None)
+    found = parse_entry(data, key, checked, None)
+    return None if found is None else (found, data)
 
 
 def write_shipped(package: Path, specs: Path, folder: Path) -> list[Path]:

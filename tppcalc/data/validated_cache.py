@@ -83,8 +83,11 @@ def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], 
         from tppcalc.data.shipped_validated import read_shipped
 
         found = read_shipped(kind, paths, contents, decode or _decode_plain)
-        if isinstance(found, expected):
-            return found
+        if found is not None and isinstance(found[0], expected):
+            # kept under the user's key as it is (its digests checked): later runs read it by
+            # stat stamps, without hashing every module's text again
+            _store(folder, key, rekeyed(found[1], key))
+            return found[0]
     result = build(contents)
     _write(folder, key, encode or _encode_plain, result)
     return result
@@ -197,6 +200,10 @@ def _write(folder: Path, key: str, encode: Callable[[T], tuple[object, list[byte
         entry = entry_bytes(key, *encode(value))
     except (ValueError, TypeError, RecursionError):  # PlainDataError is a ValueError
         return  # a value this format cannot hold is simply not cached
+    _store(folder, key, entry)
+
+
+def _store(folder: Path, key: str, entry: bytes) -> None:
     directory = _open_safe_dir(folder, create=True)
     if directory is None:
         return
@@ -217,6 +224,12 @@ def _write(folder: Path, key: str, encode: Callable[[T], tuple[object, list[byte
             pass
     finally:
         os.close(directory)
+
+
+def rekeyed(entry: bytes, key: str) -> bytes:
+    """An entry (already read and checked) stored under another key, its digests unchanged."""
+    header, newline, rest = entry.partition(b"\n")
+    return b"".join([json.dumps({**json.loads(header), "key": key}).encode(), newline, rest])
 
 
 def entry_bytes(key: str, plain: object, blobs: list[bytes]) -> bytes:
