@@ -8,7 +8,8 @@ catalogue as a parameter, so tests build their own.
 
 Each file is parsed and validated in full; the validated records are then kept in the validated
 cache (``validated_cache``) under the file's bytes and this copy of the code, so later loads skip
-both the TOML parse and pydantic.
+both the TOML parse and pydantic. An installed wheel ships its own catalogue validated at build time
+(``shipped_validated``), used for the shipped folder only, under the same code.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ plain JSON data (``plain_records``) under a key made of:
   tppcalc, and the versions of Python, pydantic and pydantic-core.
 
 A changed file, an edited or upgraded tppcalc, or a new pydantic is a new key, so its files are
-validated in full again. Invalid files are never stored.
+validated in full again. Invalid files are never stored. Before this cache holds a shipped spec
+file, an installed wheel may hold it validated by the wheel's build (``shipped_validated``).
 
 What a stored entry is trusted for, and why it cannot do harm:
 
