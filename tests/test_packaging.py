@@ -1,6 +1,7 @@
 """A non-editable install from a built wheel works in a fresh virtual environment."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -43,3 +44,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
                            "print(stored((data_dir('specs') / 'amd.toml').read_bytes()) is not None)"],
                           capture_output=True, text=True, check=True, cwd=tmp_path)
     assert used.stdout.strip() == "True"  # the installed copy finds the parse the build stored
+    # the shipped catalogue validated by the build: a fresh install's first load validates no file
+    assert "tppcalc/_data/validated/BUILT.json" in names
+    first = subprocess.run([bin_dir / "python", "-c",
+                            "from tppcalc.data import catalogue; validated = []; check = catalogue._validate_file; "
+                            "catalogue._validate_file = lambda p, c: validated.append(p) or check(p, c); "
+                            "print(len(catalogue.Catalogue.load()), len(validated))"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path,
+                           env={**os.environ, "TPPCALC_CACHE_DIR": str(tmp_path / "empty-cache")})
+    assert first.stdout.split()[1] == "0" and int(first.stdout.split()[0]) > 300

@@ -8,7 +8,8 @@ catalogue as a parameter, so tests build their own.
 
 Each file is parsed and validated in full; the validated records are then kept in the validated
 cache (``validated_cache``) under the file's bytes and this copy of the code, so later loads skip
-both the TOML parse and pydantic.
+both the TOML parse and pydantic. An installed wheel ships its own catalogue validated at build time
+(``shipped_validated``), used for the shipped folder only, under the same code.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tppcalc.data.validated_cache import Blobs, cached
 from tppcalc.errors import AmbiguousChipError, InputError, UnknownChipError
 
 CPU_TABLES_DIR = "cpus"  # tppcalc.data.cpu_tables.CPU_TABLES_DIR, named here so loading needs no import
+SPECS_KIND = "specs"  # what the validated cache files a spec file's records under
 
 _WORD = re.compile(r"[a-z0-9]+\+?")  # '+' kept: "8480+" is a SKU, "8480" is not
 _PCI_QUERY = re.compile(r"^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})(?::(?:0x)?([0-9a-f]{4}):?(?:0x)?([0-9a-f]{4}))?$")
@@ -166,8 +168,9 @@ class Catalogue:
     ) -> Catalogue:
         """Load the shipped specs (or ``directories``), then each user folder on top."""
         records: dict[str, _Entry] = {}
+        # only the shipped folder may be served by the entries the wheel's build validated
         for directory in directories if directories is not None else [data_dir("specs")]:
-            for entry in _read_dir(Path(directory)):
+            for entry in _read_dir(Path(directory), shipped=directories is None):
                 if entry.chip_id in records:
                     raise InputError(f"chip id {entry.chip_id!r} is also defined in {records[entry.chip_id].origin}",
                                      where=entry.origin, field=entry.chip_id)
@@ -345,17 +348,21 @@ def _refuse_look_alikes(entry: _Entry, shipped: dict[str, tuple[str, str]]) -> N
                              "pass --override-specs to allow it", where=entry.origin, field=entry.chip_id)
 
 
-def _read_dir(directory: Path) -> list[_Entry]:
+def spec_files(directory: Path) -> list[Path]:
+    """The spec files of a folder, in load order: its chip files, then its CPU tables."""
+    cpu_tables = directory / CPU_TABLES_DIR  # server CPUs as family and SKU tables (tppcalc.data.cpu_tables)
+    return [*sorted(directory.glob("*.toml")), *(sorted(cpu_tables.glob("*.toml")) if cpu_tables.is_dir() else [])]
+
+
+def _read_dir(directory: Path, *, shipped: bool = False) -> list[_Entry]:
     """The entries of every spec file in ``directory``, each file validated in full (or read from
-    the validated cache)."""
+    the validated cache; ``shipped``: or from what the wheel's build validated)."""
     if not directory.is_dir():
         raise InputError("spec folder not found", where=str(directory))
     found: list[_Entry] = []
-    cpu_tables = directory / CPU_TABLES_DIR  # server CPUs as family and SKU tables (tppcalc.data.cpu_tables)
-    paths = [*sorted(directory.glob("*.toml")), *(sorted(cpu_tables.glob("*.toml")) if cpu_tables.is_dir() else [])]
-    for path in paths:
-        entries = cached("specs", [path], functools.partial(_validate_file, path), tuple,
-                         encode=_entries_to_plain, decode=_entries_from_plain)
+    for path in spec_files(directory):
+        entries = cached(SPECS_KIND, [path], functools.partial(_validate_file, path), tuple,
+                         encode=_entries_to_plain, decode=_entries_from_plain, shipped=shipped)
         for entry in entries:
             entry.origin = str(path)
         found.extend(entries)
@@ -372,6 +379,12 @@ def _validate_file(path: Path, contents: list[bytes]) -> tuple[_Entry, ...]:
     else:
         specs = specs_from_document(document, str(path))
     return tuple(_Entry(spec, str(path)) for spec in specs)
+
+
+def validated_parts(path: Path, data: bytes) -> tuple[list, list[bytes]]:
+    """A spec file's records validated in full, in the validated cache's stored form (for the
+    wheel's build, ``tppcalc.data.shipped_validated``)."""
+    return _entries_to_plain(_validate_file(path, [data]))
 
 
 def user_spec_dirs(cli_dirs: Sequence[Path] = ()) -> list[Path]:

@@ -11,7 +11,8 @@ plain JSON data (``plain_records``) under a key made of:
   tppcalc, and the versions of Python, pydantic and pydantic-core.
 
 A changed file, an edited or upgraded tppcalc, or a new pydantic is a new key, so its files are
-validated in full again. Invalid files are never stored.
+validated in full again. Invalid files are never stored. Before this cache holds a shipped spec
+file, an installed wheel may hold it validated by the wheel's build (``shipped_validated``).
 
 What a stored entry is trusted for, and why it cannot do harm:
 
@@ -54,7 +55,7 @@ T = TypeVar("T")
 
 def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], expected: type, *,
            encode: Callable[[T], tuple[object, list[bytes]]] | None = None,
-           decode: Callable[[object, Blobs], T] | None = None) -> T:
+           decode: Callable[[object, Blobs], T] | None = None, shipped: bool = False) -> T:
     """``build(contents)``: the validated objects made from the bytes of ``paths``, or what it
     returned before for the same bytes under the same code. ``build`` gets the very bytes the key
     is made of, so a file changed meanwhile cannot be stored under its old key. ``expected`` is the
@@ -64,15 +65,12 @@ def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], 
     By default the result is stored as ``plain_records`` data. A caller that rebuilds parts of it
     only when used passes ``encode`` (the result as plain JSON data and a list of byte strings,
     "blobs", each checked against its own SHA-256 only when read) and ``decode`` (the plain data and
-    the stored ``Blobs`` back to the result; it raises ``PlainDataError`` on data it did not make)."""
-    contents = []
-    digest = hashlib.sha256(f"{kind}\0{_code_fingerprint()}\0".encode())
-    for path in paths:
-        data = read_input_file(path)
-        contents.append(data)
-        digest.update(f"{path.name}\0{len(data)}\0".encode())
-        digest.update(data)
-    key = f"{kind}-{digest.hexdigest()}"
+    the stored ``Blobs`` back to the result; it raises ``PlainDataError`` on data it did not make).
+
+    ``shipped``: the files are the package's own, so on a miss the entry the wheel's build validated
+    (``shipped_validated``) may serve them, if it was made from the same bytes under the same code."""
+    contents = [read_input_file(path) for path in paths]
+    key = entry_key(kind, _code_fingerprint(), paths, contents)
     folder = _cache_dir()
     directory = _open_safe_dir(folder, create=False)
     if directory is not None:
@@ -82,9 +80,27 @@ def cached(kind: str, paths: Sequence[Path], build: Callable[[list[bytes]], T], 
             os.close(directory)
         if isinstance(found, expected):
             return found
+    if shipped:
+        from tppcalc.data.shipped_validated import read_shipped
+
+        found = read_shipped(kind, paths, contents, decode or _decode_plain)
+        if found is not None and isinstance(found[0], expected):
+            # kept under the user's key as it is (its digests checked): later runs read it by
+            # stat stamps, without hashing every module's text again
+            _store(folder, key, rekeyed(found[1], key))
+            return found[0]
     result = build(contents)
     _write(folder, key, encode or _encode_plain, result)
     return result
+
+
+def entry_key(kind: str, code: str, paths: Sequence[Path], contents: Sequence[bytes]) -> str:
+    """The key of the records of ``contents`` (the bytes of ``paths``) validated by ``code``."""
+    digest = hashlib.sha256(f"{kind}\0{code}\0".encode())
+    for path, data in zip(paths, contents, strict=True):
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return f"{kind}-{digest.hexdigest()}"
 
 
 def _encode_plain(value: object) -> tuple[object, list[bytes]]:
@@ -152,6 +168,11 @@ def _read(directory: int, key: str, decode: Callable[[object, Blobs], T], folder
         return None
     finally:
         os.close(fd)
+    return parse_entry(data, key, decode, folder)
+
+
+def parse_entry(data: bytes, key: str, decode: Callable[[object, Blobs], T], folder: Path | None) -> object:
+    """The record an entry's bytes hold under ``key``, or None (another key, damaged)."""
     header_end = data.find(b"\n")
     plain_end = data.find(b"\n", header_end + 1)
     if header_end < 0 or plain_end < 0:
@@ -177,12 +198,13 @@ def _read(directory: int, key: str, decode: Callable[[object, Blobs], T], folder
 
 def _write(folder: Path, key: str, encode: Callable[[T], tuple[object, list[bytes]]], value: T) -> None:
     try:
-        plain, blobs = encode(value)
-        body = json.dumps(plain, separators=(",", ":")).encode()
+        entry = entry_bytes(key, *encode(value))
     except (ValueError, TypeError, RecursionError):  # PlainDataError is a ValueError
         return  # a value this format cannot hold is simply not cached
-    header = json.dumps({"format": FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
-                         "blobs": [[len(b), hashlib.sha256(b).hexdigest()] for b in blobs]})
+    _store(folder, key, entry)
+
+
+def _store(folder: Path, key: str, entry: bytes) -> None:
     directory = _open_safe_dir(folder, create=True)
     if directory is None:
         return
@@ -191,7 +213,7 @@ def _write(folder: Path, key: str, encode: Callable[[T], tuple[object, list[byte
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
         try:
             with os.fdopen(fd, "wb", closefd=False) as file:
-                file.write(b"".join([header.encode(), b"\n", body, b"\n", *blobs]))
+                file.write(entry)
         finally:
             os.close(fd)
         # atomic: a concurrent reader sees the old entry or the whole new one
@@ -203,6 +225,20 @@ def _write(folder: Path, key: str, encode: Callable[[T], tuple[object, list[byte
             pass
     finally:
         os.close(directory)
+
+
+def rekeyed(entry: bytes, key: str) -> bytes:
+    """An entry (already read and checked) stored under another key, its digests unchanged."""
+    header, newline, rest = entry.partition(b"\n")
+    return b"".join([json.dumps({**json.loads(header), "key": key}).encode(), newline, rest])
+
+
+def entry_bytes(key: str, plain: object, blobs: list[bytes]) -> bytes:
+    """An entry as stored: a header line (format, key, digests), the plain data, the blobs."""
+    body = json.dumps(plain, separators=(",", ":")).encode()
+    header = json.dumps({"format": FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest(),
+                         "blobs": [[len(b), hashlib.sha256(b).hexdigest()] for b in blobs]})
+    return b"".join([header.encode(), b"\n", body, b"\n", *blobs])
 
 
 def _open_safe_dir(folder: Path, *, create: bool) -> int | None:
