@@ -111,7 +111,7 @@ def test_real_product_names_resolve_to_the_new_chip(name, chip_id):
 
 
 @pytest.mark.parametrize(("name", "chip_id"), [
-    ("Ascend 910B", "huawei-ascend-910b"),       # the 950 series must not take the 910 family's names
+    ("Ascend 910B3", "huawei-ascend-910b3"),     # the 950 series must not take the 910 family's names
     ("Ascend 910", "huawei-ascend-910"),
     ("NVIDIA A2", "nvidia-a2"),                  # the A16 shares the A2's GA107 and PCI id
     ("TPU v4", "google-tpu-v4"),                 # TPU v4i is a different chip

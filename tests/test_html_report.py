@@ -314,7 +314,7 @@ def test_fleet_report_renders_in_chromium_with_the_injected_site_name_as_text(tm
 
 
 def test_classify_report_shows_each_chips_notices_and_the_bandwidth_plane():
-    specs = [CATALOGUE.lookup(q) for q in ("H200 SXM", "Ascend 910B", "B200")]
+    specs = [CATALOGUE.lookup(q) for q in ("H200 SXM", "Ascend 910B3", "B200")]
     results = [classify(s, dest="CN", as_of=dt.date(2026, 2, 1)) for s in specs]
     document = render_html(classification_report(results, specs=specs, catalogue=CATALOGUE, generated_at=WHEN))
     sections = re.findall(r'<section id="chip-(\d)">(.*?)</section>', document, re.DOTALL)

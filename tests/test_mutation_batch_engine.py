@@ -347,8 +347,9 @@ def test_as_many_conditions_as_a_row_packs_are_taken_one_more_is_refused_by_name
 
 def test_a_notice_that_names_a_chip_reaches_that_chip_only():
     """BIS's 2025-05-13 guidance names the Ascend 910B (GP10 notice). A spec row with the same
-    answers (FP16 280 TFLOPS: TPP 4,480 on 665.61 mm2, I/O unknown) does not get its notice."""
-    _, results = classified({"chip": ["", "huawei-ascend-910b"], "dense_fp16_tflops": ["280", ""],
+    answers as its 910B4 bin (FP16 280 TFLOPS: TPP 4,480 on 665.61 mm2, I/O unknown) does not get
+    its notice."""
+    _, results = classified({"chip": ["", "huawei-ascend-910b4"], "dense_fp16_tflops": ["280", ""],
                              "die_area_mm2": ["665.61", ""], "datacenter": ["true", ""]},
                             as_of=dt.date(2025, 6, 1), dest="CN")
     notices = [results.outcomes[results.outcome[row]].notices for row in range(2)]

@@ -97,10 +97,10 @@ def test_a_date_past_the_verified_date_is_undetermined_not_not_required():
 # -- B. notices ------------------------------------------------------------------------------
 
 def test_ascend_910b_and_910c_carry_the_gp10_notice():
-    # BIS GP10 guidance of 2025-05-13 names the Ascend 910B, 910C, 910D.
-    for name in ("Ascend 910B", "Ascend 910C"):
+    # BIS GP10 guidance of 2025-05-13 names the Ascend 910B, 910C, 910D (the 910B by its bins).
+    for name in ("Ascend 910B3", "Ascend 910C"):
         assert "gp10-ascend" in notice_ids(classify(chip(name)))
-    assert "gp10-ascend" not in notice_ids(classify(chip("Ascend 910B"), as_of=D(2025, 5, 12)))
+    assert "gp10-ascend" not in notice_ids(classify(chip("Ascend 910B3"), as_of=D(2025, 5, 12)))
     assert "gp10-ascend" not in notice_ids(classify(chip("H100 SXM")))
 
 
@@ -120,7 +120,7 @@ def test_the_disputed_ai_diffusion_status_is_a_notice_from_the_gao_decision():
 
 
 def test_notices_reach_classify_json_and_text(run_cli):
-    result = run_cli("classify", "Ascend 910B", "--json")
+    result = run_cli("classify", "Ascend 910B3", "--json")
     assert result.exit_code == 0, result.stderr
     assert "gp10-ascend" in [n["id"] for n in json.loads(result.stdout)["notices"]]
     text = run_cli("classify", "H200 SXM", "--as-of", "2026-02-01").stdout
