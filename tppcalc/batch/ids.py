@@ -1,12 +1,20 @@
-"""Which ids a batch file has given already: exact, in 8 bytes of memory an id.
+"""Which ids a batch file has given already: exact, in memory that does not grow with the file.
 
 A set of the id strings took about 66 bytes an id (700 MB at 10 million rows). Here each distinct
-id is one 64-bit number in memory, a 32-bit hash of the id above the id's ordinal, kept in sorted
-runs that merge as they grow (as a binary counter does, so there are about log2(chunks) of them).
-The ids themselves go to a temporary file. Equal ids hash equal, so a repeat is never missed; an id
+id is one 64-bit entry, a 32-bit hash of the id above the id's ordinal, kept in sorted runs that
+merge as they grow (as a binary counter does). The newest entries (up to MEMORY_ENTRIES) are runs in
+memory; beyond that a run is written to an unlinked temporary file of its own, and two runs on disk
+are merged by streaming them in blocks, so no run is ever whole in memory. Each run on disk keeps
+every BLOCK_ENTRIES-th entry in memory (its sparse index): an entry is found with one read of a
+block. A Bloom filter of fixed size (BLOOM_WORDS, 32 MiB: 64-bit words, BLOOM_BITS bits an id in
+one word) says which ids are new without looking at any run; only the others ("maybe given") are
+looked up. The ids themselves go to another temporary file.
+
+Equal ids hash equal, so the filter never calls a given id new and a repeat is never missed; an id
 whose hash matches an earlier id's is compared with that id, byte for byte, read back from the
-file, so a hash collision never makes a unique id a repeat. With 32 bits of hash, 10 million ids
-make a few thousand such reads in all.
+file, so neither a hash collision nor a false positive of the filter makes a unique id a repeat.
+A temporary file that cannot be written or read back stops the batch with an InputError: no answer
+is given on ids that were not checked.
 """
 
 from __future__ import annotations
@@ -25,19 +33,32 @@ _HASH = np.uint64(0xFFFF_FFFF_0000_0000)
 _ORDINAL = np.uint64(0x0000_0000_FFFF_FFFF)
 MAX_IDS = 1 << 32  # ordinals are the low 32 bits
 SHORT = 64  # ids up to this many bytes are hashed by numpy, all of a chunk at once
+BLOOM_WORDS = 1 << 22  # 32 MiB: at 10 million ids about 1 id in 1,000 is a false "maybe given"
+BLOOM_BITS = 5  # bits an id sets in its word
+MEMORY_ENTRIES = 1 << 19  # 4 MiB of entries in memory before they go to disk as one run
+BLOCK_ENTRIES = 512  # a run on disk is read 4 KiB at a time for a lookup
+MERGE_ENTRIES = 1 << 16  # and 512 KiB at a time from each run it merges
 
 
 class SeenIds:
     """The ids given so far. ``repeats(keys)`` says which of ``keys`` were given before (earlier
     in ``keys`` or in an earlier call) and remembers the others."""
 
-    def __init__(self, hash_of=None) -> None:
+    def __init__(self, hash_of=None, *, bloom_words: int = BLOOM_WORDS, memory_entries: int = MEMORY_ENTRIES,
+                 block_entries: int = BLOCK_ENTRIES, merge_entries: int = MERGE_ENTRIES) -> None:
         # None: numpy hashes short ids with keys drawn here (a multilinear hash over 32-bit words,
         # ``_short_hashes``) and Python's hash, keyed per process, the longer ones; an id's length
-        # picks its hash, so equal ids always hash alike. Tests give a colliding ``hash_of``.
+        # picks its hash, so equal ids always hash alike. Tests give a colliding ``hash_of``, and
+        # small sizes to put runs on disk and fill the filter after a few ids.
+        if bloom_words < 1 or bloom_words & (bloom_words - 1):
+            raise ValueError("bloom_words must be a power of 2")
         self._hash_of = hash_of
         self._keys = np.array([secrets.randbits(64) for _ in range(SHORT // 4 + 1)], np.uint64)
-        self._runs: list[np.ndarray] = []
+        self._bloom_words = bloom_words
+        self._bloom: np.ndarray | None = None  # made at the first id: pages are touched as ids arrive
+        self._memory_entries, self._block_entries, self._merge_entries = memory_entries, block_entries, merge_entries
+        self._runs: list[np.ndarray] = []       # in memory, the newest
+        self._disk: list[_DiskRun] = []         # on disk, the oldest
         self._count = 0         # distinct ids so far: the next ordinal
         self._size = 0          # bytes of ids written
         self._texts = -1        # file descriptor: the ids, one after another
@@ -58,29 +79,36 @@ class SeenIds:
         if not n:
             return []
         keys = _Slices(data, starts, ends)
-        hashes = self._hashes(data, starts, ends) & _HASH  # the top 32 bits
-        order = np.argsort(hashes, kind="stable")
-        ranked = hashes[order]  # sorted queries: each binary search starts where the last ended
+        hashes = self._hashes(data, starts, ends)
+        order = np.argsort(hashes)
+        ranked = hashes[order]  # sorted: the filter's words and the runs are visited in order
+        tops = ranked & _HASH
         repeated: set[int] = set()
-        same = np.flatnonzero(ranked[1:] == ranked[:-1])
+        same = np.flatnonzero(tops[1:] == tops[:-1])
         if len(same):  # equal hashes within these keys: the rows after the first of equal bytes
             first: set[bytes] = set()
             for index in sorted({*order[same].tolist(), *order[same + 1].tolist()}):
                 if keys[index] in first:
                     repeated.add(index)
                 first.add(keys[index])
-        for run in self._runs:
-            at = np.searchsorted(run, ranked)  # the first entry with that hash, if any
-            found = (run[np.minimum(at, len(run) - 1)] & _HASH) == ranked
-            found &= at < len(run)
-            for place in np.flatnonzero(found).tolist():
-                index = int(order[place])
-                if index not in repeated and self._given(keys[index], run, int(at[place])):
-                    repeated.add(index)
+        if self._bloom is not None:
+            words, masks = self._bloom_places(ranked)
+            maybe = np.flatnonzero((self._bloom[words] & masks) == masks)
+            if len(maybe):
+                self._look_up(keys, order[maybe], tops[maybe], repeated)
         new = np.ones(n, bool)
         new[list(repeated)] = False
-        self._remember(data, starts[new], ends[new], hashes[new])
+        self._remember(data, starts[new], ends[new], hashes[new], ranked[new[order]])
         return sorted(repeated)
+
+    def _look_up(self, keys: _Slices, indexes: np.ndarray, tops: np.ndarray, repeated: set[int]) -> None:
+        """Add to ``repeated`` the ``indexes`` (hash tops ``tops``, sorted) whose keys were given."""
+        found = (*(run.ordinals(tops) for run in self._disk), *(_ordinals_in_memory(run, tops) for run in self._runs))
+        for pairs in found:
+            for place, ordinal in pairs:
+                index = int(indexes[place])
+                if index not in repeated and self._text(ordinal) == keys[index]:
+                    repeated.add(index)
 
     def _hashes(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         if self._hash_of is not None:
@@ -93,14 +121,17 @@ class SeenIds:
             hashes[index] = hash(data[starts[index]:ends[index]]) & 0xFFFF_FFFF_FFFF_FFFF
         return hashes
 
-    def _given(self, key: bytes, run: np.ndarray, at: int) -> bool:
-        """Whether an id of ``run`` from ``at`` on, with the same hash as ``key``, is ``key``."""
-        top = run[at] & _HASH
-        while at < len(run) and run[at] & _HASH == top:
-            if self._text(int(run[at] & _ORDINAL)) == key:
-                return True
-            at += 1
-        return False
+    def _bloom_places(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each hash's word of the filter (its top bits: sorted hashes visit the words in order)
+        and its bits in that word (from the whole hash, mixed: the low bits of a multilinear hash
+        are weak)."""
+        shift = 64 - (self._bloom_words.bit_length() - 1)
+        words = (hashes >> np.uint64(shift)).astype(np.intp) if shift < 64 else np.zeros(len(hashes), np.intp)
+        mixed = _mix(hashes)
+        masks = np.zeros(len(hashes), np.uint64)
+        for bit in range(BLOOM_BITS):
+            masks |= np.uint64(1) << ((mixed >> np.uint64(64 - 6 * (bit + 1))) & np.uint64(63))
+        return words, masks
 
     def _text(self, ordinal: int) -> bytes:
         if ordinal:
@@ -109,7 +140,10 @@ class SeenIds:
             start, end = 0, int(np.frombuffer(_read(self._ends, 8, 0), np.int64)[0])
         return _read(self._texts, end - start, start)
 
-    def _remember(self, data: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray) -> None:
+    def _remember(self, data: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray,
+                  ranked: np.ndarray) -> None:
+        """Remember new ids: their text, an entry in a run, their bits in the filter (``ranked``:
+        the same hashes, sorted)."""
         count = len(starts)
         if not count:
             return
@@ -122,11 +156,11 @@ class SeenIds:
         offsets = np.cumsum(widths)
         _write(self._texts, _gathered(data, starts, widths, offsets), self._size)
         offsets += self._size
-        _write(self._ends, offsets.tobytes(), 8 * self._count)
+        _write(self._ends, offsets, 8 * self._count)
         self._size = int(offsets[-1])
         ordinals = np.arange(self._count, self._count + count, dtype=np.uint64)
         self._count += count
-        run = hashes | ordinals
+        run = (hashes & _HASH) | ordinals
         run.sort()
         self._runs.append(run)
         while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
@@ -134,6 +168,129 @@ class SeenIds:
             merged = np.concatenate([self._runs.pop(), last])
             merged.sort(kind="stable")  # two sorted runs: a merge
             self._runs.append(merged)
+        if sum(map(len, self._runs)) >= self._memory_entries:
+            self._spill()
+        self._add_to_bloom(ranked)
+
+    def _add_to_bloom(self, ranked: np.ndarray) -> None:
+        if self._bloom is None:
+            self._bloom = np.zeros(self._bloom_words, np.uint64)  # calloc: untouched pages cost nothing
+        words, masks = self._bloom_places(ranked)
+        firsts = np.flatnonzero(np.diff(words, prepend=-1))  # ranked is sorted, so words are too
+        self._bloom[words[firsts]] |= np.bitwise_or.reduceat(masks, firsts)
+
+    def _spill(self) -> None:
+        """The runs in memory, as one run on disk; then runs on disk merged as a binary counter."""
+        merged = np.concatenate(self._runs) if len(self._runs) > 1 else self._runs[0]
+        merged.sort(kind="stable")  # sorted runs one after another: merges
+        self._runs = []
+        disk = _DiskRun(self._block_entries)
+        disk.append(merged)
+        del merged
+        self._disk.append(disk)
+        while len(self._disk) > 1 and self._disk[-2].count <= self._disk[-1].count:
+            last = self._disk.pop()
+            self._disk.append(_merged(self._disk.pop(), last, self._block_entries, self._merge_entries))
+
+
+def _ordinals_in_memory(run: np.ndarray, tops: np.ndarray):
+    """(i, ordinal) for each entry of ``run`` whose hash top is ``tops[i]`` (``tops`` sorted)."""
+    at = np.searchsorted(run, tops)  # the first entry with that hash, if any
+    found = (run[np.minimum(at, len(run) - 1)] & _HASH) == tops
+    found &= at < len(run)
+    for place in np.flatnonzero(found).tolist():
+        where, top = int(at[place]), tops[place]
+        while where < len(run) and run[where] & _HASH == top:
+            yield place, int(run[where] & _ORDINAL)
+            where += 1
+
+
+class _DiskRun:
+    """A sorted run of entries in an unlinked temporary file of its own, with every
+    ``block_entries``-th entry in memory."""
+
+    def __init__(self, block_entries: int) -> None:
+        self.fd = _scratch()
+        self._closer = weakref.finalize(self, _close, self.fd)
+        self.count = 0
+        self._block = block_entries
+        self._index_parts: list[np.ndarray] = []
+        self._index: np.ndarray | None = None
+
+    def append(self, entries: np.ndarray) -> None:
+        """Write the next entries (sorted, each above the last written)."""
+        _write(self.fd, entries, 8 * self.count)
+        self._index_parts.append(entries[(-self.count) % self._block::self._block].copy())
+        self.count += len(entries)
+        self._index = None
+
+    def read(self, start: int, size: int) -> np.ndarray:
+        size = min(size, self.count - start)
+        return np.frombuffer(_read(self.fd, 8 * size, 8 * start), np.uint64) if size > 0 else np.empty(0, np.uint64)
+
+    def ordinals(self, tops: np.ndarray):
+        """(i, ordinal) for each entry whose hash top is ``tops[i]`` (``tops`` sorted): one read
+        of a block per top, unless equal tops span blocks."""
+        if self._index is None:
+            self._index = np.concatenate(self._index_parts)
+            self._index_parts = [self._index]
+        firsts = np.maximum(np.searchsorted(self._index, tops, "right") - 1, 0)
+        lasts = np.searchsorted(self._index, tops | _ORDINAL, "right") - 1
+        held, block = -1, None
+        for place in np.flatnonzero(lasts >= 0).tolist():
+            top = tops[place]
+            for number in range(int(firsts[place]), int(lasts[place]) + 1):
+                if number != held:
+                    held, block = number, self.read(number * self._block, self._block)
+                where = int(np.searchsorted(block, top))
+                while where < len(block) and block[where] & _HASH == top:
+                    yield place, int(block[where] & _ORDINAL)
+                    where += 1
+
+    def close(self) -> None:
+        self._closer()
+
+
+def _merged(older: _DiskRun, newer: _DiskRun, block_entries: int, merge_entries: int) -> _DiskRun:
+    """One run on disk with the entries of both, merged ``merge_entries`` at a time from each."""
+    out = _DiskRun(block_entries)
+    left, right = np.empty(0, np.uint64), np.empty(0, np.uint64)
+    next_left = next_right = 0
+    while True:
+        if not len(left) and next_left < older.count:
+            left = older.read(next_left, merge_entries)
+            next_left += len(left)
+        if not len(right) and next_right < newer.count:
+            right = newer.read(next_right, merge_entries)
+            next_right += len(right)
+        if not len(left) or not len(right):
+            break
+        limit = min(left[-1], right[-1])  # all entries up to it are in hand: merge and write them
+        at_left, at_right = int(np.searchsorted(left, limit, "right")), int(np.searchsorted(right, limit, "right"))
+        piece = np.concatenate([left[:at_left], right[:at_right]])
+        piece.sort(kind="stable")  # two sorted runs: a merge
+        out.append(piece)
+        left, right = left[at_left:], right[at_right:]
+    for rest, run, start in ((left, older, next_left), (right, newer, next_right)):
+        while len(rest):
+            out.append(rest)
+            rest = run.read(start, merge_entries)
+            start += len(rest)
+    if out.count != older.count + newer.count:
+        raise InputError("the temporary file of ids was cut short")
+    older.close()
+    newer.close()
+    return out
+
+
+def _mix(hashes: np.ndarray) -> np.ndarray:
+    """Every bit of each hash spread over all the bits (MurmurHash3's 64-bit finaliser)."""
+    mixed = hashes ^ (hashes >> np.uint64(33))
+    mixed *= np.uint64(0xFF51AFD7ED558CCD)
+    mixed ^= mixed >> np.uint64(33)
+    mixed *= np.uint64(0xC4CEB9FE1A85EC53)
+    mixed ^= mixed >> np.uint64(33)
+    return mixed
 
 
 class _Slices:
@@ -198,18 +355,24 @@ def _scratch() -> int:
     return fd
 
 
-def _write(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
+def _write(fd: int, data, offset: int) -> None:
+    """Write all of ``data`` (bytes or a contiguous array) at ``offset``."""
+    view = memoryview(data).cast("B")
     try:
         while view:
             written = os.pwrite(fd, view, offset)
+            if written <= 0:  # a full disk may say so by writing nothing, again and again
+                raise OSError(28, os.strerror(28))
             view, offset = view[written:], offset + written
     except OSError as exc:
         raise InputError(f"cannot write the ids to a temporary file ({exc.strerror})") from None
 
 
 def _read(fd: int, size: int, offset: int) -> bytes:
-    data = os.pread(fd, size, offset)
+    try:
+        data = os.pread(fd, size, offset)
+    except OSError as exc:
+        raise InputError(f"cannot read the ids back from a temporary file ({exc.strerror})") from None
     if len(data) != size:
         raise InputError("the temporary file of ids was cut short")
     return data
