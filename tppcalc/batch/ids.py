@@ -37,7 +37,7 @@ BLOOM_WORDS = 1 << 22  # 32 MiB: at 10 million ids about 1 id in 1,000 is a fals
 BLOOM_BITS = 5  # bits an id sets in its word
 MEMORY_ENTRIES = 1 << 19  # 4 MiB of entries in memory before they go to disk as one run
 BLOCK_ENTRIES = 512  # a run on disk is read 4 KiB at a time for a lookup
-MERGE_ENTRIES = 1 << 16  # and 512 KiB at a time from each run it merges
+MERGE_ENTRIES = 1 << 14  # and 128 KiB at a time from each run it merges
 
 
 class SeenIds:
@@ -91,14 +91,15 @@ class SeenIds:
                 if keys[index] in first:
                     repeated.add(index)
                 first.add(keys[index])
+        words, masks = self._bloom_places(ranked)
         if self._bloom is not None:
-            words, masks = self._bloom_places(ranked)
             maybe = np.flatnonzero((self._bloom[words] & masks) == masks)
             if len(maybe):
                 self._look_up(keys, order[maybe], tops[maybe], repeated)
         new = np.ones(n, bool)
         new[list(repeated)] = False
-        self._remember(data, starts[new], ends[new], hashes[new], ranked[new[order]])
+        new_ranked = new[order]
+        self._remember(data, starts[new], ends[new], hashes[new], words[new_ranked], masks[new_ranked])
         return sorted(repeated)
 
     def _look_up(self, keys: _Slices, indexes: np.ndarray, tops: np.ndarray, repeated: set[int]) -> None:
@@ -141,9 +142,9 @@ class SeenIds:
         return _read(self._texts, end - start, start)
 
     def _remember(self, data: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray,
-                  ranked: np.ndarray) -> None:
-        """Remember new ids: their text, an entry in a run, their bits in the filter (``ranked``:
-        the same hashes, sorted)."""
+                  words: np.ndarray, masks: np.ndarray) -> None:
+        """Remember new ids: their text, an entry in a run, their bits in the filter (``words``
+        and ``masks``: ``_bloom_places`` of the same hashes, sorted)."""
         count = len(starts)
         if not count:
             return
@@ -170,13 +171,12 @@ class SeenIds:
             self._runs.append(merged)
         if sum(map(len, self._runs)) >= self._memory_entries:
             self._spill()
-        self._add_to_bloom(ranked)
+        self._add_to_bloom(words, masks)
 
-    def _add_to_bloom(self, ranked: np.ndarray) -> None:
+    def _add_to_bloom(self, words: np.ndarray, masks: np.ndarray) -> None:
         if self._bloom is None:
             self._bloom = np.zeros(self._bloom_words, np.uint64)  # calloc: untouched pages cost nothing
-        words, masks = self._bloom_places(ranked)
-        firsts = np.flatnonzero(np.diff(words, prepend=-1))  # ranked is sorted, so words are too
+        firsts = np.flatnonzero(np.diff(words, prepend=-1))  # from sorted hashes: words in order
         self._bloom[words[firsts]] |= np.bitwise_or.reduceat(masks, firsts)
 
     def _spill(self) -> None:
@@ -184,7 +184,7 @@ class SeenIds:
         merged = np.concatenate(self._runs) if len(self._runs) > 1 else self._runs[0]
         merged.sort(kind="stable")  # sorted runs one after another: merges
         self._runs = []
-        disk = _DiskRun(self._block_entries)
+        disk = _DiskRun(self._block_entries, len(merged))
         disk.append(merged)
         del merged
         self._disk.append(disk)
@@ -209,20 +209,22 @@ class _DiskRun:
     """A sorted run of entries in an unlinked temporary file of its own, with every
     ``block_entries``-th entry in memory."""
 
-    def __init__(self, block_entries: int) -> None:
+    def __init__(self, block_entries: int, size: int) -> None:
         self.fd = _scratch()
         self._closer = weakref.finalize(self, _close, self.fd)
         self.count = 0
         self._block = block_entries
-        self._index_parts: list[np.ndarray] = []
-        self._index: np.ndarray | None = None
+        # Made whole at once: small arrays kept between a merge's large passing ones would
+        # scatter the heap and let it grow with the file.
+        self._index = np.empty(-(-size // block_entries), np.uint64)
 
     def append(self, entries: np.ndarray) -> None:
         """Write the next entries (sorted, each above the last written)."""
         _write(self.fd, entries, 8 * self.count)
-        self._index_parts.append(entries[(-self.count) % self._block::self._block].copy())
+        samples = entries[(-self.count) % self._block::self._block]
+        first = -(-self.count // self._block)
+        self._index[first:first + len(samples)] = samples
         self.count += len(entries)
-        self._index = None
 
     def read(self, start: int, size: int) -> np.ndarray:
         size = min(size, self.count - start)
@@ -231,9 +233,8 @@ class _DiskRun:
     def ordinals(self, tops: np.ndarray):
         """(i, ordinal) for each entry whose hash top is ``tops[i]`` (``tops`` sorted): one read
         of a block per top, unless equal tops span blocks."""
-        if self._index is None:
-            self._index = np.concatenate(self._index_parts)
-            self._index_parts = [self._index]
+        if -(-self.count // self._block) != len(self._index):
+            raise InputError("the temporary file of ids was cut short")
         firsts = np.maximum(np.searchsorted(self._index, tops, "right") - 1, 0)
         lasts = np.searchsorted(self._index, tops | _ORDINAL, "right") - 1
         held, block = -1, None
@@ -253,7 +254,7 @@ class _DiskRun:
 
 def _merged(older: _DiskRun, newer: _DiskRun, block_entries: int, merge_entries: int) -> _DiskRun:
     """One run on disk with the entries of both, merged ``merge_entries`` at a time from each."""
-    out = _DiskRun(block_entries)
+    out = _DiskRun(block_entries, older.count + newer.count)
     left, right = np.empty(0, np.uint64), np.empty(0, np.uint64)
     next_left = next_right = 0
     while True:
