@@ -38,6 +38,7 @@ BLOOM_BITS = 5  # bits an id sets in its word
 MEMORY_ENTRIES = 1 << 19  # 4 MiB of entries in memory before they go to disk as one run
 BLOCK_ENTRIES = 512  # a run on disk is read 4 KiB at a time for a lookup
 MERGE_ENTRIES = 1 << 14  # and 128 KiB at a time from each run it merges
+READ_BLOCKS = 64  # blocks read for one batch of lookups (256 KiB)
 
 
 class SeenIds:
@@ -199,10 +200,14 @@ def _ordinals_in_memory(run: np.ndarray, tops: np.ndarray):
     found = (run[np.minimum(at, len(run) - 1)] & _HASH) == tops
     found &= at < len(run)
     for place in np.flatnonzero(found).tolist():
-        where, top = int(at[place]), tops[place]
-        while where < len(run) and run[where] & _HASH == top:
-            yield place, int(run[where] & _ORDINAL)
-            where += 1
+        yield from ((place, ordinal) for ordinal in _ordinals_from(run, tops[place], int(at[place])))
+
+
+def _ordinals_from(entries: np.ndarray, top: np.uint64, where: int):
+    """The ordinals of the entries from ``where`` on whose hash top is ``top``."""
+    while where < len(entries) and entries[where] & _HASH == top:
+        yield int(entries[where] & _ORDINAL)
+        where += 1
 
 
 class _DiskRun:
@@ -231,22 +236,35 @@ class _DiskRun:
         return np.frombuffer(_read(self.fd, 8 * size, 8 * start), np.uint64) if size > 0 else np.empty(0, np.uint64)
 
     def ordinals(self, tops: np.ndarray):
-        """(i, ordinal) for each entry whose hash top is ``tops[i]`` (``tops`` sorted): one read
-        of a block per top, unless equal tops span blocks."""
+        """(i, ordinal) for each entry whose hash top is ``tops[i]`` (``tops`` sorted). A top's
+        entries lie in one block, found from the index, unless equal tops span blocks; the blocks
+        of many tops are read together, consecutive ones in one read, up to READ_BLOCKS at a time."""
         if -(-self.count // self._block) != len(self._index):
             raise InputError("the temporary file of ids was cut short")
         firsts = np.maximum(np.searchsorted(self._index, tops, "right") - 1, 0)
         lasts = np.searchsorted(self._index, tops | _ORDINAL, "right") - 1
-        held, block = -1, None
-        for place in np.flatnonzero(lasts >= 0).tolist():
+        for place in np.flatnonzero((lasts >= 0) & (lasts > firsts)).tolist():  # spanning blocks: rare
             top = tops[place]
             for number in range(int(firsts[place]), int(lasts[place]) + 1):
-                if number != held:
-                    held, block = number, self.read(number * self._block, self._block)
-                where = int(np.searchsorted(block, top))
-                while where < len(block) and block[where] & _HASH == top:
-                    yield place, int(block[where] & _ORDINAL)
-                    where += 1
+                block = self.read(number * self._block, self._block)
+                yield from ((place, ordinal) for ordinal in _ordinals_from(block, top, int(np.searchsorted(block, top))))
+        places = np.flatnonzero(lasts == firsts)
+        numbers = firsts[places]
+        starts = np.flatnonzero(np.diff(numbers, prepend=-1))  # where each distinct block's tops begin
+        for group in range(0, len(starts), READ_BLOCKS):
+            begin = starts[group]
+            end = starts[group + READ_BLOCKS] if group + READ_BLOCKS < len(starts) else len(places)
+            wanted = numbers[starts[group:group + READ_BLOCKS]]  # sorted, distinct
+            spans = np.split(wanted, np.flatnonzero(np.diff(wanted) != 1) + 1)
+            # The blocks in order of their number: still a sorted array, holding every entry of these tops.
+            held = np.concatenate([self.read(int(span[0]) * self._block, len(span) * self._block) for span in spans])
+            group_tops = tops[places[begin:end]]
+            at = np.searchsorted(held, group_tops)
+            found = (held[np.minimum(at, len(held) - 1)] & _HASH) == group_tops
+            found &= at < len(held)
+            for hit in np.flatnonzero(found).tolist():
+                place = int(places[begin + hit])
+                yield from ((place, ordinal) for ordinal in _ordinals_from(held, tops[place], int(at[hit])))
 
     def close(self) -> None:
         self._closer()
