@@ -257,3 +257,30 @@ def test_memory_held_does_not_grow_with_the_number_of_ids():
 
     small, large = peak(30_000), peak(120_000)
     assert large - small < 128 * 1024, (small, large)
+
+
+def test_tppcalc_batch_on_a_full_disk_says_so_in_one_line_and_writes_no_answers(tmp_path, monkeypatch):
+    """End to end: the ids' scratch file cannot be written. The command exits 1 with one line
+    naming the cause, and the output file keeps what it had: no row is answered unchecked."""
+    import errno
+    import os
+
+    from click.testing import CliRunner
+
+    from tppcalc.cli.batch import batch
+    from tppcalc.cli.main import _Group
+
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("id,dense_int8_tops\nsku-1,100\nsku-2,100\nsku-1,100\n")
+    out.write_text("the previous output\n")
+
+    def full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    result = CliRunner().invoke(_Group("tppcalc", commands=[batch]),
+                                ["batch", str(source), "-o", str(out), "--as-of", "2026-02-01"], catch_exceptions=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "cannot write the ids to a temporary file (No space left on device)" in result.stderr
+    assert out.read_text() == "the previous output\n"
