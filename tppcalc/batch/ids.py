@@ -384,7 +384,8 @@ def _write(fd: int, data, offset: int) -> None:
                 raise OSError(28, os.strerror(28))
             view, offset = view[written:], offset + written
     except OSError as exc:
-        raise InputError(f"cannot write the ids to a temporary file ({exc.strerror})") from None
+        raise InputError(f"cannot write the ids to a temporary file ({exc.strerror}); set TMPDIR to a folder "
+                         "with room") from None
 
 
 def _read(fd: int, size: int, offset: int) -> bytes:
