@@ -199,7 +199,10 @@ def test_a_full_disk_is_an_input_error_not_a_silent_pass(monkeypatch):
     monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(InputError, match=r"cannot write the ids to a temporary file \(No space left on device\)"):
         ids.repeats([f"x{n}".encode() for n in range(40)])
+    # Room again: the ids held may have lost a run half written, so no later answer is given.
     monkeypatch.setattr(os, "pwrite", real)
+    with pytest.raises(InputError, match=r"the ids cannot be checked after an earlier error \(cannot write"):
+        ids.repeats([b"a", b"c"])
 
 
 def test_a_disk_that_writes_nothing_is_an_input_error_not_a_hang(monkeypatch):

@@ -64,6 +64,7 @@ class SeenIds:
         self._size = 0          # bytes of ids written
         self._texts = -1        # file descriptor: the ids, one after another
         self._ends = -1         # file descriptor: int64 per ordinal, where its id ends in _texts
+        self._broken: str | None = None  # why an earlier call failed
 
     def __len__(self) -> int:
         return self._count
@@ -76,6 +77,17 @@ class SeenIds:
 
     def repeats_in(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[int]:
         """``repeats`` of the ids ``data[starts[i]:ends[i]]``, without a Python object an id."""
+        if self._broken is not None:
+            raise InputError(f"the ids cannot be checked after an earlier error ({self._broken})")
+        try:
+            return self._repeats_in(data, starts, ends)
+        except BaseException as exc:
+            # A run half written or half merged may have lost entries: answering again could
+            # call a repeat new, so every later call fails too.
+            self._broken = str(exc) or type(exc).__name__
+            raise
+
+    def _repeats_in(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[int]:
         n = len(starts)
         if not n:
             return []
