@@ -206,20 +206,28 @@ class SeenIds:
             self._disk.append(_merged(self._disk.pop(), last, self._block_entries, self._merge_entries))
 
 
-def _ordinals_in_memory(run: np.ndarray, tops: np.ndarray):
+def _ordinals_in_memory(run: np.ndarray, tops: np.ndarray) -> list[tuple[int, int]]:
     """(i, ordinal) for each entry of ``run`` whose hash top is ``tops[i]`` (``tops`` sorted)."""
-    at = np.searchsorted(run, tops)  # the first entry with that hash, if any
-    found = (run[np.minimum(at, len(run) - 1)] & _HASH) == tops
-    found &= at < len(run)
-    for place in np.flatnonzero(found).tolist():
-        yield from ((place, ordinal) for ordinal in _ordinals_from(run, tops[place], int(at[place])))
+    return _matches(run, tops, np.arange(len(tops)))
 
 
-def _ordinals_from(entries: np.ndarray, top: np.uint64, where: int):
-    """The ordinals of the entries from ``where`` on whose hash top is ``top``."""
-    while where < len(entries) and entries[where] & _HASH == top:
-        yield int(entries[where] & _ORDINAL)
-        where += 1
+def _matches(entries: np.ndarray, tops: np.ndarray, places: np.ndarray) -> list[tuple[int, int]]:
+    """(places[j], ordinal) for each of the sorted ``entries`` whose hash top is ``tops[j]``
+    (``tops`` sorted; ``entries`` holds every entry of those tops that its run has)."""
+    if not len(entries):
+        return []
+    at = np.searchsorted(entries, tops)  # the first entry with that top, if any
+    last = len(entries) - 1
+    hits = np.flatnonzero((at <= last) & ((entries[np.minimum(at, last)] & _HASH) == tops))
+    at = at[hits]
+    pairs = list(zip(places[hits].tolist(), (entries[at] & _ORDINAL).tolist()))
+    after = np.minimum(at + 1, last)
+    for hit in np.flatnonzero((at < last) & ((entries[after] & _HASH) == tops[hits])).tolist():
+        where, top = int(at[hit]) + 1, tops[hits[hit]]  # more entries of that top: rare
+        while where <= last and entries[where] & _HASH == top:
+            pairs.append((int(places[hits[hit]]), int(entries[where] & _ORDINAL)))
+            where += 1
+    return pairs
 
 
 class _DiskRun:
@@ -256,10 +264,9 @@ class _DiskRun:
         firsts = np.maximum(np.searchsorted(self._index, tops, "right") - 1, 0)
         lasts = np.searchsorted(self._index, tops | _ORDINAL, "right") - 1
         for place in np.flatnonzero((lasts >= 0) & (lasts > firsts)).tolist():  # spanning blocks: rare
-            top = tops[place]
             for number in range(int(firsts[place]), int(lasts[place]) + 1):
-                block = self.read(number * self._block, self._block)
-                yield from ((place, ordinal) for ordinal in _ordinals_from(block, top, int(np.searchsorted(block, top))))
+                yield from _matches(self.read(number * self._block, self._block), tops[place:place + 1],
+                                    np.array([place]))
         places = np.flatnonzero(lasts == firsts)
         numbers = firsts[places]
         starts = np.flatnonzero(np.diff(numbers, prepend=-1))  # where each distinct block's tops begin
@@ -270,13 +277,7 @@ class _DiskRun:
             spans = np.split(wanted, np.flatnonzero(np.diff(wanted) != 1) + 1)
             # The blocks in order of their number: still a sorted array, holding every entry of these tops.
             held = np.concatenate([self.read(int(span[0]) * self._block, len(span) * self._block) for span in spans])
-            group_tops = tops[places[begin:end]]
-            at = np.searchsorted(held, group_tops)
-            found = (held[np.minimum(at, len(held) - 1)] & _HASH) == group_tops
-            found &= at < len(held)
-            for hit in np.flatnonzero(found).tolist():
-                place = int(places[begin + hit])
-                yield from ((place, ordinal) for ordinal in _ordinals_from(held, tops[place], int(at[hit])))
+            yield from _matches(held, tops[places[begin:end]], places[begin:end])
 
     def close(self) -> None:
         self._closer()
