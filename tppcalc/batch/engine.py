@@ -243,8 +243,11 @@ class Engine:
         self._catalogue = functools.cache(catalogue)
         self._ids = SeenIds()  # exact, in 8 bytes of memory an id (a set of the texts took 66)
         self._outcomes: dict = {}  # answers (notices', letters', a named chip) -> the scalar engine's outcome
-        self._fast_outcomes: dict[tuple[int, int], Outcome] = {}  # numpy's answers, confirmed -> outcome
-        self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
+        # numpy's answers that a scalar run has confirmed -> their outcome: one int64 key where the
+        # answers of conditions and bounds pack into one (every edition so far), else pairs.
+        fits = len(self._conditions) + len(self._notice_bounds) <= _MAX_CONDITIONS
+        self._known = _KnownKeys() if fits else None
+        self._fast_outcomes: dict[tuple[int, int], Outcome] = {}
         # Bounded, so that memory does not grow with the number of distinct rows in a file.
         self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
         self._chip = functools.lru_cache(maxsize=1 << 14)(self._classify_chip)
@@ -394,21 +397,33 @@ class Engine:
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
+        if self._known is not None:
+            # One int64 a row, ordered as the pairs are: a binary search among the keys confirmed so
+            # far instead of three sorts of the chunk.
+            bounds = 3**len(self._notice_bounds)
+            outcome[chosen] = self._known.numbers(
+                answers[chosen, 0] * bounds + answers[chosen, 1],
+                lambda key, at: self._confirmed(divmod(key, bounds), int(chosen[at]), rows, tpp, density), outcomes)
+            return fast, tpp, density
         keys, first, inverse = _unique_rows(answers[chosen])
         numbers = np.empty(len(keys), np.int32)
         for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
-            if key not in self._checked:
-                verdict = self._figures(*_figure_key(row, rows))
-                mine = (key, _fixed_text(int(tpp[row])).encode(),
-                        _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
-                if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
-                    raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
-                                       f"{_figure_key(row, rows)}; please report it")
-                self._checked.add(key)
-                self._fast_outcomes[key] = verdict.outcome
+            if key not in self._fast_outcomes:
+                self._fast_outcomes[key] = self._confirmed(key, row, rows, tpp, density)
             numbers[k] = outcomes.index(self._fast_outcomes[key])
         outcome[chosen] = numbers[inverse.ravel()]
         return fast, tpp, density
+
+    def _confirmed(self, key: tuple[int, int], row: int, rows: Rows, tpp, density) -> Outcome:
+        """The outcome of numpy's answers ``key`` for ``row``, once the scalar engine has given the
+        row the same answers, TPP and density (the batch stops otherwise)."""
+        verdict = self._figures(*_figure_key(row, rows))
+        mine = (tuple(key), _fixed_text(int(tpp[row])).encode(),
+                _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
+        if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
+            raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
+                               f"{_figure_key(row, rows)}; please report it")
+        return verdict.outcome
 
     # ---------------------------------------------------------------------------- scalar path
 
@@ -497,6 +512,40 @@ class _Table:
             number = self._numbers[outcome] = len(self.items)
             self.items.append(outcome)
         return number
+
+
+class _KnownKeys:
+    """The answer keys a scalar run has confirmed, kept sorted, and each one's outcome."""
+
+    def __init__(self):
+        self._keys = np.zeros(0, np.int64)
+        self._outcomes: list[Outcome] = []
+
+    def numbers(self, keys: np.ndarray, confirm: Callable[[int, int], Outcome], outcomes: _Table) -> np.ndarray:
+        """Each row's outcome number in ``outcomes``; ``confirm(key, at)`` gives the outcome of a
+        key not seen before, from its first row ``at`` (in the order of the keys, as np.unique)."""
+        where, new = self._find(keys)
+        if new.any():
+            missing, first = np.unique(keys[new], return_index=True)
+            at = np.flatnonzero(new)[first]
+            added = [confirm(key, position) for key, position in zip(missing.tolist(), at.tolist())]
+            order = np.argsort(np.concatenate([self._keys, missing]), kind="stable")
+            everything = [*self._outcomes, *added]
+            self._keys = np.concatenate([self._keys, missing])[order]
+            self._outcomes = [everything[i] for i in order.tolist()]
+            where, _ = self._find(keys)
+        # Only the keys this chunk holds are numbered, in the order of the keys.
+        table = np.zeros(len(self._keys), np.int32)
+        for index in np.flatnonzero(np.bincount(where, minlength=len(self._keys))).tolist():
+            table[index] = outcomes.index(self._outcomes[index])
+        return table[where]
+
+    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each key is (or would be) among the known keys, and whether it is new."""
+        if not len(self._keys):
+            return np.zeros(len(keys), np.intp), np.ones(len(keys), bool)
+        where = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return where, self._keys[where] != keys
 
 
 def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

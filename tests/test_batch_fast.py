@@ -1,0 +1,67 @@
+"""The batch engine's speed work (issue 20, fourth pass) changes how rows are numbered, never what
+they get: numbering by known keys is np.unique's numbering, and the paths agree byte for byte."""
+
+import datetime as dt
+import io
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tppcalc.batch import classify_file, engine
+
+RULES_2026_CN = {"as_of": dt.date(2026, 2, 1), "dest": "CN"}
+
+
+def spec_sheet(rows: int, seed: int = 3) -> bytes:
+    """Rows like a vendor's sheet (as bench/test_bench_batch.py writes them), some on TPP 4800."""
+    rng = np.random.default_rng(seed)
+    fp8 = np.round(rng.uniform(10, 5000, rows), 1)
+    fp8[rng.random(rows) < 0.05] = 600.0
+    area = np.where(rng.random(rows) < 0.05, "", np.round(rng.uniform(50, 900, rows), 1).astype(str))
+    flag = rng.choice(["true", "false", ""], rows)
+    io_rate = rng.choice(["900", "600", "1800", ""], rows)
+    dram = rng.choice(["3350", "8000", "4800", ""], rows)
+    lines = [f"sku-{i},{a / 2:.2f},{a:.1f},{a:.1f},{b},{c},{d},{e}\n" for i, (a, b, c, d, e)
+             in enumerate(zip(fp8.tolist(), area.tolist(), flag.tolist(), io_rate.tolist(), dram.tolist()))]
+    header = "id,dense_fp16_tflops,dense_fp8_tflops,dense_int8_tops,die_area_mm2,datacenter,io_bidir_gbps," \
+             "dram_bandwidth_gbps\n"
+    return (header + "".join(lines)).encode()
+
+
+def classified_bytes(data: bytes) -> bytes:
+    out = io.BytesIO()
+    classify_file(io.BytesIO(data), out, input_format="csv", **RULES_2026_CN)
+    return out.getvalue()
+
+
+@given(st.lists(st.lists(st.integers(0, 3**39), min_size=1, max_size=30), min_size=1, max_size=5))
+def test_known_keys_number_each_chunk_as_numpys_unique_and_confirm_each_key_once(chunks):
+    known, confirmed = engine._KnownKeys(), []
+
+    def confirm(key, at):
+        confirmed.append(key)
+        assert keys[at] == key and at == keys.tolist().index(key)  # the key's first row
+        return engine.Outcome(str(key), None, None)
+
+    for chunk in chunks:
+        keys = np.array(chunk, np.int64)
+        new = sorted(set(chunk) - set(confirmed))
+        table = engine._Table()
+        numbers = known.numbers(keys, confirm, table)
+        assert confirmed[len(confirmed) - len(new):] == new  # in the order of the keys
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        assert [o.eccn for o in table.items] == [str(k) for k in distinct.tolist()]
+        assert numbers.tolist() == inverse.ravel().tolist()
+    assert sorted(confirmed) == sorted({k for chunk in chunks for k in chunk})
+
+
+def test_answers_too_many_for_one_key_go_by_pairs_with_the_same_results(monkeypatch):
+    """2026 under --dest CN: 11 conditions and 9 notice bounds. With at most 19 a key, the engine
+    numbers the answers as pairs; every output byte stays the same."""
+    data = spec_sheet(3000)
+    one_key = classified_bytes(data)
+    monkeypatch.setattr(engine, "_MAX_CONDITIONS", 19)
+    assert engine.Engine(["dense_int8_tops"], **RULES_2026_CN)._known is None
+    assert classified_bytes(data) == one_key
+    assert one_key.count(b"3A090.a") > 100 and one_key.count(b"\n") == 3001
