@@ -101,3 +101,17 @@ def test_a_spec_from_figures_is_the_record_model_construct_builds(rates, area, d
         reference = build()
     assert anatomy(fast) == anatomy(reference)
     assert fast.model_dump_json() == reference.model_dump_json() and fast == reference
+
+
+FLAG_SPELLINGS = {"true": 2, "yes": 2, "1": 2, "false": 0, "no": 0, "0": 0, "": 1}  # README: datacenter column
+
+
+@given(st.lists(st.sampled_from(["true", "false", "", "yes", "no", "1", "0", " True", "YES ", "False", "maybe",
+                                 "tru", "truefalse", "t\0", "ja", "1.0", "é"]), min_size=1, max_size=40))
+def test_datacenter_flags_are_read_in_any_case_and_a_wrong_one_is_named(texts):
+    problems = {}
+    codes = engine._flags(engine.Cells.from_texts(texts), len(texts), problems)
+    expected = [FLAG_SPELLINGS.get(t.strip().lower(), 1) for t in texts]
+    assert codes.tolist() == expected
+    assert problems == {row: [f"datacenter: expected true, false or empty, got {t!r}"]
+                        for row, t in enumerate(texts) if t.strip().lower() not in FLAG_SPELLINGS}

@@ -715,12 +715,22 @@ def _flags(cells: Cells | None, n: int, problems: dict[int, list[str]]) -> np.nd
     """The datacenter column as _YES/_NO/_UNKNOWN per row."""
     if cells is None:
         return np.full(n, _UNKNOWN, np.int8)
-    labels, inverse = _labels(cells)
-    codes = np.array([_FLAGS.get(label.strip().lower(), -1) for label in labels], np.int8)[inverse]
-    for row in np.flatnonzero(codes < 0).tolist():
-        problems.setdefault(row, []).append(f"datacenter: expected true, false or empty, got "
-                                            f"{labels[inverse[row]]!r}")
-        codes[row] = _UNKNOWN
+    codes = np.full(n, -1, np.int8)
+    raw = _raw(cells, np.arange(n))
+    if raw.dtype.kind == "S" and raw.itemsize <= 8:
+        # The usual spellings, compared as 8-byte integers: no sort of the column (_labels sorts)
+        words = raw.astype("S8").view(np.uint64)  # _raw gives no text with a NUL: one to one
+        for flag, code in _FLAGS.items():
+            codes[words == np.frombuffer(flag.encode().ljust(8, b"\0"), np.uint64)[0]] = code
+    rest = np.flatnonzero(codes < 0)
+    if len(rest):  # other spellings (" True", "YES") and wrong ones, by their distinct texts
+        labels, inverse = _labels(cells, rest)
+        codes[rest] = np.array([_FLAGS.get(label.strip().lower(), -1) for label in labels], np.int8)[inverse]
+        for at in np.flatnonzero(codes[rest] < 0).tolist():
+            row = int(rest[at])
+            problems.setdefault(row, []).append(f"datacenter: expected true, false or empty, got "
+                                                f"{labels[inverse[at]]!r}")
+            codes[row] = _UNKNOWN
     return codes
 
 
@@ -734,9 +744,9 @@ def _raw(cells: Cells, rows: np.ndarray) -> np.ndarray:
     return cells.matrix(rows, max(width, 1)).view(f"S{max(width, 1)}").ravel()
 
 
-def _labels(cells: Cells) -> tuple[list[str], np.ndarray]:
-    """The distinct texts of a column and, per row, which one it holds."""
-    raw = _raw(cells, np.arange(len(cells)))
+def _labels(cells: Cells, rows: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """The distinct texts of a column (of ``rows``, else all) and, per row, which one it holds."""
+    raw = _raw(cells, np.arange(len(cells)) if rows is None else rows)
     if raw.dtype.kind == "S" and raw.itemsize <= 8:  # short texts (flags): sorted as integers, not strings
         uniques, inverse = np.unique(raw.astype("S8").view(np.uint64), return_inverse=True)  # no NUL: one to one
         uniques = uniques.view("S8")
