@@ -799,23 +799,27 @@ def _marked(n: int, groups: dict[str, np.ndarray]) -> np.ndarray:
 def _fixed_texts(units: np.ndarray) -> np.ndarray:
     """``_fixed_text`` of every element (all >= 0), as an array of ASCII byte strings."""
     places = max(len(str(int(units.max(initial=0)))), 5)
-    whole = places - 4
-    chars = np.empty((places + 1, len(units)), np.uint8)  # digits, a point before the last 4
+    whole, width = places - 4, places + 1
+    # Each row's text before its shift: digits, a point before the last 4; then zeros to shift in.
+    # Row-wise work is done on (position, row) arrays: numpy loops fast along the long axis.
+    chars = np.zeros((2 * width, len(units)), np.uint8)
     rest = units.copy()
     for place in range(places - 1, -1, -1):
         quotient = rest // 10
         chars[place + (place >= whole)] = rest - quotient * 10 + 48
         rest = quotient
-    chars[whole] = 46
-    nonzero = chars[:whole] != 48
-    lead = np.where(nonzero.any(axis=0), nonzero.argmax(axis=0), whole - 1)  # leading zeros, keep one
-    fraction = chars[whole + 1:] != 48
+    fraction = chars[whole + 1:width] != 48
     kept = np.select([fraction[3], fraction[2], fraction[1], fraction[0]], [4, 3, 2, 1], 0)
-    length = whole - lead + np.where(kept > 0, kept + 1, 0)
-    position = np.arange(places + 1)[:, None]
-    text = np.take_along_axis(chars, np.minimum(lead + position, places), axis=0)
-    text[position >= length] = 0
-    return np.ascontiguousarray(text.T).view(f"S{places + 1}").ravel()
+    for digit in range(4):  # trailing zeros of the fraction end the text (a byte string ends at NUL)
+        chars[whole + 1 + digit] *= kept > digit
+    chars[whole] = (kept > 0) * np.uint8(46)
+    lead = np.full(len(units), whole - 1)  # leading zeros, keeping one before the point
+    for power in range(5, places):
+        lead -= units >= 10**power
+    # Each row shifted left past its leading zeros: one gather from the rows laid end to end.
+    start = np.arange(len(units)) * (2 * width) + lead
+    text = np.take(np.ascontiguousarray(chars.T).ravel(), np.arange(width)[:, None] + start)
+    return np.ascontiguousarray(text.T).view(f"S{width}").ravel()
 
 
 def _rendered(units: np.ndarray, others: dict[int, bytes]) -> np.ndarray:
