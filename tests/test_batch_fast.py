@@ -115,3 +115,19 @@ def test_datacenter_flags_are_read_in_any_case_and_a_wrong_one_is_named(texts):
     assert codes.tolist() == expected
     assert problems == {row: [f"datacenter: expected true, false or empty, got {t!r}"]
                         for row, t in enumerate(texts) if t.strip().lower() not in FLAG_SPELLINGS}
+
+
+LINES = [1.6, 3.2, 5.92, 1600.0, 2400.0, 4800.0, 14000.0, 17500.0, 20800.0, 21000.0, 21100.0]  # 2026 rules'
+
+
+@given(st.lists(st.one_of(st.sampled_from(LINES), st.floats(0, 1e6)).flatmap(
+    lambda v: st.sampled_from([v, v * (1 + 1e-9), v * (1 - 1e-9), v * (1 + 1.0001e-9), v * (1 - 1.0001e-9),
+                               np.nextafter(v, 0), np.nextafter(v, np.inf), v * 1.5])), min_size=1, max_size=30),
+       st.lists(st.sampled_from(LINES), max_size=11, unique=True))
+def test_near_a_line_looks_at_every_line(values, lines):
+    """The reference: each value against each line, as the engine tested it before."""
+    value = np.array(values, np.float64)
+    expected = np.zeros(len(value), bool)
+    for line in lines:
+        expected |= np.abs(value - line) <= engine.MARGIN * line
+    assert engine._near_a_line(value, np.sort(np.array(lines, np.float64))).tolist() == expected.tolist()

@@ -238,6 +238,8 @@ class Engine:
             if bound.figure not in _EXACT_FIGURES:  # a figure of neither kind stops here (KeyError), never passes
                 self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
                                                  if v is not None)
+        self._line_floats = {figure: np.sort(np.array([float(v) for v in lines], np.float64))
+                             for figure, lines in self._lines.items()}
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
@@ -379,10 +381,9 @@ class Engine:
             "dram": (rows.amounts["dram_bandwidth_gbps"].units, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
-        for quantity, lines in self._lines.items():
+        for quantity, lines in self._line_floats.items():
             value, present = values[quantity]
-            for line in lines:
-                fast &= ~(present & (np.abs(value - float(line)) <= MARGIN * float(line)))
+            fast &= ~(present & _near_a_line(value, lines))
         with_area = fast & known["die_area_mm2"]
         # TPP x SCALE < 2^63, as every fast figure is below 10^9.
         density = np.where(with_area, units * SCALE // np.where(with_area, area.units, 1), -1)
@@ -556,6 +557,20 @@ def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     combined = codes[0][1].ravel().astype(np.int64) * len(codes[1][0]) + codes[1][1].ravel()
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return pairs[first], first, inverse.ravel()
+
+
+def _near_a_line(value: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Whether each value lies within ``MARGIN`` (relative) of one of the sorted ``lines``. Only
+    the lines either side of a value need a look: a line further off that is within the margin
+    (of a positive line) puts the nearer one on that side within it too."""
+    near = np.zeros(len(value), bool)
+    if not len(lines):
+        return near
+    above = np.minimum(np.searchsorted(lines, value), len(lines) - 1)
+    for side in (np.maximum(above - 1, 0), above):
+        line = lines[side]
+        near |= np.abs(value - line) <= MARGIN * line
+    return near
 
 
 def _bound_key(bound: Bound) -> tuple:
