@@ -40,9 +40,14 @@ def classified_bytes(data: bytes) -> bytes:
     return out.getvalue()
 
 
-@given(st.lists(st.lists(st.integers(0, 3**39), min_size=1, max_size=30), min_size=1, max_size=5))
-def test_known_keys_number_each_chunk_as_numpys_unique_and_confirm_each_key_once(chunks):
-    known, confirmed = engine._KnownKeys(), []
+class CrowdedKeys(engine._KnownKeys):
+    _SLOT_BITS = 1  # two slots: most keys share one and are found by the binary search
+
+
+@given(st.lists(st.lists(st.integers(0, 3**39), min_size=1, max_size=30), min_size=1, max_size=5),
+       st.sampled_from([engine._KnownKeys, CrowdedKeys]))
+def test_known_keys_number_each_chunk_as_numpys_unique_and_confirm_each_key_once(chunks, kind):
+    known, confirmed = kind(), []
 
     def confirm(key, at):
         confirmed.append(key)

@@ -518,9 +518,12 @@ class _Table:
 class _KnownKeys:
     """The answer keys a scalar run has confirmed, kept sorted, and each one's outcome."""
 
+    _SLOT_BITS = 16  # a hash table of the keys, looked in first: a gather, not a binary search
+
     def __init__(self):
         self._keys = np.zeros(0, np.int64)
         self._outcomes: list[Outcome] = []
+        self._slots = np.full(1 << self._SLOT_BITS, -1, np.intp)  # slot -> index of a key there, or -1
 
     def numbers(self, keys: np.ndarray, confirm: Callable[[int, int], Outcome], outcomes: _Table) -> np.ndarray:
         """Each row's outcome number in ``outcomes``; ``confirm(key, at)`` gives the outcome of a
@@ -534,6 +537,8 @@ class _KnownKeys:
             everything = [*self._outcomes, *added]
             self._keys = np.concatenate([self._keys, missing])[order]
             self._outcomes = [everything[i] for i in order.tolist()]
+            self._slots.fill(-1)
+            self._slots[self._slot(self._keys)] = np.arange(len(self._keys))  # one key a slot, the others not
             where, _ = self._find(keys)
         # Only the keys this chunk holds are numbered, in the order of the keys.
         table = np.zeros(len(self._keys), np.int32)
@@ -545,8 +550,17 @@ class _KnownKeys:
         """Where each key is (or would be) among the known keys, and whether it is new."""
         if not len(self._keys):
             return np.zeros(len(keys), np.intp), np.ones(len(keys), bool)
-        where = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        where = self._slots[self._slot(keys)]
+        # A known key's slot is never empty: an empty one (-1) reads the last key, not this one.
+        missed = np.flatnonzero(self._keys[where] != keys)
+        if len(missed):  # new keys, and keys whose slot holds another
+            where[missed] = np.minimum(np.searchsorted(self._keys, keys[missed]), len(self._keys) - 1)
         return where, self._keys[where] != keys
+
+    @classmethod
+    def _slot(cls, keys: np.ndarray) -> np.ndarray:
+        """Fibonacci hashing: the top bits of the key times 2^64 / golden ratio (wrapping)."""
+        return (keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(64 - cls._SLOT_BITS)).astype(np.intp)
 
 
 def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
