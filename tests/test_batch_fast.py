@@ -3,7 +3,9 @@ spec is put together, never what they get: numbering by known keys is np.unique'
 paths agree byte for byte, and a spec from figures is the record pydantic's model_construct builds."""
 
 import datetime as dt
+import functools
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -11,9 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+import tppcalc.batch as batch
+import tppcalc.batch.io as batch_io
 from tppcalc import spec_from_figures
 from tppcalc.batch import classify_file, engine
 from tppcalc.data import figures
+from tppcalc.data.catalogue import default_catalogue
+from tppcalc.errors import InputError
 
 RULES_2026_CN = {"as_of": dt.date(2026, 2, 1), "dest": "CN"}
 
@@ -136,3 +142,64 @@ def test_near_a_line_looks_at_every_line(values, lines):
     for line in lines:
         expected |= np.abs(value - line) <= engine.MARGIN * line
     assert engine._near_a_line(value, np.sort(np.array(lines, np.float64))).tolist() == expected.tolist()
+
+
+class IdsOnRecord:
+    """An engine's ``check_ids`` as ``_read_ahead`` calls it: which chunks, on which thread."""
+
+    def __init__(self):
+        self.calls = []
+
+    def check_ids(self, chunk):
+        self.calls.append((chunk, threading.current_thread()))
+        return {0: [f"id of {chunk}"]}
+
+
+def test_read_ahead_hands_the_chunks_in_order_then_raises_the_readers_error_here():
+    def reader():
+        yield from ("a", "b", "c")
+        raise InputError("line 7 runs on", where="input")
+
+    engine_ids = IdsOnRecord()
+    got = []
+    with pytest.raises(InputError, match="line 7 runs on"):
+        for chunk, id_problems in batch._read_ahead(reader(), engine_ids):
+            got.append((chunk, id_problems))
+    assert got == [(c, {0: [f"id of {c}"]}) for c in "abc"]
+    assert [c for c, _ in engine_ids.calls] == list("abc")
+    assert all(thread is not threading.current_thread() for _, thread in engine_ids.calls)
+
+
+def test_read_ahead_stops_its_thread_when_the_caller_stops():
+    def endless():
+        while True:
+            yield "row"
+
+    engine_ids = IdsOnRecord()
+    chunks = batch._read_ahead(endless(), engine_ids)
+    assert next(chunks)[0] == next(chunks)[0] == "row"
+    chunks.close()
+    thread = engine_ids.calls[0][1]
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_the_catalogue_and_progress_are_called_on_the_callers_thread_only(monkeypatch):
+    """The CLI's catalogue reads click's context, which is the caller's thread's own."""
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=61))
+    threads = []
+
+    def catalogue():
+        threads.append(threading.current_thread())
+        return default_catalogue()
+
+    text = "id,chip,quantity\n" + "".join(f"r{i % 30},H100 SXM,1\n" for i in range(40))
+    out = io.BytesIO()
+    summary = classify_file(io.BytesIO(text.encode()), out, input_format="csv", catalogue=catalogue,
+                            progress=lambda rows: threads.append(threading.current_thread()), **RULES_2026_CN)
+    assert summary.rows == 40 and summary.errors == 10  # ids r0..r9 given twice
+    assert len(threads) > 2 and set(threads) == {threading.current_thread()}
+    for thread in threading.enumerate():
+        if thread.name == "tppcalc-batch-read":
+            thread.join(timeout=5)
+            assert not thread.is_alive()

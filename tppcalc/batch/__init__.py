@@ -14,15 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 
 from tppcalc.batch.engine import COLUMNS, RESULT_COLUMNS, Engine
-from tppcalc.batch.io import FORMATS, READERS, WRITERS, format_of
+from tppcalc.batch.io import FORMATS, READERS, WRITERS, Chunk, format_of
 from tppcalc.data.catalogue import Catalogue, default_catalogue
 
 __all__ = ["COLUMNS", "FORMATS", "RESULT_COLUMNS", "Summary", "classify_file", "format_of"]
@@ -84,9 +86,10 @@ def classify_file(
     # garbage while they are alive only rescans them (it doubled the time of a run).
     collecting = gc.isenabled()
     gc.disable()
+    chunks = _read_ahead(reader, engine)
     try:
-        for chunk in reader:
-            results = engine.classify(chunk)
+        for chunk, id_problems in chunks:
+            results = engine.classify(chunk, id_problems)
             writer.write(chunk, *results.texts(), results.outcome, results.outcomes)
             counts = np.bincount(results.outcome, minlength=len(results.outcomes))
             for outcome, count in zip(results.outcomes, counts.tolist()):
@@ -107,9 +110,48 @@ def classify_file(
     else:
         writer.close()  # its errors (the last flush on a full disk) are the run's errors
     finally:
+        chunks.close()  # the reading thread stops
         if collecting:
             gc.enable()
     summary.unresolved = list(engine.unresolved.values())
     summary.unresolved_left_out = engine.unresolved_left_out
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk, dict[int, list[str]]]]:
+    """The reader's chunks, each with ``engine.check_ids(chunk)``, read and checked one chunk ahead
+    on a second thread while the caller classifies (file reads and numpy's loops let go of the
+    GIL, so the two use both cores). Only the reader and the ids check run there: every callable
+    a caller gives (the catalogue, progress) stays on the caller's thread. The reader's errors are
+    raised here, where the chunk they stopped would have been."""
+    handed: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                handed.put(item, timeout=0.05)
+                return True
+        return False
+
+    def work():
+        try:
+            for chunk in reader:
+                if not hand((chunk, engine.check_ids(chunk))):
+                    return
+            hand(None)
+        except BaseException as exc:  # raised on the caller's thread
+            hand(exc)
+
+    thread = threading.Thread(target=work, name="tppcalc-batch-read", daemon=True)
+    thread.start()
+    try:
+        while (item := handed.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # The caller stopped (done, an error, a closed generator): the thread stops at its next
+        # hand-over. It is not waited for: a read may block on a pipe that no longer feeds it.
+        stop.set()

@@ -259,11 +259,13 @@ class Engine:
 
     # ------------------------------------------------------------------------------ one chunk
 
-    def classify(self, chunk: Chunk) -> Results:
-        return self.decide(self.read(chunk))
+    def classify(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Results:
+        return self.decide(self.read(chunk, id_problems))
 
-    def read(self, chunk: Chunk) -> Rows:
-        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids)."""
+    def read(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Rows:
+        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids).
+        ``id_problems``: what ``check_ids`` found for this chunk, where it was called already (each
+        chunk once, in order: the check remembers the ids)."""
         n = len(chunk)
         cells = chunk.cells
         problems: dict[int, list[str]] = {}
@@ -273,7 +275,8 @@ class Engine:
                    _Column(np.zeros(n, np.int64), np.full(n, _EMPTY, np.int8), None) for c in AMOUNT_COLUMNS}
         datacenter = _flags(cells.get("datacenter"), n, problems)
         _check_quantity(cells.get("quantity"), problems)
-        self._check_ids(cells.get("id"), problems)
+        for row, found in (self.check_ids(chunk) if id_problems is None else id_problems).items():
+            problems.setdefault(row, []).extend(found)
 
         chips: dict[str, np.ndarray] = {}
         for label, rows in (_groups(*_labels(cells["chip"])) if "chip" in cells else {}).items():
@@ -346,15 +349,21 @@ class Engine:
                 "candidates" if ambiguous else "suggestions": list(error.candidates if ambiguous else error.suggestions)}
         entry["rows"] += len(asking)
 
-    def _check_ids(self, cells: Cells | None, problems: dict[int, list[str]]) -> None:
+    def check_ids(self, chunk: Chunk) -> dict[int, list[str]]:
+        """The rows of ``chunk`` whose id an earlier row has: call once for each chunk, in order.
+        Touches nothing but the ids seen (no catalogue, no callable): it may run on a thread that
+        reads ahead."""
+        cells = chunk.cells.get("id")
         if cells is None:
-            return
+            return {}
+        problems = {}
         rows = np.flatnonzero(cells.widths > 0)
         for index in self._ids.repeats_in(cells.data, cells.starts[rows], cells.ends[rows]):
             row = int(rows[index])
-            problems.setdefault(row, []).append(
+            problems[row] = [
                 f"id: {cells.data[cells.starts[row]:cells.ends[row]].decode('utf-8', 'replace')!r} is given on an "
-                f"earlier {self._unit}")
+                f"earlier {self._unit}"]
+        return problems
 
     # ---------------------------------------------------------------------------- numpy path
 
