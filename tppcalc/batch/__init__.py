@@ -125,33 +125,37 @@ def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk
     GIL, so the two use both cores). Only the reader and the ids check run there: every callable
     a caller gives (the catalogue, progress) stays on the caller's thread. The reader's errors are
     raised here, where the chunk they stopped would have been."""
-    handed: queue.Queue = queue.Queue(maxsize=1)
+    handed: queue.SimpleQueue = queue.SimpleQueue()
+    turn = threading.Semaphore(1)  # one chunk ahead at most: the next is read once the last is taken
     stop = threading.Event()
 
-    def hand(item) -> bool:
+    def my_turn() -> bool:
+        """Wait until the caller has taken the last chunk; False once the caller has stopped."""
         while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                handed.put(item, timeout=0.05)
+            if turn.acquire(timeout=0.05):
                 return True
         return False
 
     def work():
         try:
-            for chunk in reader:
-                if not hand((chunk, engine.check_ids(chunk))):
+            chunks = iter(reader)
+            while my_turn():
+                chunk = next(chunks, None)
+                handed.put(None if chunk is None else (chunk, engine.check_ids(chunk)))
+                if chunk is None:
                     return
-            hand(None)
         except BaseException as exc:  # raised on the caller's thread
-            hand(exc)
+            handed.put(exc)
 
     thread = threading.Thread(target=work, name="tppcalc-batch-read", daemon=True)
     thread.start()
     try:
         while (item := handed.get()) is not None:
+            turn.release()
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
-        # The caller stopped (done, an error, a closed generator): the thread stops at its next
-        # hand-over. It is not waited for: a read may block on a pipe that no longer feeds it.
+        # The caller stopped (done, an error, a closed generator): the thread stops before its
+        # next read. It is not waited for: a read may block on a pipe that no longer feeds it.
         stop.set()
