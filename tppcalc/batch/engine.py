@@ -408,8 +408,8 @@ class Engine:
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
         if self._known is not None:
-            # One int64 a row, ordered as the pairs are: a binary search among the keys confirmed so
-            # far instead of three sorts of the chunk.
+            # One int64 a row, ordered as the pairs are, looked up among the keys confirmed so far
+            # (a hash table, then a binary search) instead of three sorts of the chunk.
             bounds = 3**len(self._notice_bounds)
             outcome[chosen] = self._known.numbers(
                 answers[chosen, 0] * bounds + answers[chosen, 1],
