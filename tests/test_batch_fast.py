@@ -95,8 +95,8 @@ def anatomy(value):
     return type(value), value
 
 
-@given(rates=st.dictionaries(st.sampled_from(["int8", "fp8", "fp16", "tf32"]), st.sampled_from(["600", "1978.9", "0.5"]),
-                             min_size=1),
+@given(rates=st.dictionaries(st.sampled_from(["int8", "fp8", "fp16", "tf32"]),
+                             st.sampled_from(["600", "1978.9", "0.5"]), min_size=1),
        area=st.sampled_from([None, "814", "0.25"]), datacenter=st.sampled_from([None, True, False]),
        io_rate=st.sampled_from([None, "900", "0"]), dram=st.sampled_from([None, "3350", "0"]))
 def test_a_spec_from_figures_is_the_record_model_construct_builds(rates, area, datacenter, io_rate, dram):
