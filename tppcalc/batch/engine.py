@@ -699,7 +699,7 @@ def _fixed_point(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     ok = np.ones(len(rows), bool)
     for place in range(int(width.max())):  # one character position of every cell at a time
         inside = width > place
-        char = np.where(inside, buf[np.minimum(starts + place, len(buf) - 1)], 0)
+        char = np.take(buf, starts + place, mode="clip") * inside  # a cell lies inside the data: clip only pads
         digit, point = char - np.uint8(48) < 10, char == 46
         ok &= digit | point | ~inside
         value = np.where(digit, value * 10 + (char - 48), value)
