@@ -14,15 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 
 from tppcalc.batch.engine import COLUMNS, RESULT_COLUMNS, Engine
-from tppcalc.batch.io import FORMATS, READERS, WRITERS, format_of
+from tppcalc.batch.io import FORMATS, READERS, WRITERS, Chunk, format_of
 from tppcalc.data.catalogue import Catalogue, default_catalogue
 
 __all__ = ["COLUMNS", "FORMATS", "RESULT_COLUMNS", "Summary", "classify_file", "format_of"]
@@ -84,9 +86,10 @@ def classify_file(
     # garbage while they are alive only rescans them (it doubled the time of a run).
     collecting = gc.isenabled()
     gc.disable()
+    chunks = _read_ahead(reader, engine)
     try:
-        for chunk in reader:
-            results = engine.classify(chunk)
+        for chunk, id_problems in chunks:
+            results = engine.classify(chunk, id_problems)
             writer.write(chunk, *results.texts(), results.outcome, results.outcomes)
             counts = np.bincount(results.outcome, minlength=len(results.outcomes))
             for outcome, count in zip(results.outcomes, counts.tolist()):
@@ -107,9 +110,52 @@ def classify_file(
     else:
         writer.close()  # its errors (the last flush on a full disk) are the run's errors
     finally:
+        chunks.close()  # the reading thread stops
         if collecting:
             gc.enable()
     summary.unresolved = list(engine.unresolved.values())
     summary.unresolved_left_out = engine.unresolved_left_out
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk, dict[int, list[str]]]]:
+    """The reader's chunks, each with ``engine.check_ids(chunk)``, read and checked one chunk ahead
+    on a second thread while the caller classifies (file reads and numpy's loops let go of the
+    GIL, so the two use both cores). Only the reader and the ids check run there: every callable
+    a caller gives (the catalogue, progress) stays on the caller's thread. The reader's errors are
+    raised here, where the chunk they stopped would have been."""
+    handed: queue.SimpleQueue = queue.SimpleQueue()
+    turn = threading.Semaphore(1)  # one chunk ahead at most: the next is read once the last is taken
+    stop = threading.Event()
+
+    def my_turn() -> bool:
+        """Wait until the caller has taken the last chunk; False once the caller has stopped."""
+        while not stop.is_set():
+            if turn.acquire(timeout=0.05):
+                return True
+        return False
+
+    def work():
+        try:
+            chunks = iter(reader)
+            while my_turn():
+                chunk = next(chunks, None)
+                handed.put(None if chunk is None else (chunk, engine.check_ids(chunk)))
+                if chunk is None:
+                    return
+        except BaseException as exc:  # raised on the caller's thread
+            handed.put(exc)
+
+    thread = threading.Thread(target=work, name="tppcalc-batch-read", daemon=True)
+    thread.start()
+    try:
+        while (item := handed.get()) is not None:
+            turn.release()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # The caller stopped (done, an error, a closed generator): the thread stops before its
+        # next read. It is not waited for: a read may block on a pipe that no longer feeds it.
+        stop.set()

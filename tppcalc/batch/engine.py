@@ -238,13 +238,18 @@ class Engine:
             if bound.figure not in _EXACT_FIGURES:  # a figure of neither kind stops here (KeyError), never passes
                 self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
                                                  if v is not None)
+        self._line_floats = {figure: np.sort(np.array([float(v) for v in lines], np.float64))
+                             for figure, lines in self._lines.items()}
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
-        self._ids = SeenIds()  # exact, in 8 bytes of memory an id (a set of the texts took 66)
+        self._ids = SeenIds()  # exact, in memory that does not grow with the file (a set of the texts took 66 bytes an id)
         self._outcomes: dict = {}  # answers (notices', letters', a named chip) -> the scalar engine's outcome
-        self._fast_outcomes: dict[tuple[int, int], Outcome] = {}  # numpy's answers, confirmed -> outcome
-        self._checked: set[int] = set()  # answers numpy gave that a scalar run has confirmed
+        # numpy's answers that a scalar run has confirmed -> their outcome: one int64 key where the
+        # answers of conditions and bounds pack into one (every edition so far), else pairs.
+        fits = len(self._conditions) + len(self._notice_bounds) <= _MAX_CONDITIONS
+        self._known = _KnownKeys() if fits else None
+        self._fast_outcomes: dict[tuple[int, int], Outcome] = {}
         # Bounded, so that memory does not grow with the number of distinct rows in a file.
         self._figures = functools.lru_cache(maxsize=1 << 14)(self._classify_figures)
         self._chip = functools.lru_cache(maxsize=1 << 14)(self._classify_chip)
@@ -254,11 +259,13 @@ class Engine:
 
     # ------------------------------------------------------------------------------ one chunk
 
-    def classify(self, chunk: Chunk) -> Results:
-        return self.decide(self.read(chunk))
+    def classify(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Results:
+        return self.decide(self.read(chunk, id_problems))
 
-    def read(self, chunk: Chunk) -> Rows:
-        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids)."""
+    def read(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Rows:
+        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids).
+        ``id_problems``: what ``check_ids`` found for this chunk, where it was called already (each
+        chunk once, in order: the check remembers the ids)."""
         n = len(chunk)
         cells = chunk.cells
         problems: dict[int, list[str]] = {}
@@ -268,7 +275,8 @@ class Engine:
                    _Column(np.zeros(n, np.int64), np.full(n, _EMPTY, np.int8), None) for c in AMOUNT_COLUMNS}
         datacenter = _flags(cells.get("datacenter"), n, problems)
         _check_quantity(cells.get("quantity"), problems)
-        self._check_ids(cells.get("id"), problems)
+        for row, found in (self.check_ids(chunk) if id_problems is None else id_problems).items():
+            problems.setdefault(row, []).extend(found)
 
         chips: dict[str, np.ndarray] = {}
         for label, rows in (_groups(*_labels(cells["chip"])) if "chip" in cells else {}).items():
@@ -341,15 +349,21 @@ class Engine:
                 "candidates" if ambiguous else "suggestions": list(error.candidates if ambiguous else error.suggestions)}
         entry["rows"] += len(asking)
 
-    def _check_ids(self, cells: Cells | None, problems: dict[int, list[str]]) -> None:
+    def check_ids(self, chunk: Chunk) -> dict[int, list[str]]:
+        """The rows of ``chunk`` whose id an earlier row has: call once for each chunk, in order.
+        Touches nothing but the ids seen (no catalogue, no callable): it may run on a thread that
+        reads ahead."""
+        cells = chunk.cells.get("id")
         if cells is None:
-            return
+            return {}
+        problems = {}
         rows = np.flatnonzero(cells.widths > 0)
         for index in self._ids.repeats_in(cells.data, cells.starts[rows], cells.ends[rows]):
             row = int(rows[index])
-            problems.setdefault(row, []).append(
+            problems[row] = [
                 f"id: {cells.data[cells.starts[row]:cells.ends[row]].decode('utf-8', 'replace')!r} is given on an "
-                f"earlier {self._unit}")
+                f"earlier {self._unit}"]
+        return problems
 
     # ---------------------------------------------------------------------------- numpy path
 
@@ -376,10 +390,9 @@ class Engine:
             "dram": (rows.amounts["dram_bandwidth_gbps"].units, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
-        for quantity, lines in self._lines.items():
+        for quantity, lines in self._line_floats.items():
             value, present = values[quantity]
-            for line in lines:
-                fast &= ~(present & (np.abs(value - float(line)) <= MARGIN * float(line)))
+            fast &= ~(present & _near_a_line(value, lines))
         with_area = fast & known["die_area_mm2"]
         # TPP x SCALE < 2^63, as every fast figure is below 10^9.
         density = np.where(with_area, units * SCALE // np.where(with_area, area.units, 1), -1)
@@ -394,21 +407,33 @@ class Engine:
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
+        if self._known is not None:
+            # One int64 a row, ordered as the pairs are, looked up among the keys confirmed so far
+            # (a hash table, then a binary search) instead of three sorts of the chunk.
+            bounds = 3**len(self._notice_bounds)
+            outcome[chosen] = self._known.numbers(
+                answers[chosen, 0] * bounds + answers[chosen, 1],
+                lambda key, at: self._confirmed(divmod(key, bounds), int(chosen[at]), rows, tpp, density), outcomes)
+            return fast, tpp, density
         keys, first, inverse = _unique_rows(answers[chosen])
         numbers = np.empty(len(keys), np.int32)
         for k, (key, row) in enumerate(zip(map(tuple, keys.tolist()), chosen[first].tolist())):
-            if key not in self._checked:
-                verdict = self._figures(*_figure_key(row, rows))
-                mine = (key, _fixed_text(int(tpp[row])).encode(),
-                        _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
-                if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
-                    raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
-                                       f"{_figure_key(row, rows)}; please report it")
-                self._checked.add(key)
-                self._fast_outcomes[key] = verdict.outcome
+            if key not in self._fast_outcomes:
+                self._fast_outcomes[key] = self._confirmed(key, row, rows, tpp, density)
             numbers[k] = outcomes.index(self._fast_outcomes[key])
         outcome[chosen] = numbers[inverse.ravel()]
         return fast, tpp, density
+
+    def _confirmed(self, key: tuple[int, int], row: int, rows: Rows, tpp, density) -> Outcome:
+        """The outcome of numpy's answers ``key`` for ``row``, once the scalar engine has given the
+        row the same answers, TPP and density (the batch stops otherwise)."""
+        verdict = self._figures(*_figure_key(row, rows))
+        mine = (tuple(key), _fixed_text(int(tpp[row])).encode(),
+                _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
+        if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
+            raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
+                               f"{_figure_key(row, rows)}; please report it")
+        return verdict.outcome
 
     # ---------------------------------------------------------------------------- scalar path
 
@@ -499,6 +524,54 @@ class _Table:
         return number
 
 
+class _KnownKeys:
+    """The answer keys a scalar run has confirmed, kept sorted, and each one's outcome."""
+
+    _SLOT_BITS = 16  # a hash table of the keys, looked in first: a gather, not a binary search
+
+    def __init__(self):
+        self._keys = np.zeros(0, np.int64)
+        self._outcomes: list[Outcome] = []
+        self._slots = np.full(1 << self._SLOT_BITS, -1, np.intp)  # slot -> index of a key there, or -1
+
+    def numbers(self, keys: np.ndarray, confirm: Callable[[int, int], Outcome], outcomes: _Table) -> np.ndarray:
+        """Each row's outcome number in ``outcomes``; ``confirm(key, at)`` gives the outcome of a
+        key not seen before, from its first row ``at`` (in the order of the keys, as np.unique)."""
+        where, new = self._find(keys)
+        if new.any():
+            missing, first = np.unique(keys[new], return_index=True)
+            at = np.flatnonzero(new)[first]
+            added = [confirm(key, position) for key, position in zip(missing.tolist(), at.tolist())]
+            order = np.argsort(np.concatenate([self._keys, missing]), kind="stable")
+            everything = [*self._outcomes, *added]
+            self._keys = np.concatenate([self._keys, missing])[order]
+            self._outcomes = [everything[i] for i in order.tolist()]
+            self._slots.fill(-1)
+            self._slots[self._slot(self._keys)] = np.arange(len(self._keys))  # one key a slot, the others not
+            where, _ = self._find(keys)
+        # Only the keys this chunk holds are numbered, in the order of the keys.
+        table = np.zeros(len(self._keys), np.int32)
+        for index in np.flatnonzero(np.bincount(where, minlength=len(self._keys))).tolist():
+            table[index] = outcomes.index(self._outcomes[index])
+        return table[where]
+
+    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each key is (or would be) among the known keys, and whether it is new."""
+        if not len(self._keys):
+            return np.zeros(len(keys), np.intp), np.ones(len(keys), bool)
+        where = self._slots[self._slot(keys)]
+        # A known key's slot is never empty: an empty one (-1) reads the last key, not this one.
+        missed = np.flatnonzero(self._keys[where] != keys)
+        if len(missed):  # new keys, and keys whose slot holds another
+            where[missed] = np.minimum(np.searchsorted(self._keys, keys[missed]), len(self._keys) - 1)
+        return where, self._keys[where] != keys
+
+    @classmethod
+    def _slot(cls, keys: np.ndarray) -> np.ndarray:
+        """Fibonacci hashing: the top bits of the key times 2^64 / golden ratio (wrapping)."""
+        return (keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(64 - cls._SLOT_BITS)).astype(np.intp)
+
+
 def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.unique(pairs, axis=0, return_index=True, return_inverse=True)`` for an (n, 2) int64
     array, in another order of keys: each column's values are numbered first, so the one sort over
@@ -507,6 +580,20 @@ def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     combined = codes[0][1].ravel().astype(np.int64) * len(codes[1][0]) + codes[1][1].ravel()
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return pairs[first], first, inverse.ravel()
+
+
+def _near_a_line(value: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Whether each value lies within ``MARGIN`` (relative) of one of the sorted ``lines``. Only
+    the lines either side of a value need a look: a line further off that is within the margin
+    (of a positive line) puts the nearer one on that side within it too."""
+    near = np.zeros(len(value), bool)
+    if not len(lines):
+        return near
+    above = np.minimum(np.searchsorted(lines, value), len(lines) - 1)
+    for side in (np.maximum(above - 1, 0), above):
+        line = lines[side]
+        near |= np.abs(value - line) <= MARGIN * line
+    return near
 
 
 def _bound_key(bound: Bound) -> tuple:
@@ -612,7 +699,7 @@ def _fixed_point(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     ok = np.ones(len(rows), bool)
     for place in range(int(width.max())):  # one character position of every cell at a time
         inside = width > place
-        char = np.where(inside, buf[np.minimum(starts + place, len(buf) - 1)], 0)
+        char = np.take(buf, starts + place, mode="clip") * inside  # a cell lies inside the data: clip only pads
         digit, point = char - np.uint8(48) < 10, char == 46
         ok &= digit | point | ~inside
         value = np.where(digit, value * 10 + (char - 48), value)
@@ -666,12 +753,22 @@ def _flags(cells: Cells | None, n: int, problems: dict[int, list[str]]) -> np.nd
     """The datacenter column as _YES/_NO/_UNKNOWN per row."""
     if cells is None:
         return np.full(n, _UNKNOWN, np.int8)
-    labels, inverse = _labels(cells)
-    codes = np.array([_FLAGS.get(label.strip().lower(), -1) for label in labels], np.int8)[inverse]
-    for row in np.flatnonzero(codes < 0).tolist():
-        problems.setdefault(row, []).append(f"datacenter: expected true, false or empty, got "
-                                            f"{labels[inverse[row]]!r}")
-        codes[row] = _UNKNOWN
+    codes = np.full(n, -1, np.int8)
+    raw = _raw(cells, np.arange(n))
+    if raw.dtype.kind == "S" and raw.itemsize <= 8:
+        # The usual spellings, compared as 8-byte integers: no sort of the column (_labels sorts)
+        words = raw.astype("S8").view(np.uint64)  # _raw gives no text with a NUL: one to one
+        for flag, code in _FLAGS.items():
+            codes[words == np.frombuffer(flag.encode().ljust(8, b"\0"), np.uint64)[0]] = code
+    rest = np.flatnonzero(codes < 0)
+    if len(rest):  # other spellings (" True", "YES") and wrong ones, by their distinct texts
+        labels, inverse = _labels(cells, rest)
+        codes[rest] = np.array([_FLAGS.get(label.strip().lower(), -1) for label in labels], np.int8)[inverse]
+        for at in np.flatnonzero(codes[rest] < 0).tolist():
+            row = int(rest[at])
+            problems.setdefault(row, []).append(f"datacenter: expected true, false or empty, got "
+                                                f"{labels[inverse[at]]!r}")
+            codes[row] = _UNKNOWN
     return codes
 
 
@@ -685,9 +782,9 @@ def _raw(cells: Cells, rows: np.ndarray) -> np.ndarray:
     return cells.matrix(rows, max(width, 1)).view(f"S{max(width, 1)}").ravel()
 
 
-def _labels(cells: Cells) -> tuple[list[str], np.ndarray]:
-    """The distinct texts of a column and, per row, which one it holds."""
-    raw = _raw(cells, np.arange(len(cells)))
+def _labels(cells: Cells, rows: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """The distinct texts of a column (of ``rows``, else all) and, per row, which one it holds."""
+    raw = _raw(cells, np.arange(len(cells)) if rows is None else rows)
     if raw.dtype.kind == "S" and raw.itemsize <= 8:  # short texts (flags): sorted as integers, not strings
         uniques, inverse = np.unique(raw.astype("S8").view(np.uint64), return_inverse=True)  # no NUL: one to one
         uniques = uniques.view("S8")
@@ -740,23 +837,27 @@ def _marked(n: int, groups: dict[str, np.ndarray]) -> np.ndarray:
 def _fixed_texts(units: np.ndarray) -> np.ndarray:
     """``_fixed_text`` of every element (all >= 0), as an array of ASCII byte strings."""
     places = max(len(str(int(units.max(initial=0)))), 5)
-    whole = places - 4
-    chars = np.empty((places + 1, len(units)), np.uint8)  # digits, a point before the last 4
+    whole, width = places - 4, places + 1
+    # Each row's text before its shift: digits, a point before the last 4; then zeros to shift in.
+    # Row-wise work is done on (position, row) arrays: numpy loops fast along the long axis.
+    chars = np.zeros((2 * width, len(units)), np.uint8)
     rest = units.copy()
     for place in range(places - 1, -1, -1):
         quotient = rest // 10
         chars[place + (place >= whole)] = rest - quotient * 10 + 48
         rest = quotient
-    chars[whole] = 46
-    nonzero = chars[:whole] != 48
-    lead = np.where(nonzero.any(axis=0), nonzero.argmax(axis=0), whole - 1)  # leading zeros, keep one
-    fraction = chars[whole + 1:] != 48
+    fraction = chars[whole + 1:width] != 48
     kept = np.select([fraction[3], fraction[2], fraction[1], fraction[0]], [4, 3, 2, 1], 0)
-    length = whole - lead + np.where(kept > 0, kept + 1, 0)
-    position = np.arange(places + 1)[:, None]
-    text = np.take_along_axis(chars, np.minimum(lead + position, places), axis=0)
-    text[position >= length] = 0
-    return np.ascontiguousarray(text.T).view(f"S{places + 1}").ravel()
+    for digit in range(4):  # trailing zeros of the fraction end the text (a byte string ends at NUL)
+        chars[whole + 1 + digit] *= kept > digit
+    chars[whole] = (kept > 0) * np.uint8(46)
+    lead = np.full(len(units), whole - 1)  # leading zeros, keeping one before the point
+    for power in range(5, places):
+        lead -= units >= 10**power
+    # Each row shifted left past its leading zeros: one gather from the rows laid end to end.
+    start = np.arange(len(units)) * (2 * width) + lead
+    text = np.take(np.ascontiguousarray(chars.T).ravel(), np.arange(width)[:, None] + start)
+    return np.ascontiguousarray(text.T).view(f"S{width}").ravel()
 
 
 def _rendered(units: np.ndarray, others: dict[int, bytes]) -> np.ndarray:
