@@ -243,7 +243,7 @@ class Engine:
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
-        self._ids = SeenIds()  # exact, in memory that does not grow with the file (a set of the texts took 66 bytes an id)
+        self._ids = SeenIds()  # exact, in memory flat in the number of ids (a set of the texts took 66 bytes an id)
         self._outcomes: dict = {}  # answers (notices', letters', a named chip) -> the scalar engine's outcome
         # numpy's answers that a scalar run has confirmed -> their outcome: one int64 key where the
         # answers of conditions and bounds pack into one (every edition so far), else pairs.
