@@ -28,13 +28,14 @@ import functools
 import hashlib
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from tppcalc.data.input_files import read_input_file
 from tppcalc.data.validated_cache import Blobs, entry_bytes, entry_key, entry_name, parse_entry
+from tppcalc.errors import InputError
 
 T = TypeVar("T")
 
@@ -85,18 +86,9 @@ def read_shipped(kind: str, paths: Sequence[Path], contents: Sequence[bytes],
         return None
     try:
         key = entry_key(kind, _this_code(), paths, contents)
-        # O_NONBLOCK and a regular file only: a FIFO or a device there must not hang or flood a load
-        fd = os.open(folder / entry_name(key), os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as file:
-                data = file.read(_LARGEST + 1)
-        finally:
-            os.close(fd)
-    except OSError:  # absent (another key), unreadable
-        return None
-    if len(data) > _LARGEST:
+        # a regular file only, and bounded: a FIFO or a device there must not hang or flood a load
+        data = read_input_file(folder / entry_name(key), _LARGEST)
+    except (OSError, InputError):  # absent (another key), unreadable, not a file, too large
         return None
 
     def checked(plain: object, blobs: Blobs) -> T:
