@@ -1,6 +1,5 @@
-"""The batch engine's speed work (issue 20, fourth pass) changes how rows are numbered and how a
-spec is put together, never what they get: numbering by known keys is np.unique's numbering, the
-paths agree byte for byte, and a spec from figures is the record pydantic's model_construct builds."""
+"""The batch engine's speed work (issue 20, fourth pass) changes how rows are numbered, never what
+they get: numbering by known keys is np.unique's numbering, and the paths agree byte for byte."""
 
 import datetime as dt
 import functools
@@ -11,13 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
 import tppcalc.batch as batch
 import tppcalc.batch.io as batch_io
-from tppcalc import spec_from_figures
 from tppcalc.batch import classify_file, engine
-from tppcalc.data import figures
 from tppcalc.data.catalogue import default_catalogue
 from tppcalc.errors import InputError
 
@@ -81,37 +77,6 @@ def test_answers_too_many_for_one_key_go_by_pairs_with_the_same_results(monkeypa
     assert engine.Engine(["dense_int8_tops"], **RULES_2026_CN)._known is None
     assert classified_bytes(data) == one_key
     assert one_key.count(b"3A090.a") > 100 and one_key.count(b"\n") == 3001
-
-
-def anatomy(value):
-    """Everything a pydantic record holds, field order and fields set included, recursively."""
-    if isinstance(value, BaseModel):
-        return (type(value), [(name, anatomy(v)) for name, v in value.__dict__.items()],
-                value.model_fields_set, value.__pydantic_extra__, value.__pydantic_private__)
-    if isinstance(value, (tuple, list)):
-        return type(value), [anatomy(v) for v in value]
-    if isinstance(value, dict):
-        return type(value), [(k, anatomy(v)) for k, v in value.items()]
-    return type(value), value
-
-
-@given(rates=st.dictionaries(st.sampled_from(["int8", "fp8", "fp16", "tf32"]),
-                             st.sampled_from(["600", "1978.9", "0.5"]), min_size=1),
-       area=st.sampled_from([None, "814", "0.25"]), datacenter=st.sampled_from([None, True, False]),
-       io_rate=st.sampled_from([None, "900", "0"]), dram=st.sampled_from([None, "3350", "0"]))
-def test_a_spec_from_figures_is_the_record_model_construct_builds(rates, area, datacenter, io_rate, dram):
-    """``figures._construct`` stands in for pydantic's ``model_construct``: same fields, in the same
-    order (serialisers follow it), same defaults, same fields set, and the same JSON."""
-    def build():
-        return spec_from_figures(rates, dies=[(area, "finfet")] if area else (), datacenter=datacenter,
-                                 io_bidir_gbps=io_rate, dram_bandwidth_gbps=dram)
-
-    fast = build()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(figures, "_construct", lambda model, **values: model.model_construct(**values))
-        reference = build()
-    assert anatomy(fast) == anatomy(reference)
-    assert fast.model_dump_json() == reference.model_dump_json() and fast == reference
 
 
 FLAG_SPELLINGS = {"true": 2, "yes": 2, "1": 2, "false": 0, "no": 0, "0": 0, "": 1}  # README: datacenter column

@@ -7,14 +7,9 @@ ad-hoc input as it does for the catalogue.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from enum import Enum
-
-from pydantic import BaseModel
 
 from tppcalc.core.exact import EXACT, positive, to_decimal
 from tppcalc.core.precision import Precision, parse_precision
@@ -106,9 +101,9 @@ def spec_from_figures(
     """Build a one-unit ChipSpec. Omitted figures are recorded as unknown, never as zero.
 
     Every figure is checked here, by the parsers above and the few checks below, so the record is
-    put together as ``model_construct`` puts it (``_construct``): validating it would build
-    pydantic's validator for ChipSpec, and with it import pydantic's plugin loader (about 35 ms of
-    a ``tppcalc calc`` start, more than the whole command's own work). ``tests/test_properties.py`` holds every
+    put together with ``model_construct``: validating it would build pydantic's validator for
+    ChipSpec, and with it import pydantic's plugin loader (about 35 ms of a ``tppcalc calc``
+    start, more than the whole command's own work). ``tests/test_properties.py`` holds every
     record built here equal to what ``ChipSpec.model_validate`` makes of it.
     """
     chip_id, name, source_title = _text(chip_id, "chip_id"), _text(name, "name"), _text(source_title, "source_title")
@@ -123,26 +118,25 @@ def spec_from_figures(
     if not rates:
         raise InputError("give at least one dense throughput", field="dense_tops")
     logic_dies = tuple(
-        _construct(Die, name=f"logic die {i + 1}", role=DieRole.LOGIC,
-                   area_mm2=_given(SourcedPositive, positive(area, what="die area")),
-                   transistor_architecture=_architecture(arch, field="dies"), source=_SOURCE_KEY)
+        Die.model_construct(name=f"logic die {i + 1}", role=DieRole.LOGIC,
+                            area_mm2=_given(SourcedPositive, positive(area, what="die area")),
+                            transistor_architecture=_architecture(arch, field="dies"), source=_SOURCE_KEY)
         for i, (area, arch) in enumerate(dies)
     )
     memory = None
     if dram_bandwidth_gbps is not None:
-        memory = _construct(Memory, dram_bandwidth_gbps=_optional(dram_bandwidth_gbps, "DRAM bandwidth"))
-    return _construct(
-        ChipSpec,
+        memory = Memory.model_construct(dram_bandwidth_gbps=_optional(dram_bandwidth_gbps, "DRAM bandwidth"))
+    return ChipSpec.model_construct(
         id=chip_id,
         vendor="unspecified",
         name=name,
         kind=Kind.ASIC,
         datacenter=_unknown(SourcedFlag) if datacenter is None else _given(SourcedFlag, datacenter),
-        processing_units=(_construct(ProcessingUnit, name="declared figures", dense_tops=rates),),
+        processing_units=(ProcessingUnit.model_construct(name="declared figures", dense_tops=rates),),
         dies=logic_dies,
         memory=memory,
         io_bidir_gbps=_optional(io_bidir_gbps, "I/O rate"),
-        sources={_SOURCE_KEY: _construct(Source, title=source_title)},
+        sources={_SOURCE_KEY: Source.model_construct(title=source_title)},
     )
 
 
@@ -161,66 +155,12 @@ def _architecture(value: TransistorArchitecture | str, *, field: str) -> Transis
         raise InputError(f"unknown transistor architecture {value!r} (use {known})", field=field) from None
 
 
-_REQUIRED = object()  # a field without a default: left out when not given, as model_construct does
-_IMMUTABLE = (type(None), bool, int, float, str, Decimal, Enum)
-
-
-@functools.cache
-def _defaults(model: type[BaseModel]) -> dict[str, object] | None:
-    """Each field's default in declaration order (``_REQUIRED`` where it has none, its factory
-    where it has one), or None where ``_construct`` would not build what ``model_construct`` builds:
-    aliases, a post-init, a default that could be changed in place."""
-    if model.__pydantic_post_init__ or model.__pydantic_root_model__ or model.model_config.get("extra") == "allow":
-        return None
-    defaults = {}
-    for name, field in model.__pydantic_fields__.items():
-        if field.alias is not None or field.validation_alias is not None or field.default_factory_takes_validated_data:
-            return None
-        if field.default_factory is not None:
-            defaults[name] = _Factory(field.default_factory)
-        elif field.is_required():
-            defaults[name] = _REQUIRED
-        elif isinstance(field.default, _IMMUTABLE) or field.default == ():
-            defaults[name] = field.default
-        else:
-            return None
-    return defaults
-
-
-@dataclass(frozen=True)
-class _Factory:
-    make: Callable[[], object]
-
-
-def _construct(model: type[BaseModel], **values: object) -> BaseModel:
-    """``model.model_construct(**values)``: the same record (fields in declaration order, the
-    defaults of those not given, ``model_fields_set`` the given ones) without pydantic's per-field
-    default lookup, which was a third of a batch row's scalar run."""
-    defaults = _defaults(model)
-    if defaults is None or not values.keys() <= defaults.keys():
-        return model.model_construct(**values)
-    fields = {}
-    for name, default in defaults.items():
-        if name in values:
-            fields[name] = values[name]
-        elif type(default) is _Factory:
-            fields[name] = default.make()
-        elif default is not _REQUIRED:
-            fields[name] = default  # immutable, as model_construct's copy of it would be
-    record = model.__new__(model)
-    object.__setattr__(record, "__dict__", fields)
-    object.__setattr__(record, "__pydantic_fields_set__", set(values))
-    object.__setattr__(record, "__pydantic_extra__", None)
-    object.__setattr__(record, "__pydantic_private__", None)
-    return record
-
-
 def _given(model: type[Sourced], value: object) -> Sourced:
-    return _construct(model, value=value, source=_SOURCE_KEY)
+    return model.model_construct(value=value, source=_SOURCE_KEY)
 
 
 def _unknown(model: type[Sourced]) -> Sourced:
-    return _construct(model, unknown="not given")
+    return model.model_construct(unknown="not given")
 
 
 def _optional(value: object, what: str) -> SourcedNonNegative:
