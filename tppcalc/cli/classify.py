@@ -51,8 +51,7 @@ def classify(queries, spec, rules, item: str, explain: bool, as_json: bool, html
                                   catalogue=current_catalogue())
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        from tppcalc.decisions.computers import computer_dict
-        from tppcalc.render.documents import classification_dict
+        from tppcalc.render.documents import classification_dict, computer_dict
 
         documents = [classification_dict(r) for _, r in results]
         for document, computer in zip(documents, computers):

@@ -27,14 +27,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from tppcalc.data.input_files import read_input_file
-from tppcalc.data.validated_cache import Blobs, entry_bytes, entry_key, entry_name, parse_entry
+from tppcalc.data.validated_cache import (
+    Blobs,
+    entry_bytes,
+    entry_key,
+    entry_name,
+    module_files,
+    parse_entry,
+    shaping_versions,
+)
 from tppcalc.errors import InputError
 
 T = TypeVar("T")
@@ -48,28 +55,14 @@ def code_digest(package: Path) -> str:
     """The SHA-256 of the text (and relative path) of every module of ``package``, with the versions
     of Python, pydantic and pydantic-core: what validated records depend on. The data folder
     (``_data``: shipped kernels, parsed documents) is not code that validates and is left out."""
-    import pydantic_core
-    from pydantic.version import VERSION as pydantic_version
-
     digest = hashlib.sha256()
-    for name in sorted(_modules(package)):
+    names = sorted(Path(item.path).relative_to(package).as_posix()
+                   for item in module_files(package, skip=("__pycache__", "_data")))
+    for name in names:
         digest.update(f"{name}\0".encode())
         digest.update(hashlib.sha256((package / name).read_bytes()).digest())
-    digest.update(f"\0{sys.version}\0{pydantic_version}\0{pydantic_core.__version__}".encode())
+    digest.update(("\0" + "\0".join(shaping_versions())).encode())
     return digest.hexdigest()
-
-
-def _modules(package: Path) -> list[str]:
-    found, folders = [], [package]
-    while folders:
-        with os.scandir(folders.pop()) as entries:
-            for item in entries:
-                if item.is_dir(follow_symlinks=False):
-                    if item.name not in ("__pycache__", "_data"):
-                        folders.append(Path(item.path))
-                elif item.name.endswith(".py"):
-                    found.append(Path(item.path).relative_to(package).as_posix())
-    return found
 
 
 @functools.cache
@@ -115,13 +108,11 @@ def write_shipped(package: Path, specs: Path, folder: Path) -> list[Path]:
         target = folder / entry_name(key)
         target.write_bytes(entry_bytes(key, *validated_parts(path, data)))
         written[path.relative_to(specs).as_posix()] = target
-    import pydantic_core
-    from pydantic.version import VERSION as pydantic_version
-
+    python, pydantic, pydantic_core = shaping_versions()
     # For people: what this build used (nothing reads it; the keys carry it).
     (folder / "BUILT.json").write_text(json.dumps({
-        "python": sys.version, "pydantic": pydantic_version, "pydantic_core": pydantic_core.__version__,
-        "code": code, "files": {name: target.name for name, target in written.items()}}, indent=1) + "\n")
+        "python": python, "pydantic": pydantic, "pydantic_core": pydantic_core, "code": code,
+        "files": {name: target.name for name, target in written.items()}}, indent=1) + "\n")
     return list(written.values())
 
 

@@ -320,22 +320,34 @@ def _code_fingerprint() -> str:
 def code_fingerprint(package: Path) -> str:
     """Names, sizes and modification times of every module under ``package`` (~1 ms of stat calls,
     where hashing their text would read it all), with the versions that shape stored models."""
-    import pydantic_core
-    from pydantic.version import VERSION as pydantic_version
-
     from tppcalc._version import __version__
 
     stamps = []
-    folders = [package]
+    for item in module_files(package):
+        stat_ = item.stat()
+        stamps.append(f"{item.path}\0{stat_.st_size}\0{stat_.st_mtime_ns}")
+    stamps.sort()
+    stamps += [__version__, *shaping_versions()]
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
+
+
+def module_files(package: Path, skip: tuple[str, ...] = ("__pycache__",)) -> list[os.DirEntry]:
+    """Every ``.py`` file under ``package``, the folders named in ``skip`` left out."""
+    found, folders = [], [package]
     while folders:
         with os.scandir(folders.pop()) as entries:
             for item in entries:
-                if item.is_dir():
-                    if item.name != "__pycache__":
+                if item.is_dir(follow_symlinks=False):
+                    if item.name not in skip:
                         folders.append(Path(item.path))
                 elif item.name.endswith(".py"):
-                    stat_ = item.stat()
-                    stamps.append(f"{item.path}\0{stat_.st_size}\0{stat_.st_mtime_ns}")
-    stamps.sort()
-    stamps += [__version__, sys.version, pydantic_version, pydantic_core.__version__]
-    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
+                    found.append(item)
+    return found
+
+
+def shaping_versions() -> list[str]:
+    """The versions of Python, pydantic and pydantic-core, which shape validated records."""
+    import pydantic_core
+    from pydantic.version import VERSION as pydantic_version
+
+    return [sys.version, pydantic_version, pydantic_core.__version__]

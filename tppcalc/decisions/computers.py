@@ -74,20 +74,3 @@ def computer_title(computer) -> str:
     if isinstance(computer, Classified):
         return f"{computer.assembly.composition.name}: {computer.assembly.describe()}"
     return f"{computer.instance.provider} {computer.instance.name}: {computer.describe()}"
-
-
-def computer_dict(computer) -> dict:
-    """The ``computer`` member of a classification document."""
-    if isinstance(computer, Classified):
-        assembly = computer.assembly
-        units = [{"chip_id": chip.id, "chip": chip.name, "count": count,
-                  "eccn": computer.unit_results[chip.id].eccn,
-                  "undetermined": computer.unit_results[chip.id].undetermined}
-                 for chip, count in assembly.units]
-        return {"composition": assembly.composition.name, "units": units,
-                "governing_chip_id": computer.governing.id, "description": assembly.describe(),
-                "source": assembly.source.model_dump(exclude_none=True), "note": assembly.composition.note}
-    instance = computer.instance
-    return {"instance_type": instance.name, "provider": instance.provider, "chip_id": computer.chip.id,
-            "chip": computer.chip.name, "count": instance.count, "description": computer.describe(),
-            "source": computer.source.model_dump(exclude_none=True), "note": instance.note}

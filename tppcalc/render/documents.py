@@ -97,6 +97,26 @@ def classification_dict(result) -> dict:
     return document
 
 
+def computer_dict(computer) -> dict:
+    """The ``computer`` member of a classification document: a cloud instance, or a superchip or
+    board with its units classified (``tppcalc.decisions.computers``)."""
+    from tppcalc.decisions.computers import Classified
+
+    if isinstance(computer, Classified):
+        assembly = computer.assembly
+        units = [{"chip_id": chip.id, "chip": chip.name, "count": count,
+                  "eccn": computer.unit_results[chip.id].eccn,
+                  "undetermined": computer.unit_results[chip.id].undetermined}
+                 for chip, count in assembly.units]
+        return {"composition": assembly.composition.name, "units": units,
+                "governing_chip_id": computer.governing.id, "description": assembly.describe(),
+                "source": assembly.source.model_dump(exclude_none=True), "note": assembly.composition.note}
+    instance = computer.instance
+    return {"instance_type": instance.name, "provider": instance.provider, "chip_id": computer.chip.id,
+            "chip": computer.chip.name, "count": instance.count, "description": computer.describe(),
+            "source": computer.source.model_dump(exclude_none=True), "note": instance.note}
+
+
 def _jsonable(value):
     """``value`` as pydantic's ``model_dump(mode="json")`` gives it, for the types that results
     hold. Written out because pydantic builds a model's serializer on its first dump: its schema,

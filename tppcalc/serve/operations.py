@@ -146,8 +146,7 @@ class Service:
                  item: str = "ic", as_written: bool = False) -> dict:
         """The classification document of ``tppcalc classify --json``."""
         from tppcalc.decisions.classification import classify
-        from tppcalc.decisions.computers import computer_dict
-        from tppcalc.render.documents import classification_dict
+        from tppcalc.render.documents import classification_dict, computer_dict
 
         if item not in ITEMS:
             raise InputError(f"expected one of {', '.join(ITEMS)}, got {item!r}", field="item")
