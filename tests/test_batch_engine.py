@@ -177,12 +177,19 @@ def scalar_calls(monkeypatch) -> list:
     return calls
 
 
-def test_rows_near_a_line_are_each_classified_by_the_scalar_engine(monkeypatch):
+def test_rows_near_a_line_are_decided_exactly_and_rechecked_apart(monkeypatch):
+    """Rows on or next to a TPP line are decided by numpy's exact integers, as every row, and the
+    first of each set of answers near a line gets a scalar run of its own: 600 (TPP 4800) and
+    300.0000 (2400) near their lines, 700 for the rows far from any."""
     calls = scalar_calls(monkeypatch)
     on_line = ["600", "600.0", "600.00", "0600", "300.0000"]  # TPP 4800 (int8) and 2400 (with fp8 below)
     far = ["700", "700.5", "701", "702", "703"]  # one set of answers between them
-    batch_rows([{"dense_int8_tops": t, "datacenter": "true"} for t in on_line + far], as_of=D(2026, 2, 1))
-    assert sorted(rates for rates, *_ in calls) == sorted(((engine.Precision.INT8, t),) for t in on_line + far[:1])
+    rows = [{"dense_int8_tops": t, "datacenter": "true"} for t in on_line + far]
+    got = batch_rows(rows, as_of=D(2026, 2, 1))
+    for row, result in zip(rows, got):
+        assert_same(row, result, as_of=D(2026, 2, 1))
+    assert [g["eccn"] for g in got[:4]] == ["3A090.a"] * 4
+    assert sorted(rates for rates, *_ in calls) == sorted(((engine.Precision.INT8, t),) for t in ("600", "300.0000", "700"))
 
 
 def test_the_numpy_path_itself_puts_4800_in_3a090a(monkeypatch):
@@ -285,17 +292,18 @@ def predicate_rows(varied: str, figures: list) -> list:
 
 
 def column_inputs(metrics: list) -> tuple[dict, np.ndarray]:
-    """The engine's column inputs for these rows: each quantity as floats and a known mask."""
-    def column(value_of):
-        found = [value_of(m) for m in metrics]
-        return np.array([0.0 if v is None else float(v) for v in found]), np.array([v is not None for v in found])
-
-    def units(value_of):  # I/O and DRAM: exact integers in 1/10,000ths, as the engine holds them
+    """The engine's column inputs for these rows, as it holds them: exact integers in 1/10,000ths,
+    density as a pair (here its numerator and denominator), each with a known mask."""
+    def units(value_of):
         found = [value_of(m) for m in metrics]
         return (np.array([0 if v is None else int(Fraction(v) * 10_000) for v in found], np.int64),
                 np.array([v is not None for v in found]))
 
-    values = {"tpp": column(lambda m: m.tpp), "density": column(lambda m: m.performance_density),
+    densities = [m.performance_density for m in metrics]
+    ratios = [(0, 1) if d is None else Fraction(d).as_integer_ratio() for d in densities]
+    values = {"tpp": units(lambda m: m.tpp),
+              "density": ((np.array([a for a, _ in ratios], np.int64), np.array([b for _, b in ratios], np.int64)),
+                          np.array([d is not None for d in densities])),
               "io": units(lambda m: m.io_bidir_gbps), "dram": units(lambda m: m.dram_bandwidth_gbps)}
     flags = {True: CODES["yes"], False: CODES["no"], None: CODES["unknown"]}
     return values, np.array([flags[m.datacenter] for m in metrics], np.int8)

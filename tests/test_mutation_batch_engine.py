@@ -20,16 +20,19 @@ WORDS = {engine._NO: NO, engine._UNKNOWN: UNKNOWN, engine._YES: YES}
 # I/O rates in 1/10,000ths of a GB/s: one step below 900, on it, one step above, then not given.
 IO_UNITS = np.array([8_999_999, 9_000_000, 9_000_001, 0], np.int64)
 IO_KNOWN = np.array([True, True, True, False])
-# TPP as numpy holds it (float64): the same three places around 4,800, then a far one.
-TPP_VALUES = np.array([4799.9999, 4800.0, 4800.0001, 1.0])
+# TPP as numpy holds it (1/10,000ths too): the same three places around 4,800, then a far one.
+TPP_UNITS = np.array([47_999_999, 48_000_000, 48_000_001, 10_000], np.int64)
 TPP_KNOWN = np.ones(4, bool)
+# Density as numpy holds it, (TPP, die area) in 1/10,000ths: 5.9199, 5.92, 5.9201 and 0.0000001.
+DENSITY_PAIRS = (np.array([59_199_000, 59_200_000, 59_201_000, 1], np.int64), np.full(4, 10_000_000, np.int64))
+LINES = {"io": Decimal(900), "tpp": Decimal(4800)}  # notice bounds are on these (and DRAM), never on density
 
 
 def bound_answers(**limits) -> dict[str, list[str]]:
-    """The answers of one bound on the I/O rows (exact integers) and on the TPP rows (floats)."""
-    values = {"io": (IO_UNITS, IO_KNOWN), "tpp": (TPP_VALUES, TPP_KNOWN)}
+    """The answers of one bound on the I/O and TPP rows, each one step (of 1/10,000) around its line."""
+    values = {"io": (IO_UNITS, IO_KNOWN), "tpp": (TPP_UNITS, TPP_KNOWN)}
     found = {}
-    for figure, line in (("io", Decimal(900)), ("tpp", Decimal(4800))):
+    for figure, line in LINES.items():
         bound = Bound(figure=figure, **{k: line + v for k, v in limits.items()})
         answers = engine._bound_answers(bound, values)
         found[figure] = [WORDS[int(a)] for a in answers]
@@ -43,11 +46,22 @@ def bound_answers(**limits) -> dict[str, list[str]]:
     ("below", [YES, NO, NO]),
 ])
 def test_a_notice_bound_on_its_line_and_one_step_either_side(limit, expected):
-    """Each limit alone, on the exact-integer figures and on the float ones; an unknown I/O rate
-    is unknown, a far TPP is on the side the limit puts it."""
+    """Each limit alone; an unknown I/O rate is unknown, a far TPP is on the side the limit puts it."""
     found = bound_answers(**{limit: Decimal(0)})
     assert found["io"] == [*expected, UNKNOWN]
     assert found["tpp"] == [*expected, YES if limit in ("at_most", "below") else NO]
+
+
+@pytest.mark.parametrize("offset, at_least, above", [
+    (Decimal(0), [False, True, True, False], [False, False, True, False]),
+    (Decimal("0.0001"), [False, False, True, False], [False, False, False, False]),
+    (Decimal("-0.0001"), [True, True, True, False], [False, True, True, False]),
+])
+def test_density_is_compared_exactly_as_its_tpp_and_area(offset, at_least, above):
+    """5.9199, 5.92 and 5.9201 (TPP over area, both in 1/10,000ths) against 5.92 and a step either side."""
+    line = Decimal("5.92") + offset
+    assert engine._at_least("density", DENSITY_PAIRS, line).tolist() == at_least
+    assert engine._above("density", DENSITY_PAIRS, line).tolist() == above
 
 
 @pytest.mark.parametrize("limits, expected", [

@@ -8,13 +8,14 @@ its row, and the batch stops if they differ. Unknown figures are therefore handl
 engine's own fail-closed walk, never by a second implementation of it.
 
 Numpy's answers come from figures written as plain decimals (up to 9 integer digits and 4
-decimals), held exactly as integers in 1/10,000ths. I/O rate and DRAM bandwidth (and their sum)
-are compared with their lines as those exact integers. TPP and performance density are compared
-in float64, whose error here is at most 2 ulp: a row whose TPP or density lies within ``MARGIN``
-(relative, a million times that error) of any line of the rules in use, a row with a figure in
-another form, and a catalogue row get their figures and answers from the scalar engine
-(``spec_from_figures``, ``compute_metrics`` and the rules' predicates) one by one. TPP and density
-are printed from exact integers or Decimals.
+decimals), held exactly as integers in 1/10,000ths, and every comparison with a line is exact:
+TPP, I/O rate and DRAM bandwidth (and their sum) as those integers, performance density as a
+cross-multiplication of TPP and die area by the line's numerator and denominator. A row with a
+figure in another form, and a catalogue row, get their figures and answers from the scalar engine
+(``spec_from_figures``, ``compute_metrics`` and the rules' predicates) one by one. Rows whose TPP or
+density lies within ``MARGIN`` (relative) of a line are confirmed apart from the others: the first
+such row of each set of answers gets a scalar run of its own, so the scalar engine re-checks every
+kind of row on or next to a threshold. TPP and density are printed from exact integers or Decimals.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ PER_ROW_OPTION_COLUMNS = frozenset({
 SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
 _MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
 MARGIN = 1e-9
-_MAX_CONDITIONS = 39           # 3^39 < 2^63: the answers of a row pack into one int64
+_LIMIT = 1 << 62               # exact comparisons keep every product below this
+_MAX_CONDITIONS = 39           # 2 x 3^39 < 2^63: a row's answers and its near-a-line bit pack into one int64
 
 # Three-valued answers as small integers (NOT is 2 - x), and the scalar engine's in the same code.
 _NO, _UNKNOWN, _YES = 0, 1, 2
@@ -74,12 +76,11 @@ _ANSWER = {NO: _NO, UNKNOWN: _UNKNOWN, YES: _YES}
 # Cell states after parsing.
 _EMPTY, _FAST, _EXACT, _BAD, _OTHER = 0, 1, 2, 3, 4
 _FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no": _NO, "0": _NO}
-# The figures whose lines a fast-path row must not lie near (numpy holds them in float64).
+# The figures whose rows near a line are confirmed apart (products and quotients of the figures
+# given: where an error in the exact arithmetic would show first).
 _NEAR_LINE_FIGURES = ("tpp", "density")
-# Figures numpy compares as exact integers in 1/10,000ths (sums of given figures, no product or
-# quotient): a row on one of their lines needs no scalar run (I/O 900 is a letter's bound, and
-# a spec sheet may have a quarter of its rows there).
-_EXACT_FIGURES = ("io", "dram", "dram_plus_io")
+# Figures numpy holds as integers in 1/10,000ths; density is the pair (TPP, die area) of them.
+_UNIT_FIGURES = ("tpp", "io", "dram", "dram_plus_io")
 
 
 def check_columns(columns: Sequence[str], where: str) -> None:
@@ -235,11 +236,18 @@ class Engine:
             raise InputError(f"{len(self._notice_bounds)} bounds in notices and letters; batch mode takes at most "
                              f"{_MAX_CONDITIONS}", where=f"rule edition {rules.base.id}")
         for bound in self._notice_bounds:
-            if bound.figure not in _EXACT_FIGURES:  # a figure of neither kind stops here (KeyError), never passes
+            if bound.figure not in _UNIT_FIGURES:  # the vectorised path cannot answer it
+                raise InputError(f"a notice bound on {bound.figure!r}; batch mode compares TPP, I/O and DRAM "
+                                 "bounds only", where=f"rule edition {rules.base.id}")
+            if bound.figure in self._lines:
                 self._lines[bound.figure].update(v for v in (bound.at_least, bound.above, bound.at_most, bound.below)
                                                  if v is not None)
         self._line_floats = {figure: np.sort(np.array([float(v) for v in lines], np.float64))
                              for figure, lines in self._lines.items()}
+        # Density compares TPP x q with area x p for each line p/q: rows where a product could pass
+        # 2^62 (none with today's lines and figures below 10^9) go to the scalar engine.
+        ratios = [Fraction(v).as_integer_ratio() for v in self._lines["density"]] or [(1, 1)]
+        self._density_room = (_LIMIT // max(q for _, q in ratios), _LIMIT // max(p for p, _ in ratios))
         self._named_chips = {c for layer in layers for c in (*(c for rule in layer.notices for c in rule.chips),
                                                              *(p for letter in layer.letters for p in letter.products))}
         self._catalogue = functools.cache(catalogue)
@@ -381,19 +389,22 @@ class Engine:
             fast &= column.state != _EXACT
             known[name] = column.state == _FAST
         area = rows.amounts["die_area_mm2"]
-        values = {
-            "tpp": (units / SCALE, np.ones(n, bool)),
-            "density": (np.divide(units, area.units, out=np.zeros(n), where=known["die_area_mm2"]),
-                        known["die_area_mm2"]),
-            # _EXACT_FIGURES: integers in 1/10,000ths (each below 10^13, the sum too), not floats
+        with_area = known["die_area_mm2"]
+        fast &= ~with_area | ((units < self._density_room[0]) & (area.units < self._density_room[1]))
+        values = {  # integers in 1/10,000ths (each below 10^13 x 64, the sum too): exact
+            "tpp": (units, np.ones(n, bool)),
+            "density": ((units, area.units), with_area),
             "io": (rows.amounts["io_bidir_gbps"].units, known["io_bidir_gbps"]),
             "dram": (rows.amounts["dram_bandwidth_gbps"].units, known["dram_bandwidth_gbps"]),
         }
         values["dram_plus_io"] = (values["dram"][0] + values["io"][0], known["dram_bandwidth_gbps"] & known["io_bidir_gbps"])
-        for quantity, lines in self._line_floats.items():
-            value, present = values[quantity]
-            fast &= ~(present & _near_a_line(value, lines))
-        with_area = fast & known["die_area_mm2"]
+        # Rows near a TPP or density line get keys of their own (the last bit), so the first of
+        # each set of answers is confirmed by a scalar run apart from the rows far from any line.
+        near = np.zeros(n, bool)
+        for figure, floats in (("tpp", units / SCALE),
+                               ("density", np.divide(units, area.units, out=np.zeros(n), where=with_area))):
+            near |= values[figure][1] & _near_a_line(floats, self._line_floats[figure])
+        with_area = with_area & fast
         # TPP x SCALE < 2^63, as every fast figure is below 10^9.
         density = np.where(with_area, units * SCALE // np.where(with_area, area.units, 1), -1)
         tpp = np.where(fast, units, -1)
@@ -401,16 +412,17 @@ class Engine:
         if not len(chosen):
             return fast, tpp, density
 
-        answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers
+        answers = np.zeros((n, 2), np.int64)  # the conditions' answers; the notice bounds' answers, near
         columns = _ChunkColumns(values, rows.datacenter)
         for place, (name, line) in enumerate(self._conditions):
             answers[:, 0] += PREDICATES[name].vector(columns, line).astype(np.int64) * 3**place
         for place, bound in enumerate(self._notice_bounds):
             answers[:, 1] += _bound_answers(bound, values).astype(np.int64) * 3**place
+        answers[:, 1] = answers[:, 1] * 2 + near
         if self._known is not None:
             # One int64 a row, ordered as the pairs are, looked up among the keys confirmed so far
             # (a hash table, then a binary search) instead of three sorts of the chunk.
-            bounds = 3**len(self._notice_bounds)
+            bounds = 2 * 3**len(self._notice_bounds)
             outcome[chosen] = self._known.numbers(
                 answers[chosen, 0] * bounds + answers[chosen, 1],
                 lambda key, at: self._confirmed(divmod(key, bounds), int(chosen[at]), rows, tpp, density), outcomes)
@@ -425,10 +437,11 @@ class Engine:
         return fast, tpp, density
 
     def _confirmed(self, key: tuple[int, int], row: int, rows: Rows, tpp, density) -> Outcome:
-        """The outcome of numpy's answers ``key`` for ``row``, once the scalar engine has given the
-        row the same answers, TPP and density (the batch stops otherwise)."""
+        """The outcome of numpy's answers ``key`` (conditions; bounds and the near-a-line bit) for
+        ``row``, once the scalar engine has given the row the same answers, TPP and density (the
+        batch stops otherwise)."""
         verdict = self._figures(*_figure_key(row, rows))
-        mine = (tuple(key), _fixed_text(int(tpp[row])).encode(),
+        mine = ((key[0], key[1] >> 1), _fixed_text(int(tpp[row])).encode(),
                 _fixed_text(int(density[row])).encode() if density[row] >= 0 else b"")
         if ((verdict.answers, verdict.notice_answers), verdict.tpp, verdict.density) != mine:
             raise RuntimeError(f"the batch engine and the scalar engine disagree on a row with figures "
@@ -604,29 +617,47 @@ def _bound_answers(bound: Bound, values: dict) -> np.ndarray:
     """A notice bound's three-valued answer for every row, as ``tppcalc.decisions.rules.notices.bound_holds``
     gives it for one (a fast row's figures are exact: TPP known, the others known or not)."""
     value, known = values[bound.figure]
-    units = value if bound.figure in _EXACT_FIGURES else None
-    holds = np.ones(len(value), bool)
+    holds = np.ones(len(known), bool)
     if bound.at_least is not None:
-        holds &= value >= float(bound.at_least) if units is None else _units_at_least(units, bound.at_least)
+        holds &= _at_least(bound.figure, value, bound.at_least)
     if bound.above is not None:
-        holds &= value > float(bound.above) if units is None else _units_above(units, bound.above)
+        holds &= _above(bound.figure, value, bound.above)
     if bound.at_most is not None:
-        holds &= value <= float(bound.at_most) if units is None else ~_units_above(units, bound.at_most)
+        holds &= ~_above(bound.figure, value, bound.at_most)
     if bound.below is not None:
-        holds &= value < float(bound.below) if units is None else ~_units_at_least(units, bound.below)
+        holds &= ~_at_least(bound.figure, value, bound.below)
     return np.where(known, np.where(holds, _YES, _NO), _UNKNOWN).astype(np.int8)
+
+
+def _at_least(figure: str, value, line: Decimal) -> np.ndarray:
+    """Exactly ``figure >= line`` for each row: ``value`` is integer units, or (TPP, die area) in
+    units for density, whose quotient is compared by cross-multiplication."""
+    if figure == "density":
+        tpp, area = value
+        p, q = Fraction(line).as_integer_ratio()  # both products below 2^62 on a fast row
+        return tpp * q >= area * p
+    return _units_at_least(value, line)
+
+
+def _above(figure: str, value, line: Decimal) -> np.ndarray:
+    """Exactly ``figure > line`` for each row, as ``_at_least``."""
+    if figure == "density":
+        tpp, area = value
+        p, q = Fraction(line).as_integer_ratio()
+        return tpp * q > area * p
+    return _units_above(value, line)
 
 
 def _units_at_least(units: np.ndarray, line: Decimal) -> np.ndarray:
     """Exactly ``units / SCALE >= line`` for integer ``units`` (0 <= units < 2^62)."""
     least = math.ceil(Fraction(line) * SCALE)  # a Fraction: no decimal context rounds the line
-    return units >= least if least < 1 << 62 else np.zeros(len(units), bool)
+    return units >= least if least < _LIMIT else np.zeros(len(units), bool)
 
 
 def _units_above(units: np.ndarray, line: Decimal) -> np.ndarray:
     """Exactly ``units / SCALE > line`` for integer ``units`` (0 <= units < 2^62)."""
     most = math.floor(Fraction(line) * SCALE)
-    return units > most if most < 1 << 62 else np.zeros(len(units), bool)
+    return units > most if most < _LIMIT else np.zeros(len(units), bool)
 
 
 def _conditions(when: list[Condition]):
@@ -643,8 +674,8 @@ class _ChunkColumns:
     never memory items) and carry no HBM stacks, so a figure they do not give (HBM density) is UNKNOWN, as in
     the scalar engine."""
 
-    def __init__(self, values: dict[str, tuple[np.ndarray, np.ndarray]], datacenter: np.ndarray):
-        self._values = values  # figure -> (value, known); _EXACT_FIGURES in integer 1/10,000ths
+    def __init__(self, values: dict[str, tuple], datacenter: np.ndarray):
+        self._values = values  # figure -> (value, known): integer units, (TPP, area) units for density
         self._flags = {"datacenter": datacenter}
         self._n = len(datacenter)
 
@@ -652,17 +683,13 @@ class _ChunkColumns:
         if figure not in self._values:
             return np.full(self._n, _UNKNOWN, np.int8)
         value, known = self._values[figure]
-        return np.where(known, np.where(holds(value), _YES, _NO), _UNKNOWN).astype(np.int8)
+        return np.where(known, np.where(holds(figure, value), _YES, _NO), _UNKNOWN).astype(np.int8)
 
     def at_least(self, figure: str, line: Decimal) -> np.ndarray:
-        if figure in _EXACT_FIGURES:
-            return self._compare(figure, lambda units: _units_at_least(units, line))
-        return self._compare(figure, lambda value: value >= float(line))
+        return self._compare(figure, lambda figure, value: _at_least(figure, value, line))
 
     def above(self, figure: str, line: Decimal) -> np.ndarray:
-        if figure in _EXACT_FIGURES:
-            return self._compare(figure, lambda units: _units_above(units, line))
-        return self._compare(figure, lambda value: value > float(line))
+        return self._compare(figure, lambda figure, value: _above(figure, value, line))
 
     def flag(self, figure: str) -> np.ndarray:
         return self._flags[figure]
