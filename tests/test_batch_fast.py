@@ -110,12 +110,12 @@ def test_near_a_line_looks_at_every_line(values, lines):
 
 
 class IdsOnRecord:
-    """An engine's ``check_ids`` as ``_read_ahead`` calls it: which chunks, on which thread."""
+    """An engine's ``read`` as ``_read_ahead`` calls it: which chunks, on which thread."""
 
     def __init__(self):
         self.calls = []
 
-    def check_ids(self, chunk):
+    def read(self, chunk):
         self.calls.append((chunk, threading.current_thread()))
         return {0: [f"id of {chunk}"]}
 

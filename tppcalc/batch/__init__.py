@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tppcalc.batch.engine import COLUMNS, RESULT_COLUMNS, Engine
+from tppcalc.batch.engine import COLUMNS, RESULT_COLUMNS, Engine, Rows
 from tppcalc.batch.io import FORMATS, READERS, WRITERS, Chunk, format_of
 from tppcalc.data.catalogue import Catalogue, default_catalogue
 
@@ -88,8 +88,8 @@ def classify_file(
     gc.disable()
     chunks = _read_ahead(reader, engine)
     try:
-        for chunk, id_problems in chunks:
-            results = engine.classify(chunk, id_problems)
+        for chunk, rows in chunks:
+            results = engine.decide(rows)
             writer.write(chunk, *results.texts(), results.outcome, results.outcomes)
             counts = np.bincount(results.outcome, minlength=len(results.outcomes))
             for outcome, count in zip(results.outcomes, counts.tolist()):
@@ -119,12 +119,13 @@ def classify_file(
     return summary
 
 
-def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk, dict[int, list[str]]]]:
-    """The reader's chunks, each with ``engine.check_ids(chunk)``, read and checked one chunk ahead
-    on a second thread while the caller classifies (file reads and numpy's loops let go of the
-    GIL, so the two use both cores). Only the reader and the ids check run there: every callable
-    a caller gives (the catalogue, progress) stays on the caller's thread. The reader's errors are
-    raised here, where the chunk they stopped would have been."""
+def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk, Rows]]:
+    """The reader's chunks, each with ``engine.read(chunk)`` (its cells parsed, its ids checked),
+    read and parsed one chunk ahead on a second thread while the caller classifies and writes
+    (file reads and numpy's loops let go of the GIL, so the two use both cores). Only the reader
+    and ``Engine.read`` run there: every callable a caller gives (the catalogue, progress) stays
+    on the caller's thread. The reader's errors are raised here, where the chunk they stopped
+    would have been."""
     handed: queue.SimpleQueue = queue.SimpleQueue()
     turn = threading.Semaphore(1)  # one chunk ahead at most: the next is read once the last is taken
     stop = threading.Event()
@@ -141,7 +142,7 @@ def _read_ahead(reader: Iterable[Chunk], engine: Engine) -> Iterator[tuple[Chunk
             chunks = iter(reader)
             while my_turn():
                 chunk = next(chunks, None)
-                handed.put(None if chunk is None else (chunk, engine.check_ids(chunk)))
+                handed.put(None if chunk is None else (chunk, engine.read(chunk)))
                 if chunk is None:
                     return
         except BaseException as exc:  # raised on the caller's thread

@@ -273,7 +273,8 @@ class Engine:
     def read(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Rows:
         """Parse and check the cells of a chunk (rows read in earlier chunks count for ids).
         ``id_problems``: what ``check_ids`` found for this chunk, where it was called already (each
-        chunk once, in order: the check remembers the ids)."""
+        chunk once, in order: the check remembers the ids). Touches no callable and nothing
+        ``decide`` uses: it may run on a thread that reads ahead, one chunk before ``decide``."""
         n = len(chunk)
         cells = chunk.cells
         problems: dict[int, list[str]] = {}
@@ -359,8 +360,7 @@ class Engine:
 
     def check_ids(self, chunk: Chunk) -> dict[int, list[str]]:
         """The rows of ``chunk`` whose id an earlier row has: call once for each chunk, in order.
-        Touches nothing but the ids seen (no catalogue, no callable): it may run on a thread that
-        reads ahead."""
+        Touches nothing but the ids seen (no catalogue, no callable)."""
         cells = chunk.cells.get("id")
         if cells is None:
             return {}
