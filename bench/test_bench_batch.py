@@ -40,7 +40,7 @@ def write_spec_sheet(path: Path, rows: int, seed: int = 7) -> Path:
         for start in range(0, rows, 200_000):
             n = min(200_000, rows - start)
             fp8 = np.round(rng.uniform(10, 5000, n), 1)
-            fp8[rng.random(n) < 0.001] = 600.0  # int8 600 = TPP 4800: re-checked by the scalar engine
+            fp8[rng.random(n) < 0.001] = 600.0  # int8 600 = TPP 4800: exact, and re-checked apart (engine docstring)
             area = np.where(rng.random(n) < 0.05, "", np.round(rng.uniform(50, 900, n), 1).astype(str))
             flag = rng.choice(["true", "false", ""], n, p=[0.7, 0.2, 0.1])
             io = rng.choice(["900", "600", "1800", ""], n)
