@@ -19,6 +19,7 @@ import tppcalc.batch.io as batch_io
 from tppcalc import classify, compute_metrics, spec_from_figures
 from tppcalc.batch import classify_file, engine
 from tppcalc.batch.engine import DENSE_COLUMNS
+from tppcalc.batch.io import Cells, Chunk
 from tppcalc.core.precision import PRECISIONS
 from tppcalc.decisions.rules.editions import default_rulebook
 from tppcalc.decisions.rules.predicates import PREDICATES
@@ -416,3 +417,23 @@ def test_a_figure_with_more_digits_than_decimal_precision_is_not_rounded_onto_a_
     rows = [{"id": "a", "dense_int8_tops": "700", "datacenter": "true", column: text}]
     (got,) = batch_rows(rows, as_of=D(2026, 2, 1), dest="CN")
     assert_same(rows[0], got, as_of=D(2026, 2, 1), dest="CN")
+
+
+def test_a_density_line_too_fine_for_int64_products_sends_its_rows_to_the_scalar_engine():
+    """Density is compared by cross-multiplying with the line's numerator and denominator; a line
+    written to 20 decimals (denominator 10^20) would overflow an int64 product, so rows with a die
+    area go to the scalar engine one by one, with its answers, and rows without one stay on numpy."""
+    fine = Decimal("5.92000000000000000001")
+    book = default_rulebook()
+    base = book.get("2023-11-17")
+    paragraphs = [p.model_copy(update={"when": [{k: fine if v == Decimal("5.92") else v for k, v in c.items()}
+                                                for c in p.when]}) for p in base.paragraphs]
+    edition = base.model_copy(update={"paragraphs": paragraphs})
+    columns = {"dense_int8_tops": ["592", "593", "250"], "die_area_mm2": ["800", "800", ""],
+               "datacenter": ["true"] * 3}  # density 5.92 (below the fine line), 5.93, and none
+    batch = engine.Engine(list(columns), edition="2023-11-17", as_of=D(2024, 1, 1),
+                          rulebook=book.model_copy(update={"editions": (edition,)}))
+    chunk = Chunk(np.arange(1, 4), {name: Cells.from_texts(texts) for name, texts in columns.items()}, {})
+    results = batch.classify(chunk)
+    assert [results.outcomes[o].eccn for o in results.outcome] == ["3A090.b", "3A090.a", None]  # b.2, a.2, unknown
+    assert sorted(results.exact) == [0, 1]  # the rows the scalar engine classified itself

@@ -633,19 +633,28 @@ def _at_least(figure: str, value, line: Decimal) -> np.ndarray:
     """Exactly ``figure >= line`` for each row: ``value`` is integer units, or (TPP, die area) in
     units for density, whose quotient is compared by cross-multiplication."""
     if figure == "density":
-        tpp, area = value
-        p, q = Fraction(line).as_integer_ratio()  # both products below 2^62 on a fast row
-        return tpp * q >= area * p
+        tpp, area, p, q = _cross_terms(value, line)
+        return np.asarray(tpp * q >= area * p, bool)
     return _units_at_least(value, line)
 
 
 def _above(figure: str, value, line: Decimal) -> np.ndarray:
     """Exactly ``figure > line`` for each row, as ``_at_least``."""
     if figure == "density":
-        tpp, area = value
-        p, q = Fraction(line).as_integer_ratio()
-        return tpp * q > area * p
+        tpp, area, p, q = _cross_terms(value, line)
+        return np.asarray(tpp * q > area * p, bool)
     return _units_above(value, line)
+
+
+def _cross_terms(value: tuple[np.ndarray, np.ndarray], line: Decimal) -> tuple:
+    """TPP and area units, and the line as p / q. On a fast row both products stay below 2^62
+    (``Engine._density_room``); a line too fine for int64 at all (no fast row has an area then)
+    is compared in Python integers, so that the other rows neither wrap nor raise."""
+    tpp, area = value
+    p, q = Fraction(line).as_integer_ratio()
+    if max(p, q) >= _LIMIT:
+        return tpp.astype(object), area.astype(object), p, q
+    return tpp, area, p, q
 
 
 def _units_at_least(units: np.ndarray, line: Decimal) -> np.ndarray:
