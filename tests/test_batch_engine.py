@@ -23,6 +23,7 @@ from tppcalc.batch.io import Cells, Chunk
 from tppcalc.core.precision import PRECISIONS
 from tppcalc.decisions.rules.editions import default_rulebook
 from tppcalc.decisions.rules.predicates import PREDICATES
+from tppcalc.errors import InputError
 
 D = dt.date
 AS_OF = [D(2022, 12, 1), D(2023, 12, 1), D(2024, 6, 1), D(2025, 2, 1), D(2026, 2, 1)]
@@ -70,7 +71,11 @@ def scalar(row: dict, **rules):
 
 
 def assert_same(row: dict, got: dict, **rules) -> None:
-    metrics, expected = scalar(row, **rules)
+    try:
+        metrics, expected = scalar(row, **rules)
+    except InputError as exc:  # a figure the scalar library refuses (a die larger than a wafer): so does the row
+        assert exc.problem in got["error"], (row, got)
+        return
     assert got["error"] == "", (row, got)
     assert (got["eccn"] or None) == expected.eccn, (row, got, expected.reasons)
     assert got["license_required"] == {True: "true", False: "false", None: ""}[expected.license_required], (row, got)
@@ -367,8 +372,6 @@ def test_results_do_not_depend_on_where_the_file_is_cut(monkeypatch):
 @pytest.mark.parametrize("as_of", ["", "2026-13-01", "yesterday"])
 def test_an_empty_or_unreadable_as_of_is_an_error_not_today(as_of):
     # Only a missing date (None) means today; "" came out as today's answer, as classify() refuses.
-    from tppcalc.errors import InputError
-
     with pytest.raises(InputError, match="as_of"):
         classify_file(io.BytesIO(b"chip\nH100 SXM\n"), io.BytesIO(), input_format="csv", dest="CN", as_of=as_of)
 

@@ -36,12 +36,12 @@ import numpy as np
 from tppcalc.batch.ids import SeenIds
 from tppcalc.batch.io import Cells, Chunk
 from tppcalc.core.eccn import Eccn
-from tppcalc.core.exact import positive, to_decimal
+from tppcalc.core.exact import to_decimal
 from tppcalc.core.metrics import Metrics, compute_metrics
 from tppcalc.core.precision import PRECISIONS, Precision
 from tppcalc.data.catalogue import Catalogue, default_catalogue
-from tppcalc.data.figures import parse_rate, spec_from_figures
-from tppcalc.data.spec import Kind
+from tppcalc.data.figures import die_area, parse_rate, spec_from_figures
+from tppcalc.data.spec import MAX_AREA_MM2, Kind
 from tppcalc.decisions.classification import Classification, classify, letter_signature
 from tppcalc.decisions.rules.editions import Bound, Condition, RuleBook
 from tppcalc.decisions.rules.in_force import rules_in_force
@@ -68,6 +68,7 @@ SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
 _MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
 MARGIN = 1e-9
 _LIMIT = 1 << 62               # exact comparisons keep every product below this
+_MAX_AREA_UNITS = int(MAX_AREA_MM2) * SCALE  # a die area past this is refused (spec.check_area)
 _MAX_CONDITIONS = 39           # 2 x 3^39 < 2^63: a row's answers and its near-a-line bit pack into one int64
 
 # Three-valued answers as small integers (NOT is 2 - x), and the scalar engine's in the same code.
@@ -752,6 +753,8 @@ def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: 
     units, state = _fixed_point(cells)
     if strictly_positive:
         state[(state == _FAST) & (units == 0)] = _OTHER  # the scalar parser says why zero is refused
+    if field == "die_area_mm2":  # nor may an area pass a wafer's: the scalar parser says why
+        state[(state == _FAST) & (units > _MAX_AREA_UNITS)] = _OTHER
     for row in np.flatnonzero(state == _OTHER).tolist():
         text = cells.text(row)
         if not text.strip():
@@ -774,7 +777,7 @@ def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: 
 def _amount_parser(column: str):
     what = AMOUNT_COLUMNS[column]
     if column == "die_area_mm2":
-        return functools.partial(positive, what=what)
+        return die_area
 
     def non_negative(text: str) -> Decimal:
         value = to_decimal(text, what=what)

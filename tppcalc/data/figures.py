@@ -28,6 +28,7 @@ from tppcalc.data.spec import (
     SourcedPositive,
     Throughput,
     TransistorArchitecture,
+    check_area,
 )
 from tppcalc.errors import InputError
 
@@ -75,6 +76,11 @@ def parse_dense_flag(text: str) -> tuple[Precision, Decimal]:
         raise type(exc)(exc.problem, field="--dense") from None
 
 
+def die_area(value: object) -> Decimal:
+    """A die's area in mm2: greater than zero and no larger than a whole wafer (``check_area``)."""
+    return check_area(positive(value, what="die area"), "die area")
+
+
 def parse_die_flag(text: str) -> tuple[Decimal, TransistorArchitecture]:
     """``"814:finfet"`` to ``(Decimal("814"), TransistorArchitecture.FINFET)``."""
     area, sep, arch = text.partition(":")
@@ -82,7 +88,7 @@ def parse_die_flag(text: str) -> tuple[Decimal, TransistorArchitecture]:
         raise InputError(f"expected AREA_MM2:ARCH, got {text!r}", field="--die")
     architecture = _architecture(arch.strip().lower(), field="--die")
     try:
-        return positive(area, what="die area"), architecture
+        return die_area(area), architecture
     except InputError as exc:
         raise InputError(exc.problem, field="--die") from None
 
@@ -119,7 +125,7 @@ def spec_from_figures(
         raise InputError("give at least one dense throughput", field="dense_tops")
     logic_dies = tuple(
         Die.model_construct(name=f"logic die {i + 1}", role=DieRole.LOGIC,
-                            area_mm2=_given(SourcedPositive, positive(area, what="die area")),
+                            area_mm2=_given(SourcedPositive, die_area(area)),
                             transistor_architecture=_architecture(arch, field="dies"), source=_SOURCE_KEY)
         for i, (area, arch) in enumerate(dies)
     )

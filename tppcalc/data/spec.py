@@ -180,6 +180,18 @@ class ProcessingUnit(StrictModel):
 # Dies or stacks of one kind in one package: absurd beyond this, and an unbounded count (10**500)
 # would make the exact area sum exceed exact.EXACT's precision.
 MAX_COUNT_IN_PACKAGE = 100_000
+# No die or stack can be larger than a whole 300 mm wafer (pi x 150^2 = 70,685.8 mm2; the largest
+# die made, a wafer-scale engine, is 46,225 mm2). A larger area only lowers a density, toward "not
+# controlled", and is a garbled figure (2^64, a tool's "unset" value), so it is refused.
+MAX_AREA_MM2 = Decimal(70_686)
+
+
+def check_area(value: Decimal, what: str) -> Decimal:
+    """``value`` (mm2, already > 0), refused when no die or stack could be that large."""
+    if value > MAX_AREA_MM2:
+        raise InputError(f"{what} of {value} mm2 is larger than a whole 300 mm wafer ({MAX_AREA_MM2:,} mm2); "
+                         "check the figure")
+    return value
 
 
 class Die(StrictModel):
@@ -199,6 +211,8 @@ class Die(StrictModel):
     def _node_sourced(self):
         if (self.process_node or self.transistor_architecture) and not self.source:
             raise ValueError("process_node / transistor_architecture need a `source`")
+        if self.area_mm2.value is not None:
+            _plausible_area(self.area_mm2.value, "die area")
         return self
 
 
@@ -208,6 +222,20 @@ class HbmStack(StrictModel):
     count: int = Field(default=1, ge=1, le=MAX_COUNT_IN_PACKAGE)
     bandwidth_gbps: SourcedPositive
     package_area_mm2: SourcedPositive
+
+    @model_validator(mode="after")
+    def _plausible(self):
+        if self.package_area_mm2.value is not None:
+            _plausible_area(self.package_area_mm2.value, "HBM stack package area")
+        return self
+
+
+def _plausible_area(value: Decimal, what: str) -> None:
+    """``check_area`` for a model validator: pydantic reports a ValueError with the field's place."""
+    try:
+        check_area(value, what)
+    except InputError as exc:
+        raise ValueError(exc.problem) from None
 
 
 class Memory(StrictModel):
