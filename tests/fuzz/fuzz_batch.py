@@ -129,20 +129,24 @@ def _typed(column: str, value: Any) -> Any:
     return value
 
 
+def _csv_record(cells: list[str], quoting: int) -> str:
+    """One CSV record without its end. The csv module quotes only the characters of its own line
+    terminator: with both CR and LF named, a cell holding a bare CR is quoted too (written with
+    "\n" alone, "a\rb" went out unquoted and the reader rightly took the CR for a line end)."""
+    out = io.StringIO(newline="")
+    csv.writer(out, quoting=quoting, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()[:-2]
+
+
 def write_rows(file_format: str, columns: list[str], rows: list[dict], *, line_end: str = "\n", bom: bool = False,
                 quote_all: bool = False, encoding: str = "utf-8") -> bytes:
     if file_format == "csv":
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
-                            lineterminator="\n" if line_end == "mixed" else line_end)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell_text(row.get(c)) for c in columns])
-        text = buffer.getvalue()
-        if line_end == "mixed":  # the record ends only: a quoted cell's breaks stay as they are
-            records = text.split("\n")
-            ends = ("\r\n", "\r", "\n")
-            text = "".join(r + ends[i % 3] for i, r in enumerate(records[:-1])) + records[-1]
+        quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+        records = [_csv_record(columns, quoting)] + [_csv_record([_cell_text(row.get(c)) for c in columns], quoting)
+                                                     for row in rows]
+        # the record ends only: a quoted cell's breaks stay as they are
+        ends = ("\r\n", "\r", "\n") if line_end == "mixed" else (line_end,)
+        text = "".join(r + ends[i % len(ends)] for i, r in enumerate(records))
         try:
             data = text.encode(encoding)
         except UnicodeEncodeError:
