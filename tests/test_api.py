@@ -30,6 +30,7 @@ BAD_FIGURES = [
     ({"datacenter": "yes"}, "datacenter", "true, false or unknown"),
     ({"dies": [("800", "FinFET")]}, "dies", "unknown transistor architecture"),
     ({"dies": [("0", "finfet")]}, None, "die area must be greater than zero"),
+    ({"dies": [("70687", "finfet")]}, None, "larger than a whole 300 mm wafer"),
     ({"io_bidir_gbps": "-1"}, None, "I/O rate must not be negative"),
 ]
 

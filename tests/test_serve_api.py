@@ -119,6 +119,7 @@ def test_digests_are_those_of_the_shipped_data(client):
     ({}, "chip"),
     ({"figures": {"dense": ["fp8=1978.9 sparse"]}}, "figures.dense"),
     ({"figures": {"dense": ["fp8=1978.9"], "dies": ["814:cmos"]}}, "figures.dies"),
+    ({"figures": {"dense": ["fp8=1978.9"], "dies": ["18446744073709551616:finfet"]}}, "figures.dies"),  # > a wafer
     ({"figures": {"dense": [1978.9]}}, "figures.dense.0"),
     ({"chip": "H200 SXM", "item": "board"}, "item"),
     ({"chip": "H200 SXM", "edition": "1999-01-01"}, None),
