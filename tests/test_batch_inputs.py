@@ -511,6 +511,16 @@ def test_a_corrupt_parquet_column_is_one_clear_error(offset):
         run(bytes(raw), input_format="parquet")
 
 
+def test_a_parquet_column_name_that_is_not_utf8_is_one_clear_error():
+    """The fuzz campaign (seed 63, batch case 1502: one bit flipped in the footer) made a column
+    name invalid UTF-8; pyarrow raised UnicodeDecodeError out of ParquetFile, a traceback."""
+    data = io.BytesIO()
+    pq.write_table(pa.table({"id": ["a"], "dense_int8_tops": [600.0]}), data)
+    raw = data.getvalue().replace(b"dense_int8_tops", b"dense_\xdfnt8_tops")  # 0xdf: a lead byte without its follower
+    with pytest.raises(InputError, match="not a Parquet file"):
+        run(raw, input_format="parquet")
+
+
 def test_json_nested_thousands_deep_is_an_error_on_its_line():
     data = b'{"chip": "H100 SXM"}\n{"chip": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n{"chip": "H200 SXM"}\n'
     out, summary = run(data, input_format="jsonl", output_format="jsonl")

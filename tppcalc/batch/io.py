@@ -639,9 +639,10 @@ class ParquetReader:
         pa, pq = _pyarrow(where)
         try:
             self._file = pq.ParquetFile(stream)
-        except (pa.ArrowException, OSError) as exc:
+            names = self._file.schema_arrow.names
+        except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: a name that is not UTF-8
             raise InputError(f"not a Parquet file ({exc})", where=where) from None
-        self.columns = _column_names(self._file.schema_arrow.names, where)
+        self.columns = _column_names(names, where)
         self._chunk_rows, self._where = chunk_rows, where
 
     def __iter__(self) -> Iterator[Chunk]:
