@@ -459,3 +459,46 @@ def test_an_operator_spelled_in_another_case_is_the_same_operator(tmp_path):
     report = report_fleet([path], CATALOGUE, as_of=DAY)
     assert check(report, "UVEU Example Cloud largest Tier 2 country share").status == "fail"  # 50% in IN
     assert not [c for c in report.checks if "example cloud" in c.name]
+
+
+UNOWNED_HOLDINGS = """
+    [[site]]
+    name = "fra"
+    country = "DE"
+    operator = "Op"
+    operator_hq = "DE"
+    [[site.item]]
+    chip = "H100 SXM"
+    count = 90
+    [[site]]
+    name = "auh"
+    country = "AE"
+    operator = "Op"
+    operator_hq = "DE"
+    [[site.item]]
+    chip = "H100 SXM"
+    count = 10
+    [[site]]
+    name = "auh-2"
+    country = "AE"
+    [[site.item]]
+    chip = "H100 SXM"
+    count = 20
+"""
+
+
+@pytest.mark.parametrize(("tier1_min", "tier1_status"), [("0.7", "pass"), ("0.8", "undetermined"), ("0.95", "fail")])
+@pytest.mark.parametrize(("tier2_max", "tier2_status"), [("0.3", "pass"), ("0.2", "undetermined"), ("0.05", "fail")])
+def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min, tier1_status, tier2_max, tier2_status):
+    """Op holds 90 H100 in DE (Tier 1) and 10 in AE (Tier 2); 20 more in AE name no operator. By
+    hand (same chip, so shares of units): Op's Tier 1 share is 90/100 = 0.9 without them and 90/120
+    = 0.75 with them; its AE share 10/100 = 0.1 without and 30/120 = 0.25 with. A check passes or
+    fails only where both agree: leaving the operator out of a record used to pass the 0.8 floor
+    (seed 64, fleet case 750 of the fuzz campaign)."""
+    report = report_fleet([write(tmp_path, UNOWNED_HOLDINGS)], CATALOGUE, as_of=DAY, caps={
+        "uveu_tier1_min_share": Decimal(tier1_min), "uveu_tier2_country_max_share": Decimal(tier2_max)})
+    tier1 = check(report, "UVEU Op Tier 1 share")
+    tier2 = check(report, "UVEU Op largest Tier 2 country share")
+    assert (tier1.status, tier2.status) == (tier1_status, tier2_status)
+    assert tier1.value == Fraction(90, 120) and tier2.value == Fraction(30, 120)  # the end that decides against Op
+    assert "20 units name no operator" in tier1.detail

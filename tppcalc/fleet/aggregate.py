@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
@@ -257,51 +257,84 @@ def _tier2_allocation(holdings, controlled, limits, tier_of) -> list[Check]:
 
 
 def _uveu(holdings, controlled, limits, tier_of) -> list[Check]:
-    """Universal VEU shares for each operator (of its compute that is or may be 3A090.a)."""
+    """Universal VEU shares for each operator (of its compute that is or may be 3A090.a).
+
+    A holding that names no operator may be any operator's: each share is bounded between the
+    operator's holdings with the least and the most favourable of those added, and a check passes
+    or fails only where both bounds agree (else undetermined)."""
     checks = []
     operators: dict[str, list[Holding]] = defaultdict(list)
+    unowned: list[Holding] = []
     for holding in holdings:
-        if holding.operator:
-            operators[holding.operator].append(holding)
+        (operators[holding.operator] if holding.operator else unowned).append(holding)
     rule = limits.rule_of["uveu_tier1_min_share"]
+    spare = _by_country(unowned) if all(_known(h, controlled) for h in unowned) else None
+    note = (f"; {sum(h.count for h in unowned):,} units name no operator and may be this operator's"
+            if unowned else "")
     for operator, group in sorted(operators.items()):
-        if any(h.unit_tpp is None or controlled.get(h.chip_id) != "yes" for h in group):
+        if spare is None or not all(_known(h, controlled) for h in group):
             checks.append(Check(f"UVEU {operator} Tier 1 share", "undetermined", None,
-                                limits["uveu_tier1_min_share"], rule, "a holding's TPP or classification is unknown"))
+                                limits["uveu_tier1_min_share"], rule, "a holding's TPP or classification is unknown"
+                                + (" (one that names no operator)" if spare is None else "")))
             continue
-        total = sum((h.unit_tpp * h.count for h in group), ZERO)
+        shares = _by_country(group)
+        total = sum(shares.values(), ZERO)
         if total == 0:
             continue
-        shares: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        tier1 = ZERO
-        for h in group:
-            amount = h.unit_tpp * h.count
-            shares[h.country] += amount
-            if tier_of[h.country] == "tier1":
-                tier1 += amount
-        share = ratio(tier1, total)
+        extra = sum(spare.values(), ZERO)
+
+        def bounds(countries) -> tuple[Fraction, Fraction]:
+            """The least and the greatest share of ``countries`` with any of the unowned holdings added."""
+            inside = sum((a for c, a in shares.items() if c in countries), ZERO)
+            spare_in = sum((a for c, a in spare.items() if c in countries), ZERO)
+            return ratio(inside, total + extra - spare_in), ratio(inside + spare_in, total + spare_in)
+
+        tier1 = {c for c in (*shares, *spare) if tier_of[c] == "tier1"}
         minimum = limits["uveu_tier1_min_share"]
-        checks.append(Check(f"UVEU {operator} Tier 1 share", "pass" if share >= minimum else "fail",
-                            share, minimum, rule, "at least this share of the operator's TPP in Tier 1"))
+        checks.append(_share_check(f"UVEU {operator} Tier 1 share", bounds(tier1), minimum, None, rule,
+                                   "at least this share of the operator's TPP in Tier 1" + note))
         maximum = limits["uveu_tier2_country_max_share"]
-        tier2 = {c: ratio(a, total) for c, a in shares.items() if tier_of[c] == "tier2"}
-        worst = max(tier2.items(), key=lambda kv: kv[1], default=(None, Fraction(0)))
-        checks.append(Check(f"UVEU {operator} largest Tier 2 country share", "pass" if worst[1] <= maximum else "fail",
-                            worst[1], maximum, rule,
-                            f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}"))
+        tier2 = {c: bounds({c}) for c in (*shares, *spare) if tier_of[c] == "tier2"}
+        worst = max(tier2.items(), key=lambda kv: kv[1][1], default=(None, (Fraction(0), Fraction(0))))
+        checks.append(_share_check(
+            f"UVEU {operator} largest Tier 2 country share",
+            (max((low for low, _ in tier2.values()), default=Fraction(0)), worst[1][1]), None, maximum, rule,
+            f"at most this share in any one Tier 2 country{f' (largest: {worst[0]})' if worst[0] else ''}" + note))
         headquarters = {h.operator_hq for h in group}
         if "US" in headquarters or None in headquarters:
             # Headquarters not given (or given two ways) may be the US: the check is never dropped,
             # and a share under the floor is then undetermined rather than failed.
             us_minimum = limits["uveu_us_min_share_for_us_headquartered"]
-            us_share = ratio(shares.get("US", ZERO), total)
-            detail = "a US-headquartered operator keeps at least this share in the US"
-            status: Status = "pass" if us_share >= us_minimum else "fail"
-            if status == "fail" and headquarters != {"US"}:
-                status = "undetermined"
-                detail += "; operator_hq is not given, or differs, for some holdings: it may be the US"
-            checks.append(Check(f"UVEU {operator} US share", status, us_share, us_minimum, rule, detail))
+            check = _share_check(f"UVEU {operator} US share", bounds({"US"}), us_minimum, None, rule,
+                                 "a US-headquartered operator keeps at least this share in the US" + note)
+            if check.status == "fail" and headquarters != {"US"}:
+                check = replace(check, status="undetermined", detail=check.detail + "; operator_hq is not given, "
+                                "or differs, for some holdings: it may be the US")
+            checks.append(check)
     return checks
+
+
+def _known(holding: Holding, controlled) -> bool:
+    return holding.unit_tpp is not None and controlled.get(holding.chip_id) == "yes"
+
+
+def _by_country(holdings) -> dict[str, Decimal]:
+    amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for h in holdings:
+        amounts[h.country] += h.unit_tpp * h.count
+    return amounts
+
+
+def _share_check(name: str, bounds: tuple[Fraction, Fraction], minimum, maximum, rule: str, detail: str) -> Check:
+    """A share that must be at least ``minimum`` (or at most ``maximum``), known to lie within
+    ``bounds``: pass or fail where both ends agree, undetermined between. The value shown is the
+    end that decides against the operator."""
+    low, high = bounds
+    if minimum is not None:
+        status: Status = "pass" if low >= minimum else "fail" if high < minimum else "undetermined"
+        return Check(name, status, low, minimum, rule, detail)
+    status = "pass" if high <= maximum else "fail" if low > maximum else "undetermined"
+    return Check(name, status, high, maximum, rule, detail)
 
 
 def _china_volume(holdings, controlled, limits) -> list[Check]:
