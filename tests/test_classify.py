@@ -126,7 +126,7 @@ def test_a_computer_holding_the_chip_is_4a090():
     ("int8", "area", "expected", "paragraph"),
     [
         (600, None, "3A090.a", "3A090.a.1"),                   # TPP 4800, whatever the area: a.1
-        (Decimal("599.999"), "100000", "outside 3A090", None),  # just under 4800, tiny density
+        (Decimal("599.999"), "70000", "outside 3A090", None),   # just under 4800, tiny density (a wafer-sized die)
         (370, 500, "3A090.a", "3A090.a.2"),                    # TPP 2960, density exactly 5.92: a.2
         (370, "500.001", "3A090.b", "3A090.b.1"),              # density just under 5.92: b.1 (b.2 too)
         (200, 500, "3A090.b", "3A090.b.2"),                    # TPP 1600, density 3.2 exactly: b.2
