@@ -101,3 +101,21 @@ def test_a_spec_file_with_a_larger_area_is_refused(place):
         chip["memory"]["hbm_stacks"][0]["package_area_mm2"]["value"] = 70_687
     with pytest.raises(SpecError, match="larger than a whole 300 mm wafer"):
         specs_from_document(document, "mem.toml")
+
+
+def test_the_dies_of_one_package_together_fit_a_wafer():
+    """Two dies of 40,000 mm2 (80,000 together) cannot share a package; two of 30,000 can."""
+    with pytest.raises(InputError, match="the dies' total area of 80000 mm2 is larger than a whole 300 mm wafer"):
+        spec_from_figures({"int8": 250}, dies=[("40000", "finfet"), ("40000", "finfet")])
+    assert len(spec_from_figures({"int8": 250}, dies=[("30000", "finfet"), ("30000", "finfet")]).dies) == 2
+
+
+def test_a_die_count_typed_wrong_is_refused_in_a_spec_file():
+    """1,000 dies of 400 mm2 (400,000 mm2): a count of 10 typed with two zeros too many would
+    divide the density by 100, toward "not controlled"."""
+    document = copy.deepcopy(GOOD)
+    document["chip"][0]["dies"][0]["count"] = 1000
+    with pytest.raises(SpecError, match="the dies' total area of 400000 mm2 is larger than a whole 300 mm wafer"):
+        specs_from_document(document, "mem.toml")
+    document["chip"][0]["dies"][0]["count"] = 10  # 4,000 mm2: a large package, but one
+    specs_from_document(document, "mem.toml")

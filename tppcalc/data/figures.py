@@ -129,6 +129,7 @@ def spec_from_figures(
                             transistor_architecture=_architecture(arch, field="dies"), source=_SOURCE_KEY)
         for i, (area, arch) in enumerate(dies)
     )
+    check_area(sum((d.area_mm2.value for d in logic_dies), Decimal(0)), "the dies' total area")
     memory = None
     if dram_bandwidth_gbps is not None:
         memory = Memory.model_construct(dram_bandwidth_gbps=_optional(dram_bandwidth_gbps, "DRAM bandwidth"))

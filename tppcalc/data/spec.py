@@ -336,6 +336,13 @@ class ChipSpec(StrictModel):
         return found
 
     @model_validator(mode="after")
+    def _dies_fit_a_wafer(self):
+        # Every die of one package together: a count typed wrong (1000 for 10) only lowers density
+        _plausible_area(sum((d.count * d.area_mm2.value for d in self.dies if d.area_mm2.value is not None),
+                            Decimal(0)), "the dies' total area")
+        return self
+
+    @model_validator(mode="after")
     def _sources_resolve(self, info: ValidationInfo):
         used = self.source_keys()
         if not used <= self.sources.keys():
