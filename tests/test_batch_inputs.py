@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 import io
 import json
+import re
+import zipfile
 
 import openpyxl
 import pyarrow as pa
@@ -519,6 +521,25 @@ def test_a_parquet_column_name_that_is_not_utf8_is_one_clear_error():
     raw = data.getvalue().replace(b"dense_int8_tops", b"dense_\xdfnt8_tops")  # 0xdf: a lead byte without its follower
     with pytest.raises(InputError, match="not a Parquet file"):
         run(raw, input_format="parquet")
+
+
+def test_a_workbook_without_a_worksheet_is_one_clear_error():
+    """The fuzz campaign (seed 65, batch case 1340: one bit flipped) left a workbook listing no
+    sheet; the reader took worksheets[0], an IndexError traceback."""
+    book = openpyxl.Workbook()
+    book.active.append(["chip"])
+    book.active.append(["H100 SXM"])
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", data, flags=re.S)
+            dst.writestr(item, data)
+    with pytest.raises(InputError, match="the workbook has no worksheet"):
+        run(out.getvalue(), input_format="xlsx")
 
 
 def test_json_nested_thousands_deep_is_an_error_on_its_line():

@@ -727,6 +727,8 @@ class ExcelReader:
         except Exception as exc:  # noqa: BLE001 (zipfile.BadZipFile, InvalidFileException, XML ParseError, ...)
             raise InputError(f"not an Excel workbook ({exc})", where=where) from None
         self._where = where
+        if not book.worksheets:  # a workbook's manifest may list none: nothing to read, and not a crash
+            raise InputError("the workbook has no worksheet", where=where)
         self._rows = self._read_rows(book.worksheets[0].iter_rows(min_row=1, values_only=True))
         header = next(self._rows, ())
         while header and header[-1] is None:

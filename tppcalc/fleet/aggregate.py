@@ -28,6 +28,10 @@ from tppcalc.fleet.inventory import Holding
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")
 UNKNOWN_CONSIGNEE = "(no consignee given)"
+# What inventories write for an operator or consignee they do not know (compared case-folded, with
+# spacing collapsed): read as none given, so such holdings may be anyone's.
+NO_PARTY = frozenset({"", "-", "--", "?", "n/a", "n.a.", "n.a", "na", "none", "null", "nil", "unknown", "tbd",
+                      "tba", "not applicable", "not available", "not known", "(no consignee given)"})
 ZERO = Decimal(0)
 
 
@@ -129,7 +133,8 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         found = spelled.get(name)
         if found is None:
             key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-            found = spelled[name] = first.setdefault(key, name)
+            # "N/A", "unknown": no party named, which may then be any (never a party of its own)
+            found = spelled[name] = None if key in NO_PARTY else first.setdefault(key, name)
         return found
 
     out = []
@@ -207,8 +212,17 @@ def _lpp(holdings, controlled, limits) -> list[Check]:
     limit, rule = limits["lpp_tpp_per_consignee_year"], limits.rule_of["lpp_tpp_per_consignee_year"]
     for (consignee, year), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         low, high = _bounded(group, controlled)
+        detail = "License Exception LPP (15 CFR 740.29)"
+        # Holdings without a consignee, or of this consignee without a shipping date, may be this
+        # group's: its upper bound counts them, so staying under the cap is a pass only with them.
+        pooled = [h for (c, y), other in groups.items() if (c, y) != (consignee, year)
+                  and c in (consignee, UNKNOWN_CONSIGNEE) and y in (year, None) for h in other]
+        if pooled and consignee != UNKNOWN_CONSIGNEE and year is not None:
+            extra = _bounded(pooled, controlled)[1]
+            high = None if high is None or extra is None else high + extra
+            detail += "; holdings without a consignee or a shipping date may be this consignee's in this year"
         name = f"LPP {consignee} {year if year else '(shipping year unknown)'}"
-        check = _at_most(name, low, high, limit, rule, "License Exception LPP (15 CFR 740.29)")
+        check = _at_most(name, low, high, limit, rule, detail)
         if check.status == "fail" and (consignee == UNKNOWN_CONSIGNEE or year is None):
             # Pooled holdings may belong to several consignees or years: over the cap proves nothing.
             check = Check(name, "undetermined", low, limit, rule,
