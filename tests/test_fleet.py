@@ -489,15 +489,15 @@ UNOWNED_HOLDINGS = """
 
 @pytest.mark.parametrize(("tier1_min", "tier1_status"), [("0.7", "pass"), ("0.8", "undetermined"), ("0.95", "fail")])
 @pytest.mark.parametrize(("tier2_max", "tier2_status"), [("0.3", "pass"), ("0.2", "undetermined"), ("0.05", "fail")])
-@pytest.mark.parametrize("no_operator", ["", 'operator = "N.A."', 'operator = " unknown "'])
+@pytest.mark.parametrize("no_operator", ["", 'operator = "N.A."', 'operator = " unknown "', 'operator = "1e999999"'])
 def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min, tier1_status, tier2_max,
                                                              tier2_status, no_operator):
     """Op holds 90 H100 in DE (Tier 1) and 10 in AE (Tier 2); 20 more in AE name no operator (or
-    "N.A.", "unknown": what inventories write for one they do not know). By hand (same chip, so
+    "N.A.", "unknown": what inventories write for one they do not know; or "1e999999", no name). By hand (same chip, so
     shares of units): Op's Tier 1 share is 90/100 = 0.9 without them and 90/120 = 0.75 with them;
     its AE share 10/100 = 0.1 without and 30/120 = 0.25 with. A check passes or fails only where
     both agree: leaving the operator out of a record, or writing "N.A.", used to pass the 0.8 floor
-    (fuzz campaign: seed 64, fleet case 750; seed 65, fleet case 35)."""
+    (fuzz campaign: seed 64, fleet case 750; seed 65, fleet case 35; seed 66, fleet case 1357)."""
     inventory = UNOWNED_HOLDINGS.replace('    name = "auh-2"\n', f'    name = "auh-2"\n    {no_operator}\n')
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY, caps={
         "uveu_tier1_min_share": Decimal(tier1_min), "uveu_tier2_country_max_share": Decimal(tier2_max)})

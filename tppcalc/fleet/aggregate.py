@@ -133,8 +133,10 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         found = spelled.get(name)
         if found is None:
             key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-            # "N/A", "unknown": no party named, which may then be any (never a party of its own)
-            found = spelled[name] = None if key in NO_PARTY else first.setdefault(key, name)
+            # "N/A", "unknown", a number ("0", "1e999999") or no letter at all: no party named,
+            # which may then be any (never a party of its own)
+            unnamed = key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
+            found = spelled[name] = None if unnamed else first.setdefault(key, name)
         return found
 
     out = []
@@ -143,6 +145,14 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         out.append(h if consignee is h.consignee and operator is h.operator
                    else h._replace(consignee=consignee, operator=operator))
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
