@@ -523,23 +523,28 @@ def test_a_parquet_column_name_that_is_not_utf8_is_one_clear_error():
         run(raw, input_format="parquet")
 
 
+def edited_workbook(rows: list[list], member: str, edit) -> bytes:
+    """An .xlsx of ``rows`` whose zip member ``member`` (its XML) has gone through ``edit``."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    edited = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data.getvalue())) as source, zipfile.ZipFile(edited, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            target.writestr(item, edit(content) if item.filename == member else content)
+    return edited.getvalue()
+
+
 def test_a_workbook_without_a_worksheet_is_one_clear_error():
     """The fuzz campaign (seed 65, batch case 1340: one bit flipped) left a workbook listing no
     sheet; the reader took worksheets[0], an IndexError traceback."""
-    book = openpyxl.Workbook()
-    book.active.append(["chip"])
-    book.active.append(["H100 SXM"])
-    raw = io.BytesIO()
-    book.save(raw)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/workbook.xml":
-                data = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", data, flags=re.S)
-            dst.writestr(item, data)
+    data = edited_workbook([["chip"], ["H100 SXM"]], "xl/workbook.xml",
+                           lambda xml: re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", xml, flags=re.S))
     with pytest.raises(InputError, match="the workbook has no worksheet"):
-        run(out.getvalue(), input_format="xlsx")
+        run(data, input_format="xlsx")
 
 
 def test_json_nested_thousands_deep_is_an_error_on_its_line():
@@ -561,23 +566,10 @@ def test_a_json_line_without_end_is_read_with_a_bound(monkeypatch):
 
 def test_a_corrupt_excel_sheet_is_one_clear_error():
     """Broken XML in the sheet raised xml.etree's ParseError out of openpyxl, mid-file."""
-    import zipfile
-
-    book = openpyxl.Workbook()
-    book.active.append(["chip", "note"])
-    for i in range(50):
-        book.active.append(["H100 SXM", f"n{i}"])
-    data = io.BytesIO()
-    book.save(data)
-    broken = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data.getvalue())) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                content = content.replace(b"n30", b"n30<bogus")
-            target.writestr(item, content)
+    broken = edited_workbook([["chip", "note"], *(["H100 SXM", f"n{i}"] for i in range(50))],
+                             "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"n30", b"n30<bogus"))
     with pytest.raises(InputError, match="the first sheet cannot be read after row"):
-        run(broken.getvalue(), input_format="xlsx")
+        run(broken, input_format="xlsx")
 
 
 def test_mutated_csv_files_never_crash_and_read_the_same_in_any_block_size(monkeypatch):
