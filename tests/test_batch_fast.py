@@ -128,8 +128,8 @@ def test_read_ahead_hands_the_chunks_in_order_then_raises_the_readers_error_here
     engine_ids = IdsOnRecord()
     got = []
     with pytest.raises(InputError, match="line 7 runs on"):
-        for chunk, id_problems in batch._read_ahead(reader(), engine_ids):
-            got.append((chunk, id_problems))
+        for chunk, rows in batch._read_ahead(reader(), engine_ids):
+            got.append((chunk, rows))
     assert got == [(c, {0: [f"id of {c}"]}) for c in "abc"]
     assert [c for c, _ in engine_ids.calls] == list("abc")
     assert all(thread is not threading.current_thread() for _, thread in engine_ids.calls)

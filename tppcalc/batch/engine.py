@@ -68,7 +68,6 @@ SCALE = 10_000                 # fast-path figures are integers in 1/10,000ths
 _MAX_UNITS = 10**9 * SCALE     # and below 10^9: any TPP x SCALE then fits in an int64
 MARGIN = 1e-9
 _LIMIT = 1 << 62               # exact comparisons keep every product below this
-_MAX_AREA_UNITS = int(MAX_AREA_MM2) * SCALE  # a die area past this is refused (spec.check_area)
 _MAX_CONDITIONS = 39           # 2 x 3^39 < 2^63: a row's answers and its near-a-line bit pack into one int64
 
 # Three-valued answers as small integers (NOT is 2 - x), and the scalar engine's in the same code.
@@ -82,6 +81,9 @@ _FLAGS = {"": _UNKNOWN, "true": _YES, "yes": _YES, "1": _YES, "false": _NO, "no"
 _NEAR_LINE_FIGURES = ("tpp", "density")
 # Figures numpy holds as integers in 1/10,000ths; density is the pair (TPP, die area) of them.
 _UNIT_FIGURES = ("tpp", "io", "dram", "dram_plus_io")
+# The plain figures numpy keeps, in units (least, most or None), by amount column; others (0, None),
+# rates (1, None). Outside, the scalar parser says why a cell is refused (zero, past a wafer's area).
+_FAST_RANGE = {"die_area_mm2": (1, int(MAX_AREA_MM2) * SCALE)}
 
 
 def check_columns(columns: Sequence[str], where: str) -> None:
@@ -268,25 +270,23 @@ class Engine:
 
     # ------------------------------------------------------------------------------ one chunk
 
-    def classify(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Results:
-        return self.decide(self.read(chunk, id_problems))
+    def classify(self, chunk: Chunk) -> Results:
+        return self.decide(self.read(chunk))
 
-    def read(self, chunk: Chunk, id_problems: dict[int, list[str]] | None = None) -> Rows:
-        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids).
-        ``id_problems``: what ``check_ids`` found for this chunk, where it was called already (each
-        chunk once, in order: the check remembers the ids). Touches no callable and nothing
-        ``decide`` uses: it may run on a thread that reads ahead, one chunk before ``decide``."""
+    def read(self, chunk: Chunk) -> Rows:
+        """Parse and check the cells of a chunk (rows read in earlier chunks count for ids: call it
+        once for each chunk, in order). Touches no callable and nothing ``decide`` uses: it may run
+        on a thread that reads ahead, one chunk before ``decide``."""
         n = len(chunk)
         cells = chunk.cells
         problems: dict[int, list[str]] = {}
-        dense = {p: _parse(cells[c], functools.partial(parse_rate, what=f"{p} throughput"), True, c, problems)
+        dense = {p: _parse(cells[c], functools.partial(parse_rate, what=f"{p} throughput"), c, problems, (1, None))
                  for c, p in DENSE_COLUMNS.items() if c in cells}
-        amounts = {c: _parse(cells[c], _amount_parser(c), c == "die_area_mm2", c, problems) if c in cells else
+        amounts = {c: _parse(cells[c], _amount_parser(c), c, problems, _FAST_RANGE.get(c, (0, None))) if c in cells else
                    _Column(np.zeros(n, np.int64), np.full(n, _EMPTY, np.int8), None) for c in AMOUNT_COLUMNS}
         datacenter = _flags(cells.get("datacenter"), n, problems)
         _check_quantity(cells.get("quantity"), problems)
-        for row, found in (self.check_ids(chunk) if id_problems is None else id_problems).items():
-            problems.setdefault(row, []).extend(found)
+        self._check_ids(cells.get("id"), problems)
 
         chips: dict[str, np.ndarray] = {}
         for label, rows in (_groups(*_labels(cells["chip"])) if "chip" in cells else {}).items():
@@ -359,20 +359,15 @@ class Engine:
                 "candidates" if ambiguous else "suggestions": list(error.candidates if ambiguous else error.suggestions)}
         entry["rows"] += len(asking)
 
-    def check_ids(self, chunk: Chunk) -> dict[int, list[str]]:
-        """The rows of ``chunk`` whose id an earlier row has: call once for each chunk, in order.
-        Touches nothing but the ids seen (no catalogue, no callable)."""
-        cells = chunk.cells.get("id")
+    def _check_ids(self, cells: Cells | None, problems: dict[int, list[str]]) -> None:
         if cells is None:
-            return {}
-        problems = {}
+            return
         rows = np.flatnonzero(cells.widths > 0)
         for index in self._ids.repeats_in(cells.data, cells.starts[rows], cells.ends[rows]):
             row = int(rows[index])
-            problems[row] = [
+            problems.setdefault(row, []).append(
                 f"id: {cells.data[cells.starts[row]:cells.ends[row]].decode('utf-8', 'replace')!r} is given on an "
-                f"earlier {self._unit}"]
-        return problems
+                f"earlier {self._unit}")
 
     # ---------------------------------------------------------------------------- numpy path
 
@@ -749,12 +744,13 @@ def _fixed_point(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     return units, state
 
 
-def _parse(cells: Cells, parser, strictly_positive: bool, field: str, problems: dict[int, list[str]]) -> _Column:
+def _parse(cells: Cells, parser, field: str, problems: dict[int, list[str]], fast: tuple[int, int | None]) -> _Column:
+    """A column's figures; plain decimals in units within ``fast`` (least, most or None) stay with
+    numpy, the others go to ``parser``, which reads them or says why they are refused."""
     units, state = _fixed_point(cells)
-    if strictly_positive:
-        state[(state == _FAST) & (units == 0)] = _OTHER  # the scalar parser says why zero is refused
-    if field == "die_area_mm2":  # nor may an area pass a wafer's: the scalar parser says why
-        state[(state == _FAST) & (units > _MAX_AREA_UNITS)] = _OTHER
+    least, most = fast
+    outside = units < least if most is None else (units < least) | (units > most)
+    state[(state == _FAST) & outside] = _OTHER
     for row in np.flatnonzero(state == _OTHER).tolist():
         text = cells.text(row)
         if not text.strip():

@@ -211,6 +211,10 @@ class Die(StrictModel):
     def _node_sourced(self):
         if (self.process_node or self.transistor_architecture) and not self.source:
             raise ValueError("process_node / transistor_architecture need a `source`")
+        return self
+
+    @model_validator(mode="after")
+    def _plausible(self):
         if self.area_mm2.value is not None:
             _plausible_area(self.area_mm2.value, "die area")
         return self

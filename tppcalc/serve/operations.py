@@ -12,8 +12,9 @@ ones the service was started with.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,20 @@ ITEMS = ("ic", "computer")
 
 class NotInCatalogue(InputError):
     """A catalogue query that names no chip (a resource that does not exist: 404 over HTTP)."""
+
+
+@contextlib.contextmanager
+def _catalogue_errors(field: str) -> Iterator[None]:
+    """A query the catalogue does not resolve as the service's error for ``field``: an unknown name
+    is NotInCatalogue (404), an ambiguous one a bad request (422)."""
+    from tppcalc.errors import AmbiguousChipError, UnknownChipError
+
+    try:
+        yield
+    except UnknownChipError as exc:
+        raise NotInCatalogue(str(exc), field=field) from None
+    except AmbiguousChipError as exc:
+        raise InputError(str(exc), field=field) from None
 
 
 @dataclass(frozen=True)
@@ -108,14 +123,8 @@ class Service:
 
     def _lookup(self, query: object, field: str):
         self._lookup_checks(query, field)
-        from tppcalc.errors import AmbiguousChipError, UnknownChipError
-
-        try:
+        with _catalogue_errors(field):
             return self.catalogue.lookup(query)
-        except UnknownChipError as exc:
-            raise NotInCatalogue(str(exc), field=field) from None
-        except AmbiguousChipError as exc:
-            raise InputError(str(exc), field=field) from None
 
     @staticmethod
     def _lookup_checks(query: object, field: str) -> None:
@@ -164,14 +173,9 @@ class Service:
             return self.spec_of(chip, figures), None
         self._lookup_checks(chip, "chip")
         from tppcalc.decisions.computers import chip_or_computer, with_governing
-        from tppcalc.errors import AmbiguousChipError, UnknownChipError
 
-        try:
+        with _catalogue_errors("chip"):
             found = chip_or_computer(chip, item, self.catalogue, field="chip", computer_option='"item": "computer"')
-        except UnknownChipError as exc:
-            raise NotInCatalogue(str(exc), field="chip") from None
-        except AmbiguousChipError as exc:
-            raise InputError(str(exc), field="chip") from None
         return with_governing(*found, item, rules)
 
     def classify_json(self, **arguments) -> bytes:
