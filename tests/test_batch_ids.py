@@ -148,6 +148,20 @@ def test_repeats_across_runs_on_disk_and_their_merges_match_the_definition(name,
     assert len(ids._disk) >= 2 and len(merges) >= 3  # the repeats were found in runs on disk, merged
 
 
+
+@pytest.mark.parametrize("name", HASHES)
+def test_every_run_is_sorted_when_ids_share_their_top_bits(name):
+    """A run's entries (hash top, then ordinal) stay sorted, as the merges on disk need, also
+    when ids with equal tops come in the opposite order to their hashes' low bits."""
+    ids = SeenIds(hash_of=HASHES[name], memory_entries=1 << 20)
+    rng = random.Random(23)
+    for _ in range(6):
+        ids.repeats([f"sku-{rng.randrange(10**6)}".encode() for _ in range(200)])
+    assert ids._runs and all((run[1:] > run[:-1]).all() for run in ids._runs)
+    tied = SeenIds(hash_of={b"a": (5 << 32) | 9, b"b": (5 << 32) | 1}.get)
+    assert tied.repeats([b"a", b"b"]) == [] and (np.diff(tied._runs[0].astype(np.int64)) > 0).all()
+    assert tied.repeats([b"b", b"a", b"b"]) == [0, 1, 2]
+
 @pytest.mark.parametrize("name", HASHES)
 def test_unique_ids_are_never_repeats_when_the_filter_is_full(name):
     """One word of filter, every bit set: every id is a "maybe", and each is confirmed new."""
