@@ -374,6 +374,26 @@ def test_reading_is_chunked(monkeypatch):
     assert summary.rows == len(rows) == 2000 and len(sizes) > 5 and max(sizes) <= 2 * 4096
 
 
+
+def test_the_first_chunk_comes_after_one_read():
+    """The lines the header's read brought are the first chunk: the engine starts on them while
+    the next block is read (they once waited for a second read, and the first chunk was two
+    blocks). Every later chunk comes after one more read."""
+    class Counted(io.BytesIO):
+        reads = 0
+
+        def read(self, size=-1):
+            Counted.reads += 1
+            return super().read(size)
+
+    stream = Counted(("id,dense_int8_tops\n" + "".join(f"sku-{i},{i % 900 + 1}\n" for i in range(2000))).encode())
+    reader = batch_io.CsvReader(stream, "input", block_bytes=4096)
+    reads, rows = [], 0
+    for chunk in reader:
+        reads.append(Counted.reads)
+        rows += len(chunk)
+    assert reads[0] == 1 and reads == list(range(1, len(reads) + 1)) and rows == 2000
+
 # ------------------------------------------------------------------- line ends and quotes (issue 14.7)
 
 

@@ -236,22 +236,23 @@ class CsvReader:
                              where=f"{self._where}: line 1") from None
 
     def __iter__(self) -> Iterator[Chunk]:
+        # The lines the header's read left (most of a block) are the first chunk: rows start
+        # coming after one read, not two.
         pending = self._pending
         while True:
+            end = _last_line_end(pending)
+            if end:
+                chunk, open_record = self._chunk(pending[:end], final=False)
+                pending = open_record + pending[end:]
+                if chunk is not None:
+                    yield chunk
+            elif len(pending) > MAX_LINE_BYTES:
+                raise InputError(f"line {self._line} runs on for more than {MAX_LINE_BYTES >> 20} MiB without a "
+                                 "line end: not a CSV file of rows?", where=self._where)
             more = self._read()
             if not more:
                 break
             pending += more
-            end = _last_line_end(pending)
-            if not end:
-                if len(pending) > MAX_LINE_BYTES:
-                    raise InputError(f"line {self._line} runs on for more than {MAX_LINE_BYTES >> 20} MiB without a "
-                                     "line end: not a CSV file of rows?", where=self._where)
-                continue
-            chunk, open_record = self._chunk(pending[:end], final=False)
-            pending = open_record + pending[end:]
-            if chunk is not None:
-                yield chunk
         # The end of the file: complete lines, then what is left (a last line without its line
         # end, a record still open), which the end of the file closes.
         end = max(pending.rfind(b"\n"), pending.rfind(b"\r")) + 1
