@@ -540,7 +540,11 @@ class _KnownKeys:
 
     def __init__(self):
         self._keys = np.zeros(0, np.int64)
-        self._outcomes: list[Outcome] = []
+        # Each key's outcome as a number among the distinct outcomes: a chunk of 800 keys and 40
+        # outcomes numbers its outcomes with 40 table look-ups, not 800.
+        self._codes = np.zeros(0, np.intp)
+        self._distinct: list[Outcome] = []
+        self._code_of: dict[Outcome, int] = {}
         self._slots = np.full(1 << self._SLOT_BITS, -1, np.intp)  # slot -> index of a key there, or -1
 
     def numbers(self, keys: np.ndarray, confirm: Callable[[int, int], Outcome], outcomes: _Table) -> np.ndarray:
@@ -550,19 +554,30 @@ class _KnownKeys:
         if new.any():
             missing, first = np.unique(keys[new], return_index=True)
             at = np.flatnonzero(new)[first]
-            added = [confirm(key, position) for key, position in zip(missing.tolist(), at.tolist())]
+            added = [self._code(confirm(key, position)) for key, position in zip(missing.tolist(), at.tolist())]
             order = np.argsort(np.concatenate([self._keys, missing]), kind="stable")
-            everything = [*self._outcomes, *added]
             self._keys = np.concatenate([self._keys, missing])[order]
-            self._outcomes = [everything[i] for i in order.tolist()]
+            self._codes = np.concatenate([self._codes, np.array(added, np.intp)])[order]
             self._slots.fill(-1)
             self._slots[self._slot(self._keys)] = np.arange(len(self._keys))  # one key a slot, the others not
             where, _ = self._find(keys)
-        # Only the keys this chunk holds are numbered, in the order of the keys.
-        table = np.zeros(len(self._keys), np.int32)
-        for index in np.flatnonzero(np.bincount(where, minlength=len(self._keys))).tolist():
-            table[index] = outcomes.index(self._outcomes[index])
-        return table[where]
+        codes = self._codes[where]
+        # Only the outcomes this chunk holds are numbered, in the order of their first keys (so
+        # the order of a summary's notices stays the keys').
+        first_key = np.full(len(self._distinct), len(self._keys))
+        np.minimum.at(first_key, codes, where)
+        present = np.flatnonzero(first_key < len(self._keys))
+        table = np.zeros(len(self._distinct), np.int32)
+        for code in present[np.argsort(first_key[present])].tolist():
+            table[code] = outcomes.index(self._distinct[code])
+        return table[codes]
+
+    def _code(self, outcome: Outcome) -> int:
+        code = self._code_of.get(outcome)
+        if code is None:
+            code = self._code_of[outcome] = len(self._distinct)
+            self._distinct.append(outcome)
+        return code
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each key is (or would be) among the known keys, and whether it is new."""
