@@ -308,3 +308,20 @@ def test_tppcalc_batch_on_a_full_disk_says_so_in_one_line_and_writes_no_answers(
     assert len(result.stderr.strip().splitlines()) == 1
     assert "cannot write the ids to a temporary file (No space left on device)" in result.stderr
     assert out.read_text() == "the previous output\n"
+
+
+def test_the_filter_is_zeroed_writable_memory_with_or_without_huge_pages(monkeypatch):
+    """The filter's words come from an anonymous mapping advised onto huge pages where Linux
+    offers it (its first touch faulted in 8,192 pages before the first chunk could go on), and
+    from numpy's zeros elsewhere: either way every word starts at zero and keeps what is set."""
+    from tppcalc.batch import ids as batch_ids
+
+    for advice in (getattr(batch_ids.mmap, "MADV_HUGEPAGE", None), None):
+        if advice is None:
+            monkeypatch.delattr(batch_ids.mmap, "MADV_HUGEPAGE", raising=False)
+        words = batch_ids._zeroed_words(1 << 20)
+        assert words.dtype == np.uint64 and len(words) == 1 << 20 and not words.any()
+        words[[0, 12345, (1 << 20) - 1]] |= np.uint64(5)
+        assert words.sum() == 15 and words[12345] == 5
+    ids = SeenIds()
+    assert ids.repeats([b"a", b"b"]) == [] and ids.repeats([b"b"]) == [0]

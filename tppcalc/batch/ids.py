@@ -19,6 +19,7 @@ is given on ids that were not checked.
 
 from __future__ import annotations
 
+import mmap
 import os
 import secrets
 import tempfile
@@ -194,7 +195,7 @@ class SeenIds:
 
     def _add_to_bloom(self, words: np.ndarray, masks: np.ndarray) -> None:
         if self._bloom is None:
-            self._bloom = np.zeros(self._bloom_words, np.uint64)  # calloc: untouched pages cost nothing
+            self._bloom = _zeroed_words(self._bloom_words)
         firsts = np.flatnonzero(np.diff(words, prepend=-1))  # from sorted hashes: words in order
         self._bloom[words[firsts]] |= np.bitwise_or.reduceat(masks, firsts)
 
@@ -210,6 +211,21 @@ class SeenIds:
         while len(self._disk) > 1 and self._disk[-2].count <= self._disk[-1].count:
             last = self._disk.pop()
             self._disk.append(_merged(self._disk.pop(), last, self._block_entries, self._merge_entries))
+
+
+def _zeroed_words(count: int) -> np.ndarray:
+    """``count`` zeroed 64-bit words for the filter, on huge pages where the system offers them:
+    the first chunk's ids touch nearly every page of it, and faulting in 8,192 pages of 4 KiB took
+    30-100 ms on a VM, which the whole batch waited for (16 pages of 2 MiB: 5-30 ms)."""
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)  # Linux
+    if advice is not None:
+        try:
+            region = mmap.mmap(-1, 8 * count, flags=mmap.MAP_PRIVATE)  # anonymous, zeroed, untouched
+            region.madvise(advice)
+            return np.frombuffer(region, np.uint64)
+        except (OSError, ValueError):  # no transparent huge pages, or no such mapping here
+            pass
+    return np.zeros(count, np.uint64)  # calloc: untouched pages cost nothing
 
 
 def _ordinals_in_memory(run: np.ndarray, tops: np.ndarray) -> list[tuple[int, int]]:
