@@ -168,3 +168,31 @@ def test_the_catalogue_and_progress_are_called_on_the_callers_thread_only(monkey
         if thread.name == "tppcalc-batch-read":
             thread.join(timeout=5)
             assert not thread.is_alive()
+
+
+def sheet_with_every_kind_of_row(rows: int) -> bytes:
+    """The bench's rows, with rows whose error text is long, ids repeated, chips, and cells a
+    spreadsheet would read as formulas: every way a row can reach the CSV writer."""
+    lines = spec_sheet(rows).decode().splitlines(keepends=True)
+    header, body = lines[0].rstrip("\n"), lines[1:]
+    for i in range(0, rows, 7):  # a repeat of an id far back, and a garbled rate with a long text
+        body[i] = f"sku-{i // 2}," + "9" * 300 + "x" + body[i][body[i].index(",", body[i].index(",") + 1):]
+    return (header + ",note\n" + "".join(line.rstrip("\n") + f",n{i}\n" for i, line in enumerate(body))).encode()
+
+
+@pytest.mark.parametrize("rows_at_a_time", [1, 5, 4096])
+def test_csv_rows_assembled_by_numpy_are_the_rows_written_one_by_one(monkeypatch, rows_at_a_time):
+    """The CSV writer puts a fast-path block's rows together in numpy matrices; the rows written
+    one at a time (the path it falls back to: a part wider than ASSEMBLE_WIDTH, a formula-like
+    cell) are the reference, byte for byte, also for slices of 1 and 5 rows."""
+    data = sheet_with_every_kind_of_row(600)
+    formulas = data.replace(b",n5\n", b",=n5\n").replace(b",n6\n", b",-6\n")
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=4096))
+    monkeypatch.setattr(batch_io, "ASSEMBLE_ROWS", rows_at_a_time)
+    assembled = [classified_bytes(d) for d in (data, formulas)]
+    monkeypatch.setattr(batch_io, "ASSEMBLE_WIDTH", 0)
+    one_by_one = [classified_bytes(d) for d in (data, formulas)]
+    assert assembled == one_by_one
+    assert assembled[0].count(b"\n") == 601 and b"=n5" in assembled[1] and b"'=n5" in assembled[1]
+    lines = assembled[0].decode().splitlines()
+    assert sum("is given on an earlier line" in line for line in lines) > 40 and sum("9" * 300 in line for line in lines) > 80

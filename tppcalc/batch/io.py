@@ -23,6 +23,7 @@ from pathlib import PurePath
 from typing import BinaryIO
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tppcalc.errors import InputError
 
@@ -36,6 +37,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
 BLOCK_BYTES = 1 << 21        # CSV is read 2 MiB at a time: a chunk's transients (the writer's) stay small
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
 WRITE_ROWS = 512             # CSV rows joined for one write (about 1 MB with the 2026 notices)
+ASSEMBLE_ROWS = 4096         # and assembled by numpy at a time (a few MB of transients, reused)
+ASSEMBLE_WIDTH = 512         # bytes of a line, figure or tail at most for numpy's assembly
 MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
 MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
 # Lines after a malformed record's first line are read again; this bounds the rereading in a file
@@ -99,15 +102,15 @@ class Cells:
 class Chunk:
     """Consecutive rows of the input.
 
-    ``lines`` (CSV read on the fast path) holds each row exactly as the file has it, so a CSV
-    output copies it; otherwise ``records`` holds each row's values as read (typed for JSON,
-    Parquet and Excel), and ``arrow`` the Parquet batch itself.
+    ``block`` (CSV read on the fast path) holds the rows as lines exactly as the file has them
+    (LF-ended, the cells' data), so a CSV output copies them; otherwise ``records`` holds each
+    row's values as read (typed for JSON, Parquet and Excel), and ``arrow`` the Parquet batch itself.
     """
 
     numbers: np.ndarray
     cells: dict[str, Cells]
     problems: dict[int, str]
-    lines: list[bytes] | None = None
+    block: bytes | None = None
     records: list[list] | None = None
     arrow: object = None
 
@@ -287,9 +290,10 @@ class CsvReader:
             except UnicodeDecodeError:
                 return None
         width = len(self.columns)
-        rows = block.count(b"\n")
         buf = np.frombuffer(block, np.uint8)
-        delimiters = np.flatnonzero((buf == _COMMA) | (buf == _NEWLINE))
+        newlines = buf == _NEWLINE
+        rows = int(np.count_nonzero(newlines))  # numpy lets go of the GIL, bytes.count does not
+        delimiters = np.flatnonzero((buf == _COMMA) | newlines)
         if not rows or len(delimiters) != rows * width or block[-1:] != b"\n":
             return None
         ends = delimiters.reshape(rows, width)
@@ -301,11 +305,9 @@ class CsvReader:
         if width == 1 and (starts[:, 0] == ends[:, 0]).any():
             return None  # blank lines, which the csv module skips
         cells = {name: Cells(block, starts[:, j], ends[:, j]) for j, name in enumerate(self.columns)}
-        lines = block.split(b"\n")
-        lines.pop()
         numbers = self._line + np.arange(rows)
         self._line += rows
-        return Chunk(numbers, cells, {}, lines=lines)
+        return Chunk(numbers, cells, {}, block=block)
 
     def _parse(self, block: bytes, final: bool) -> tuple[Chunk | None, bytes]:
         """The csv module path: quotes, blank lines, ragged rows, bad bytes, malformed lines."""
@@ -472,37 +474,91 @@ class CsvWriter:
 
     def write(self, chunk: Chunk, tpp: np.ndarray, density: np.ndarray, outcome: np.ndarray, outcomes: list) -> None:
         cell = self._cell
-        # The four outcome fields are few distinct values: quote them once, not once per row.
+        # The five outcome fields are few distinct values: quote them once, not once per row.
+        tails = [("," + _csv_line([cell(_text(v)) for v in o.fields()]) + "\n").encode("utf-8") for o in outcomes]
+        if chunk.block is not None and not (cell is neutralised and _may_hold_formulas(chunk.block)):
+            # The lines as read, then the figures and the tails: assembled by numpy, a slice of
+            # rows at a time, with no Python object a row (they held the GIL the reading thread
+            # needs); None where a line, figure or tail is too wide for that to pay.
+            first, last = self._columns[0], self._columns[-1]
+            starts, ends = chunk.cells[first].starts, chunk.cells[last].ends
+            assembly = _Assembly(chunk.block, tails)
+            for at in range(0, len(chunk), ASSEMBLE_ROWS):
+                rows = slice(at, at + ASSEMBLE_ROWS)
+                joined = assembly.rows(starts[rows], ends[rows], tpp[rows], density[rows], outcome[rows])
+                if joined is None:
+                    self._write_rows(chunk, rows, tpp, density, tails, outcome)
+                else:
+                    self._sink.write(memoryview(joined))  # bytes-like: sinks may test it, len() it, bytes() it
+            return
+        self._write_rows(chunk, slice(0, len(chunk)), tpp, density, tails, outcome)
+
+    def _write_rows(self, chunk: Chunk, rows: slice, tpp: np.ndarray, density: np.ndarray, tails: list[bytes],
+                    outcome: np.ndarray) -> None:
+        """The rows of ``rows`` one by one: each a line (the one read, or its cells written again),
+        its figures and its outcome's tail."""
+        cell = self._cell
         # An object array: the tails hold the notices (2 KB a row under the 2026 rules), and a
         # fixed-width byte array as wide as the longest, per row, cost seconds and 400 MiB.
-        tails = np.empty(len(outcomes), object)
-        tails[:] = [("," + _csv_line([cell(_text(v)) for v in o.fields()]) + "\n").encode("utf-8") for o in outcomes]
-        figures = np.strings.add(np.strings.add(np.strings.add(b",", tpp), b","), density).tolist()
-        ends = tails[outcome].tolist()
-        if chunk.lines is not None:
-            lines = chunk.lines
-            block = next(iter(chunk.cells.values())).data if chunk.cells else b""
-            if cell is neutralised and _may_hold_formulas(block):
+        tail_objects = np.empty(len(tails), object)
+        tail_objects[:] = tails
+        figures = np.strings.add(np.strings.add(np.strings.add(b",", tpp[rows]), b","), density[rows]).tolist()
+        ends = tail_objects[outcome[rows]].tolist()
+        numbers = range(len(chunk))[rows]
+        if chunk.block is not None:
+            lines = chunk.block.split(b"\n")[:len(chunk)][rows]
+            if cell is neutralised and _may_hold_formulas(chunk.block):
                 # Copied lines hold no quote, CR or LF; a line with a formula-like cell is rewritten.
-                suspect = np.flatnonzero(_formula_rows(chunk.cells)).tolist()
-                if suspect:
-                    lines = list(lines)
-                    for row in suspect:
-                        lines[row] = _csv_line([cell(chunk.cells[c].text(row)) for c in self._columns]).encode("utf-8")
-            parts = [b""] * (3 * len(chunk))
+                for index in np.flatnonzero(_formula_rows(chunk.cells)[rows]).tolist():
+                    row = numbers[index]
+                    lines[index] = _csv_line([cell(chunk.cells[c].text(row)) for c in self._columns]).encode("utf-8")
+            parts = [b""] * (3 * len(lines))
             parts[::3], parts[1::3], parts[2::3] = lines, figures, ends
         else:
             parts = [_csv_line([cell(_text(v)) for v in row]).encode("utf-8") + head + end
-                     for row, head, end in zip(chunk.rows(self._columns), figures, ends)]
+                     for row, head, end in zip(chunk.rows(self._columns)[rows], figures, ends)]
         # Written WRITE_ROWS rows at a time: one join of a whole chunk (70 MB with notices) maps
         # fresh pages every chunk, and faulting them in cost more than copying (5 s of CPU against
         # 1 s at 1M rows); a buffer of this size is reused.
-        step = (3 if chunk.lines is not None else 1) * WRITE_ROWS
+        step = (3 if chunk.block is not None else 1) * WRITE_ROWS
         for start in range(0, len(parts), step):
             self._sink.write(b"".join(parts[start:start + step]))
 
     def close(self) -> None:
         self._sink.flush()
+
+
+class _Assembly:
+    """Output lines of a fast-path block (no NUL, no quote) put together by numpy: each row's
+    line as read, a comma, its TPP, a comma, its density and its outcome's tail. Each part goes
+    into a zero-padded byte matrix, a row a row, and the zeros are taken out."""
+
+    def __init__(self, block: bytes, tails: list[bytes]):
+        self._tail_widths = np.fromiter(map(len, tails), np.int64, len(tails))
+        self._tails = np.zeros((len(tails), int(self._tail_widths.max(initial=1))), np.uint8)
+        for number, tail in enumerate(tails):
+            self._tails[number, :len(tail)] = np.frombuffer(tail, np.uint8)
+        # Every window of ASSEMBLE_WIDTH bytes of the block, the last ones padded with zeros.
+        self._windows = sliding_window_view(np.frombuffer(block + bytes(ASSEMBLE_WIDTH), np.uint8), ASSEMBLE_WIDTH)
+
+    def rows(self, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray, density: np.ndarray,
+             outcome: np.ndarray) -> np.ndarray | None:
+        """The bytes of the lines ``block[starts[i]:ends[i]]`` with their figures and tails; None
+        where a part is wider than ASSEMBLE_WIDTH, or the bytes kept are not exactly the parts'
+        (a NUL in a part, which no fast-path part holds)."""
+        widths = ends - starts
+        line_width = int(widths.max(initial=0))
+        if max(line_width, self._tails.shape[1], tpp.itemsize, density.itemsize) > ASSEMBLE_WIDTH or not len(starts):
+            return None
+        lines = self._windows[starts, :max(line_width, 1)]
+        lines[np.arange(lines.shape[1]) >= widths[:, None]] = 0
+        comma = np.full((len(starts), 1), _COMMA, np.uint8)
+        matrix = np.concatenate([lines, comma, tpp.view(np.uint8).reshape(len(tpp), -1), comma,
+                                 density.view(np.uint8).reshape(len(density), -1), self._tails[outcome]], axis=1)
+        joined = matrix[matrix != 0]
+        expected = int(widths.sum()) + 2 * len(starts) + int(np.strings.str_len(tpp).sum()) \
+            + int(np.strings.str_len(density).sum()) + int(self._tail_widths[outcome].sum())
+        return joined if len(joined) == expected else None
 
 
 def _csv_line(fields: list[str]) -> str:
