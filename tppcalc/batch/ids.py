@@ -395,12 +395,16 @@ def _sorted_order(hashes: np.ndarray) -> np.ndarray:
     return (packed & low).astype(np.intp)
 
 
-def _gathered(data: bytes, starts: np.ndarray, widths: np.ndarray, offsets: np.ndarray) -> bytes:
+def _gathered(data: bytes, starts: np.ndarray, widths: np.ndarray, offsets: np.ndarray) -> bytes | np.ndarray:
     """The slices ``data[starts[i]:starts[i] + widths[i]]`` one after another (``offsets``: their
-    running ends)."""
+    running ends), as bytes or a byte array."""
     total = int(offsets[-1])
     if not total:
         return b""
+    width = int(widths.max())
+    if width <= SHORT:  # each id a row of a window over the data, the bytes past its end dropped
+        windows = sliding_window_view(np.frombuffer(data + bytes(width), np.uint8), width)[starts]
+        return windows[np.arange(width) < widths[:, None]]
     positions = np.arange(total) + np.repeat(starts - (offsets - widths), widths)
     return np.frombuffer(data, np.uint8)[positions].tobytes()
 
