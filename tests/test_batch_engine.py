@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import io
 import math
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -361,6 +362,34 @@ def test_the_fixed_point_parser_is_exact_or_defers(texts):
         else:
             assert kind == (engine._EMPTY if text == "" else engine._OTHER)
 
+
+
+def plain_decimal_units(text: str) -> int | None:
+    """The fixed-point parser's grammar, written apart: digits with at most one point, at least one
+    digit, at most 9 before the point and 4 after; its value in 1/10,000ths, or None."""
+    match = re.fullmatch(r"([0-9]*)(?:\.([0-9]*))?", text)
+    if not match or not (match[1] or match[2]) or len(match[1]) > 9 or len(match[2] or "") > 4:
+        return None
+    return int(Decimal(text) * 10_000)
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("0123456789.") | st.sampled_from("0123456789.-e ,\0\xe9"),
+                        max_size=16), min_size=1, max_size=40))
+def test_the_fixed_point_parser_takes_exactly_the_plain_decimals(texts):
+    """Every plain decimal is taken, at its exact value, and nothing else, wherever the cells lie:
+    apart, and side by side in one block as the CSV reader leaves them (the parser reads whole
+    words, so the bytes after a cell, the next cells, must never count)."""
+    widths = np.array([len(t.encode()) for t in texts])
+    block = ",".join(texts).encode()
+    ends = np.cumsum(widths + 1) - 1
+    for cells in (batch_io.Cells.from_texts(texts), batch_io.Cells(block, ends - widths, ends)):
+        units, state = engine._fixed_point(cells)
+        for text, value, kind in zip(texts, units.tolist(), state.tolist()):
+            expected = plain_decimal_units(text)
+            if expected is not None:
+                assert (kind, value) == (engine._FAST, expected), text
+            else:
+                assert kind == (engine._EMPTY if text == "" else engine._OTHER), text
 
 def test_results_do_not_depend_on_where_the_file_is_cut(monkeypatch):
     rows = threshold_rows()[:120] + [{"id": '"q"', "dense_int8_tops": "3000", "die_area_mm2": "500"}] * 3
