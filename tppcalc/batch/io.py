@@ -479,7 +479,7 @@ class CsvWriter:
         if chunk.block is not None and not (cell is neutralised and _may_hold_formulas(chunk.block)):
             # The lines as read, then the figures and the tails: assembled by numpy, a slice of
             # rows at a time, with no Python object a row (they held the GIL the reading thread
-            # needs); None where a line, figure or tail is too wide for that to pay.
+            # needs). A slice with a part wider than ASSEMBLE_WIDTH is written row by row.
             first, last = self._columns[0], self._columns[-1]
             starts, ends = chunk.cells[first].starts, chunk.cells[last].ends
             assembly = _Assembly(chunk.block, tails)
