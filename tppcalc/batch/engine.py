@@ -543,8 +543,7 @@ class _KnownKeys:
         # Each key's outcome as a number among the distinct outcomes: a chunk of 800 keys and 40
         # outcomes numbers its outcomes with 40 table look-ups, not 800.
         self._codes = np.zeros(0, np.intp)
-        self._distinct: list[Outcome] = []
-        self._code_of: dict[Outcome, int] = {}
+        self._distinct = _Table()
         self._slots = np.full(1 << self._SLOT_BITS, -1, np.intp)  # slot -> index of a key there, or -1
 
     def numbers(self, keys: np.ndarray, confirm: Callable[[int, int], Outcome], outcomes: _Table) -> np.ndarray:
@@ -554,7 +553,7 @@ class _KnownKeys:
         if new.any():
             missing, first = np.unique(keys[new], return_index=True)
             at = np.flatnonzero(new)[first]
-            added = [self._code(confirm(key, position)) for key, position in zip(missing.tolist(), at.tolist())]
+            added = [self._distinct.index(confirm(key, row)) for key, row in zip(missing.tolist(), at.tolist())]
             order = np.argsort(np.concatenate([self._keys, missing]), kind="stable")
             self._keys = np.concatenate([self._keys, missing])[order]
             self._codes = np.concatenate([self._codes, np.array(added, np.intp)])[order]
@@ -564,20 +563,14 @@ class _KnownKeys:
         codes = self._codes[where]
         # Only the outcomes this chunk holds are numbered, in the order of their first keys (so
         # the order of a summary's notices stays the keys').
-        first_key = np.full(len(self._distinct), len(self._keys))
+        distinct = self._distinct.items
+        first_key = np.full(len(distinct), len(self._keys))
         np.minimum.at(first_key, codes, where)
         present = np.flatnonzero(first_key < len(self._keys))
-        table = np.zeros(len(self._distinct), np.int32)
+        table = np.zeros(len(distinct), np.int32)
         for code in present[np.argsort(first_key[present])].tolist():
-            table[code] = outcomes.index(self._distinct[code])
+            table[code] = outcomes.index(distinct[code])
         return table[codes]
-
-    def _code(self, outcome: Outcome) -> int:
-        code = self._code_of.get(outcome)
-        if code is None:
-            code = self._code_of[outcome] = len(self._distinct)
-            self._distinct.append(outcome)
-        return code
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each key is (or would be) among the known keys, and whether it is new."""
