@@ -277,3 +277,33 @@ def test_a_devices_list_shorter_than_its_host_is_refused(tmp_path, run_cli, keep
         with pytest.raises(InputError) as info:
             report_fleet([write(tmp_path, [cut])], CATALOGUE, as_of=DAY)
         assert (info.value.where, info.value.field) == (f"{tmp_path / 'nodes.jsonl'}:1", "devices")
+
+
+# Fuzz campaign seed 71, fleet:142: the probe writes a device's TPP as its bounds' exact value and
+# null where they are open (GPU 5 of this node fell off the bus: unreadable, bounds 0 to unknown).
+# Setting that null to 7 made the node's total known and LPP and the Tier 2 allocation pass.
+def test_a_recorded_tpp_that_disagrees_with_its_bounds_is_refused(tmp_path, run_cli):
+    probed = json.loads(run_cli("probe", "--replay", str(HOSTS / "dgx-h100-gpu-lost.json"), "--json").stdout)
+    probed.update(country="AE", site="auh-1")
+    lost = next(i for i, d in enumerate(probed["devices"]) if d["metrics"]["tpp"] is None)
+    known = next(i for i, d in enumerate(probed["devices"]) if d["metrics"]["tpp"] is not None)
+    assert probed["devices"][lost]["metrics"]["tpp_bounds"]["high"] is None
+    assert not report_fleet([write(tmp_path, [probed])], CATALOGUE, as_of=DAY).totals_by_country["AE"].complete
+    edits = [(lost, {"tpp": 7}), (known, {"tpp": 7}),
+             (known, {"tpp_bounds": {"low": 0, "high": None}}), (known, {"tpp_bounds": {"low": "x", "high": 1}}),
+             (known, {"tpp_bounds": [1, 2]})]
+    for index, change in edits:
+        edited = copy.deepcopy(probed)
+        edited["devices"][index]["metrics"].update(change)
+        # An identified device is counted by its catalogue entry, whatever its recorded figures say.
+        if edited["devices"][index].get("identified_as"):
+            edited["devices"][index]["identified_as"] = None
+        with pytest.raises(InputError) as info:
+            report_fleet([write(tmp_path, [probed, edited])], CATALOGUE, as_of=DAY)
+        assert info.value.where == f"{tmp_path / 'nodes.jsonl'}:2", change
+        assert info.value.field.startswith(f"devices.{index}.metrics.tpp"), change
+    # Records written before the bounds were: the TPP as given.
+    older = copy.deepcopy(probed)
+    for device in older["devices"]:
+        device["metrics"].pop("tpp_bounds", None)
+    assert report_fleet([write(tmp_path, [older])], CATALOGUE, as_of=DAY).totals_by_country["AE"].units > 0

@@ -49,6 +49,7 @@ def _slim(model: type[BaseModel], fields: tuple[str, ...]) -> type:
 
 class _Metrics(TypedDict, total=False):
     tpp: Any  # a number as `tppcalc probe --json` writes it; to_decimal checks it
+    tpp_bounds: Any  # {"low", "high"}: the probe writes tpp as their exact value (low == high), else null
 
 
 # A device entry of `tppcalc probe --json` stands for one IC, or one per CPU socket.
@@ -221,17 +222,42 @@ class Identities:
             except TppcalcError as exc:
                 raise InputError(str(exc), where=where, field=f"{field}.identified_as") from None
             return Counted(chip_id, self.tpp_of(spec), count)
-        tpp = device.get("metrics", {}).get("tpp")
+        metrics = device.get("metrics", {})
+        tpp = metrics.get("tpp")
         try:
             unit_tpp = None if tpp is None else to_decimal(tpp, what="metrics.tpp")
         except InputError as exc:
             raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp") from None
+        _check_tpp_against_bounds(unit_tpp, metrics, where, field)
         if unit_tpp is not None and not 0 < unit_tpp <= MAX_UNIT_TPP:
             # A negative or zero figure would lower a total and let a cap check pass on invalid input;
             # no chip has TPP 0 (every rated figure is greater than zero): unknown is null.
             raise InputError(f"TPP must be greater than 0 and at most {MAX_UNIT_TPP:,} for one device, got {tpp}",
                              where=where, field=f"{field}.metrics.tpp")
         return Counted(f"{device.get('name') or 'device'} (derived)", unit_tpp, count)
+
+
+def _check_tpp_against_bounds(unit_tpp: Decimal | None, metrics: _Metrics, where: str, field: str) -> None:
+    """A device's recorded TPP must be what its recorded bounds make it: ``probe --json`` writes
+    ``tpp`` as the bounds' exact value (low == high) and null where they leave it open. A record
+    that disagrees (a TPP for a device whose bounds are open, as for a GPU that fell off the bus)
+    is garbled or edited; counting its TPP would turn an unknown total into a known one."""
+    if "tpp_bounds" not in metrics:  # records before bounds were written: the TPP as given
+        return
+    bounds = metrics["tpp_bounds"]
+    try:
+        if not isinstance(bounds, dict) or set(bounds) != {"low", "high"} or bounds["low"] is None:
+            raise InputError('expected {"low": number, "high": number or null}')
+        low = to_decimal(bounds["low"], what="metrics.tpp_bounds.low")
+        high = None if bounds["high"] is None else to_decimal(bounds["high"], what="metrics.tpp_bounds.high")
+    except InputError as exc:
+        raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp_bounds") from None
+    exact = low if high is not None and low == high else None
+    if unit_tpp != exact:
+        given = "null" if unit_tpp is None else format(unit_tpp, "f")
+        span = f"{low:f} to {'unknown' if high is None else format(high, 'f')}"
+        raise InputError(f"TPP {given} disagrees with its bounds ({span}): a recorded TPP is their exact value, "
+                         "null where they leave it open", where=where, field=f"{field}.metrics.tpp")
 
 
 def read_probe_lines(path: Path, identities: Identities) -> list[Holding]:
