@@ -133,9 +133,12 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         found = spelled.get(name)
         if found is None:
             key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-            # "N/A", "unknown", a number ("0", "1e999999") or no letter at all: no party named,
-            # which may then be any (never a party of its own)
-            unnamed = key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
+            # "N/A", "unknown", a number ("0", "1e999999"), no letter at all, or a name with a
+            # control or invisible format character (a terminal colour code, a zero-width space:
+            # garbled, or one party spelled to look like two): no party named, which may then be
+            # any (never a party of its own)
+            unnamed = (key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
+                       or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key))
             found = spelled[name] = None if unnamed else first.setdefault(key, name)
         return found
 
