@@ -490,7 +490,8 @@ UNOWNED_HOLDINGS = """
 @pytest.mark.parametrize(("tier1_min", "tier1_status"), [("0.7", "pass"), ("0.8", "undetermined"), ("0.95", "fail")])
 @pytest.mark.parametrize(("tier2_max", "tier2_status"), [("0.3", "pass"), ("0.2", "undetermined"), ("0.05", "fail")])
 @pytest.mark.parametrize("no_operator", ["", 'operator = "N.A."', 'operator = " unknown "', 'operator = "1e999999"',
-                                         'operator = "\\u001b[31mOp\\u001b[0m"', 'operator = "O\\u200bp"'])
+                                         'operator = "\\u001b[31mOp\\u001b[0m"', 'operator = "O\\u200bp"',
+                                         'operator = "O\\np"', f'operator = "{"Op" * 151}"'])
 def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min, tier1_status, tier2_max,
                                                              tier2_status, no_operator):
     """Op holds 90 H100 in DE (Tier 1) and 10 in AE (Tier 2); 20 more in AE name no operator (or
@@ -499,7 +500,8 @@ def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min
     its AE share 10/100 = 0.1 without and 30/120 = 0.25 with. A check passes or fails only where
     both agree: leaving the operator out of a record, or writing "N.A.", used to pass the 0.8 floor
     (fuzz campaign: seed 64, fleet case 750; seed 65, fleet case 35; seed 66, fleet case 1357). A
-    name with a terminal colour code or a zero-width space is garbled, not another party (seed 72)."""
+    name with a terminal colour code, a zero-width space or a line break, or 302 characters long,
+    is garbled, not another party (seeds 72 and 74)."""
     inventory = UNOWNED_HOLDINGS.replace('    name = "auh-2"\n', f'    name = "auh-2"\n    {no_operator}\n')
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY, caps={
         "uveu_tier1_min_share": Decimal(tier1_min), "uveu_tier2_country_max_share": Decimal(tier2_max)})
@@ -530,14 +532,16 @@ POOLED_LPP = """
 """
 
 
-@pytest.mark.parametrize("no_consignee", ["", 'consignee = "\\u001b[31mred\\u001b[0m"', 'consignee = "X\\u200b GmbH"'])
+@pytest.mark.parametrize("no_consignee", ["", 'consignee = "\\u001b[31mred\\u001b[0m"', 'consignee = "X\\u200b GmbH"',
+                                          'consignee = "a\\nb"', 'consignee = "X\\nGmbH"'])
 @pytest.mark.parametrize(("cap", "status"), [(3_000_000, "pass"), (2_000_000, "undetermined"), (1_500_000, "fail")])
 def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_path, cap, status, no_consignee):
     """X GmbH has 100 H100 shipped in 2025 (100 x 15,832 = 1,583,200 TPP); 50 more shipped in 2025
     name no consignee and 10 of X's have no shipping date: X's 2025 total is at least 1,583,200 and
     at most 160 x 15,832 = 2,533,120. Under a cap of 2,000,000 it was a pass; it may be over. A
-    consignee written with a colour code or a zero-width space names no party either (fuzz campaign
-    seed 72, fleet case 825: it passed as a party of its own)."""
+    consignee written with a colour code, a zero-width space or a line break names no party either
+    (fuzz campaigns: seed 72, fleet case 825; seed 74, fleet case 2263: each passed as a party of
+    its own)."""
     inventory = POOLED_LPP.replace("    count = 50\n    shipped = 2025-03-01\n",
                                    f"    count = 50\n    shipped = 2025-03-01\n    {no_consignee}\n")
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY,

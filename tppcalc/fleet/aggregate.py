@@ -28,6 +28,8 @@ from tppcalc.fleet.inventory import Holding
 Status = Literal["pass", "fail", "undetermined"]
 CHINA = ("CN", "HK", "MO")
 UNKNOWN_CONSIGNEE = "(no consignee given)"
+MAX_PARTY_CHARS = 300  # a company name, its legal form and a branch fit well within this
+_LINE_ENDS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # what str.splitlines breaks at
 # What inventories write for an operator or consignee they do not know (compared case-folded, with
 # spacing collapsed): read as none given, so such holdings may be anyone's.
 NO_PARTY = frozenset({"", "-", "--", "?", "n/a", "n.a.", "n.a", "na", "none", "null", "nil", "unknown", "tbd",
@@ -133,11 +135,12 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         found = spelled.get(name)
         if found is None:
             key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-            # "N/A", "unknown", a number ("0", "1e999999"), no letter at all, or a name with a
-            # control or invisible format character (a terminal colour code, a zero-width space:
-            # garbled, or one party spelled to look like two): no party named, which may then be
-            # any (never a party of its own)
+            # "N/A", "unknown", a number ("0", "1e999999"), no letter at all, or a garbled name (a
+            # control or invisible format character: a terminal colour code, a zero-width space,
+            # one party spelled to look like two; a line break; longer than any name): no party
+            # named, which may then be any (never a party of its own)
             unnamed = (key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
+                       or len(name) > MAX_PARTY_CHARS or not _LINE_ENDS.isdisjoint(name)
                        or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key))
             found = spelled[name] = None if unnamed else first.setdefault(key, name)
         return found
