@@ -27,8 +27,8 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from tppcalc.batch.io import byte_rows
 from tppcalc.errors import InputError
 
 _HASH = np.uint64(0xFFFF_FFFF_0000_0000)
@@ -373,12 +373,7 @@ def _short_hashes(data: bytes, starts: np.ndarray, widths: np.ndarray, keys: np.
     if not len(widths):
         return hashes
     words = (int(widths.max()) + 3) // 4
-    # Each id's bytes and what follows, as rows of a window over the data (padded at its end):
-    # one copy of 4 x words bytes an id, not a gather through an index a byte.
-    padded = np.frombuffer(data + bytes(4 * words), np.uint8)
-    matrix = sliding_window_view(padded, 4 * words)[starts]
-    matrix[np.arange(4 * words) >= widths[:, None]] = 0
-    matrix = matrix.view("<u4")  # little-endian words on any host
+    matrix = byte_rows(data, starts, starts + widths, 4 * words).view("<u4")  # little-endian words on any host
     for word in range(words):
         hashes += matrix[:, word].astype(np.uint64) * keys[word + 1]
     return hashes
@@ -402,9 +397,8 @@ def _gathered(data: bytes, starts: np.ndarray, widths: np.ndarray, offsets: np.n
     if not total:
         return b""
     width = int(widths.max())
-    if width <= SHORT:  # each id a row of a window over the data, the bytes past its end dropped
-        windows = sliding_window_view(np.frombuffer(data + bytes(width), np.uint8), width)[starts]
-        return windows[np.arange(width) < widths[:, None]]
+    if width <= SHORT:  # each id a row of a matrix, the zeros past its end dropped
+        return byte_rows(data, starts, starts + widths, width)[np.arange(width) < widths[:, None]]
     positions = np.arange(total) + np.repeat(starts - (offsets - widths), widths)
     return np.frombuffer(data, np.uint8)[positions].tobytes()
 

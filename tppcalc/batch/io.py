@@ -89,13 +89,17 @@ class Cells:
 
     def matrix(self, rows: np.ndarray, width: int) -> np.ndarray:
         """The cells of ``rows`` as a (len(rows), width) byte matrix, zero-padded on the right."""
-        buf = np.frombuffer(self.data, np.uint8)
-        if not len(buf):
-            return np.zeros((len(rows), width), np.uint8)
-        index = self.starts[rows, None] + np.arange(width)
-        out = buf[np.minimum(index, len(buf) - 1)]
-        out[index >= self.ends[rows, None]] = 0
-        return out
+        return byte_rows(self.data, self.starts[rows], self.ends[rows], width)
+
+
+def byte_rows(data: bytes, starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
+    """``data[starts[i]:ends[i]]`` as row ``i`` of a (len(starts), width) byte matrix, zero-padded
+    on the right (cut at ``width``): rows of a window over the data, one copy of ``width`` bytes a
+    row, not a gather through an index a byte."""
+    windows = sliding_window_view(np.frombuffer(data + bytes(width), np.uint8), width)
+    out = windows[starts]
+    out[np.arange(width) >= (ends - starts)[:, None]] = 0
+    return out
 
 
 @dataclass
@@ -506,7 +510,8 @@ class CsvWriter:
         ends = tail_objects[outcome[rows]].tolist()
         numbers = range(len(chunk))[rows]
         if chunk.block is not None:
-            lines = chunk.block.split(b"\n")[:len(chunk)][rows]
+            begin, end = chunk.cells[self._columns[0]].starts[rows], chunk.cells[self._columns[-1]].ends[rows]
+            lines = chunk.block[int(begin[0]):int(end[-1])].split(b"\n") if len(numbers) else []
             if cell is neutralised and _may_hold_formulas(chunk.block):
                 # Copied lines hold no quote, CR or LF; a line with a formula-like cell is rewritten.
                 for index in np.flatnonzero(_formula_rows(chunk.cells)[rows]).tolist():

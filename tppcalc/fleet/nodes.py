@@ -22,7 +22,7 @@ from pydantic_core import from_json
 from typing_extensions import TypedDict
 
 from tppcalc.core.exact import to_decimal
-from tppcalc.core.metrics import compute_metrics
+from tppcalc.core.metrics import Bounds, compute_metrics
 from tppcalc.data.catalogue import Catalogue
 from tppcalc.data.spec import ChipSpec
 from tppcalc.data.specfile import validation_errors
@@ -252,8 +252,7 @@ def _check_tpp_against_bounds(unit_tpp: Decimal | None, metrics: _Metrics, where
         high = None if bounds["high"] is None else to_decimal(bounds["high"], what="metrics.tpp_bounds.high")
     except InputError as exc:
         raise InputError(exc.problem, where=where, field=f"{field}.metrics.tpp_bounds") from None
-    exact = low if high is not None and low == high else None
-    if unit_tpp != exact:
+    if unit_tpp != Bounds(low, high).exact:
         given = "null" if unit_tpp is None else format(unit_tpp, "f")
         span = f"{low:f} to {'unknown' if high is None else format(high, 'f')}"
         raise InputError(f"TPP {given} disagrees with its bounds ({span}): a recorded TPP is their exact value, "
