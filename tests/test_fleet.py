@@ -491,7 +491,7 @@ UNOWNED_HOLDINGS = """
 @pytest.mark.parametrize(("tier2_max", "tier2_status"), [("0.3", "pass"), ("0.2", "undetermined"), ("0.05", "fail")])
 @pytest.mark.parametrize("no_operator", ["", 'operator = "N.A."', 'operator = " unknown "', 'operator = "1e999999"',
                                          'operator = "\\u001b[31mOp\\u001b[0m"', 'operator = "O\\u200bp"',
-                                         'operator = "O\\np"', f'operator = "{"Op" * 151}"'])
+                                         'operator = "O\\np"', f'operator = "{"Op" * 151}"', 'operator = "\\u041ep"'])
 def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min, tier1_status, tier2_max,
                                                              tier2_status, no_operator):
     """Op holds 90 H100 in DE (Tier 1) and 10 in AE (Tier 2); 20 more in AE name no operator (or
@@ -501,7 +501,7 @@ def test_holdings_that_name_no_operator_may_be_any_operators(tmp_path, tier1_min
     both agree: leaving the operator out of a record, or writing "N.A.", used to pass the 0.8 floor
     (fuzz campaign: seed 64, fleet case 750; seed 65, fleet case 35; seed 66, fleet case 1357). A
     name with a terminal colour code, a zero-width space or a line break, or 302 characters long,
-    is garbled, not another party (seeds 72 and 74)."""
+    is garbled, not another party (seeds 72 and 74), as is "Оp" with a Cyrillic О (seed 73's note)."""
     inventory = UNOWNED_HOLDINGS.replace('    name = "auh-2"\n', f'    name = "auh-2"\n    {no_operator}\n')
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY, caps={
         "uveu_tier1_min_share": Decimal(tier1_min), "uveu_tier2_country_max_share": Decimal(tier2_max)})
@@ -533,7 +533,8 @@ POOLED_LPP = """
 
 
 @pytest.mark.parametrize("no_consignee", ["", 'consignee = "\\u001b[31mred\\u001b[0m"', 'consignee = "X\\u200b GmbH"',
-                                          'consignee = "a\\nb"', 'consignee = "X\\nGmbH"'])
+                                          'consignee = "a\\nb"', 'consignee = "X\\nGmbH"',
+                                          'consignee = "X Gmb\\u041d"', 'consignee = "X G\\u03bcbH"'])
 @pytest.mark.parametrize(("cap", "status"), [(3_000_000, "pass"), (2_000_000, "undetermined"), (1_500_000, "fail")])
 def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_path, cap, status, no_consignee):
     """X GmbH has 100 H100 shipped in 2025 (100 x 15,832 = 1,583,200 TPP); 50 more shipped in 2025
@@ -541,10 +542,23 @@ def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_p
     at most 160 x 15,832 = 2,533,120. Under a cap of 2,000,000 it was a pass; it may be over. A
     consignee written with a colour code, a zero-width space or a line break names no party either
     (fuzz campaigns: seed 72, fleet case 825; seed 74, fleet case 2263: each passed as a party of
-    its own)."""
+    its own), nor does one with a word of Latin and Cyrillic or Greek letters ("X GmbН", "X GμbH")."""
     inventory = POOLED_LPP.replace("    count = 50\n    shipped = 2025-03-01\n",
                                    f"    count = 50\n    shipped = 2025-03-01\n    {no_consignee}\n")
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY,
                           caps={"lpp_tpp_per_consignee_year": Decimal(cap)})
     assert tpp("H100 SXM") == 15832
     assert check(report, "LPP X GmbH 2025").status == status
+
+
+@pytest.mark.parametrize("other", ["Яндекс Облако", "トヨタ自動車株式会社", "Αθηνά ΑΕ", "Müller & Søn", "X GmbH 2"])
+def test_a_consignee_written_in_one_script_is_a_party_of_its_own(tmp_path, other):
+    """Only a word of look-alike letters from two scripts is garbled: a name in Cyrillic, Japanese
+    or Greek letters, or Latin ones with marks, is another consignee. X GmbH's 2025 total is then
+    1,583,200 to 110 x 15,832 = 1,741,520, under the 2,000,000 cap, and the other's 50 x 15,832."""
+    inventory = POOLED_LPP.replace("    count = 50\n    shipped = 2025-03-01\n",
+                                   f'    count = 50\n    shipped = 2025-03-01\n    consignee = "{other}"\n')
+    report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY,
+                          caps={"lpp_tpp_per_consignee_year": Decimal(2_000_000)})
+    assert check(report, "LPP X GmbH 2025").status == "pass"
+    assert check(report, f"LPP {other} 2025").value == 50 * 15832

@@ -137,11 +137,13 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
             key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
             # "N/A", "unknown", a number ("0", "1e999999"), no letter at all, or a garbled name (a
             # control or invisible format character: a terminal colour code, a zero-width space,
-            # one party spelled to look like two; a line break; longer than any name): no party
-            # named, which may then be any (never a party of its own)
+            # one party spelled to look like two; a word of look-alike letters from two scripts;
+            # a line break; longer than any name): no party named, which may then be any (never a
+            # party of its own)
             unnamed = (key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
                        or len(name) > MAX_PARTY_CHARS or not _LINE_ENDS.isdisjoint(name)
-                       or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key))
+                       or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key)
+                       or any(_mixes_look_alike_scripts(word) for word in key.split()))
             found = spelled[name] = None if unnamed else first.setdefault(key, name)
         return found
 
@@ -151,6 +153,18 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         out.append(h if consignee is h.consignee and operator is h.operator
                    else h._replace(consignee=consignee, operator=operator))
     return out
+
+
+# Scripts whose letters pass for each other's (Latin a, Cyrillic а, Greek α): a word that takes
+# letters from two of them is spelled to look like another word (Unicode TR39's mixed-script
+# check). Names that mix other scripts, such as Japanese kana and kanji, are ordinary.
+_LOOK_ALIKE_SCRIPTS = ("LATIN ", "CYRILLIC ", "GREEK ")
+
+
+def _mixes_look_alike_scripts(word: str) -> bool:
+    scripts = {script for ch in word if ch.isalpha()
+               for script in _LOOK_ALIKE_SCRIPTS if unicodedata.name(ch, "").startswith(script)}
+    return len(scripts) > 1
 
 
 def _is_number(text: str) -> bool:
