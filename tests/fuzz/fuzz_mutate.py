@@ -85,6 +85,19 @@ BAD_TEXTS: tuple[str, ...] = (
 PLAUSIBLE: tuple[Any, ...] = (1.5, 5e-324, "+1")
 
 
+# Fields that hold a country: one set to a real ISO 3166 code ("NA" is Namibia's as well as a
+# placeholder) moves the node or site to that country, real data whose answers may rightly differ.
+COUNTRY_FIELDS = frozenset({"country", "operator_hq", "dest", "hq"})
+
+
+def is_country_code(value: Any) -> bool:
+    """An ISO 3166-1 alpha-2 code in any case (pycountry decides, not tppcalc)."""
+    import pycountry
+
+    return (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha()
+            and pycountry.countries.get(alpha_2=value.upper()) is not None)
+
+
 def is_plausible(value: Any) -> bool:
     return any(type(value) is type(p) and value == p for p in PLAUSIBLE)
 
@@ -213,4 +226,6 @@ def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] |
     else:
         raise ValueError(f"unknown family {family!r}")
     parent[key] = value
-    return mutant, change(f"set {render_path(path)} to {short(value)} (was {short(before)})", value)
+    described = change(f"set {render_path(path)} to {short(value)} (was {short(before)})", value)
+    described.plausible |= key in COUNTRY_FIELDS and is_country_code(value)
+    return mutant, described

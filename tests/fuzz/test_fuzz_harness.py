@@ -17,7 +17,7 @@ import pytest
 from fuzz_args import exact_country
 from fuzz_batch import BATCH_COLUMNS, BATCH_ROWS, row_answer, write_rows
 from fuzz_isolate import run_isolated
-from fuzz_mutate import HUGE_INTEGER, deep_nesting
+from fuzz_mutate import HUGE_INTEGER, deep_nesting, mutate_tree
 from fuzz_order import Answer, check_flip, eccn_rank, permissive_flip
 from fuzz_writers import dump_json, dump_toml
 
@@ -55,6 +55,30 @@ def test_outcomes_rank_a_above_b_and_c_above_outside_and_unknown_words_as_contro
 ])
 def test_a_fleet_check_may_not_pass_after_a_fault(original, mutant, flips):
     assert (check_flip(original, mutant) is not None) is flips
+
+
+class Always:
+    """A chooser that picks what it is told: the path to mutate, then the text to set."""
+
+    def __init__(self, *picks):
+        self.picks = list(picks)
+
+    def choice(self, options):
+        pick = self.picks.pop(0)
+        assert pick in options
+        return pick
+
+
+@pytest.mark.parametrize(("field", "text", "plausible"), [
+    ("country", "NA", True),          # Namibia (seed 77, fleet case 2470: a node moved from AE)
+    ("operator_hq", "NA", True),
+    ("operator", "NA", False),        # a placeholder in a name
+    ("country", "N/A", False),
+    ("country", "\x1b[31mred\x1b[0m", False),
+])
+def test_a_country_set_to_a_real_code_is_real_data_and_a_placeholder_elsewhere_is_not(field, text, plausible):
+    _, described = mutate_tree({field: "AE"}, Always((field,), text), "text")
+    assert described.plausible is plausible
 
 
 def test_an_isolated_case_that_loops_is_reported_as_a_hang_within_its_limit():
