@@ -534,7 +534,8 @@ POOLED_LPP = """
 
 @pytest.mark.parametrize("no_consignee", ["", 'consignee = "\\u001b[31mred\\u001b[0m"', 'consignee = "X\\u200b GmbH"',
                                           'consignee = "a\\nb"', 'consignee = "X\\nGmbH"',
-                                          'consignee = "X Gmb\\u041d"', 'consignee = "X G\\u03bcbH"'])
+                                          'consignee = "X Gmb\\u041d"', 'consignee = "X G\\u03bcbH"',
+                                          'consignee = "@SUM(A1)"', 'consignee = "=B2"'])
 @pytest.mark.parametrize(("cap", "status"), [(3_000_000, "pass"), (2_000_000, "undetermined"), (1_500_000, "fail")])
 def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_path, cap, status, no_consignee):
     """X GmbH has 100 H100 shipped in 2025 (100 x 15,832 = 1,583,200 TPP); 50 more shipped in 2025
@@ -542,7 +543,8 @@ def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_p
     at most 160 x 15,832 = 2,533,120. Under a cap of 2,000,000 it was a pass; it may be over. A
     consignee written with a colour code, a zero-width space or a line break names no party either
     (fuzz campaigns: seed 72, fleet case 825; seed 74, fleet case 2263: each passed as a party of
-    its own), nor does one with a word of Latin and Cyrillic or Greek letters ("X GmbН", "X GμbH")."""
+    its own), nor does one with a word of Latin and Cyrillic or Greek letters ("X GmbН", "X GμbH")
+    or a spreadsheet formula in place of its value (seed 78, fleet case 207: "@SUM(A1)")."""
     inventory = POOLED_LPP.replace("    count = 50\n    shipped = 2025-03-01\n",
                                    f"    count = 50\n    shipped = 2025-03-01\n    {no_consignee}\n")
     report = report_fleet([write(tmp_path, inventory)], CATALOGUE, as_of=DAY,
@@ -551,10 +553,12 @@ def test_lpp_counts_holdings_that_may_be_the_consignees_in_its_upper_bound(tmp_p
     assert check(report, "LPP X GmbH 2025").status == status
 
 
-@pytest.mark.parametrize("other", ["Яндекс Облако", "トヨタ自動車株式会社", "Αθηνά ΑΕ", "Müller & Søn", "X GmbH 2"])
+@pytest.mark.parametrize("other", ["Яндекс Облако", "トヨタ自動車株式会社", "Αθηνά ΑΕ", "Müller & Søn", "X GmbH 2",
+                                   "@Home Network", "+Plus AG"])
 def test_a_consignee_written_in_one_script_is_a_party_of_its_own(tmp_path, other):
     """Only a word of look-alike letters from two scripts is garbled: a name in Cyrillic, Japanese
-    or Greek letters, or Latin ones with marks, is another consignee. X GmbH's 2025 total is then
+    or Greek letters, or Latin ones with marks, is another consignee, as is one that starts like a
+    formula but is none. X GmbH's 2025 total is then
     1,583,200 to 110 x 15,832 = 1,741,520, under the 2,000,000 cap, and the other's 50 x 15,832."""
     inventory = POOLED_LPP.replace("    count = 50\n    shipped = 2025-03-01\n",
                                    f'    count = 50\n    shipped = 2025-03-01\n    consignee = "{other}"\n')

@@ -11,6 +11,7 @@ change the answer. Comparisons are exact: a total equal to a limit passes an "at
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -138,12 +139,13 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
             # "N/A", "unknown", a number ("0", "1e999999"), no letter at all, or a garbled name (a
             # control or invisible format character: a terminal colour code, a zero-width space,
             # one party spelled to look like two; a word of look-alike letters from two scripts;
-            # a line break; longer than any name): no party named, which may then be any (never a
-            # party of its own)
+            # a spreadsheet formula where its value should be; a line break; longer than any name):
+            # no party named, which may then be any (never a party of its own)
             unnamed = (key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
                        or len(name) > MAX_PARTY_CHARS or not _LINE_ENDS.isdisjoint(name)
                        or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key)
-                       or any(_mixes_look_alike_scripts(word) for word in key.split()))
+                       or any(_mixes_look_alike_scripts(word) for word in key.split())
+                       or _FORMULA.fullmatch(key) is not None)
             found = spelled[name] = None if unnamed else first.setdefault(key, name)
         return found
 
@@ -153,6 +155,11 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
         out.append(h if consignee is h.consignee and operator is h.operator
                    else h._replace(consignee=consignee, operator=operator))
     return out
+
+
+# A spreadsheet formula exported as its text: "=A1", "@SUM(A1)", "+HYPERLINK(...)". A name may
+# start with @ or + ("@Home Network"), but not as a function call that fills the whole cell.
+_FORMULA = re.compile(r"=.*|[+\-@]\s*[^\W\d]\w*(?:\.\w+)*\s*\(.*\)\s*", re.DOTALL)
 
 
 # Scripts whose letters pass for each other's (Latin a, Cyrillic а, Greek α): a word that takes
