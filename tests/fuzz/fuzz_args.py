@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fuzz_cases import BASELINES, Case, Finding, Outcome, register, run_case
-from fuzz_mutate import Chooser
+from fuzz_mutate import Chooser, exact_country
 from fuzz_order import Answer, permissive_flip
 from fuzz_spec import classify_answer
 
@@ -24,33 +24,6 @@ COUNTRY_WORDS = ("China", "china", "cn", "CN", "CHN", "XX", "ZZ", "Chna", "PRC",
                  "Hong Kong", "HK", "EU", "UK", "GB", "Great Britain", "Germany", "de", "1", "=1+1")
 DATES = ("2026-02-01", "2022-12-01", "1900-01-01", "9999-12-31", "2026-02-30", "2026-2-1", "yesterday", "",
          "2026-02-01T00:00", "0001-01-01", "20260201")
-
-
-# The everyday English names the README allows beside ISO's ("a few everyday English names (UK,
-# Russia, Macau, Turkey)"), each mapped by hand to the country it names.
-EVERYDAY_NAMES = {"uk": "GB", "britain": "GB", "great britain": "GB", "russia": "RU", "macau": "MO",
-                  "turkey": "TR", "usa": "US", "united states of america": "US", "iran": "IR", "syria": "SY",
-                  "north korea": "KP", "south korea": "KR", "burma": "MM", "laos": "LA", "vietnam": "VN"}
-
-
-def exact_country(text: str) -> str | None:
-    """The alpha-2 code an exact ISO 3166 code or name denotes, case-insensitively (pycountry as the
-    independent reference), or one of the README's everyday names; plain spaces around it are
-    padding, any other whitespace or control character garbling. None when the text is anything else."""
-    import pycountry
-
-    padded = text.strip(" ")
-    wanted = padded.casefold() if padded == padded.strip() and padded.isprintable() else None
-    if not wanted:
-        return None
-    if wanted in EVERYDAY_NAMES:
-        return EVERYDAY_NAMES[wanted]
-    for country in pycountry.countries:
-        names = {country.alpha_2, country.alpha_3, country.name, getattr(country, "official_name", ""),
-                 getattr(country, "common_name", "")}
-        if wanted in {n.casefold() for n in names if n}:
-            return country.alpha_2
-    return None
 
 
 VALID_DATES = ("2026-02-01", "2025-03-01", "2024-01-01", "2022-12-01")

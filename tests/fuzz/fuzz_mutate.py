@@ -85,17 +85,36 @@ BAD_TEXTS: tuple[str, ...] = (
 PLAUSIBLE: tuple[Any, ...] = (1.5, 5e-324, "+1")
 
 
-# Fields that hold a country: one set to a real ISO 3166 code ("NA" is Namibia's as well as a
-# placeholder) moves the node or site to that country, real data whose answers may rightly differ.
+# Fields that hold a country: one set to a real country's code or name ("NA" is Namibia's as well
+# as a placeholder) moves the node or site there, real data whose answers may rightly differ.
 COUNTRY_FIELDS = frozenset({"country", "operator_hq", "dest", "hq"})
 
 
-def is_country_code(value: Any) -> bool:
-    """An ISO 3166-1 alpha-2 code in any case (pycountry decides, not tppcalc)."""
+# The everyday English names the README allows beside ISO's ("a few everyday English names (UK,
+# Russia, Macau, Turkey)"), each mapped by hand to the country it names.
+EVERYDAY_NAMES = {"uk": "GB", "britain": "GB", "great britain": "GB", "russia": "RU", "macau": "MO",
+                  "turkey": "TR", "usa": "US", "united states of america": "US", "iran": "IR", "syria": "SY",
+                  "north korea": "KP", "south korea": "KR", "burma": "MM", "laos": "LA", "vietnam": "VN"}
+
+
+def exact_country(text: str) -> str | None:
+    """The alpha-2 code an exact ISO 3166 code or name denotes, case-insensitively (pycountry as the
+    independent reference), or one of the README's everyday names; plain spaces around it are
+    padding, any other whitespace or control character garbling. None when the text is anything else."""
     import pycountry
 
-    return (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha()
-            and pycountry.countries.get(alpha_2=value.upper()) is not None)
+    padded = text.strip(" ")
+    wanted = padded.casefold() if padded == padded.strip() and padded.isprintable() else None
+    if not wanted:
+        return None
+    if wanted in EVERYDAY_NAMES:
+        return EVERYDAY_NAMES[wanted]
+    for country in pycountry.countries:
+        names = {country.alpha_2, country.alpha_3, country.name, getattr(country, "official_name", ""),
+                 getattr(country, "common_name", "")}
+        if wanted in {n.casefold() for n in names if n}:
+            return country.alpha_2
+    return None
 
 
 def is_plausible(value: Any) -> bool:
@@ -227,5 +246,5 @@ def mutate_tree(tree: Any, chooser: Chooser, family: str, *, paths: list[Path] |
         raise ValueError(f"unknown family {family!r}")
     parent[key] = value
     described = change(f"set {render_path(path)} to {short(value)} (was {short(before)})", value)
-    described.plausible |= key in COUNTRY_FIELDS and is_country_code(value)
+    described.plausible |= key in COUNTRY_FIELDS and isinstance(value, str) and exact_country(value) is not None
     return mutant, described
