@@ -180,17 +180,16 @@ def sheet_with_every_kind_of_row(rows: int) -> bytes:
     return (header + ",note\n" + "".join(line.rstrip("\n") + f",n{i}\n" for i, line in enumerate(body))).encode()
 
 
-@pytest.mark.parametrize("rows_at_a_time", [1, 5, 4096])
-def test_csv_rows_assembled_by_numpy_are_the_rows_written_one_by_one(monkeypatch, rows_at_a_time):
-    """The CSV writer puts a fast-path block's rows together in numpy matrices; the rows written
-    one at a time (the path it falls back to: a part wider than ASSEMBLE_WIDTH, a formula-like
-    cell) are the reference, byte for byte, also for slices of 1 and 5 rows."""
+@pytest.mark.parametrize("block_bytes", [64, 4096, 1 << 21])
+def test_csv_rows_joined_by_pyarrow_are_the_rows_written_one_by_one(monkeypatch, block_bytes):
+    """The CSV writer joins a fast-path block's rows with pyarrow; the rows written one at a time
+    (the path a block with a formula-like cell takes) are the reference, byte for byte, also for
+    blocks of a row or two."""
     data = sheet_with_every_kind_of_row(600)
     formulas = data.replace(b",n5\n", b",=n5\n").replace(b",n6\n", b",-6\n")
-    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=4096))
-    monkeypatch.setattr(batch_io, "ASSEMBLE_ROWS", rows_at_a_time)
+    monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=block_bytes))
     assembled = [classified_bytes(d) for d in (data, formulas)]
-    monkeypatch.setattr(batch_io, "ASSEMBLE_WIDTH", 0)
+    monkeypatch.setattr(batch_io, "_may_hold_formulas", lambda block: True)
     one_by_one = [classified_bytes(d) for d in (data, formulas)]
     assert assembled == one_by_one
     assert assembled[0].count(b"\n") == 601 and b"=n5" in assembled[1] and b"'=n5" in assembled[1]

@@ -37,8 +37,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
 BLOCK_BYTES = 1 << 21        # CSV is read 2 MiB at a time: a chunk's transients (the writer's) stay small
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
 WRITE_ROWS = 512             # CSV rows joined for one write (about 1 MB with the 2026 notices)
-ASSEMBLE_ROWS = 4096         # and assembled by numpy at a time (a few MB of transients, reused)
-ASSEMBLE_WIDTH = 512         # bytes of a line, figure or tail at most for numpy's assembly
 MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
 MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
 # Lines after a malformed record's first line are read again; this bounds the rereading in a file
@@ -481,19 +479,9 @@ class CsvWriter:
         # The five outcome fields are few distinct values: quote them once, not once per row.
         tails = [("," + _csv_line([cell(_text(v)) for v in o.fields()]) + "\n").encode("utf-8") for o in outcomes]
         if chunk.block is not None and not (cell is neutralised and _may_hold_formulas(chunk.block)):
-            # The lines as read, then the figures and the tails: assembled by numpy, a slice of
-            # rows at a time, with no Python object a row (they held the GIL the reading thread
-            # needs). A slice with a part wider than ASSEMBLE_WIDTH is written row by row.
             first, last = self._columns[0], self._columns[-1]
-            starts, ends = chunk.cells[first].starts, chunk.cells[last].ends
-            assembly = _Assembly(chunk.block, tails)
-            for at in range(0, len(chunk), ASSEMBLE_ROWS):
-                rows = slice(at, at + ASSEMBLE_ROWS)
-                joined = assembly.rows(starts[rows], ends[rows], tpp[rows], density[rows], outcome[rows])
-                if joined is None:
-                    self._write_rows(chunk, rows, tpp, density, tails, outcome)
-                else:
-                    self._sink.write(memoryview(joined))  # bytes-like: sinks may test it, len() it, bytes() it
+            self._sink.write(_joined(chunk.block, chunk.cells[first].starts, chunk.cells[last].ends, tpp, density,
+                                     [tail[1:] for tail in tails], outcome))
             return
         self._write_rows(chunk, slice(0, len(chunk)), tpp, density, tails, outcome)
 
@@ -533,37 +521,27 @@ class CsvWriter:
         self._sink.flush()
 
 
-class _Assembly:
-    """Output lines of a fast-path block (no NUL, no quote) put together by numpy: each row's
-    line as read, a comma, its TPP, a comma, its density and its outcome's tail. Each part goes
-    into a zero-padded byte matrix, a row a row, and the zeros are taken out."""
+def _joined(block: bytes, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray, density: np.ndarray,
+            tails: list[bytes], outcome: np.ndarray) -> memoryview:
+    """The output lines of a fast-path block (no quote, no CR or LF in a line): each row's line
+    ``block[starts[i]:ends[i]]`` as read, its TPP, its density and its outcome's tail (ending in
+    LF), joined by commas. pyarrow joins them in C++, without the GIL the reading thread needs:
+    a quarter of the time numpy took to pad, stack and squeeze the parts (bench/RESULTS.md)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def __init__(self, block: bytes, tails: list[bytes]):
-        self._tail_widths = np.fromiter(map(len, tails), np.int64, len(tails))
-        self._tails = np.zeros((len(tails), int(self._tail_widths.max(initial=1))), np.uint8)
-        for number, tail in enumerate(tails):
-            self._tails[number, :len(tail)] = np.frombuffer(tail, np.uint8)
-        # Every window of ASSEMBLE_WIDTH bytes of the block, the last ones padded with zeros.
-        self._windows = sliding_window_view(np.frombuffer(block + bytes(ASSEMBLE_WIDTH), np.uint8), ASSEMBLE_WIDTH)
-
-    def rows(self, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray, density: np.ndarray,
-             outcome: np.ndarray) -> np.ndarray | None:
-        """The bytes of the lines ``block[starts[i]:ends[i]]`` with their figures and tails; None
-        where a part is wider than ASSEMBLE_WIDTH, or the bytes kept are not exactly the parts'
-        (a NUL in a part, which no fast-path part holds)."""
-        widths = ends - starts
-        line_width = int(widths.max(initial=0))
-        if max(line_width, self._tails.shape[1], tpp.itemsize, density.itemsize) > ASSEMBLE_WIDTH or not len(starts):
-            return None
-        lines = self._windows[starts, :max(line_width, 1)]
-        lines[np.arange(lines.shape[1]) >= widths[:, None]] = 0
-        comma = np.full((len(starts), 1), _COMMA, np.uint8)
-        matrix = np.concatenate([lines, comma, tpp.view(np.uint8).reshape(len(tpp), -1), comma,
-                                 density.view(np.uint8).reshape(len(density), -1), self._tails[outcome]], axis=1)
-        joined = matrix[matrix != 0]
-        expected = int(widths.sum()) + 2 * len(starts) + int(np.strings.str_len(tpp).sum()) \
-            + int(np.strings.str_len(density).sum()) + int(self._tail_widths[outcome].sum())
-        return joined if len(joined) == expected else None
+    # Each line, then the line end after it, as one array of binaries over the block: the lines
+    # are every other element, taken without a Python object a row.
+    bounds = np.empty(2 * len(starts) + 1, np.int64)
+    bounds[0:-1:2], bounds[1::2], bounds[-1] = starts, ends, ends[-1] if len(ends) else 0
+    pieces = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(bounds) - 1, [None, pa.py_buffer(bounds),
+                                                                                     pa.py_buffer(block)])
+    lines = pieces.take(pa.array(np.arange(0, len(bounds) - 1, 2)))
+    rows = pc.binary_join_element_wise(lines, pa.array(tpp, pa.large_binary()), pa.array(density, pa.large_binary()),
+                                       pa.array(tails, pa.large_binary()).take(pa.array(outcome)),
+                                       pa.scalar(b",", pa.large_binary()))
+    offsets = np.frombuffer(rows.buffers()[1], np.int64)[rows.offset:rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])] if len(rows) else memoryview(b"")
 
 
 def _csv_line(fields: list[str]) -> str:
@@ -685,12 +663,11 @@ class JsonlWriter:
 # ------------------------------------------------------------------------------------ Parquet
 
 
-def _pyarrow(where: str):
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError("Parquet needs pyarrow: pip install 'tppcalc[parquet]'", where=where) from None
+def _pyarrow():
+    """pyarrow and its Parquet module, imported when a batch first needs them (probe does not)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     return pa, pq
 
 
@@ -698,7 +675,7 @@ class ParquetReader:
     unit = "row"
 
     def __init__(self, stream: BinaryIO, where: str, chunk_rows: int = CHUNK_ROWS):
-        pa, pq = _pyarrow(where)
+        pa, pq = _pyarrow()
         try:
             self._file = pq.ParquetFile(stream)
             names = self._file.schema_arrow.names
@@ -708,7 +685,7 @@ class ParquetReader:
         self._chunk_rows, self._where = chunk_rows, where
 
     def __iter__(self) -> Iterator[Chunk]:
-        pa, _ = _pyarrow(self._where)
+        pa, _ = _pyarrow()
         first = 1
         batches = self._file.iter_batches(batch_size=self._chunk_rows)
         while True:
@@ -732,7 +709,7 @@ class ParquetWriter:
     Typed columns are not read as formulas: ``raw_cells`` changes nothing."""
 
     def __init__(self, sink: BinaryIO, columns: Sequence[str], results: Sequence[str], *, raw_cells: bool = False):
-        self._pa, self._pq = _pyarrow("--output")
+        self._pa, self._pq = _pyarrow()
         self._sink, self._columns, self._results = sink, list(columns), list(results)
         self._writer = None
 
