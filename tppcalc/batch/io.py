@@ -540,8 +540,10 @@ def _joined(block: bytes, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray,
     rows = pc.binary_join_element_wise(lines, pa.array(tpp, pa.large_binary()), pa.array(density, pa.large_binary()),
                                        pa.array(tails, pa.large_binary()).take(pa.array(outcome)),
                                        pa.scalar(b",", pa.large_binary()))
+    if not len(rows):  # an empty array may have no buffers at all
+        return memoryview(b"")
     offsets = np.frombuffer(rows.buffers()[1], np.int64)[rows.offset:rows.offset + len(rows) + 1]
-    return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])] if len(rows) else memoryview(b"")
+    return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])]
 
 
 def _csv_line(fields: list[str]) -> str:
