@@ -180,14 +180,15 @@ def sheet_with_every_kind_of_row(rows: int) -> bytes:
     return (header + ",note\n" + "".join(line.rstrip("\n") + f",n{i}\n" for i, line in enumerate(body))).encode()
 
 
-@pytest.mark.parametrize("block_bytes", [64, 4096, 1 << 21])
-def test_csv_rows_joined_by_pyarrow_are_the_rows_written_one_by_one(monkeypatch, block_bytes):
+@pytest.mark.parametrize(("block_bytes", "join_rows"), [(64, 8192), (4096, 1), (4096, 5), (1 << 21, 8192)])
+def test_csv_rows_joined_by_pyarrow_are_the_rows_written_one_by_one(monkeypatch, block_bytes, join_rows):
     """The CSV writer joins a fast-path block's rows with pyarrow; the rows written one at a time
     (the path a block with a formula-like cell takes) are the reference, byte for byte, also for
-    blocks of a row or two."""
+    blocks of a row or two and joins of 1 and 5 rows."""
     data = sheet_with_every_kind_of_row(600)
     formulas = data.replace(b",n5\n", b",=n5\n").replace(b",n6\n", b",-6\n")
     monkeypatch.setitem(batch_io.READERS, "csv", functools.partial(batch_io.CsvReader, block_bytes=block_bytes))
+    monkeypatch.setattr(batch_io, "JOIN_ROWS", join_rows)
     assembled = [classified_bytes(d) for d in (data, formulas)]
     monkeypatch.setattr(batch_io, "_may_hold_formulas", lambda block: True)
     one_by_one = [classified_bytes(d) for d in (data, formulas)]
