@@ -52,6 +52,25 @@ def test_garbage_resolves_to_nothing(garbage):
         CATALOGUE.lookup(garbage)
 
 
+@pytest.mark.parametrize("garbled", [
+    "\x1bc/\x1b1",          # terminal codes around "c/1", which would read as "C1" (Grace CPU C1): fuzz seed 81, args:606
+    "\x1b[31mH20\x1b[0m",   # a coloured name pasted from a terminal
+    "H20\u200b",            # a zero-width space
+    "\u202eH20",            # a right-to-left override
+    "H\x0020",              # a NUL inside
+    "H20\x7f",
+])
+def test_a_name_with_a_control_or_invisible_character_is_refused_not_read_past(garbled):
+    """What is left once such characters are read past can name a chip the text never named."""
+    with pytest.raises(UnknownChipError, match="invisible or control character"):
+        CATALOGUE.lookup(garbled)
+
+
+@pytest.mark.parametrize("name", ["H20", "NVIDIA\tH20", " H20\n", "NVIDIA H20\r\n"])
+def test_whitespace_in_a_name_is_spacing_not_garbling(name):
+    assert CATALOGUE.lookup(name).id == "nvidia-h20"
+
+
 @pytest.mark.parametrize(("name", "candidates"), [
     ("H100", {"nvidia-h100-sxm5-80gb", "nvidia-h100-pcie-80gb", "nvidia-h100-nvl-94gb"}),
     ("NVIDIA H200", {"nvidia-h200-sxm-141gb", "nvidia-h200-nvl-141gb"}),

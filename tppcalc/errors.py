@@ -83,12 +83,15 @@ class SpecError(InputError):
 class UnknownChipError(TppcalcError, LookupError):
     """A catalogue query matched nothing; ``suggestions`` holds the closest names."""
 
-    def __init__(self, query: str, suggestions: tuple[str, ...] = ()):
+    def __init__(self, query: str, suggestions: tuple[str, ...] = (), *, why: str | None = None):
         super().__init__(query, suggestions)
         self.query = query
         self.suggestions = tuple(suggestions)
+        self.why = why  # a query refused as it stands, before any match was tried
 
     def __str__(self) -> str:
+        if self.why:
+            return f"{self.query!r} is not read as a chip name: {self.why}"
         msg = f"no chip in the catalogue matches {self.query!r}"
         if self.suggestions:
             msg += "; closest: " + ", ".join(self.suggestions)

@@ -22,7 +22,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tppcalc.data.naming import NameModel, confusable_key, parse, stated_words
+from tppcalc.data.naming import (
+    NameModel,
+    confusable_key,
+    invisible_character,
+    parse,
+    stated_words,
+)
 from tppcalc.data.plain_records import PlainDataError, from_plain, to_plain
 from tppcalc.data.resources import SPECS_DIR_ENV, data_dir
 from tppcalc.data.spec import ChipSpec
@@ -234,6 +240,10 @@ class Catalogue:
         text = query.strip()
         if not text:
             raise UnknownChipError(query)
+        hidden = invisible_character(text)
+        if hidden is not None:
+            raise UnknownChipError(query, why=f"it holds an invisible or control character (U+{ord(hidden):04X}); "
+                                               "type the name again")
         chip_id = self._by_key.get(_compact(text))
         if chip_id is not None:
             return self.get(chip_id)

@@ -67,6 +67,13 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_CONFUSABLES).casefold()
 
 
+def invisible_character(text: str) -> str | None:
+    """The first control or invisible format character of ``text`` (an ESC, a NUL, a zero-width
+    space, a right-to-left override), whitespace aside; None if it has none. A name holding one
+    is garbled, not spelled: read past, what is left can name something the text did not."""
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace()), None)
+
+
 def confusable_key(text: str) -> str:
     """Letters and digits of the folded text: two names with one key look the same to a reader."""
     return "".join(ch for ch in fold(text) if ch.isalnum() or ch == "+")

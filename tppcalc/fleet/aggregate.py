@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Literal
 
 from tppcalc.core.exact import EXACT, ratio
+from tppcalc.data.naming import invisible_character
 from tppcalc.decisions.rules.countries import country_data
 from tppcalc.decisions.rules.editions import RuleBook
 from tppcalc.decisions.rules.in_force import caps_in_force
@@ -143,7 +144,7 @@ def _one_spelling_per_party(holdings: list[Holding]) -> list[Holding]:
             # no party named, which may then be any (never a party of its own)
             unnamed = (key in NO_PARTY or not any(ch.isalpha() for ch in key) or _is_number(key)
                        or len(name) > MAX_PARTY_CHARS or not _LINE_ENDS.isdisjoint(name)
-                       or any(unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace() for ch in key)
+                       or invisible_character(key) is not None
                        or any(_mixes_look_alike_scripts(word) for word in key.split())
                        or _FORMULA.fullmatch(key) is not None)
             found = spelled[name] = None if unnamed else first.setdefault(key, name)
