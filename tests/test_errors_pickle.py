@@ -25,6 +25,7 @@ SAMPLES = {
     "message": "the call is not supported",
     "what": "matplotlib (for charts)",
     "extra": "chart",
+    "why": "it holds an invisible or control character (U+001B)",
 }
 
 
