@@ -252,8 +252,9 @@ def test_formula_cells_are_found_wherever_they_start_on_the_numpy_path(text):
 
 @pytest.mark.parametrize("quoted", [False, True])
 def test_csv_output_written_in_pieces_keeps_every_row_in_order(quoted):
-    """CSV rows go out io.WRITE_ROWS at a time: 1,300 rows (three pieces and a part) on the numpy
-    path and, with a quote, the csv module's, come back once each and in order."""
+    """CSV rows written row by row (here the block with a quote) go out io.WRITE_ROWS at a time;
+    1,300 rows (three pieces and a part) come back once each and in order, as they do from the
+    pyarrow join of a block without quotes."""
     import tppcalc.batch.io as batch_io
 
     count = 2 * batch_io.WRITE_ROWS + 276

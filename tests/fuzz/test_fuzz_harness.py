@@ -14,10 +14,9 @@ import time
 import tomllib
 
 import pytest
-from fuzz_args import exact_country
 from fuzz_batch import BATCH_COLUMNS, BATCH_ROWS, row_answer, write_rows
 from fuzz_isolate import run_isolated
-from fuzz_mutate import HUGE_INTEGER, deep_nesting, mutate_tree
+from fuzz_mutate import HUGE_INTEGER, deep_nesting, exact_country, mutate_tree
 from fuzz_order import Answer, check_flip, eccn_rank, permissive_flip
 from fuzz_writers import dump_json, dump_toml
 

@@ -36,8 +36,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 BLOCK_BYTES = 1 << 21        # CSV is read 2 MiB at a time: a chunk's transients (the writer's) stay small
 CHUNK_ROWS = 1 << 16         # other formats 65,536 rows at a time
-WRITE_ROWS = 512             # CSV rows joined for one write (about 1 MB with the 2026 notices)
-JOIN_ROWS = 8192             # and joined by pyarrow at a time (a few MB of transients)
+WRITE_ROWS = 512             # CSV rows written row by row go out this many a write (about 1 MB at most)
+JOIN_ROWS = 8192             # fast-path CSV rows joined by pyarrow at a time (a few MB of transients)
 MAX_LINE_BYTES = 1 << 26     # a CSV line this long is not a row of a spec sheet
 MAX_RECORD_CHARS = 1 << 20   # a record over several lines this long is an open quote, not data
 # Lines after a malformed record's first line are read again; this bounds the rereading in a file
@@ -529,8 +529,8 @@ class CsvWriter:
 
 def _joined(block: bytes, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray, density: np.ndarray,
             tails: list[bytes], outcome: np.ndarray) -> memoryview:
-    """The output lines of a fast-path block (no quote, no CR or LF in a line): each row's line
-    ``block[starts[i]:ends[i]]`` as read, its TPP, its density and its outcome's tail (ending in
+    """The output lines of rows of a fast-path block (no quote, no CR or LF in a line; one row at
+    least): each row's line ``block[starts[i]:ends[i]]`` as read, its TPP, its density and its outcome's tail (ending in
     LF), joined by commas. pyarrow joins them in C++, without the GIL the reading thread needs:
     a quarter of the time numpy took to pad, stack and squeeze the parts (bench/RESULTS.md)."""
     import pyarrow as pa
@@ -539,15 +539,13 @@ def _joined(block: bytes, starts: np.ndarray, ends: np.ndarray, tpp: np.ndarray,
     # Each line, then the line end after it, as one array of binaries over the block: the lines
     # are every other element, taken without a Python object a row.
     bounds = np.empty(2 * len(starts) + 1, np.int64)
-    bounds[0:-1:2], bounds[1::2], bounds[-1] = starts, ends, ends[-1] if len(ends) else 0
+    bounds[0:-1:2], bounds[1::2], bounds[-1] = starts, ends, ends[-1]
     pieces = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(bounds) - 1, [None, pa.py_buffer(bounds),
                                                                                      pa.py_buffer(block)])
     lines = pieces.take(pa.array(np.arange(0, len(bounds) - 1, 2)))
     rows = pc.binary_join_element_wise(lines, pa.array(tpp, pa.large_binary()), pa.array(density, pa.large_binary()),
                                        pa.array(tails, pa.large_binary()).take(pa.array(outcome)),
                                        pa.scalar(b",", pa.large_binary()))
-    if not len(rows):  # an empty array may have no buffers at all
-        return memoryview(b"")
     offsets = np.frombuffer(rows.buffers()[1], np.int64)[rows.offset:rows.offset + len(rows) + 1]
     return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])]
 
